@@ -1,0 +1,9 @@
+//! vigia: a network and infrastructure inventory monitor.
+//!
+//! The pure core (inventory, scheduling decisions, life cycle, indicators) knows nothing of
+//! sockets, databases or HTTP; the adapters (ICMP, SNMP, store, exporter, reports) depend on it,
+//! and the binary composes them.
+
+pub mod diag;
+pub mod exit;
+pub mod inventory;
