@@ -4,6 +4,11 @@
 //! sockets, databases or HTTP; the adapters (ICMP, SNMP, store, exporter, reports) depend on it,
 //! and the binary composes them.
 
+#[macro_use]
+mod names;
+
 pub mod diag;
 pub mod exit;
 pub mod inventory;
+pub mod probe;
+pub mod store;

@@ -1,0 +1,1 @@
+//! ICMP echo over IPv4 and IPv6 (surge-ping), one shared socket per family.

@@ -1,0 +1,201 @@
+//! What the store keeps: rows as plain data, shared by both backends.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::Family;
+use crate::probe::ProbeKind;
+
+names! {
+    /// Things that happened, stored as events.
+    EventKind {
+        /// A device stopped answering a probe over a family.
+        DeviceDown = "device_down",
+        /// It answers again.
+        DeviceUp = "device_up",
+        /// No uplink device of a site answers ICMP on any family.
+        SiteIsolated = "site_isolated",
+        /// The site answers again.
+        SiteRestored = "site_restored",
+        /// A device's SNMP agent restarted (sysUpTime went back or advanced too little).
+        AgentRestart = "agent_restart",
+        /// The inventory changed (at start or on reload).
+        InventoryChanged = "inventory_changed",
+        /// A reload was refused because the new inventory is invalid.
+        InventoryReloadFailed = "inventory_reload_failed",
+    }
+}
+
+/// One probe of one device over one family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollRecord {
+    /// When the probe started.
+    pub at: DateTime<Utc>,
+    /// Which agent polled (several agents may share PostgreSQL).
+    pub agent: String,
+    /// Device id.
+    pub device: String,
+    /// Site id of the device at the time.
+    pub site: String,
+    /// Address family.
+    pub family: Family,
+    /// ICMP or SNMP.
+    pub probe: ProbeKind,
+    /// `IcmpOutcome` or `SnmpOutcome` spelling.
+    pub outcome: String,
+    /// Whether the probe succeeded.
+    pub success: bool,
+    /// ICMP: echoes sent.
+    pub sent: Option<u32>,
+    /// ICMP: replies received.
+    pub received: Option<u32>,
+    /// ICMP: RTT figures in seconds.
+    pub rtt_min_s: Option<f64>,
+    /// Mean RTT, seconds.
+    pub rtt_avg_s: Option<f64>,
+    /// Longest RTT, seconds.
+    pub rtt_max_s: Option<f64>,
+    /// Jitter, seconds.
+    pub jitter_s: Option<f64>,
+    /// How long the probe took, seconds.
+    pub duration_s: f64,
+    /// SNMP system group values.
+    pub sys_descr: Option<String>,
+    /// sysObjectID.
+    pub sys_object_id: Option<String>,
+    /// sysName.
+    pub sys_name: Option<String>,
+    /// sysLocation.
+    pub sys_location: Option<String>,
+    /// sysContact.
+    pub sys_contact: Option<String>,
+    /// sysUpTime in hundredths of a second.
+    pub sys_uptime_ticks: Option<u32>,
+}
+
+/// One interface sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterfaceRecord {
+    /// When it was read.
+    pub at: DateTime<Utc>,
+    /// Which agent.
+    pub agent: String,
+    /// Device id.
+    pub device: String,
+    /// ifIndex.
+    pub if_index: u32,
+    /// ifName.
+    pub name: String,
+    /// ifAlias.
+    pub alias: Option<String>,
+    /// ifType.
+    pub if_type: Option<u32>,
+    /// ifHighSpeed, Mbit/s.
+    pub speed_mbps: Option<u64>,
+    /// ifOperStatus up.
+    pub oper_up: Option<bool>,
+    /// ifAdminStatus up.
+    pub admin_up: Option<bool>,
+    /// Octets in (raw device counter).
+    pub in_octets: Option<u64>,
+    /// Octets out (raw device counter).
+    pub out_octets: Option<u64>,
+    /// 64 or 32.
+    pub counter_bits: u8,
+    /// ifInErrors.
+    pub in_errors: Option<u64>,
+    /// ifOutErrors.
+    pub out_errors: Option<u64>,
+    /// ifInDiscards.
+    pub in_discards: Option<u64>,
+    /// ifOutDiscards.
+    pub out_discards: Option<u64>,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Which agent saw it.
+    pub agent: String,
+    /// What.
+    pub kind: EventKind,
+    /// The device, for device events.
+    pub device: Option<String>,
+    /// The site, for site events (and the device's site for device events).
+    pub site: Option<String>,
+    /// The family, for per-family events.
+    pub family: Option<Family>,
+    /// The probe, for device up/down.
+    pub probe: Option<ProbeKind>,
+    /// A human detail (never a secret).
+    pub detail: String,
+}
+
+/// A copy of what the inventory said at a time, without secrets: sites with their link medium,
+/// devices with their site, class and life cycle. The indicators read the history of these
+/// (a site's medium upgraded during the year counts for AE.7.03).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InventorySnapshot {
+    /// When it was taken (agent start or reload).
+    pub at: DateTime<Utc>,
+    /// Which agent took it.
+    pub agent: String,
+    /// SHA-256 of `content`, hex; a snapshot equal to the latest is not stored again.
+    pub digest: String,
+    /// The snapshot as JSON (see `inventory::snapshot`).
+    pub content: serde_json::Value,
+}
+
+/// Availability and link figures summed over a period, per device, family and probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Availability {
+    /// Device id.
+    pub device: String,
+    /// Site id (the latest seen in the period).
+    pub site: String,
+    /// Family.
+    pub family: Family,
+    /// Probe.
+    pub probe: ProbeKind,
+    /// Polls in the period.
+    pub polls: u64,
+    /// Successful polls.
+    pub successes: u64,
+    /// ICMP echoes sent.
+    pub sent: u64,
+    /// ICMP replies received.
+    pub received: u64,
+    /// Sum of mean RTTs of successful ICMP polls, seconds (divide by `rtt_count`).
+    pub rtt_sum_s: f64,
+    /// Number of polls that contributed an RTT.
+    pub rtt_count: u64,
+}
+
+impl Availability {
+    /// successes / polls, `None` without polls.
+    pub fn ratio(&self) -> Option<f64> {
+        (self.polls > 0).then(|| self.successes as f64 / self.polls as f64)
+    }
+
+    /// Mean RTT in seconds.
+    pub fn rtt_mean_s(&self) -> Option<f64> {
+        (self.rtt_count > 0).then(|| self.rtt_sum_s / self.rtt_count as f64)
+    }
+
+    /// Lost / sent.
+    pub fn loss_ratio(&self) -> Option<f64> {
+        (self.sent > 0)
+            .then(|| (self.sent - self.received.min(self.sent)) as f64 / self.sent as f64)
+    }
+}
+
+/// A day's roll-up row: the same sums as [`Availability`] for one calendar day (UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyRollup {
+    /// The day (UTC).
+    pub day: NaiveDate,
+    /// The figures.
+    pub figures: Availability,
+}
