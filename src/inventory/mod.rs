@@ -8,6 +8,7 @@ pub mod yaml;
 pub use model::*;
 pub use read::{Checked, Secrets, check};
 pub mod schema;
+pub mod snapshot;
 pub mod summary;
 
 use std::path::Path;

@@ -376,7 +376,7 @@ pub mod duration_text {
 }
 
 /// Life-cycle dates of a device. Every field may be unknown, and unknown stays unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Lifecycle {
     /// When it was bought or entered service.
     pub acquired: Option<NaiveDate>,
