@@ -28,6 +28,69 @@ pub enum Command {
     /// Check, summarise or describe an inventory.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Poll every monitored device, keep history, export Prometheus metrics.
+    Agent(AgentArgs),
+    /// Poll one device now and print what it answers.
+    Probe(ProbeArgs),
+}
+
+/// `vigia agent`
+#[derive(Debug, clap::Args)]
+pub struct AgentArgs {
+    /// The inventory.
+    #[command(flatten)]
+    pub inventory: InventoryArg,
+    /// History database: sqlite://FILE (embedded default) or postgres://USER@HOST/DB.
+    #[arg(long, env = "VIGIA_DB", default_value = "sqlite://vigia.db")]
+    pub db: String,
+    /// Where /metrics, /healthz and /api/devices listen. Beyond loopback is your explicit
+    /// choice.
+    #[arg(long, env = "VIGIA_LISTEN", default_value = "127.0.0.1:9464")]
+    pub listen: std::net::SocketAddr,
+    /// Poll everything once, store it, print a summary and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Bring up the lab twin of the inventory first (network namespaces with real snmpd on
+    /// this machine; every address must be in 198.18.0.0/15 or 2001:db8::/32) and take it
+    /// down on exit.
+    #[arg(long)]
+    pub lab: bool,
+    /// This agent's id in the history (several agents may share PostgreSQL).
+    #[arg(long, env = "VIGIA_AGENT_ID")]
+    pub agent_id: Option<String>,
+    /// Days of raw poll results to keep (daily roll-ups are kept for years).
+    #[arg(long, default_value_t = 35)]
+    pub raw_retention_days: u32,
+    /// Polls in flight at most (each SNMP poll holds one UDP socket while it runs).
+    #[arg(long, default_value_t = 256)]
+    pub max_in_flight: usize,
+}
+
+/// `vigia probe`
+#[derive(Debug, clap::Args)]
+pub struct ProbeArgs {
+    /// The device id.
+    pub device: String,
+    /// The inventory.
+    #[command(flatten)]
+    pub inventory: InventoryArg,
+    /// Which address families to probe.
+    #[arg(long, value_enum, default_value_t = FamilyChoice::Both)]
+    pub family: FamilyChoice,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--family`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FamilyChoice {
+    /// IPv4 only.
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+    /// Both, side by side.
+    Both,
 }
 
 /// `vigia inventory ...`

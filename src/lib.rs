@@ -7,8 +7,12 @@
 #[macro_use]
 mod names;
 
+pub mod agent;
 pub mod diag;
 pub mod exit;
+pub mod exporter;
 pub mod inventory;
 pub mod probe;
+pub mod schedule;
+pub mod state;
 pub mod store;

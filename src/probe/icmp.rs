@@ -1,1 +1,249 @@
-//! ICMP echo over IPv4 and IPv6 (surge-ping), one shared socket per family.
+//! ICMP echo over IPv4 and IPv6 (surge-ping), one shared socket per family for the whole
+//! process.
+//!
+//! A client per target does not scale: with raw sockets every socket sees every ICMP packet, so
+//! N clients cost O(N²). One client per family is shared by every cycle; replies are matched by
+//! (address, identifier, sequence). The receive buffer is raised so that a burst of thousands of
+//! replies is not dropped by the kernel before the receiving task reads it.
+
+use std::io;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use surge_ping::{Client, Config, ICMP, IcmpPacket, PingIdentifier, PingSequence, SurgeError};
+
+use super::{Family, IcmpOutcome, IcmpReport};
+
+/// Receive buffer asked for each ICMP socket (measured: 4 MiB loses nothing in a burst of 4,000
+/// replies; the default lost up to 307).
+const RECV_BUFFER_BYTES: usize = 4 << 20;
+
+/// ICMPv4 echo reply type.
+const ICMPV4_ECHO_REPLY: u8 = 0;
+/// ICMPv6 echo reply type.
+const ICMPV6_ECHO_REPLY: u8 = 129;
+
+/// vigia itself cannot do ICMP here.
+#[derive(Debug, thiserror::Error)]
+pub enum IcmpError {
+    /// Neither raw nor datagram ICMP sockets may be opened by this process.
+    #[error(
+        "cannot open an ICMP socket for {family}: {source}. vigia needs either a raw socket \
+         (run as root, or grant CAP_NET_RAW: `setcap cap_net_raw+ep {exe}`) or datagram ping \
+         sockets (`sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"`; now it is \"{range}\")"
+    )]
+    Permission {
+        /// The family that failed.
+        family: Family,
+        /// The system's error.
+        source: io::Error,
+        /// The running executable, for the setcap hint.
+        exe: String,
+        /// The current ping_group_range.
+        range: String,
+    },
+    /// The socket could not be opened for another reason.
+    #[error("cannot open an ICMP socket for {family}: {source}")]
+    Socket {
+        /// The family that failed.
+        family: Family,
+        /// The system's error.
+        source: io::Error,
+    },
+}
+
+/// How the echoes of one cycle are spaced and waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleSettings {
+    /// Echoes per cycle.
+    pub count: u32,
+    /// Time between two echoes to the same address, so a cycle never floods a link.
+    pub pace: Duration,
+    /// How long to wait for each reply.
+    pub timeout: Duration,
+}
+
+/// The shared ICMP sockets, one per family. Cheap to clone.
+#[derive(Clone)]
+pub struct Icmp {
+    v4: Result<Client, String>,
+    v6: Result<Client, String>,
+}
+
+static NEXT_IDENT: AtomicU16 = AtomicU16::new(1);
+
+impl Icmp {
+    /// Open one socket per family (datagram ping sockets where allowed, raw otherwise). Fails
+    /// when neither family can be opened, saying what to grant; a family the kernel lacks is
+    /// reported per cycle instead.
+    pub fn open() -> Result<Icmp, IcmpError> {
+        let v4 = open_client(Family::Ipv4);
+        let v6 = open_client(Family::Ipv6);
+        match (v4, v6) {
+            (Err(e), Err(_)) => Err(e),
+            (v4, v6) => Ok(Icmp { v4: v4.map_err(|e| e.to_string()), v6: v6.map_err(|e| e.to_string()) }),
+        }
+    }
+
+    /// One cycle to `address`: `count` echoes, `pace` apart, each waited for `timeout`.
+    pub async fn cycle(&self, address: IpAddr, settings: CycleSettings) -> IcmpReport {
+        let family = if address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 };
+        let mut report = IcmpReport {
+            family,
+            address,
+            outcome: IcmpOutcome::Timeout,
+            sent: 0,
+            received: 0,
+            rtts: Vec::new(),
+            detail: None,
+        };
+        let client = match (family, &self.v4, &self.v6) {
+            (Family::Ipv4, Ok(c), _) | (Family::Ipv6, _, Ok(c)) => c,
+            (Family::Ipv4, Err(e), _) | (Family::Ipv6, _, Err(e)) => {
+                report.outcome = IcmpOutcome::SendError;
+                report.detail = Some(e.clone());
+                return report;
+            }
+        };
+        let ident = PingIdentifier(NEXT_IDENT.fetch_add(1, Ordering::Relaxed));
+        let echoes = (0..settings.count).map(|i| async move {
+            tokio::time::sleep(settings.pace * i).await;
+            let mut pinger = client.pinger(address, ident).await;
+            pinger.timeout(settings.timeout);
+            let seq = PingSequence(u16::try_from(i).unwrap_or(u16::MAX));
+            pinger.ping(seq, &PAYLOAD).await
+        });
+        let mut unreachable = None;
+        let mut send_error = None;
+        for result in join_all(echoes).await {
+            match result {
+                Ok((packet, rtt)) => {
+                    report.sent += 1;
+                    match echo_reply(&packet) {
+                        Ok(()) => {
+                            report.received += 1;
+                            report.rtts.push(rtt);
+                        }
+                        Err(what) => unreachable = Some(what),
+                    }
+                }
+                Err(SurgeError::Timeout { .. }) => report.sent += 1,
+                Err(SurgeError::IOError(e)) => send_error = Some(e.to_string()),
+                Err(e) => send_error = Some(e.to_string()),
+            }
+        }
+        (report.outcome, report.detail) = if report.received > 0 {
+            (IcmpOutcome::Ok, None)
+        } else if let Some(what) = unreachable {
+            (IcmpOutcome::Unreachable, Some(what))
+        } else if let Some(e) = send_error {
+            (IcmpOutcome::SendError, Some(e))
+        } else {
+            let detail = format!(
+                "no reply to {} echo(es) within {} ms each",
+                report.sent,
+                settings.timeout.as_millis()
+            );
+            (IcmpOutcome::Timeout, Some(detail))
+        };
+        report
+    }
+}
+
+/// 16 bytes of payload, enough for RTT-independent matching by identifier and sequence.
+const PAYLOAD: [u8; 16] = *b"vigia-icmp-probe";
+
+/// `Ok` for an echo reply; otherwise what the packet says (a destination unreachable is a
+/// failure, never a success: raw sockets hand it back as if it were a reply).
+fn echo_reply(packet: &IcmpPacket) -> Result<(), String> {
+    match packet {
+        IcmpPacket::V4(p) if p.get_icmp_type().0 == ICMPV4_ECHO_REPLY => Ok(()),
+        IcmpPacket::V6(p) if p.get_icmpv6_type().0 == ICMPV6_ECHO_REPLY => Ok(()),
+        IcmpPacket::V4(p) => Err(format!(
+            "ICMP type {} code {} from {} instead of an echo reply",
+            p.get_icmp_type().0,
+            p.get_icmp_code().0,
+            p.get_source()
+        )),
+        IcmpPacket::V6(p) => Err(format!(
+            "ICMPv6 type {} code {} from {} instead of an echo reply",
+            p.get_icmpv6_type().0,
+            p.get_icmpv6_code().0,
+            p.get_source()
+        )),
+    }
+}
+
+fn open_client(family: Family) -> Result<Client, IcmpError> {
+    let kind = match family {
+        Family::Ipv4 => ICMP::V4,
+        Family::Ipv6 => ICMP::V6,
+    };
+    let config = Config::builder().kind(kind).build();
+    let client = Client::new(&config).map_err(|source| {
+        if source.kind() == io::ErrorKind::PermissionDenied {
+            IcmpError::Permission {
+                family,
+                source,
+                exe: std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| "vigia".into()),
+                range: std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
+                    .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .unwrap_or_else(|_| "unknown".into()),
+            }
+        } else {
+            IcmpError::Socket { family, source }
+        }
+    })?;
+    raise_receive_buffer(&client);
+    Ok(client)
+}
+
+/// Ask for a large receive buffer; as root, beyond net.core.rmem_max. Best effort: a smaller
+/// buffer only means bursts should be smaller.
+fn raise_receive_buffer(client: &Client) {
+    let fd = client.get_socket().get_native_sock();
+    let size = libc::c_int::try_from(RECV_BUFFER_BYTES).unwrap_or(libc::c_int::MAX);
+    for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: fd is a live socket owned by the client; the option value is a c_int.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+    }
+    tracing::debug!("could not raise the ICMP receive buffer; large bursts may lose replies");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loopback answers ICMP over both families on any Linux host; this needs root (or ping
+    /// sockets) like the agent does.
+    #[tokio::test]
+    async fn loopback_answers_over_both_families() {
+        let icmp = Icmp::open().expect("ICMP sockets (run the tests as root)");
+        let settings = CycleSettings {
+            count: 3,
+            pace: Duration::from_millis(10),
+            timeout: Duration::from_secs(1),
+        };
+        for addr in ["127.0.0.1", "::1"] {
+            let report = icmp.cycle(addr.parse().unwrap(), settings).await;
+            assert_eq!(report.outcome, IcmpOutcome::Ok, "{addr}: {report:?}");
+            assert_eq!((report.sent, report.received), (3, 3), "{addr}");
+            assert_eq!(report.rtts.len(), 3);
+        }
+    }
+}

@@ -1,0 +1,814 @@
+//! `vigia agent`: poll every monitored device for as long as it runs, keep history, export
+//! what it knows.
+//!
+//! The loop is a small state machine around [`Scheduler`]: it asks what is due at `now`, hands
+//! each due task to a [`Prober`] within a concurrency bound, applies the results to the
+//! [`NetworkState`] (events), batches rows to a writer task, and answers reloads and signals.
+
+mod prober;
+pub mod probe_cmd;
+mod summary;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+pub use prober::{NetProber, Prober};
+pub use summary::render_summary;
+
+use crate::diag::Diagnostic;
+use crate::exporter::{ReloadRequest, Shared, SharedState};
+use crate::inventory::snapshot::Snapshot;
+use crate::inventory::{self, Device, Family, Inventory, Secrets};
+use crate::probe::icmp::CycleSettings;
+use crate::probe::snmp::{Credentials, SnmpTarget};
+use crate::probe::{IcmpReport, ProbeKind, SnmpQuery, SnmpReport};
+use crate::schedule::{Scheduler, TaskKey};
+use crate::store::{
+    EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord, Store, StoreError,
+};
+
+/// How the agent runs.
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    /// Inventory directory.
+    pub inventory: PathBuf,
+    /// Which agent this is (rows carry it; several agents may share PostgreSQL).
+    pub agent_id: String,
+    /// Where `/metrics` listens; `None` serves nothing (`--once`).
+    pub listen: Option<SocketAddr>,
+    /// Raw rows older than this many days are pruned (roll-ups are kept).
+    pub raw_retention_days: u32,
+    /// Polls in flight at most (each SNMP poll holds one UDP socket).
+    pub max_in_flight: usize,
+    /// Time between two echoes of one ICMP cycle to the same address.
+    pub icmp_pace: Duration,
+    /// How long in-flight polls may finish after a shutdown request.
+    pub grace: Duration,
+}
+
+impl AgentOptions {
+    /// Defaults for an inventory directory.
+    pub fn new(inventory: PathBuf) -> AgentOptions {
+        AgentOptions {
+            inventory,
+            agent_id: default_agent_id(),
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            raw_retention_days: 35,
+            max_in_flight: 256,
+            icmp_pace: Duration::from_millis(500),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The host name, the default agent id.
+pub fn default_agent_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "vigia".into())
+}
+
+/// The agent's own failures (devices failing are data, never these).
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The inventory is invalid.
+    #[error(transparent)]
+    Inventory(#[from] inventory::Invalid),
+    /// The history store failed.
+    #[error("history store: {0}")]
+    Store(#[from] StoreError),
+    /// The HTTP listener could not be opened.
+    #[error("{0}")]
+    Listen(std::io::Error),
+    /// A signal handler could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Where timestamps come from: the wall clock, or (in simulations) a fixed start plus the tokio
+/// clock, so paused time moves the timestamps too.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    /// `Utc::now()`.
+    Wall,
+    /// `start` plus the time elapsed on the tokio clock since `origin`.
+    Simulated {
+        /// Wall time at `origin`.
+        start: DateTime<Utc>,
+        /// The tokio instant `start` corresponds to.
+        origin: Instant,
+    },
+}
+
+impl Clock {
+    /// Now.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::Wall => Utc::now(),
+            Clock::Simulated { start, origin } => {
+                *start + chrono::Duration::from_std(origin.elapsed()).unwrap_or_default()
+            }
+        }
+    }
+}
+
+/// What makes the agent stop or reload.
+#[derive(Debug)]
+pub enum Control {
+    /// Reload the inventory and answer (from SIGHUP or `POST /-/reload`).
+    Reload(Option<oneshot::Sender<Result<String, String>>>),
+    /// Finish in-flight polls within the grace period, flush, stop.
+    Shutdown,
+}
+
+/// A finished task.
+struct Done {
+    key: TaskKey,
+    started: DateTime<Utc>,
+    result: Polled,
+}
+
+enum Polled {
+    Icmp(Vec<IcmpReport>),
+    Snmp(Vec<SnmpReport>),
+}
+
+/// Rows on their way to the store.
+#[derive(Default)]
+struct Batch {
+    polls: Vec<PollRecord>,
+    interfaces: Vec<InterfaceRecord>,
+    events: Vec<EventRecord>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.polls.len() + self.interfaces.len() + self.events.len()
+    }
+}
+
+/// Tracks one pass of a probe over every device, for `vigia_poll_duration_seconds`.
+struct Pass {
+    started: Instant,
+    pending: HashSet<Arc<str>>,
+}
+
+/// What one run of the agent did, for `--once` and the logs.
+#[derive(Debug, Default, Clone)]
+pub struct RunReport {
+    /// Poll rows stored.
+    pub polls: usize,
+    /// Events stored.
+    pub events: usize,
+}
+
+/// The agent: everything the loop owns.
+pub struct Agent<P: Prober> {
+    opts: AgentOptions,
+    prober: Arc<P>,
+    store: Arc<Store>,
+    shared: SharedState,
+    clock: Clock,
+    scheduler: Scheduler,
+    credentials: HashMap<String, Arc<Credentials>>,
+    batch: Batch,
+    passes: HashMap<ProbeKind, Pass>,
+    report: RunReport,
+}
+
+impl<P: Prober> Agent<P> {
+    /// An agent over a loaded inventory. Secrets must resolve (the inventory was loaded with
+    /// [`Secrets::Require`]).
+    pub fn new(
+        opts: AgentOptions,
+        inventory: Inventory,
+        prober: P,
+        store: Store,
+        clock: Clock,
+    ) -> Result<Agent<P>, AgentError> {
+        let credentials = resolve_credentials(&inventory)?;
+        let shared = Arc::new(RwLock::new(Shared::new(Arc::new(inventory))));
+        shared.write().unwrap_or_else(|p| p.into_inner()).reload.last_success = Some(clock.now());
+        Ok(Agent {
+            opts,
+            prober: Arc::new(prober),
+            store: Arc::new(store),
+            shared,
+            clock,
+            scheduler: Scheduler::new(),
+            credentials,
+            batch: Batch::default(),
+            passes: HashMap::new(),
+            report: RunReport::default(),
+        })
+    }
+
+    /// The state the exporter reads.
+    pub fn shared(&self) -> SharedState {
+        self.shared.clone()
+    }
+
+    fn inventory(&self) -> Arc<Inventory> {
+        self.shared.read().unwrap_or_else(|p| p.into_inner()).inventory.clone()
+    }
+
+    /// The tasks the inventory asks for, with their intervals.
+    fn wanted(&self) -> Vec<(TaskKey, Duration)> {
+        let inv = self.inventory();
+        let day = self.clock.now().date_naive();
+        let mut tasks = Vec::new();
+        for d in inv.polled_devices(day) {
+            if d.families().next().is_none() {
+                continue;
+            }
+            tasks.push((TaskKey::new(&d.id, ProbeKind::Icmp), inv.poll.icmp_interval));
+            if d.snmp.is_some() {
+                tasks.push((TaskKey::new(&d.id, ProbeKind::Snmp), inv.poll.snmp_interval));
+            }
+        }
+        tasks
+    }
+
+    /// Store the inventory snapshot if it changed; an event says so.
+    async fn record_inventory(&mut self, detail: String) -> Result<(), AgentError> {
+        let inv = self.inventory();
+        let (content, digest) = Snapshot::of(&inv).to_json_and_digest();
+        let at = self.clock.now();
+        let snapshot =
+            InventorySnapshot { at, agent: self.opts.agent_id.clone(), digest: digest.clone(), content };
+        if self.store.record_inventory(&snapshot).await? {
+            self.batch.events.push(EventRecord {
+                at,
+                agent: self.opts.agent_id.clone(),
+                kind: EventKind::InventoryChanged,
+                device: None,
+                site: None,
+                family: None,
+                probe: None,
+                detail: format!("{detail} (digest {})", &digest[..12]),
+            });
+        }
+        Ok(())
+    }
+
+    /// Start one task: poll the device over every family it has.
+    fn spawn(&mut self, key: TaskKey, tasks: &mut JoinSet<()>, permits: &Arc<Semaphore>, done: &mpsc::Sender<Done>) {
+        let inv = self.inventory();
+        let Some(device) = inv.device(&key.device).cloned() else {
+            self.scheduler.finish(&key, Instant::now().into_std(), true);
+            return;
+        };
+        let pass = self.passes.entry(key.probe).or_insert_with(|| Pass {
+            started: Instant::now(),
+            pending: HashSet::new(),
+        });
+        if pass.pending.is_empty() {
+            pass.started = Instant::now();
+            pass.pending = self
+                .scheduler_keys(key.probe)
+                .into_iter()
+                .collect();
+        }
+        let prober = self.prober.clone();
+        let permits = permits.clone();
+        let done = done.clone();
+        let clock = self.clock;
+        let poll = inv.poll;
+        let pace = self.opts.icmp_pace;
+        let creds = self.credentials.get(&device.id).cloned();
+        tasks.spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else { return };
+            let started = clock.now();
+            let result = match key.probe {
+                ProbeKind::Icmp => {
+                    let settings = CycleSettings { count: poll.icmp_count, pace, timeout: poll.timeout };
+                    Polled::Icmp(icmp_all(&*prober, &device, settings).await)
+                }
+                ProbeKind::Snmp => {
+                    Polled::Snmp(snmp_all(&*prober, &device, creds, poll.timeout, poll.retries).await)
+                }
+            };
+            let _ = done.send(Done { key, started, result }).await;
+        });
+    }
+
+    fn scheduler_keys(&self, probe: ProbeKind) -> Vec<Arc<str>> {
+        self.wanted().into_iter().filter(|(k, _)| k.probe == probe).map(|(k, _)| k.device).collect()
+    }
+
+    /// Apply a finished task: state, events, rows, schedule.
+    fn apply(&mut self, done: Done) {
+        let Done { key, started, result } = done;
+        let inv = self.inventory();
+        let agent = self.opts.agent_id.clone();
+        let device = inv.device(&key.device).cloned();
+        let mut success = false;
+        if let Some(device) = device {
+            let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
+            match result {
+                Polled::Icmp(reports) => {
+                    for r in reports {
+                        success |= r.reachable();
+                        self.batch.polls.push(icmp_row(&agent, &device, started, &r));
+                        let events = shared.state.apply_icmp(&inv, &device, r, started, &agent);
+                        self.batch.events.extend(events);
+                    }
+                }
+                Polled::Snmp(reports) => {
+                    for r in reports {
+                        success |= r.ok();
+                        self.batch.polls.push(snmp_row(&agent, &device, started, &r));
+                        for i in &r.interfaces {
+                            self.batch.interfaces.push(interface_row(&agent, &device, started, i));
+                        }
+                        let events = shared.state.apply_snmp(&device, r, started, &agent);
+                        self.batch.events.extend(events);
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        self.scheduler.finish(&key, now.into_std(), success);
+        if let Some(pass) = self.passes.get_mut(&key.probe)
+            && pass.pending.remove(&key.device)
+            && pass.pending.is_empty()
+        {
+            let secs = (now - pass.started).as_secs_f64();
+            self.shared
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .poll_duration
+                .insert(key.probe, secs);
+        }
+    }
+
+    /// Reload the inventory from disk: on success swap it in; otherwise keep the old one, log
+    /// every diagnostic and say so in the metrics and the history.
+    async fn reload(&mut self) -> Result<String, String> {
+        let at = self.clock.now();
+        let loaded = inventory::load(&self.opts.inventory, Secrets::Require)
+            .map_err(|invalid| invalid.diagnostics)
+            .and_then(|(inv, warnings)| match resolve_credentials(&inv) {
+                Ok(creds) => Ok((inv, warnings, creds)),
+                Err(AgentError::Inventory(invalid)) => Err(invalid.diagnostics),
+                Err(e) => Err(vec![Diagnostic {
+                    severity: crate::diag::Severity::Error,
+                    file: self.opts.inventory.clone(),
+                    pos: None,
+                    path: String::new(),
+                    message: e.to_string(),
+                }]),
+            });
+        match loaded {
+            Err(diagnostics) => {
+                let text: String = diagnostics.iter().map(|d| format!("{d}\n")).collect();
+                for d in &diagnostics {
+                    error!(diagnostic = %d, "inventory reload refused");
+                }
+                warn!("inventory reload refused; still running on the previous inventory");
+                {
+                    let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
+                    shared.reload.failed = true;
+                    shared.reload.last_failure = Some(at);
+                }
+                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                self.batch.events.push(EventRecord {
+                    at,
+                    agent: self.opts.agent_id.clone(),
+                    kind: EventKind::InventoryReloadFailed,
+                    device: None,
+                    site: None,
+                    family: None,
+                    probe: None,
+                    detail: format!("{errors} error(s); still running on the previous inventory"),
+                });
+                Err(text)
+            }
+            Ok((inv, warnings, creds)) => {
+                for w in &warnings {
+                    warn!(diagnostic = %w, "inventory warning");
+                }
+                let old = self.inventory();
+                let summary = change_summary(&old, &inv);
+                {
+                    let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
+                    shared.state.retain(&inv);
+                    shared.inventory = Arc::new(inv);
+                    shared.reload.failed = false;
+                    shared.reload.last_success = Some(at);
+                }
+                self.credentials = creds;
+                let wanted = self.wanted();
+                self.scheduler.sync(&wanted, Instant::now().into_std());
+                self.passes.clear();
+                if let Err(e) = self.record_inventory(format!("reload: {summary}")).await {
+                    error!(error = %e, "could not store the inventory snapshot");
+                }
+                info!(%summary, "inventory reloaded");
+                Ok(format!("reloaded: {summary}\n"))
+            }
+        }
+    }
+
+    /// Poll everything once, store it, and return what was stored.
+    pub async fn run_once(mut self) -> Result<(RunReport, SharedState), AgentError> {
+        self.record_inventory("agent start (--once)".into()).await?;
+        let (done_tx, mut done_rx) = mpsc::channel(1024);
+        let permits = Arc::new(Semaphore::new(self.opts.max_in_flight));
+        let mut tasks = JoinSet::new();
+        let wanted = self.wanted();
+        self.scheduler.sync(&wanted, Instant::now().into_std());
+        // Everything is due now: take every task regardless of its spread offset.
+        let far = Instant::now().into_std() + Duration::from_secs(365 * 86400);
+        for key in self.scheduler.take_due(far) {
+            self.spawn(key, &mut tasks, &permits, &done_tx);
+        }
+        drop(done_tx);
+        while let Some(done) = done_rx.recv().await {
+            self.apply(done);
+        }
+        while tasks.join_next().await.is_some() {}
+        let batch = std::mem::take(&mut self.batch);
+        self.report.polls += batch.polls.len();
+        self.report.events += batch.events.len();
+        write_batch(&self.store, batch).await?;
+        self.maintenance().await;
+        Ok((self.report.clone(), self.shared.clone()))
+    }
+
+    /// Roll up finished days that are not rolled up yet and prune raw rows past retention.
+    async fn maintenance(&self) {
+        let today = self.clock.now().date_naive();
+        let retention = i64::from(self.opts.raw_retention_days);
+        for back in (1..=retention.min(3)).rev() {
+            let day = today - chrono::Duration::days(back);
+            if let Err(e) = self.store.rollup(day).await {
+                error!(%day, error = %e, "daily roll-up failed");
+            }
+        }
+        let cutoff = (today - chrono::Duration::days(retention))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc();
+        match self.store.prune(cutoff).await {
+            Ok(n) if n > 0 => info!(rows = n, before = %cutoff, "pruned raw history"),
+            Ok(_) => {}
+            Err(e) => error!(error = %e, "pruning raw history failed"),
+        }
+    }
+
+    /// Run until `control` says shut down (or closes). Returns what was stored.
+    pub async fn run(mut self, mut control: mpsc::Receiver<Control>) -> Result<RunReport, AgentError> {
+        self.record_inventory("agent start".into()).await?;
+        let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
+        let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
+        let writer = tokio::spawn(writer_task(self.store.clone(), write_rx));
+        let permits = Arc::new(Semaphore::new(self.opts.max_in_flight));
+        let mut tasks = JoinSet::new();
+        let wanted = self.wanted();
+        self.scheduler.sync(&wanted, Instant::now().into_std());
+        info!(tasks = self.scheduler.len(), "agent polling");
+
+        let mut flush = tokio::time::interval(Duration::from_secs(2));
+        let mut maintenance = tokio::time::interval(Duration::from_secs(3600));
+        let mut shutting_down = false;
+        let far = Duration::from_secs(3600);
+        loop {
+            let next = self.scheduler.next_due().map(Instant::from_std);
+            let sleep_until = next.unwrap_or_else(|| Instant::now() + far);
+            tokio::select! {
+                biased;
+                msg = control.recv(), if !shutting_down => match msg {
+                    Some(Control::Reload(reply)) => {
+                        let result = self.reload().await;
+                        if let Some(reply) = reply {
+                            let _ = reply.send(result);
+                        }
+                    }
+                    Some(Control::Shutdown) | None => {
+                        info!(in_flight = tasks.len(), grace_s = self.opts.grace.as_secs(), "shutting down");
+                        shutting_down = true;
+                        break;
+                    }
+                },
+                Some(done) = done_rx.recv() => self.apply(done),
+                _ = tokio::time::sleep_until(sleep_until) => {
+                    for key in self.scheduler.take_due(Instant::now().into_std()) {
+                        self.spawn(key, &mut tasks, &permits, &done_tx);
+                    }
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = flush.tick() => {
+                    self.send_batch(&write_tx).await;
+                }
+                _ = maintenance.tick() => self.maintenance().await,
+            }
+            if self.batch.len() >= 5_000 {
+                self.send_batch(&write_tx).await;
+            }
+        }
+
+        // Drain: let in-flight polls finish within the grace period, then cancel the rest.
+        drop(done_tx);
+        let deadline = Instant::now() + self.opts.grace;
+        loop {
+            tokio::select! {
+                Some(done) = done_rx.recv() => self.apply(done),
+                joined = tasks.join_next() => if joined.is_none() { break },
+                _ = tokio::time::sleep_until(deadline) => {
+                    warn!(cancelled = tasks.len(), "grace period over; cancelling the polls still in flight");
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+        while let Ok(done) = done_rx.try_recv() {
+            self.apply(done);
+        }
+        self.send_batch(&write_tx).await;
+        drop(write_tx);
+        match writer.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => error!(error = %e, "the store writer panicked"),
+        }
+        info!(polls = self.report.polls, events = self.report.events, "agent stopped; history flushed");
+        Ok(self.report)
+    }
+
+    async fn send_batch(&mut self, tx: &mpsc::Sender<Batch>) {
+        if self.batch.len() == 0 {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.report.polls += batch.polls.len();
+        self.report.events += batch.events.len();
+        if tx.send(batch).await.is_err() {
+            error!("the store writer is gone; rows were not stored");
+        }
+    }
+}
+
+/// Writes batches in order; a failed write is retried with backoff so a database hiccup loses
+/// nothing, and the agent stops with an error only when the store stays down.
+async fn writer_task(store: Arc<Store>, mut rx: mpsc::Receiver<Batch>) -> Result<(), StoreError> {
+    while let Some(batch) = rx.recv().await {
+        let mut delay = Duration::from_millis(500);
+        let mut attempt = 0;
+        loop {
+            match write_batch(&store, clone_batch(&batch)).await {
+                Ok(()) => break,
+                Err(e) if attempt < 6 => {
+                    attempt += 1;
+                    warn!(error = %e, attempt, "storing a batch failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(e) => {
+                    error!(error = %e, rows = batch.len(), "storing a batch failed for good");
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn clone_batch(b: &Batch) -> Batch {
+    Batch { polls: b.polls.clone(), interfaces: b.interfaces.clone(), events: b.events.clone() }
+}
+
+async fn write_batch(store: &Store, batch: Batch) -> Result<(), StoreError> {
+    if !batch.polls.is_empty() {
+        store.insert_polls(&batch.polls).await?;
+    }
+    if !batch.interfaces.is_empty() {
+        store.insert_interfaces(&batch.interfaces).await?;
+    }
+    if !batch.events.is_empty() {
+        store.insert_events(&batch.events).await?;
+    }
+    debug!(polls = batch.polls.len(), events = batch.events.len(), "batch stored");
+    Ok(())
+}
+
+/// Resolve every device's SNMP credentials once (secrets are read at start and reload).
+fn resolve_credentials(inv: &Inventory) -> Result<HashMap<String, Arc<Credentials>>, AgentError> {
+    let mut out = HashMap::new();
+    let mut problems = Vec::new();
+    for d in &inv.devices {
+        let Some(snmp) = &d.snmp else { continue };
+        match Credentials::from_profile(&snmp.profile) {
+            Ok(c) => {
+                out.insert(d.id.clone(), Arc::new(c));
+            }
+            Err(e) => problems.push(Diagnostic {
+                severity: crate::diag::Severity::Error,
+                file: inv.dir.clone(),
+                pos: None,
+                path: format!("devices ({}).snmp ({})", d.id, snmp.name),
+                message: e.to_string(),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(AgentError::Inventory(inventory::Invalid { dir: inv.dir.clone(), diagnostics: problems }))
+    }
+}
+
+/// Poll ICMP over every family of the device, concurrently.
+async fn icmp_all<P: Prober>(prober: &P, device: &Device, settings: CycleSettings) -> Vec<IcmpReport> {
+    let cycles = device.families().filter_map(|f| device.address(f)).map(|a| prober.icmp(a, settings));
+    futures_util::future::join_all(cycles).await
+}
+
+/// Poll SNMP over every family: the system group over each (so "SNMP works over IPv6" is a
+/// measured fact), the tables over one: IPv4 where the device has it, else IPv6; if that
+/// family fails and the other answers, the tables are read over the other.
+async fn snmp_all<P: Prober>(
+    prober: &P,
+    device: &Device,
+    credentials: Option<Arc<Credentials>>,
+    timeout: Duration,
+    retries: u32,
+) -> Vec<SnmpReport> {
+    let Some(credentials) = credentials else { return Vec::new() };
+    let full = SnmpQuery {
+        system: true,
+        interfaces: true,
+        entity: true,
+        host_resources: device.class == crate::inventory::DeviceClass::Server,
+    };
+    let target = |address: IpAddr| SnmpTarget {
+        address,
+        port: 161,
+        credentials: (*credentials).clone(),
+        timeout,
+        retries,
+    };
+    let families: Vec<Family> = device.families().collect();
+    let Some(primary) = families.first().and_then(|f| device.address(*f)) else { return Vec::new() };
+    let secondary = families.get(1).and_then(|f| device.address(*f));
+    let (first, second) = match secondary {
+        Some(addr) => {
+            let (a, b) = tokio::join!(
+                prober.snmp(target(primary), full),
+                prober.snmp(target(addr), SnmpQuery::SYSTEM)
+            );
+            (a, Some(b))
+        }
+        None => (prober.snmp(target(primary), full).await, None),
+    };
+    let mut out = vec![first];
+    if let Some(mut second) = second {
+        if !out[0].ok() && second.ok() {
+            // The tables could not be read over the primary family: read them over this one.
+            second = prober.snmp(target(second.address), full).await;
+        }
+        out.push(second);
+    }
+    out
+}
+
+fn secs(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64())
+}
+
+fn icmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &IcmpReport) -> PollRecord {
+    PollRecord {
+        at,
+        agent: agent.to_owned(),
+        device: d.id.clone(),
+        site: d.site.clone(),
+        family: r.family,
+        probe: ProbeKind::Icmp,
+        outcome: r.outcome.to_string(),
+        success: r.reachable(),
+        sent: Some(r.sent),
+        received: Some(r.received),
+        rtt_min_s: secs(r.rtt_min()),
+        rtt_avg_s: secs(r.rtt_avg()),
+        rtt_max_s: secs(r.rtt_max()),
+        jitter_s: secs(r.jitter()),
+        duration_s: r.rtts.iter().max().map_or(0.0, |d| d.as_secs_f64()),
+        sys_descr: None,
+        sys_object_id: None,
+        sys_name: None,
+        sys_location: None,
+        sys_contact: None,
+        sys_uptime_ticks: None,
+    }
+}
+
+fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollRecord {
+    let sys = r.system.clone().unwrap_or_default();
+    PollRecord {
+        at,
+        agent: agent.to_owned(),
+        device: d.id.clone(),
+        site: d.site.clone(),
+        family: r.family,
+        probe: ProbeKind::Snmp,
+        outcome: r.outcome.to_string(),
+        success: r.ok(),
+        sent: None,
+        received: None,
+        rtt_min_s: None,
+        rtt_avg_s: None,
+        rtt_max_s: None,
+        jitter_s: None,
+        duration_s: r.elapsed.as_secs_f64(),
+        sys_descr: sys.descr,
+        sys_object_id: sys.object_id,
+        sys_name: sys.name,
+        sys_location: sys.location,
+        sys_contact: sys.contact,
+        sys_uptime_ticks: sys.uptime_ticks,
+    }
+}
+
+fn interface_row(agent: &str, d: &Device, at: DateTime<Utc>, i: &crate::probe::Interface) -> InterfaceRecord {
+    InterfaceRecord {
+        at,
+        agent: agent.to_owned(),
+        device: d.id.clone(),
+        if_index: i.index,
+        name: i.name.clone(),
+        alias: i.alias.clone(),
+        if_type: i.if_type,
+        speed_mbps: i.speed_mbps,
+        oper_up: i.oper_up,
+        admin_up: i.admin_up,
+        in_octets: i.in_octets,
+        out_octets: i.out_octets,
+        counter_bits: i.counter_bits,
+        in_errors: i.in_errors,
+        out_errors: i.out_errors,
+        in_discards: i.in_discards,
+        out_discards: i.out_discards,
+    }
+}
+
+/// "+2 devices, -1 device, 3 sites changed medium" between two inventories.
+fn change_summary(old: &Inventory, new: &Inventory) -> String {
+    let old_ids: HashSet<&str> = old.devices.iter().map(|d| d.id.as_str()).collect();
+    let new_ids: HashSet<&str> = new.devices.iter().map(|d| d.id.as_str()).collect();
+    let added = new_ids.difference(&old_ids).count();
+    let removed = old_ids.difference(&new_ids).count();
+    let media = new
+        .sites
+        .iter()
+        .filter(|s| old.site(&s.id).is_some_and(|o| o.link != s.link))
+        .count();
+    format!("{added} device(s) added, {removed} removed, {media} site(s) changed medium; {} devices", new.devices.len())
+}
+
+/// The day's date of a clock, for the inventory's retired/active checks.
+pub fn today(clock: &Clock) -> NaiveDate {
+    clock.now().date_naive()
+}
+
+/// Forward reload requests from HTTP into the control channel.
+pub async fn forward_reloads(mut rx: mpsc::Receiver<ReloadRequest>, control: mpsc::Sender<Control>) {
+    while let Some(req) = rx.recv().await {
+        if control.send(Control::Reload(Some(req.reply))).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// SIGTERM/SIGINT become [`Control::Shutdown`], SIGHUP a reload.
+pub fn watch_signals(control: mpsc::Sender<Control>) -> Result<(), AgentError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(AgentError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(AgentError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(AgentError::Signals)?;
+    tokio::spawn(async move {
+        loop {
+            let msg = tokio::select! {
+                _ = term.recv() => Control::Shutdown,
+                _ = int.recv() => Control::Shutdown,
+                _ = hup.recv() => Control::Reload(None),
+            };
+            let stop = matches!(msg, Control::Shutdown);
+            if control.send(msg).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    Ok(())
+}

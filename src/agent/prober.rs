@@ -1,0 +1,41 @@
+//! The two things the agent asks of the network, behind a trait so the loop can be driven by a
+//! simulated network on paused time (a day of polling in milliseconds) as well as the real one.
+
+use std::future::Future;
+use std::net::IpAddr;
+
+use crate::probe::icmp::{CycleSettings, Icmp};
+use crate::probe::snmp::{self, SnmpTarget};
+use crate::probe::{IcmpReport, SnmpQuery, SnmpReport};
+
+/// Polls the network.
+pub trait Prober: Send + Sync + 'static {
+    /// One ICMP cycle to an address.
+    fn icmp(&self, address: IpAddr, settings: CycleSettings) -> impl Future<Output = IcmpReport> + Send;
+    /// One SNMP poll of a target.
+    fn snmp(&self, target: SnmpTarget, query: SnmpQuery) -> impl Future<Output = SnmpReport> + Send;
+}
+
+/// The real network: shared ICMP sockets and snmp2 sessions.
+#[derive(Clone)]
+pub struct NetProber {
+    icmp: Icmp,
+}
+
+impl NetProber {
+    /// A prober over opened ICMP sockets.
+    pub fn new(icmp: Icmp) -> NetProber {
+        NetProber { icmp }
+    }
+}
+
+impl Prober for NetProber {
+    fn icmp(&self, address: IpAddr, settings: CycleSettings) -> impl Future<Output = IcmpReport> + Send {
+        let icmp = self.icmp.clone();
+        async move { icmp.cycle(address, settings).await }
+    }
+
+    fn snmp(&self, target: SnmpTarget, query: SnmpQuery) -> impl Future<Output = SnmpReport> + Send {
+        async move { snmp::poll(&target, query).await }
+    }
+}

@@ -1,0 +1,536 @@
+//! The Prometheus exporter: every metric is rendered at scrape time from the current inventory
+//! and state, so a device or site that leaves the inventory disappears at the next scrape, and
+//! 10,000 devices cost no per-series bookkeeping between scrapes.
+//!
+//! Prometheus gets OpenMetrics (it asks for it); anything else (curl, `promtool check metrics`)
+//! gets the classic 0.0.4 text format, whose counters carry `_total` in their TYPE line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::{Registry, Unit};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::inventory::{Family, Inventory};
+use crate::probe::ProbeKind;
+use crate::state::{self, NetworkState};
+
+/// What a reload attempt ended in.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadStatus {
+    /// The last attempt was refused.
+    pub failed: bool,
+    /// When the inventory was last loaded successfully.
+    pub last_success: Option<DateTime<Utc>>,
+    /// When a reload was last refused.
+    pub last_failure: Option<DateTime<Utc>>,
+}
+
+/// A metric family computed elsewhere (life cycle, IPv6 coverage, indicators), kept ready for
+/// the next scrape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraFamily {
+    /// Full metric name, e.g. `vigia_ipv6_coverage_ratio`.
+    pub name: &'static str,
+    /// HELP text.
+    pub help: &'static str,
+    /// Samples: labels and value.
+    pub samples: Vec<(Vec<(&'static str, String)>, f64)>,
+}
+
+/// What the exporter reads at scrape time; the agent writes it.
+#[derive(Debug)]
+pub struct Shared {
+    /// The inventory in force.
+    pub inventory: Arc<Inventory>,
+    /// What is known about the network.
+    pub state: NetworkState,
+    /// Duration of the last full cycle per probe, seconds.
+    pub poll_duration: BTreeMap<ProbeKind, f64>,
+    /// Inventory reloads.
+    pub reload: ReloadStatus,
+    /// Families computed from the inventory and the history.
+    pub extra: Vec<ExtraFamily>,
+}
+
+impl Shared {
+    /// A state for `inventory`, nothing measured yet.
+    pub fn new(inventory: Arc<Inventory>) -> Shared {
+        Shared {
+            inventory,
+            state: NetworkState::new(),
+            poll_duration: BTreeMap::new(),
+            reload: ReloadStatus::default(),
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// The shared state behind a lock, as the agent and the HTTP handlers hold it.
+pub type SharedState = Arc<RwLock<Shared>>;
+
+/// The collector registered with prometheus-client.
+#[derive(Debug, Clone)]
+struct VigiaCollector(SharedState);
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Write one gauge family.
+fn gauge(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    samples: impl IntoIterator<Item = (Labels, f64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = enc.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    for (labels, value) in samples {
+        ConstGauge::new(value).encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// Write one counter family (`name` without `_total`).
+fn counter(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    samples: impl IntoIterator<Item = (Labels, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = enc.encode_descriptor(name, help, unit, MetricType::Counter)?;
+    for (labels, value) in samples {
+        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+fn ratio() -> Unit {
+    Unit::Other("ratio".into())
+}
+
+impl Collector for VigiaCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let shared = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let inv = &shared.inventory;
+        let today = Utc::now().date_naive();
+        let polled: Vec<_> = inv.polled_devices(today).collect();
+        let devices = &shared.state.devices;
+        let dl = |d: &crate::inventory::Device| -> Labels {
+            vec![("device", d.id.clone()), ("site", d.site.clone())]
+        };
+
+        // Reachability per device, family and probe.
+        let mut up = Vec::new();
+        let mut rtt = Vec::new();
+        let mut jitter = Vec::new();
+        let mut loss = Vec::new();
+        for d in &polled {
+            let Some(st) = devices.get(&d.id) else { continue };
+            for family in d.families() {
+                let mut probes = vec![ProbeKind::Icmp];
+                if d.snmp.is_some() {
+                    probes.push(ProbeKind::Snmp);
+                }
+                for probe in probes {
+                    if let Some(ok) = st.up(family, probe) {
+                        let mut l = dl(d);
+                        l.push(("class", d.class.to_string()));
+                        l.push(("family", family.to_string()));
+                        l.push(("probe", probe.to_string()));
+                        up.push((l, f64::from(u8::from(ok))));
+                    }
+                }
+                if let Some(seen) = st.icmp.get(&family) {
+                    let mut l = dl(d);
+                    l.push(("family", family.to_string()));
+                    if let Some(v) = seen.report.rtt_avg() {
+                        rtt.push((l.clone(), v.as_secs_f64()));
+                    }
+                    if let Some(v) = seen.report.jitter() {
+                        jitter.push((l.clone(), v.as_secs_f64()));
+                    }
+                    loss.push((l, seen.report.loss_ratio()));
+                }
+            }
+        }
+        gauge(&mut enc, "vigia_device_up", "1 if the last poll of the probe over the family succeeded, else 0.", None, up)?;
+        gauge(&mut enc, "vigia_icmp_rtt", "Mean round-trip time of the last ICMP cycle.", Some(&Unit::Seconds), rtt)?;
+        gauge(&mut enc, "vigia_icmp_jitter", "Mean absolute difference of successive RTTs in the last ICMP cycle.", Some(&Unit::Seconds), jitter)?;
+        gauge(&mut enc, "vigia_icmp_loss", "Lost / sent echoes in the last ICMP cycle.", Some(&ratio()), loss)?;
+
+        // SNMP system and interfaces.
+        let mut uptime = Vec::new();
+        let mut restarts = Vec::new();
+        let mut if_up = Vec::new();
+        let mut if_speed = Vec::new();
+        let mut rx = Vec::new();
+        let mut tx = Vec::new();
+        let mut rx_err = Vec::new();
+        let mut tx_err = Vec::new();
+        let mut rx_disc = Vec::new();
+        let mut tx_disc = Vec::new();
+        let mut cpu = Vec::new();
+        let mut mem_used = Vec::new();
+        let mut mem_size = Vec::new();
+        let mut disk_used = Vec::new();
+        let mut disk_size = Vec::new();
+        for d in polled.iter().filter(|d| d.snmp.is_some()) {
+            let Some(st) = devices.get(&d.id) else { continue };
+            if let Some(u) = st.system.as_ref().and_then(|s| s.uptime()) {
+                uptime.push((dl(d), u.as_secs_f64()));
+            }
+            if st.system.is_some() {
+                restarts.push((dl(d), st.restarts));
+            }
+            for (l, i) in interface_labels(d, st) {
+                if let Some(up) = i.oper_up {
+                    if_up.push((l.clone(), f64::from(u8::from(up))));
+                }
+                if let Some(s) = i.speed_mbps {
+                    if_speed.push((l.clone(), s as f64 * 1e6));
+                }
+                if i.has_octets {
+                    rx.push((l.clone(), i.rx.total()));
+                    tx.push((l.clone(), i.tx.total()));
+                }
+                rx_err.push((l.clone(), i.rx_errors.total()));
+                tx_err.push((l.clone(), i.tx_errors.total()));
+                rx_disc.push((l.clone(), i.rx_discards.total()));
+                tx_disc.push((l, i.tx_discards.total()));
+            }
+            if let Some(h) = &st.host {
+                if let Some(c) = h.cpu_load_percent {
+                    cpu.push((dl(d), c / 100.0));
+                }
+                if let (Some(used), Some(size)) = (h.memory_used_bytes, h.memory_total_bytes) {
+                    mem_used.push((dl(d), used as f64));
+                    mem_size.push((dl(d), size as f64));
+                }
+                for disk in &h.disks {
+                    let mut l = dl(d);
+                    l.push(("disk", disk.descr.clone()));
+                    disk_used.push((l.clone(), disk.used_bytes as f64));
+                    disk_size.push((l, disk.size_bytes as f64));
+                }
+            }
+        }
+        gauge(&mut enc, "vigia_snmp_uptime", "sysUpTime of the device's SNMP agent.", Some(&Unit::Seconds), uptime)?;
+        counter(&mut enc, "vigia_snmp_agent_restarts", "Restarts of the device's SNMP agent detected through sysUpTime since vigia started.", None, restarts)?;
+        gauge(&mut enc, "vigia_interface_up", "1 if ifOperStatus is up.", None, if_up)?;
+        gauge(&mut enc, "vigia_interface_speed", "Interface speed (ifHighSpeed).", Some(&Unit::Other("bits_per_second".into())), if_speed)?;
+        counter(&mut enc, "vigia_interface_receive", "Octets received (wraps and agent restarts accounted for).", Some(&Unit::Bytes), rx)?;
+        counter(&mut enc, "vigia_interface_transmit", "Octets sent (wraps and agent restarts accounted for).", Some(&Unit::Bytes), tx)?;
+        counter(&mut enc, "vigia_interface_receive_errors", "Inbound packets with errors (ifInErrors).", None, rx_err)?;
+        counter(&mut enc, "vigia_interface_transmit_errors", "Outbound packets with errors (ifOutErrors).", None, tx_err)?;
+        counter(&mut enc, "vigia_interface_receive_discards", "Inbound packets discarded (ifInDiscards).", None, rx_disc)?;
+        counter(&mut enc, "vigia_interface_transmit_discards", "Outbound packets discarded (ifOutDiscards).", None, tx_disc)?;
+        gauge(&mut enc, "vigia_server_cpu_load", "Mean processor load (hrProcessorLoad / 100).", Some(&ratio()), cpu)?;
+        gauge(&mut enc, "vigia_server_memory_used", "RAM in use (hrStorageRam).", Some(&Unit::Bytes), mem_used)?;
+        gauge(&mut enc, "vigia_server_memory_size", "RAM size (hrStorageRam).", Some(&Unit::Bytes), mem_size)?;
+        gauge(&mut enc, "vigia_server_disk_used", "Fixed disk space in use (hrStorageFixedDisk).", Some(&Unit::Bytes), disk_used)?;
+        gauge(&mut enc, "vigia_server_disk_size", "Fixed disk size (hrStorageFixedDisk).", Some(&Unit::Bytes), disk_size)?;
+
+        // Inventory facts.
+        let info = inv.devices.iter().filter(|d| d.is_active(today)).map(|d| {
+            let entity = devices.get(&d.id).and_then(|s| s.entity.as_ref());
+            let model = d.model.clone().or_else(|| entity.and_then(|e| e.model.clone()));
+            let mut l = dl(d);
+            l.push(("class", d.class.to_string()));
+            l.push(("vendor", d.vendor.clone().unwrap_or_default()));
+            l.push(("model", model.unwrap_or_default()));
+            (l, 1.0)
+        });
+        gauge(&mut enc, "vigia_device_info", "Inventory facts about a device (value 1).", None, info)?;
+        let sites = inv.sites.iter().map(|s| {
+            (vec![("site", s.id.clone()), ("name", s.name.clone()), ("link", s.link_label().to_owned())], 1.0)
+        });
+        gauge(&mut enc, "vigia_site_info", "Inventory facts about a site (value 1).", None, sites)?;
+        let site_up = inv.sites.iter().filter_map(|s| {
+            let up = state::site_reachable(inv, devices, &s.id, today)?;
+            Some((vec![("site", s.id.clone()), ("link", s.link_label().to_owned())], f64::from(u8::from(up))))
+        });
+        gauge(&mut enc, "vigia_site_up", "1 if an uplink device of the site answers ICMP on some family.", None, site_up)?;
+        let durations = shared.poll_duration.iter().map(|(p, s)| (vec![("probe", p.to_string())], *s));
+        gauge(&mut enc, "vigia_poll_duration", "Duration of the last full polling cycle of the probe.", Some(&Unit::Seconds), durations)?;
+
+        // Reloads.
+        let reload = &shared.reload;
+        gauge(&mut enc, "vigia_inventory_reload_failed", "1 if the last inventory reload was refused (the agent runs on the previous inventory).", None, [(Vec::new(), f64::from(u8::from(reload.failed)))])?;
+        let stamps = [("success", reload.last_success), ("failure", reload.last_failure)]
+            .into_iter()
+            .filter_map(|(r, t)| Some((vec![("result", r.to_owned())], t?.timestamp() as f64)));
+        gauge(&mut enc, "vigia_inventory_last_reload_timestamp", "When the inventory was last loaded (success) or a reload refused (failure).", Some(&Unit::Seconds), stamps)?;
+
+        for family in &shared.extra {
+            gauge(&mut enc, family.name, family.help, None, family.samples.iter().cloned())?;
+        }
+        Ok(())
+    }
+}
+
+/// Interface label sets, disambiguating interfaces that share a name.
+fn interface_labels<'s>(
+    d: &crate::inventory::Device,
+    st: &'s state::DeviceState,
+) -> Vec<(Labels, &'s state::InterfaceState)> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for i in st.interfaces.values() {
+        *count.entry(i.name.as_str()).or_default() += 1;
+    }
+    st.interfaces
+        .iter()
+        .map(|(index, i)| {
+            let name = if i.name.is_empty() || count[i.name.as_str()] > 1 {
+                format!("{}#{index}", i.name)
+            } else {
+                i.name.clone()
+            };
+            (vec![("device", d.id.clone()), ("site", d.site.clone()), ("interface", name)], i)
+        })
+        .collect()
+}
+
+/// Renders the metrics.
+#[derive(Debug)]
+pub struct Exporter {
+    registry: Registry,
+}
+
+impl Exporter {
+    /// An exporter over `shared`.
+    pub fn new(shared: SharedState) -> Exporter {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(VigiaCollector(shared)));
+        Exporter { registry }
+    }
+
+    /// OpenMetrics text.
+    pub fn openmetrics(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+
+    /// The classic Prometheus text format (0.0.4).
+    pub fn classic(&self) -> String {
+        openmetrics_to_classic(&self.openmetrics())
+    }
+}
+
+/// Turn OpenMetrics text into the classic 0.0.4 format: counters' HELP and TYPE lines name the
+/// `_total` series, `# UNIT` and `# EOF` lines go, and `_created` samples are dropped.
+pub fn openmetrics_to_classic(text: &str) -> String {
+    let mut counters: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ")
+            && let Some(name) = rest.strip_suffix(" counter")
+        {
+            counters.push(name);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let rewritten = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters.contains(&name).then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match rewritten {
+            Some(l) => out.push_str(&l),
+            None => {
+                let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+                let name = &line[..name_end];
+                if name.strip_suffix("_created").is_some_and(|base| counters.contains(&base)) {
+                    continue;
+                }
+                out.push_str(line);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A request to reload the inventory, answered with the result.
+#[derive(Debug)]
+pub struct ReloadRequest {
+    /// Where the answer goes: Ok, or every diagnostic of the refused inventory.
+    pub reply: oneshot::Sender<Result<String, String>>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    shared: SharedState,
+    exporter: Arc<Exporter>,
+    reload: mpsc::Sender<ReloadRequest>,
+}
+
+/// The HTTP routes: `/metrics`, `/healthz`, `/api/devices`, `POST /-/reload`.
+pub fn router(shared: SharedState, reload: mpsc::Sender<ReloadRequest>) -> Router {
+    let exporter = Arc::new(Exporter::new(shared.clone()));
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/api/devices", get(api_devices))
+        .route("/-/reload", post(reload_handler))
+        .with_state(AppState { shared, exporter, reload })
+}
+
+async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let wants_openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    let exporter = app.exporter.clone();
+    let (body, content_type) = tokio::task::spawn_blocking(move || {
+        if wants_openmetrics {
+            (exporter.openmetrics(), "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        } else {
+            (exporter.classic(), "text/plain; version=0.0.4; charset=utf-8")
+        }
+    })
+    .await
+    .expect("rendering metrics does not panic");
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn reload_handler(State(app): State<AppState>) -> Response {
+    let (reply, answer) = oneshot::channel();
+    if app.reload.send(ReloadRequest { reply }).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the agent is shutting down\n").into_response();
+    }
+    match answer.await {
+        Ok(Ok(summary)) => (StatusCode::OK, summary).into_response(),
+        Ok(Err(diagnostics)) => (StatusCode::UNPROCESSABLE_ENTITY, diagnostics).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the agent is shutting down\n").into_response(),
+    }
+}
+
+/// One device as `/api/devices` shows it.
+#[derive(Debug, Serialize)]
+pub struct DeviceView {
+    /// Device id.
+    pub id: String,
+    /// Site id.
+    pub site: String,
+    /// Class.
+    pub class: String,
+    /// Whether vigia polls it.
+    pub polled: bool,
+    /// Per family: address and the last ICMP and SNMP results.
+    pub families: BTreeMap<Family, FamilyView>,
+    /// sysName, sysDescr, uptime.
+    pub system: Option<crate::probe::SystemInfo>,
+    /// Agent restarts seen.
+    pub restarts: u64,
+}
+
+/// One family of a device in `/api/devices`.
+#[derive(Debug, Serialize)]
+pub struct FamilyView {
+    /// The address.
+    pub address: String,
+    /// ICMP: reachable.
+    pub icmp_up: Option<bool>,
+    /// ICMP: mean RTT, seconds.
+    pub rtt_s: Option<f64>,
+    /// ICMP: loss ratio.
+    pub loss: Option<f64>,
+    /// ICMP outcome.
+    pub icmp_outcome: Option<String>,
+    /// When ICMP last ran.
+    pub icmp_at: Option<DateTime<Utc>>,
+    /// SNMP outcome.
+    pub snmp_outcome: Option<String>,
+    /// SNMP diagnostic.
+    pub snmp_detail: Option<String>,
+    /// When SNMP last ran.
+    pub snmp_at: Option<DateTime<Utc>>,
+}
+
+/// The current state of every device, for `/api/devices`.
+pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
+    let today = Utc::now().date_naive();
+    let polled: Vec<&str> = shared.inventory.polled_devices(today).map(|d| d.id.as_str()).collect();
+    shared
+        .inventory
+        .devices
+        .iter()
+        .map(|d| {
+            let st = shared.state.devices.get(&d.id);
+            let families = d
+                .families()
+                .map(|f| {
+                    let icmp = st.and_then(|s| s.icmp.get(&f));
+                    let snmp = st.and_then(|s| s.snmp.get(&f));
+                    let view = FamilyView {
+                        address: d.address(f).map(|a| a.to_string()).unwrap_or_default(),
+                        icmp_up: icmp.map(|i| i.report.reachable()),
+                        rtt_s: icmp.and_then(|i| i.report.rtt_avg()).map(|r| r.as_secs_f64()),
+                        loss: icmp.map(|i| i.report.loss_ratio()),
+                        icmp_outcome: icmp.map(|i| i.report.outcome.to_string()),
+                        icmp_at: icmp.map(|i| i.at),
+                        snmp_outcome: snmp.map(|s| s.outcome.to_string()),
+                        snmp_detail: snmp.and_then(|s| s.detail.clone()),
+                        snmp_at: snmp.map(|s| s.at),
+                    };
+                    (f, view)
+                })
+                .collect();
+            DeviceView {
+                id: d.id.clone(),
+                site: d.site.clone(),
+                class: d.class.to_string(),
+                polled: polled.contains(&d.id.as_str()),
+                families,
+                system: st.and_then(|s| s.system.clone()),
+                restarts: st.map_or(0, |s| s.restarts),
+            }
+        })
+        .collect()
+}
+
+async fn api_devices(State(app): State<AppState>) -> Response {
+    let views = {
+        let shared = app.shared.read().unwrap_or_else(|p| p.into_inner());
+        device_views(&shared)
+    };
+    axum::Json(views).into_response()
+}
+
+/// Bind the HTTP listener; a clear error when the address is taken.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
+    })
+}
+
+/// A short text of the metric names exported, for docs and tests.
+pub fn metric_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    names.dedup();
+    names
+}
