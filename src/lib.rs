@@ -9,6 +9,7 @@ mod names;
 
 pub mod diag;
 pub mod exit;
+pub mod gauges;
 pub mod history;
 pub mod indicators;
 pub mod inventory;
@@ -16,4 +17,5 @@ pub mod ipv6;
 pub mod lifecycle;
 pub mod links;
 pub mod probe;
+pub mod report;
 pub mod store;

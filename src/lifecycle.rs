@@ -71,6 +71,60 @@ pub const HIGH_FROM: u32 = 60;
 /// A score at least this high is priority medium.
 pub const MEDIUM_FROM: u32 = 25;
 
+/// The fixed thresholds and points of the rules, carried in every result so a report says
+/// what it applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rules {
+    /// [`RELIABILITY_DAYS`](crate::history::RELIABILITY_DAYS).
+    pub reliability_days: u32,
+    /// [`UNRELIABLE_BELOW_PERCENT`].
+    pub unreliable_below_percent: u64,
+    /// [`MIN_POLLS`].
+    pub min_polls: u64,
+    /// [`REPEATED_RESTARTS`].
+    pub repeated_restarts: usize,
+    /// [`EXPLAINED_WITHIN`], in minutes.
+    pub explained_within_minutes: i64,
+    /// [`POINTS_SUPPORT_ENDED`].
+    pub points_support_ended: u32,
+    /// [`POINTS_PER_YEAR_UNSUPPORTED`].
+    pub points_per_year_unsupported: u32,
+    /// [`POINTS_SUPPORT_ENDING`].
+    pub points_support_ending: u32,
+    /// [`POINTS_TOO_OLD`].
+    pub points_too_old: u32,
+    /// [`POINTS_PER_YEAR_OVER`].
+    pub points_per_year_over: u32,
+    /// [`POINTS_UNRELIABLE`].
+    pub points_unreliable: u32,
+    /// [`POINTS_IPV6_OVERDUE`].
+    pub points_ipv6_overdue: u32,
+    /// [`HIGH_FROM`].
+    pub high_from: u32,
+    /// [`MEDIUM_FROM`].
+    pub medium_from: u32,
+}
+
+impl Rules {
+    /// The rules this version of vigia applies.
+    pub const CURRENT: Rules = Rules {
+        reliability_days: crate::history::RELIABILITY_DAYS,
+        unreliable_below_percent: UNRELIABLE_BELOW_PERCENT,
+        min_polls: MIN_POLLS,
+        repeated_restarts: REPEATED_RESTARTS,
+        explained_within_minutes: EXPLAINED_WITHIN.num_minutes(),
+        points_support_ended: POINTS_SUPPORT_ENDED,
+        points_per_year_unsupported: POINTS_PER_YEAR_UNSUPPORTED,
+        points_support_ending: POINTS_SUPPORT_ENDING,
+        points_too_old: POINTS_TOO_OLD,
+        points_per_year_over: POINTS_PER_YEAR_OVER,
+        points_unreliable: POINTS_UNRELIABLE,
+        points_ipv6_overdue: POINTS_IPV6_OVERDUE,
+        high_from: HIGH_FROM,
+        medium_from: MEDIUM_FROM,
+    };
+}
+
 names! {
     /// Why a device is a renewal candidate.
     Reason {
@@ -113,6 +167,8 @@ pub struct Renewal {
     pub reliability_window: Window,
     /// The policy applied.
     pub policy: Policy,
+    /// The fixed thresholds and points applied.
+    pub rules: Rules,
     /// Devices in service on the day (evaluated).
     pub evaluated: usize,
     /// Candidates, highest score first.
@@ -524,6 +580,7 @@ pub fn analyse(inv: &Inventory, history: &History, as_of: AsOf) -> Renewal {
         as_of,
         reliability_window: window,
         policy: inv.policy.clone(),
+        rules: Rules::CURRENT,
         evaluated,
         candidates,
         missing_data,
