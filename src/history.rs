@@ -50,6 +50,14 @@ impl AsOf {
         AsOf { date: instant.date_naive(), instant }
     }
 
+    /// "As of a day", seen from `now`: a day that is over is [`AsOf::end_of_day`]; today (or a
+    /// later day) stops at `now`, so the latest results are the fresh ones and no future instant
+    /// is asked for. What `--as-of DAY` should map to.
+    pub fn day_or_now(date: NaiveDate, now: DateTime<Utc>) -> AsOf {
+        let whole = AsOf::end_of_day(date);
+        if whole.instant <= now { whole } else { AsOf { date, instant: now } }
+    }
+
     /// The `days` of history that end at the as-of instant.
     pub fn window(&self, days: u32) -> Window {
         Window { from: self.instant - TimeDelta::days(i64::from(days)), to: self.instant }
@@ -143,17 +151,16 @@ impl<'a> Latest<'a> {
 
 /// Availability rows summed per (device, family, probe).
 #[derive(Debug, Default)]
-pub struct AvailabilityIndex {
-    by_key: HashMap<(String, Family, ProbeKind), Availability>,
+pub struct AvailabilityIndex<'a> {
+    by_key: HashMap<(&'a str, Family, ProbeKind), Availability>,
 }
 
-impl AvailabilityIndex {
+impl<'a> AvailabilityIndex<'a> {
     /// Sum `rows` per key (several agents may report the same device).
-    pub fn new(rows: &[Availability]) -> AvailabilityIndex {
-        let mut by_key: HashMap<(String, Family, ProbeKind), Availability> = HashMap::new();
+    pub fn new(rows: &'a [Availability]) -> AvailabilityIndex<'a> {
+        let mut by_key: HashMap<(&str, Family, ProbeKind), Availability> = HashMap::new();
         for r in rows {
-            let key = (r.device.clone(), r.family, r.probe);
-            match by_key.get_mut(&key) {
+            match by_key.get_mut(&(r.device.as_str(), r.family, r.probe)) {
                 Some(sum) => {
                     sum.polls += r.polls;
                     sum.successes += r.successes;
@@ -163,7 +170,7 @@ impl AvailabilityIndex {
                     sum.rtt_count += r.rtt_count;
                 }
                 None => {
-                    by_key.insert(key, r.clone());
+                    by_key.insert((r.device.as_str(), r.family, r.probe), r.clone());
                 }
             }
         }
@@ -171,8 +178,13 @@ impl AvailabilityIndex {
     }
 
     /// The summed row of `device` over `family` with `probe`.
-    pub fn get(&self, device: &str, family: Family, probe: ProbeKind) -> Option<&Availability> {
-        self.by_key.get(&(device.to_owned(), family, probe))
+    pub fn get<'s>(
+        &'s self,
+        device: &'s str,
+        family: Family,
+        probe: ProbeKind,
+    ) -> Option<&'s Availability> {
+        self.by_key.get(&(device, family, probe))
     }
 }
 
@@ -227,6 +239,16 @@ mod tests {
     }
 
     #[test]
+    fn a_day_not_yet_over_stops_at_now() {
+        let now: DateTime<Utc> = "2026-06-30T10:00:00Z".parse().unwrap();
+        assert_eq!(AsOf::day_or_now(day("2026-06-29"), now), AsOf::end_of_day(day("2026-06-29")));
+        assert_eq!(
+            AsOf::day_or_now(day("2026-06-30"), now),
+            AsOf { date: day("2026-06-30"), instant: now }
+        );
+    }
+
+    #[test]
     fn latest_takes_the_newest_fresh_poll_before_the_instant() {
         let as_of = AsOf::at("2026-06-01T12:00:00Z".parse().unwrap());
         let rows = vec![
@@ -255,7 +277,8 @@ mod tests {
             rtt_sum_s: 0.01 * successes as f64,
             rtt_count: successes,
         };
-        let idx = AvailabilityIndex::new(&[row(10, 9), row(30, 30)]);
+        let rows = [row(10, 9), row(30, 30)];
+        let idx = AvailabilityIndex::new(&rows);
         let sum = idx.get("d", Family::Ipv4, ProbeKind::Icmp).unwrap();
         assert_eq!((sum.polls, sum.successes, sum.sent, sum.rtt_count), (40, 39, 120, 39));
     }

@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::history::History;
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{DeviceClass, IndicatorId, Inventory, LinkMedium, ProjectStatus, SiteRole};
-use crate::lifecycle::{in_service, polled};
+use crate::lifecycle::{SiteIndex, in_service};
 
 /// The months a yearly indicator covers, up to the as-of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -317,8 +317,9 @@ pub fn compute(
     let p703 = projects(IndicatorId::Ae703);
     let implemented: Vec<String> =
         p703.iter().filter(|p| p.counted).map(|p| p.id.clone()).collect();
+    let index = SiteIndex::new(inv);
     let evaluated_device =
-        |d: &crate::inventory::Device| polled(inv, d) && in_service(d, period.to);
+        |d: &crate::inventory::Device| index.polled(d) && in_service(d, period.to);
     let devices_evaluated: Vec<String> =
         inv.devices.iter().filter(|d| evaluated_device(d)).map(|d| d.id.clone()).collect();
     let sites_evaluated: Vec<String> =

@@ -17,6 +17,7 @@
 //! A configured device with no fresh IPv6 result is not broken, it is unmeasured (`icmp6` null).
 //! `overdue`: its `ipv6_planned` day is before the as-of day and the `icmp` stage is not passed.
 
+use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,7 +25,7 @@ use serde::{Serialize, Serializer, ser::SerializeStruct};
 
 use crate::history::{AsOf, FRESH_WITHIN, History, Latest};
 use crate::inventory::{DeviceClass, Family, Inventory};
-use crate::lifecycle::in_service;
+use crate::lifecycle::{SiteIndex, in_service};
 use crate::probe::ProbeKind;
 
 names! {
@@ -225,7 +226,8 @@ impl Coverage {
 pub fn coverage(inv: &Inventory, history: &History, as_of: AsOf) -> Coverage {
     let latest = Latest::new(&history.latest, as_of, FRESH_WITHIN);
     let mut devices = Vec::new();
-    for d in inv.polled_devices(as_of.date).filter(|d| in_service(d, as_of.date)) {
+    let index = SiteIndex::new(inv);
+    for d in inv.devices.iter().filter(|d| index.polled(d) && in_service(d, as_of.date)) {
         let configured = d.ipv6.is_some();
         let icmp4 = d.ipv4.and_then(|_| latest.success(&d.id, Family::Ipv4, ProbeKind::Icmp));
         let v6 = configured.then(|| latest.get(&d.id, Family::Ipv6, ProbeKind::Icmp)).flatten();
@@ -273,11 +275,14 @@ pub fn coverage(inv: &Inventory, history: &History, as_of: AsOf) -> Coverage {
     devices.iter().for_each(|d| stages.add(d));
     let mut sites = Vec::new();
     let mut matrix = Vec::new();
+    let mut by_site: HashMap<&str, Vec<&DeviceIpv6>> = HashMap::new();
+    for d in &devices {
+        by_site.entry(d.site.as_str()).or_default().push(d);
+    }
     for site in &inv.sites {
-        let here: Vec<&DeviceIpv6> = devices.iter().filter(|d| d.site == site.id).collect();
-        if here.is_empty() {
+        let Some(here) = by_site.get(site.id.as_str()) else {
             continue;
-        }
+        };
         let mut st = Stages::default();
         here.iter().for_each(|d| st.add(d));
         sites.push(SiteCoverage {

@@ -10,11 +10,13 @@
 //! - Declared: every source's site figures beside the inventory's count, each marked as agreeing
 //!   or not; nothing is picked silently.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::history::{AsOf, AvailabilityIndex, History, Window};
-use crate::inventory::{Family, Inventory, LinkMedium, SiteRole};
-use crate::lifecycle::{in_service, polled};
+use crate::inventory::{Device, Family, Inventory, LinkMedium, SiteRole};
+use crate::lifecycle::{SiteIndex, in_service};
 use crate::probe::ProbeKind;
 
 /// Sites per medium.
@@ -193,13 +195,14 @@ pub fn links(inv: &Inventory, history: &History, as_of: AsOf) -> Links {
     let idx = AvailabilityIndex::new(&history.link_health);
     let ratio = |n: usize| (counts.branches > 0).then(|| n as f64 / counts.branches as f64);
     let mut sites = Vec::new();
+    let index = SiteIndex::new(inv);
+    let mut by_site: HashMap<&str, Vec<&Device>> = HashMap::new();
+    for d in inv.devices.iter().filter(|d| index.polled(d) && in_service(d, as_of.date)) {
+        by_site.entry(d.site.as_str()).or_default().push(d);
+    }
     for site in inv.sites.iter().filter(|s| s.role == SiteRole::Branch) {
         let link = site.link.unwrap_or(LinkMedium::None);
-        let here: Vec<_> = inv
-            .devices
-            .iter()
-            .filter(|d| d.site == site.id && polled(inv, d) && in_service(d, as_of.date))
-            .collect();
+        let here: Vec<&Device> = by_site.get(site.id.as_str()).cloned().unwrap_or_default();
         let marked: Vec<_> = here.iter().filter(|d| d.uplink).copied().collect();
         let uplinks = if marked.is_empty() { here } else { marked };
         let mut health = Vec::new();
