@@ -9,6 +9,13 @@ mod names;
 
 pub mod diag;
 pub mod exit;
+pub mod gauges;
+pub mod history;
+pub mod indicators;
 pub mod inventory;
+pub mod ipv6;
+pub mod lifecycle;
+pub mod links;
 pub mod probe;
+pub mod report;
 pub mod store;
