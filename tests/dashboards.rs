@@ -15,7 +15,7 @@ use serde_json::Value;
 use prom::contract::{Contract, MetricType};
 use prom::exprs::{self, Expr, Origin, Substitutions};
 use prom::promql::{self, MatchOp};
-use prom::server::{PROMETHEUS, PromError, Prometheus};
+use prom::server::{PROMETHEUS, PromError, Prometheus, PrometheusConfig};
 
 /// The dashboards the unit watches, by uid, and the filter variables each must offer.
 const DASHBOARDS: &[(&str, &[&str])] = &[
@@ -962,6 +962,44 @@ async fn start_prometheus(targets: &[&str]) -> Prometheus {
     match Prometheus::start(targets).await {
         Ok(p) => p,
         Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn the_generated_prometheus_config_scrapes_only_loopback_or_allowed_lab_addresses() {
+    let config = |targets: &[&str], lab: bool| {
+        let mut c = PrometheusConfig::new(targets).unwrap();
+        c.allow_lab_addresses = lab;
+        prom::server::config_yaml(&c)
+    };
+    let yaml = config(&["http://127.0.0.1:9464/metrics", "http://[::1]:9465/x"], false).unwrap();
+    assert!(yaml.contains("job_name: vigia"), "{yaml}");
+    assert!(yaml.contains(r#"targets: ["127.0.0.1:9464"]"#), "{yaml}");
+    assert!(
+        yaml.contains(r#"targets: ["[::1]:9465"]"#) && yaml.contains(r#"__metrics_path__: "/x""#),
+        "{yaml}"
+    );
+    assert!(yaml.contains("vigia-alerts.yml"), "loads the rules: {yaml}");
+    for refused in ["http://198.18.0.1:9464/metrics", "https://127.0.0.1/metrics", "127.0.0.1:9464"]
+    {
+        assert!(
+            matches!(config(&[refused], false), Err(PromError::NotLoopback { .. })),
+            "{refused}"
+        );
+    }
+    assert!(
+        config(&["http://198.19.255.1:9464/metrics", "http://[2001:db8::5]:9464/metrics"], true)
+            .is_ok()
+    );
+    for refused in [
+        "http://198.20.0.1:9464/metrics",
+        "http://[2001:db9::1]/metrics",
+        "http://203.0.113.1/metrics",
+    ] {
+        assert!(
+            matches!(config(&[refused], true), Err(PromError::NotLoopback { .. })),
+            "{refused}"
+        );
     }
 }
 

@@ -37,8 +37,11 @@ pub enum PromError {
         /// Where it was looked for.
         path: PathBuf,
     },
-    /// A target is not on loopback (tests may only send packets to loopback).
-    #[error("target {url:?} is not an http URL on a loopback address")]
+    /// A target is neither on loopback nor, when allowed, in a lab range: tests may only send
+    /// packets to loopback or to addresses of namespaces they created.
+    #[error(
+        "target {url:?} is not an http URL on loopback (or, when allowed, in 198.18.0.0/15 or 2001:db8::/32)"
+    )]
     NotLoopback {
         /// The target.
         url: String,
@@ -165,8 +168,12 @@ impl Evaluation<'_> {
 /// How to start Prometheus.
 #[derive(Debug, Clone)]
 pub struct PrometheusConfig {
-    /// Targets as URLs (`http://127.0.0.1:9464/metrics`); loopback only.
+    /// Targets as URLs (`http://127.0.0.1:9464/metrics`): loopback, or lab addresses when
+    /// `allow_lab_addresses` is set.
     pub targets: Vec<String>,
+    /// Also accept targets in the lab ranges (198.18.0.0/15, 2001:db8::/32): for an agent
+    /// listening inside a network namespace the test created, routed from the host.
+    pub allow_lab_addresses: bool,
     /// Scrape and rule-evaluation interval.
     pub interval: Duration,
     /// Rule files to load.
@@ -184,6 +191,7 @@ impl PrometheusConfig {
         })?;
         Ok(PrometheusConfig {
             targets: targets.iter().map(|t| t.to_string()).collect(),
+            allow_lab_addresses: false,
             interval: Duration::from_secs(1),
             rule_files,
             ready_timeout: Duration::from_secs(60),
@@ -256,7 +264,9 @@ impl Prometheus {
         let mut prom = Prometheus {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            // No proxy: an http_proxy in the environment must not capture loopback requests.
             client: reqwest::Client::builder()
+                .no_proxy()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("a plain HTTP client"),
@@ -544,13 +554,22 @@ impl Drop for Prometheus {
     }
 }
 
+/// True for the lab ranges: 198.18.0.0/15 and 2001:db8::/32.
+fn in_lab_range(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => a.octets()[0] == 198 && (a.octets()[1] & 0xfe) == 18,
+        std::net::IpAddr::V6(a) => a.segments()[0] == 0x2001 && a.segments()[1] == 0x0db8,
+    }
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// The Prometheus configuration for `config`, as YAML (JSON strings are YAML scalars).
-fn config_yaml(config: &PrometheusConfig) -> Result<String, PromError> {
+/// The Prometheus configuration `config` gives, as YAML (JSON strings are YAML scalars);
+/// refuses targets outside loopback (and, when allowed, the lab ranges).
+pub fn config_yaml(config: &PrometheusConfig) -> Result<String, PromError> {
     let q = |s: &str| serde_json::to_string(s).expect("a string serialises");
     let secs = config.interval.as_secs().max(1);
     let mut y = format!(
@@ -568,9 +587,11 @@ fn config_yaml(config: &PrometheusConfig) -> Result<String, PromError> {
         let url = Url::parse(target).map_err(|_| PromError::NotLoopback { url: target.clone() })?;
         let host = url.host_str().unwrap_or_default().to_string();
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = bare == "localhost"
-            || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        if url.scheme() != "http" || !loopback {
+        let allowed = bare == "localhost"
+            || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+                ip.is_loopback() || (config.allow_lab_addresses && in_lab_range(ip))
+            });
+        if url.scheme() != "http" || !allowed {
             return Err(PromError::NotLoopback { url: target.clone() });
         }
         let port = url.port_or_known_default().unwrap_or(80);
