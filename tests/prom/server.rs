@@ -250,6 +250,13 @@ impl Prometheus {
             .map_err(|source| PromError::Io { path: log.clone(), source })?;
         let log_err =
             log_file.try_clone().map_err(|source| PromError::Io { path: log.clone(), source })?;
+        // No proxy: an http_proxy in the environment must not capture loopback requests.
+        // Built before the spawn, so nothing can fail between the spawn and the guard.
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|source| PromError::Http { url: "(client)".into(), source })?;
         let child = Command::new(PROMETHEUS)
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
@@ -264,12 +271,7 @@ impl Prometheus {
         let mut prom = Prometheus {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            // No proxy: an http_proxy in the environment must not capture loopback requests.
-            client: reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("a plain HTTP client"),
+            client,
             targets: config.targets.len(),
             log,
             dir,
