@@ -10,5 +10,6 @@ mod names;
 pub mod diag;
 pub mod exit;
 pub mod inventory;
+pub mod lab;
 pub mod probe;
 pub mod store;
