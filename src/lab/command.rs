@@ -159,7 +159,7 @@ fn print_summary(state: &LabState, inv: &Inventory, took: Duration) {
     );
     println!("probes into the lab leave from {} and {}", state.host_v4, state.host_v6);
     println!();
-    println!("{:<44} {:<7} {:<16} {}", "device", "medium", "ipv4", "ipv6");
+    println!("{:<44} {:<7} {:<16} ipv6", "device", "medium", "ipv4");
     for d in &state.devices {
         println!(
             "{:<44} {:<7} {:<16} {}",
@@ -353,10 +353,7 @@ pub fn status(name: &str, all: bool) -> u8 {
         state.host_v4,
         state.host_v6
     );
-    println!(
-        "{:<44} {:<7} {:<16} {:<22} {:<4} {}",
-        "device", "medium", "ipv4", "ipv6", "ns", "snmpd"
-    );
+    println!("{:<44} {:<7} {:<16} {:<22} {:<4} snmpd", "device", "medium", "ipv4", "ipv6", "ns");
     for d in &state.devices {
         let ns = match &d.namespace {
             Some(ns) if super::sys::netns_exists(ns) => "up",

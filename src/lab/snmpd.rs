@@ -244,6 +244,12 @@ pub fn spawn(ns: &str, dir: &Path, addresses: &[IpAddr]) -> Result<Child, LabErr
     }
     let child = cmd.spawn().map_err(|e| LabError::io(format!("starting snmpd in {ns}"), e))?;
     drop(nsfd);
+    // It inherited the engine thread's raised priority, which made its start quick on a busy
+    // machine; an agent needs no more than any other process.
+    if let Some(pid) = child.id() {
+        // SAFETY: setpriority on our own child.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, pid as libc::id_t, 0) };
+    }
     Ok(child)
 }
 

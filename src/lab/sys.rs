@@ -57,6 +57,26 @@ pub fn create_tun(name: &str) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// Create one TUN device inside each named namespace, from a short-lived thread that enters
+/// them in turn (a TUN device belongs to the namespace of the thread that opens it; its
+/// descriptor works from anywhere). On failure, says which namespace.
+pub fn create_tuns_in_namespaces(
+    jobs: &[(String, String)],
+) -> Result<Vec<OwnedFd>, (String, io::Error)> {
+    let jobs = jobs.to_vec();
+    std::thread::spawn(move || {
+        let mut fds = Vec::with_capacity(jobs.len());
+        for (ns, name) in &jobs {
+            let made =
+                open_netns(ns).and_then(|nsfd| enter_netns(&nsfd)).and_then(|()| create_tun(name));
+            fds.push(made.map_err(|e| (ns.clone(), e))?);
+        }
+        Ok(fds)
+    })
+    .join()
+    .map_err(|_| (String::new(), io::Error::other("TUN thread panicked")))?
+}
+
 /// Open a named network namespace (`/run/netns/NAME`) for `setns`.
 pub fn open_netns(name: &str) -> io::Result<OwnedFd> {
     let file = fs::File::open(Path::new("/run/netns").join(name))?;
