@@ -227,9 +227,14 @@ async fn ping(address: IpAddr, count: u32, every: Duration, wait: Duration) -> P
         tokio::time::sleep_until(start + every * seq).await;
         let mut pinger = client.pinger(address, ident).await;
         pinger.timeout(wait);
-        tasks.push(tokio::spawn(
-            async move { pinger.ping(PingSequence(seq as u16), &[0u8; 56]).await },
-        ));
+        // Time the whole exchange from before the send: surge-ping starts its clock after
+        // send_to returns, which on a busy machine can read a round trip shorter than the
+        // link's delay. Measured this way a late wake-up can only lengthen it.
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let result = pinger.ping(PingSequence(seq as u16), &[0u8; 56]).await;
+            result.map(|(packet, _)| (packet, sent.elapsed()))
+        }));
     }
     let mut out = Pings { sent: count, ..Pings::default() };
     for t in tasks {
@@ -706,7 +711,10 @@ async fn a_second_lab_on_the_same_addresses_fails_and_undoes_nothing_of_the_firs
     other.host_v6 = block.v6(0xfd);
     let other_name = other.name.clone();
     let err = Lab::up(other).await.unwrap_err();
-    assert!(matches!(err, LabError::Ip { .. }), "{err}");
+    assert!(
+        matches!(err, LabError::Clash { ref what } if what.contains(&block.v4(90).to_string())),
+        "{err}"
+    );
     assert!(!vigia::lab::run_dir(&other_name).exists(), "the failed lab left its directory");
     // The first lab is whole.
     assert_eq!(
@@ -720,6 +728,14 @@ async fn a_second_lab_on_the_same_addresses_fails_and_undoes_nothing_of_the_firs
     assert!(matches!(Lab::up(same_name).await, Err(LabError::Exists { .. })));
     assert_eq!(
         snmpget(&v2c(), IpAddr::V6(block.v6(0x90)), SYS_NAME).await,
+        Ok("STRING: \"sw-a\"".into())
+    );
+    // `vigia lab down` leaves a lab held by another process (this test) alone.
+    let down = vigia().args(["lab", "down", "--name", first.name()]).output().unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("not by a `vigia lab serve` holder"));
+    assert_eq!(
+        snmpget(&v2c(), IpAddr::V4(block.v4(90)), SYS_NAME).await,
         Ok("STRING: \"sw-a\"".into())
     );
     let state = first.state();
@@ -969,4 +985,66 @@ fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
         "{err}"
     );
     assert!(!err.to_string().contains("tacna-auth-1"));
+}
+
+#[test]
+fn after_a_killed_holder_nothing_leaks_and_down_removes_the_rest() {
+    prerequisites();
+    let block = AddressBlock::claim().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_inventory(dir.path(), block.v4(120), block.v4(121), block.v6(0x121));
+    let name = unique_name();
+    let out = vigia()
+        .args(["lab", "up", "--inventory"])
+        .arg(dir.path())
+        .args([
+            "--name",
+            &name,
+            "--host-v4",
+            &block.host_v4().to_string(),
+            "--host-v6",
+            &block.host_v6().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "up: {}", String::from_utf8_lossy(&out.stderr));
+    let state = LabState::load(&name).unwrap();
+    assert!(state.owner.signal(libc::SIGKILL));
+    assert!(vigia::lab::state::wait_gone(state.owner, Duration::from_secs(10)));
+    // Its agents die with it (parent-death signal), its TUN devices with its descriptors.
+    for d in &state.devices {
+        let agent = d.agent.expect("an agent was recorded");
+        assert!(
+            vigia::lab::state::wait_gone(agent, Duration::from_secs(10)),
+            "snmpd of {} outlived its holder",
+            d.id
+        );
+    }
+    for link in &state.links {
+        assert!(!vigia::lab::sys::link_exists(link), "link {link} outlived its holder");
+    }
+    // What remains (namespaces, guard routes) keeps every probe on this machine.
+    assert!(state.namespaces.iter().all(|ns| vigia::lab::sys::netns_exists(ns)));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        for a in [IpAddr::V4(block.v4(120)), IpAddr::V4(block.v4(121)), IpAddr::V6(block.v6(0x121))]
+        {
+            let src = if a.is_ipv4() {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            };
+            let r = udp_probe(src, a, Duration::from_millis(300)).await;
+            assert!(
+                matches!(r, Udp::SendFailed(_)),
+                "{a}: {r:?} (must be refused locally, never routed out)"
+            );
+        }
+    });
+    let status = vigia().args(["lab", "status", "--name", &name]).output().unwrap();
+    assert_eq!(status.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&status.stdout).contains("DEAD"));
+    let down = vigia().args(["lab", "down", "--name", &name]).output().unwrap();
+    assert!(down.status.success(), "down: {}", String::from_utf8_lossy(&down.stderr));
+    assert_nothing_remains(&state);
 }

@@ -209,6 +209,15 @@ async fn ip_batch(netns: Option<&str>, lines: &[String]) -> (usize, Result<(), L
         .and_then(|n| n.trim().parse::<usize>().ok())
         .filter(|n| *n >= 1 && *n <= lines.len());
     let ran = failed.map_or(0, |n| n - 1);
+    if let Some(n) = failed
+        && stderr.contains("File exists")
+        && let Some(prefix) = lines[n - 1]
+            .strip_prefix("route add ")
+            .and_then(|rest| rest.split_whitespace().find(|w| w.contains('/')))
+    {
+        let what = format!("a route to {prefix}");
+        return (n - 1, Err(LabError::Clash { what }));
+    }
     let args = match (netns, failed) {
         (Some(ns), Some(n)) => format!("-n {ns} {}", lines[n - 1]),
         (None, Some(n)) => lines[n - 1].clone(),

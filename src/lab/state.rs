@@ -168,9 +168,12 @@ impl LabState {
                 left.push(format!("link {link}"));
             }
         }
-        for r in &self.routes {
-            if route_present(r) {
-                left.push(format!("route {} {}", r.kind, r.prefix));
+        if !self.routes.is_empty() {
+            let table = main_routes();
+            for r in &self.routes {
+                if route_in(r, &table) {
+                    left.push(format!("route {} {}", r.kind, r.prefix));
+                }
             }
         }
         left
@@ -223,19 +226,45 @@ pub(crate) fn ip(args: &[&str]) -> Result<String, LabError> {
     }
 }
 
+/// The main routing table of both families, one route a line.
+pub fn main_routes() -> Vec<String> {
+    ["-4", "-6"]
+        .iter()
+        .filter_map(|family| ip(&[family, "-o", "route", "show", "table", "main"]).ok())
+        .flat_map(|text| text.lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Whether a recorded route is in `table` (lines of `ip -o route show`).
+pub fn route_in(r: &RouteRecord, table: &[String]) -> bool {
+    let host = r.prefix.trim_end_matches("/32").trim_end_matches("/128");
+    table.iter().any(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let typed =
+            matches!(words.first(), Some(&("unreachable" | "blackhole" | "prohibit" | "throw")));
+        let dest = if typed { words.get(1) } else { words.first() };
+        if !dest.is_some_and(|d| *d == host || *d == r.prefix) {
+            return false;
+        }
+        match r.kind.as_str() {
+            "unreachable" => {
+                words.first() == Some(&"unreachable")
+                    && r.metric
+                        .is_none_or(|m| words.windows(2).any(|w| w == ["metric", &m.to_string()]))
+            }
+            _ => {
+                !typed
+                    && r.dev
+                        .as_ref()
+                        .is_some_and(|d| words.windows(2).any(|w| w == ["dev", d.as_str()]))
+            }
+        }
+    })
+}
+
 /// Whether a recorded route is still in the main table.
 pub fn route_present(r: &RouteRecord) -> bool {
-    let family = if r.prefix.contains(':') { "-6" } else { "-4" };
-    let Ok(out) = ip(&[family, "-o", "route", "show", "table", "main", "exact", &r.prefix]) else {
-        return false;
-    };
-    out.lines().any(|line| match r.kind.as_str() {
-        "unreachable" => {
-            line.starts_with("unreachable ")
-                && r.metric.is_none_or(|m| line.contains(&format!("metric {m}")))
-        }
-        _ => r.dev.as_ref().is_some_and(|d| line.contains(&format!("dev {d} "))),
-    })
+    route_in(r, &main_routes())
 }
 
 /// Remove what a dead lab left behind, by its recorded ids: kill its snmpd processes (the
@@ -305,6 +334,31 @@ pub fn wait_gone(p: ProcId, limit: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_routes_are_found_in_the_table_by_kind() {
+        let table: Vec<String> = [
+            "198.19.3.80 dev vgabcdeh0 scope link src 198.19.3.254",
+            "unreachable 198.19.3.80 metric 4242",
+            "unreachable 2001:db8:1:3::81 dev lo metric 4242 pref medium",
+            "198.19.3.8 dev other0 scope link",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let r = |prefix: &str, kind: &str, dev: Option<&str>| RouteRecord {
+            prefix: prefix.into(),
+            kind: kind.into(),
+            dev: dev.map(Into::into),
+            metric: (kind == "unreachable").then_some(GUARD_METRIC),
+        };
+        assert!(route_in(&r("198.19.3.80/32", "dev", Some("vgabcdeh0")), &table));
+        assert!(route_in(&r("198.19.3.80/32", "unreachable", None), &table));
+        assert!(route_in(&r("2001:db8:1:3::81/128", "unreachable", None), &table));
+        assert!(!route_in(&r("2001:db8:1:3::80/128", "unreachable", None), &table));
+        assert!(!route_in(&r("198.19.3.8/32", "dev", Some("vgabcdeh0")), &table));
+        assert!(!route_in(&r("198.19.3.80/32", "dev", Some("vgabcdeh1")), &table));
+    }
 
     #[test]
     fn holder_command_lines_are_recognised_exactly() {
