@@ -781,6 +781,8 @@ impl Engine {
             return Ok(());
         }
         self.torn_down = true;
+        let started = Instant::now();
+        let phase = |what: &str| tracing::debug!(lab = %self.name, elapsed_ms = started.elapsed().as_millis() as u64, "teardown: {what}");
         let ids: Vec<String> = self.children.keys().cloned().collect();
         futures_util::future::join_all(ids.iter().map(|id| {
             let child = self.children.remove(id);
@@ -797,6 +799,7 @@ impl Engine {
             }
         }))
         .await;
+        phase("agents stopped");
         for t in &self.tasks {
             t.abort();
         }
@@ -832,9 +835,11 @@ impl Engine {
                 r.metric.unwrap_or(GUARD_METRIC)
             )
         }));
+        phase("links closed");
         if !lines.is_empty() {
             force_batch(&lines).await;
         }
+        phase("namespaces and guard routes deleted");
         let mut check = snapshot.clone();
         check.owner = ProcId { pid: 0, start_time: 0 }; // ourselves: still alive, not a leftover
         check.devices.iter_mut().for_each(|d| d.agent = None);
