@@ -19,6 +19,18 @@ use super::{Lab, LabError, LabSpec, RUN_ROOT, check_prerequisites, run_dir, spec
 use crate::exit;
 use crate::inventory::{Inventory, SecretRef, SnmpProfile};
 
+/// `println!` that does not panic when the reader went away (`vigia lab status | head`).
+macro_rules! say {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn fail(e: &LabError) -> u8 {
     eprintln!("vigia lab: {e}");
     if e.is_invalid_input() { exit::INVALID_INPUT } else { exit::FAILURE }
@@ -149,7 +161,7 @@ fn print_summary(state: &LabState, inv: &Inventory, took: Duration) {
     }
     let media: Vec<String> = media.iter().map(|(m, n)| format!("{n} {m}")).collect();
     let agents = state.devices.iter().filter(|d| d.agent.is_some()).count();
-    println!(
+    say!(
         "lab {} is up in {:.1} s: {} devices ({}), {agents} snmpd agents; holder pid {}",
         state.name,
         took.as_secs_f64(),
@@ -157,11 +169,11 @@ fn print_summary(state: &LabState, inv: &Inventory, took: Duration) {
         media.join(", "),
         state.owner.pid
     );
-    println!("probes into the lab leave from {} and {}", state.host_v4, state.host_v6);
-    println!();
-    println!("{:<44} {:<7} {:<16} ipv6", "device", "medium", "ipv4");
+    say!("probes into the lab leave from {} and {}", state.host_v4, state.host_v6);
+    say!();
+    say!("{:<44} {:<7} {:<16} ipv6", "device", "medium", "ipv4");
     for d in &state.devices {
-        println!(
+        say!(
             "{:<44} {:<7} {:<16} {}",
             d.id,
             d.medium,
@@ -169,7 +181,7 @@ fn print_summary(state: &LabState, inv: &Inventory, took: Duration) {
             d.ipv6.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
         );
     }
-    println!();
+    say!();
     let example =
         state.devices.iter().find(|d| d.medium == "radio").or_else(|| state.devices.first());
     if let Some(d) = example {
@@ -178,14 +190,14 @@ fn print_summary(state: &LabState, inv: &Inventory, took: Duration) {
             .map(|a| a.to_string())
             .or_else(|| d.ipv6.map(|a| a.to_string()))
             .unwrap_or_default();
-        println!("probe it:");
-        println!("  ping -c 5 {target}                      # {} ({})", d.id, d.medium);
+        say!("probe it:");
+        say!("  ping -c 5 {target}                      # {} ({})", d.id, d.medium);
         if let Some(snmp) = inv.device(&d.id).and_then(|dev| dev.snmp.as_ref()) {
-            println!("  MIBS= {} {target} .1.3.6.1.2.1.1.5.0", snmpget_hint(&snmp.profile));
+            say!("  MIBS= {} {target} .1.3.6.1.2.1.1.5.0", snmpget_hint(&snmp.profile));
         }
     }
-    println!("  vigia lab status --name {}", state.name);
-    println!("  vigia lab down --name {}", state.name);
+    say!("  vigia lab status --name {}", state.name);
+    say!("  vigia lab down --name {}", state.name);
 }
 
 /// An `snmpget` command line for a profile that names secrets by where they live, never by
@@ -301,14 +313,14 @@ pub fn down(name: &str) -> u8 {
                 return fail(&LabError::Leftovers { name: name.to_owned(), left });
             }
             let _ = fs::remove_file(holder_log(name));
-            println!("lab {name} is down: nothing of it remains");
+            say!("lab {name} is down: nothing of it remains");
             return exit::OK;
         }
         Err(e) => return fail(&e),
     };
     match state::remove_leftovers(&state) {
         Ok(removed) => {
-            println!("lab {name} is down; removed what its holder left: {}", removed.join(", "));
+            say!("lab {name} is down; removed what its holder left: {}", removed.join(", "));
             exit::OK
         }
         Err(e) => fail(&e),
@@ -320,11 +332,11 @@ pub fn status(name: &str, all: bool) -> u8 {
     if all {
         let labs = state::list();
         if labs.is_empty() {
-            println!("no lab on this machine");
+            say!("no lab on this machine");
         }
         for (n, s) in labs {
             match s {
-                Ok(s) => println!(
+                Ok(s) => say!(
                     "{n}: {} devices, owner pid {} {}",
                     s.devices.len(),
                     s.owner.pid,
@@ -334,7 +346,7 @@ pub fn status(name: &str, all: bool) -> u8 {
                         "DEAD (run `vigia lab down --name ...`)"
                     }
                 ),
-                Err(e) => println!("{n}: {e}"),
+                Err(e) => say!("{n}: {e}"),
             }
         }
         return exit::OK;
@@ -344,7 +356,7 @@ pub fn status(name: &str, all: bool) -> u8 {
         Err(e) => return fail(&e),
     };
     let alive = state.owner.is_alive();
-    println!(
+    say!(
         "lab {}: created {}, holder pid {} {}, host addresses {} and {}",
         state.name,
         state.created,
@@ -353,7 +365,7 @@ pub fn status(name: &str, all: bool) -> u8 {
         state.host_v4,
         state.host_v6
     );
-    println!("{:<44} {:<7} {:<16} {:<22} {:<4} snmpd", "device", "medium", "ipv4", "ipv6", "ns");
+    say!("{:<44} {:<7} {:<16} {:<22} {:<4} snmpd", "device", "medium", "ipv4", "ipv6", "ns");
     for d in &state.devices {
         let ns = match &d.namespace {
             Some(ns) if super::sys::netns_exists(ns) => "up",
@@ -367,7 +379,7 @@ pub fn status(name: &str, all: bool) -> u8 {
             None => "none".into(),
         };
         let presence = if d.present { "" } else { " (address with no host)" };
-        println!(
+        say!(
             "{:<44} {:<7} {:<16} {:<22} {:<4} {agent}{presence}",
             d.id,
             d.medium,
