@@ -842,6 +842,13 @@ mod tests {
     }
 
     #[test]
+    fn a_lab_can_be_shared_between_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Lab>();
+        send_sync::<LabSpec>();
+    }
+
+    #[test]
     fn lab_names_are_checked() {
         for ok in ["tacna", "t-1234-5", "a"] {
             assert!(check_name(ok).is_ok(), "{ok}");
