@@ -10,7 +10,7 @@ use vigia::diag::Diagnostic;
 use vigia::exit;
 use vigia::inventory::{self, Secrets};
 
-use crate::cli::{Cli, Command, InventoryCommand};
+use crate::cli::{Cli, Command, InventoryCommand, LabCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -64,6 +64,30 @@ fn run(cli: Cli) -> u8 {
             let schema = inventory::schema::schema();
             println!("{}", serde_json::to_string_pretty(&schema).expect("a JSON value serialises"));
             exit::OK
+        }
+        Command::Lab(LabCommand::Up { inventory: args, lab }) => {
+            match load(&args.inventory, Secrets::Require) {
+                Ok(inv) => vigia::lab::command::up(
+                    &inv,
+                    &args.inventory,
+                    &lab.name,
+                    lab.host_v4,
+                    lab.host_v6,
+                ),
+                Err(code) => code,
+            }
+        }
+        Command::Lab(LabCommand::Serve { lab, inventory: args, ready_fd }) => {
+            match load(&args.inventory, Secrets::Require) {
+                Ok(inv) => {
+                    vigia::lab::command::serve(&inv, &lab.name, lab.host_v4, lab.host_v6, ready_fd)
+                }
+                Err(code) => code,
+            }
+        }
+        Command::Lab(LabCommand::Down(lab)) => vigia::lab::command::down(&lab.name),
+        Command::Lab(LabCommand::Status { lab, all }) => {
+            vigia::lab::command::status(&lab.name, all)
         }
     }
 }
