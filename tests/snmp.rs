@@ -431,3 +431,86 @@ async fn host_resources_from_snmpd_own_host() {
     };
     assert!((0.0..=100.0).contains(&load), "{load}");
 }
+
+#[tokio::test]
+async fn an_agent_restart_is_seen_through_sys_uptime_and_v3_polls_survive_it() {
+    use chrono::Utc;
+    use vigia::probe::snmp::AgentTracker;
+
+    let mut agent = Snmpd::start(&format!("rocommunity public 127.0.0.1\n{}", v3_config()));
+    let creds = [v2c("public"), v3_creds("sha256-aes128")];
+    let mut trackers = [AgentTracker::default(), AgentTracker::default()];
+    // A restart shows as sysUpTime going back: let the first agent's uptime grow past what a
+    // fresh agent will have when polled again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut lo_before = [0, 0];
+    for round in 0..2 {
+        for (i, c) in creds.iter().enumerate() {
+            let r = poll(&target(agent.v4(), c.clone()), INTERFACES).await;
+            assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+            let seen = trackers[i].observe(Utc::now(), &r);
+            assert!(!seen.restarted, "round {round}: no restart yet: {r:#?}");
+            lo_before[i] =
+                seen.interfaces.iter().find(|t| t.index == 1).unwrap().in_octets.unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    agent.restart();
+    for (i, c) in creds.iter().enumerate() {
+        // v3: the agent's engine boots went up; each poll discovers the engine afresh.
+        let r = poll(&target(agent.v4(), c.clone()), INTERFACES).await;
+        assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+        let seen = trackers[i].observe(Utc::now(), &r);
+        assert!(seen.restarted, "{r:#?}");
+        let lo_after = seen.interfaces.iter().find(|t| t.index == 1).unwrap().in_octets.unwrap();
+        assert!(lo_after >= lo_before[i], "totals never go back: {lo_before:?} -> {lo_after}");
+        // And no restart when polled again without one.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let r = poll(&target(agent.v4(), c.clone()), SnmpQuery::SYSTEM).await;
+        assert!(!trackers[i].observe(Utc::now(), &r).restarted);
+    }
+}
+
+#[tokio::test]
+async fn a_timed_out_request_does_not_poison_the_next_one() {
+    let agent = Snmpd::start(&format!(
+        "rocommunity public 127.0.0.1\nrocommunity6 public ::1\n{}",
+        v3_config()
+    ));
+
+    // The trap is real here: on one snmp2 session, after a request times out and the agent
+    // answers late, the next request reads that late answer and fails.
+    {
+        let oid = snmp2::Oid::from(&[1, 3, 6, 1, 2, 1, 1, 5, 0]).unwrap();
+        let mut s = snmp2::AsyncSession::new_v2c(agent.v4(), b"public", 1).await.unwrap();
+        agent.pause();
+        assert!(tokio::time::timeout(Duration::from_millis(300), s.get(&oid)).await.is_err());
+        agent.resume();
+        let next = tokio::time::timeout(Duration::from_secs(5), s.get(&oid)).await.unwrap();
+        assert!(matches!(next, Err(snmp2::Error::RequestIdMismatch)), "{next:?}");
+    }
+
+    for addr in [agent.v4(), agent.v6()] {
+        for creds in [v2c("public"), v3_creds("sha1-aes128")] {
+            let t = SnmpTarget {
+                timeout: Duration::from_millis(400),
+                retries: 3,
+                ..target(addr, creds)
+            };
+            // The agent freezes; the first attempt times out, the agent wakes and answers
+            // both the stale request and the retry.
+            agent.pause();
+            let wake = async {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                agent.resume();
+            };
+            let (r, ()) = tokio::join!(poll(&t, INTERFACES), wake);
+            assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+            assert!(r.elapsed >= Duration::from_millis(400), "no request timed out: {r:#?}");
+            assert_sane_interfaces(&r, 64);
+            // The next poll, at once, is not one reply behind either.
+            let r = poll(&t, INTERFACES).await;
+            assert_sane_interfaces(&r, 64);
+        }
+    }
+}

@@ -575,4 +575,73 @@ mod tests {
         let unreachable = io::Error::from(io::ErrorKind::HostUnreachable);
         assert!(matches!(icmp_failure(&unreachable, 161), Failure::Unreachable(_)));
     }
+
+    /// Against a real agent: what snmp2 alone would do after a long idle (send the engine time
+    /// it last heard) and after an agent restart (send the old engine boots), cured here.
+    mod against_snmpd {
+        use super::super::*;
+        use crate::inventory::{AuthProtocol, PrivProtocol};
+        use crate::probe::snmp::mibs::SYSTEM;
+        use crate::probe::snmp::test_snmpd as snmpd;
+
+        fn target(agent: &snmpd::Snmpd, privacy: bool) -> SnmpTarget {
+            SnmpTarget {
+                address: "127.0.0.1".parse().unwrap(),
+                port: agent.port(),
+                credentials: Credentials::V3 {
+                    user: "u".into(),
+                    auth: Some((AuthProtocol::Sha256, "auth-pass-1".into())),
+                    privacy: privacy.then(|| (PrivProtocol::Aes128, "priv-pass-1".into())),
+                },
+                timeout: Duration::from_secs(2),
+                retries: 1,
+            }
+        }
+
+        const USERS: &str =
+            "createUser u SHA-256 \"auth-pass-1\" AES \"priv-pass-1\"\nrouser u auth\n";
+
+        async fn sys_name(client: &mut Client<'_>) -> Result<Response, Failure> {
+            let oids = [SYSTEM[3].to_vec()];
+            client.request(Op::Get(&oids)).await
+        }
+
+        #[tokio::test]
+        async fn an_engine_time_gone_stale_is_rediscovered_and_the_request_succeeds() {
+            let agent = snmpd::Snmpd::start(USERS);
+            for privacy in [false, true] {
+                let t = target(&agent, privacy);
+                let mut client = Client::new(&t);
+                sys_name(&mut client).await.unwrap();
+                assert_eq!(client.cost.requests, 2, "discovery and the GET");
+                // An engine time 1000 s off the agent's: what snmp2 alone sends after a long
+                // idle (it never advances the time it last heard). The agent has been up for
+                // seconds, so the test is 1000 s ahead rather than behind (a negative time is
+                // malformed and dropped); RFC 3414 rejects both alike with notInTimeWindows.
+                let v3 = client.v3.as_mut().unwrap();
+                let engine = v3.engine.as_mut().unwrap();
+                engine.time += 1000;
+                client.session = None;
+                let r = sys_name(&mut client).await.unwrap();
+                assert_eq!(r.varbinds.len(), 1);
+                // The refused GET, a new discovery, the GET again.
+                assert_eq!(client.cost.requests, 5, "privacy {privacy}");
+            }
+        }
+
+        #[tokio::test]
+        async fn engine_boots_gone_stale_are_learnt_from_the_agents_report() {
+            let agent = snmpd::Snmpd::start(USERS);
+            let t = target(&agent, false);
+            let mut client = Client::new(&t);
+            sys_name(&mut client).await.unwrap();
+            // As if the agent restarted between discovery and the request.
+            client.v3.as_mut().unwrap().engine.as_mut().unwrap().boots -= 1;
+            client.session = None;
+            sys_name(&mut client).await.unwrap();
+            // The refused GET taught snmp2 the new boots (AuthUpdated): the same session
+            // repeats it, with no new discovery.
+            assert_eq!(client.cost.requests, 4, "{:?}", client.cost);
+        }
+    }
 }

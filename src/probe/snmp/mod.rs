@@ -14,6 +14,11 @@ mod usm;
 mod value;
 mod walk;
 
+/// The tests' real snmpd (a test helper shared with tests/snmp.rs).
+#[cfg(test)]
+#[path = "../../../tests/support/snmpd.rs"]
+mod test_snmpd;
+
 use std::time::Duration;
 
 use tokio::time::Instant;
