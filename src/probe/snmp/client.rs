@@ -219,6 +219,10 @@ pub(crate) struct Cost {
     pub sockets: u32,
 }
 
+/// Receive buffer for discovery and diagnosis answers (reports of a few hundred bytes; a
+/// longer datagram is cut and fails to decode, which is what it should do here).
+const PROBE_BUFFER: usize = 4096;
+
 struct V3State<'a> {
     user: User<'a>,
     engine: Option<Engine>,
@@ -389,7 +393,7 @@ impl<'a> Client<'a> {
 
     /// RFC 3414 engine discovery, each attempt on a fresh socket.
     async fn discover(&mut self) -> Result<Engine, Failure> {
-        let mut buf = vec![0u8; 65_535];
+        let mut buf = vec![0u8; PROBE_BUFFER];
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -440,7 +444,7 @@ impl<'a> Client<'a> {
         self.cost.sockets += 1;
         self.cost.requests += 1;
         let message = usm::probe_message(rand::random::<i32>() & i32::MAX, None, b"");
-        let mut buf = vec![0u8; 2048];
+        let mut buf = vec![0u8; PROBE_BUFFER];
         let wait = self.target.timeout.min(Duration::from_secs(1));
         match usm::exchange(&socket, &message, wait, &mut buf).await {
             Some(Err(e)) => icmp_failure(&e, port),
@@ -467,7 +471,7 @@ impl<'a> Client<'a> {
         self.cost.requests += 1;
         let message =
             usm::probe_message(rand::random::<i32>() & i32::MAX, Some(&engine), user.as_bytes());
-        let mut buf = vec![0u8; 65_535];
+        let mut buf = vec![0u8; PROBE_BUFFER];
         let Some(Ok(n)) = usm::exchange(&socket, &message, self.target.timeout, &mut buf).await
         else {
             return generic;
