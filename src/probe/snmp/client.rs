@@ -316,13 +316,9 @@ impl<'a> Client<'a> {
                 }
                 Next::OtherKeyExtension => {
                     self.session = None;
+                    // The session that failed was opened with a method: switch to the other.
                     if let Some(v3) = self.v3.as_mut() {
-                        let engine_id =
-                            v3.engine.as_ref().map(|e| e.id.clone()).unwrap_or_default();
-                        let current = v3
-                            .extension
-                            .unwrap_or_else(|| usm::preferred_extension(&v3.user, &engine_id));
-                        v3.extension = Some(current.other());
+                        v3.extension = v3.extension.map(|m| m.other());
                     }
                 }
                 Next::GiveUp(_) => {
@@ -385,7 +381,7 @@ impl<'a> Client<'a> {
                 AsyncSession::new_v3(self.addr, req_id, security).await
             }
         }
-        .map_err(Failure::Local)?;
+        .map_err(|e| open_failure(e, self.addr))?;
         self.cost.sockets += 1;
         self.session = Some(session);
         Ok(())
@@ -397,7 +393,8 @@ impl<'a> Client<'a> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let socket = usm::connected_socket(self.addr).await.map_err(Failure::Local)?;
+            let socket =
+                usm::connected_socket(self.addr).await.map_err(|e| open_failure(e, self.addr))?;
             self.cost.sockets += 1;
             self.cost.requests += 1;
             let msg_id = rand::random::<i32>() & i32::MAX;
@@ -491,6 +488,19 @@ impl<'a> Client<'a> {
     }
 }
 
+/// Why a socket to `addr` could not be opened: no route is the network's doing (connect fails at
+/// once), anything else vigia's own (file descriptors exhausted ...).
+fn open_failure(e: io::Error, addr: SocketAddr) -> Failure {
+    match e.kind() {
+        io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::AddrNotAvailable => {
+            Failure::Unreachable(format!("no route to {}: {e}", addr.ip()))
+        }
+        _ => Failure::Local(e),
+    }
+}
+
 /// The failure an ICMP error on our own socket means.
 fn icmp_failure(e: &io::Error, port: u16) -> Failure {
     match e.kind() {
@@ -578,6 +588,11 @@ mod tests {
         ));
         let unreachable = io::Error::from(io::ErrorKind::HostUnreachable);
         assert!(matches!(icmp_failure(&unreachable, 161), Failure::Unreachable(_)));
+        let addr: SocketAddr = "[2001:db8::1]:161".parse().unwrap();
+        let no_route = io::Error::from(io::ErrorKind::NetworkUnreachable);
+        assert!(matches!(open_failure(no_route, addr), Failure::Unreachable(_)));
+        let no_fds = io::Error::from_raw_os_error(libc::EMFILE);
+        assert!(matches!(open_failure(no_fds, addr), Failure::Local(_)));
     }
 
     /// Against a real agent: what snmp2 alone would do after a long idle (send the engine time

@@ -37,7 +37,6 @@ pub(crate) const IF_COLUMNS: [&[u32]; 16] = [
 
 /// Positions in [`IF_COLUMNS`].
 #[derive(Debug, Clone, Copy)]
-#[allow(missing_docs)]
 pub(crate) enum IfCol {
     Name,
     Descr,
@@ -69,7 +68,6 @@ pub(crate) const HR_COLUMNS: [&[u32]; 6] = [
 
 /// Positions in [`HR_COLUMNS`].
 #[derive(Debug, Clone, Copy)]
-#[allow(missing_docs)]
 pub(crate) enum HrCol {
     StorageType,
     StorageDescr,
