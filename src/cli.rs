@@ -32,7 +32,73 @@ pub enum Command {
     Agent(AgentArgs),
     /// Poll one device now and print what it answers.
     Probe(ProbeArgs),
+    /// Build, inspect or remove a lab: a twin of the inventory's network on this machine
+    /// (namespaces, real snmpd agents, links shaped like fibre and radio).
+    #[command(subcommand)]
+    Lab(LabCommand),
 }
+
+/// Which lab, and the host side of it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LabArgs {
+    /// The lab's name (several labs may be up at once under different names).
+    #[arg(long, default_value = "tacna")]
+    pub name: String,
+    /// Host-side IPv4 source address of probes into the lab (inside 198.18.0.0/15).
+    #[arg(long, default_value_t = vigia::lab::DEFAULT_HOST_V4)]
+    pub host_v4: std::net::Ipv4Addr,
+    /// Host-side IPv6 source address of probes into the lab (inside 2001:db8::/32).
+    #[arg(long, default_value_t = vigia::lab::DEFAULT_HOST_V6)]
+    pub host_v6: std::net::Ipv6Addr,
+}
+
+/// The name of a lab.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LabName {
+    /// The lab's name.
+    #[arg(long, default_value = "tacna")]
+    pub name: String,
+}
+
+/// `vigia lab ...`
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Build the lab for the inventory's polled devices and return once every agent answers;
+    /// a detached holder process keeps it up until `vigia lab down`.
+    Up {
+        /// The inventory.
+        #[command(flatten)]
+        inventory: InventoryArg,
+        /// The lab.
+        #[command(flatten)]
+        lab: LabArgs,
+    },
+    /// Stop the lab's holder and remove everything the lab recorded making.
+    Down(LabName),
+    /// What is up, per device: namespace, addresses, medium, snmpd alive.
+    Status {
+        /// The lab.
+        #[command(flatten)]
+        lab: LabName,
+        /// List every lab on this machine instead.
+        #[arg(long)]
+        all: bool,
+    },
+    /// The holder `vigia lab up` starts (not for direct use).
+    #[command(hide = true)]
+    Serve {
+        /// The lab.
+        #[command(flatten)]
+        lab: LabArgs,
+        /// The inventory.
+        #[command(flatten)]
+        inventory: InventoryArg,
+        /// Descriptor to write "ready" to once the lab answers.
+        #[arg(long)]
+        ready_fd: Option<i32>,
+    },
+}
+
 
 /// `vigia agent`
 #[derive(Debug, clap::Args)]

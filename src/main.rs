@@ -13,7 +13,7 @@ use vigia::inventory::{self, Family, Inventory, Secrets};
 use vigia::probe::icmp::Icmp;
 use vigia::store::Store;
 
-use crate::cli::{AgentArgs, Cli, Command, FamilyChoice, InventoryCommand, ProbeArgs};
+use crate::cli::{AgentArgs, Cli, Command, FamilyChoice, InventoryCommand, LabCommand, ProbeArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -76,6 +76,30 @@ fn run(cli: Cli) -> u8 {
             let schema = inventory::schema::schema();
             println!("{}", serde_json::to_string_pretty(&schema).expect("a JSON value serialises"));
             exit::OK
+        }
+        Command::Lab(LabCommand::Up { inventory: args, lab }) => {
+            match load(&args.inventory, Secrets::Require) {
+                Ok(inv) => vigia::lab::command::up(
+                    &inv,
+                    &args.inventory,
+                    &lab.name,
+                    lab.host_v4,
+                    lab.host_v6,
+                ),
+                Err(code) => code,
+            }
+        }
+        Command::Lab(LabCommand::Serve { lab, inventory: args, ready_fd }) => {
+            match load(&args.inventory, Secrets::Require) {
+                Ok(inv) => {
+                    vigia::lab::command::serve(&inv, &lab.name, lab.host_v4, lab.host_v6, ready_fd)
+                }
+                Err(code) => code,
+            }
+        }
+        Command::Lab(LabCommand::Down(lab)) => vigia::lab::command::down(&lab.name),
+        Command::Lab(LabCommand::Status { lab, all }) => {
+            vigia::lab::command::status(&lab.name, all)
         }
     }
 }
@@ -265,4 +289,19 @@ async fn probe(args: ProbeArgs) -> u8 {
         print!("{}", probe_cmd::render(&result, &device));
     }
     exit::OK
+}
+
+/// Bring up the lab twin of the inventory for `vigia agent --lab`.
+async fn lab_up(inv: &Inventory) -> Result<vigia::lab::Lab, u8> {
+    let fail = |e: vigia::lab::LabError| {
+        eprintln!("vigia agent --lab: {e}");
+        if e.is_invalid_input() { exit::INVALID_INPUT } else { exit::FAILURE }
+    };
+    vigia::lab::check_prerequisites().map_err(fail)?;
+    let spec = vigia::lab::spec_from_inventory(inv, "agent", chrono::Utc::now().date_naive())
+        .map_err(fail)?;
+    tracing::info!(devices = spec.devices.len(), "bringing up the lab twin of the inventory");
+    let lab = vigia::lab::Lab::up(spec).await.map_err(fail)?;
+    tracing::info!(name = lab.name(), "lab up");
+    Ok(lab)
 }

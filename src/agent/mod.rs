@@ -269,16 +269,9 @@ impl<P: Prober> Agent<P> {
             self.scheduler.finish(&key, Instant::now().into_std(), true);
             return;
         };
-        let pass = self.passes.entry(key.probe).or_insert_with(|| Pass {
-            started: Instant::now(),
-            pending: HashSet::new(),
-        });
-        if pass.pending.is_empty() {
-            pass.started = Instant::now();
-            pass.pending = self
-                .scheduler_keys(key.probe)
-                .into_iter()
-                .collect();
+        if self.passes.get(&key.probe).is_none_or(|p| p.pending.is_empty()) {
+            let pending = self.scheduler_keys(key.probe).into_iter().collect();
+            self.passes.insert(key.probe, Pass { started: Instant::now(), pending });
         }
         let prober = self.prober.clone();
         let permits = permits.clone();

@@ -1,0 +1,881 @@
+//! The lab: a real twin of an inventory's network on this machine.
+//!
+//! Each device gets its own network namespace holding its addresses and, where it speaks
+//! SNMP, a real net-snmp `snmpd` configured with the device's own credentials and identity.
+//! The namespace is joined to the host by a pair of TUN devices, and a lab task carries every
+//! packet across, shaped by the site's medium ([`link`]): LAN, fibre (about 1 ms round trip)
+//! or radio (about 30 ms, jitter, about 1 % loss). Host routes send each device address into
+//! its namespace, sourced from a host address of the lab's own, so nothing a lab builds can
+//! leak to the default route. `docs/lab.md` tells the whole story.
+//!
+//! Only addresses in 198.18.0.0/15 and 2001:db8::/32 are ever built.
+
+pub mod block;
+pub mod command;
+mod engine;
+pub mod link;
+mod snmpd;
+pub mod state;
+pub mod sys;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+pub use self::link::LinkModel;
+use self::link::LinkStats;
+use self::state::LabState;
+use crate::inventory::{AuthProtocol, Inventory, PrivProtocol, SecretError, SnmpProfile};
+
+/// Where labs keep their state, snmpd configurations and logs: `/run/vigia/lab/NAME/`.
+pub const RUN_ROOT: &str = "/run/vigia/lab";
+
+/// The IPv4 range labs may use (RFC 2544 benchmarking, 198.18.0.0/15).
+pub const LAB_V4: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 18, 0, 0), 15);
+/// The IPv6 range labs may use (RFC 3849 documentation, 2001:db8::/32).
+pub const LAB_V6: (Ipv6Addr, u8) = (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32);
+
+/// The host-side IPv4 source address of the CLI's lab.
+pub const DEFAULT_HOST_V4: Ipv4Addr = Ipv4Addr::new(198, 19, 255, 254);
+/// The host-side IPv6 source address of the CLI's lab.
+pub const DEFAULT_HOST_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 0xfe);
+
+/// True when `address` is one the lab may build.
+pub fn in_lab_range(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(a) => u32::from(a) >> (32 - LAB_V4.1) == u32::from(LAB_V4.0) >> (32 - LAB_V4.1),
+        IpAddr::V6(a) => {
+            u128::from(a) >> (128 - LAB_V6.1) == u128::from(LAB_V6.0) >> (128 - LAB_V6.1)
+        }
+    }
+}
+
+/// Everything a lab is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabSpec {
+    /// The lab's name: `[a-z0-9][a-z0-9-]*`, at most 40 characters, unique among live labs.
+    pub name: String,
+    /// The host-side IPv4 source address probes into this lab use.
+    pub host_v4: Ipv4Addr,
+    /// The host-side IPv6 source address probes into this lab use.
+    pub host_v6: Ipv6Addr,
+    /// Seed of every link's loss and jitter: the same seed gives the same pattern.
+    pub seed: u64,
+    /// The devices.
+    pub devices: Vec<LabDevice>,
+}
+
+/// One device of a lab.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabDevice {
+    /// Its id (the inventory's).
+    pub id: String,
+    /// IPv4 address, if any.
+    pub ipv4: Option<Ipv4Addr>,
+    /// IPv6 address, if any.
+    pub ipv6: Option<Ipv6Addr>,
+    /// The link to it; `None`: no route (a site with no link): its addresses are made
+    /// unreachable on the host, so a probe fails at once and never leaves the machine.
+    pub link: Option<LinkModel>,
+    /// `false`: the address is routed into the lab but no host has it, so probes time out.
+    pub present: bool,
+    /// Its SNMP agent; `None`: no snmpd, so SNMP requests get port unreachable.
+    pub agent: Option<AgentConfig>,
+}
+
+/// What a device's snmpd answers and to whom.
+#[derive(Clone, PartialEq)]
+pub struct AgentConfig {
+    /// SNMPv2c read-only communities.
+    pub communities: Vec<String>,
+    /// SNMPv3 USM users.
+    pub users: Vec<V3User>,
+    /// sysName (the device id).
+    pub sys_name: String,
+    /// sysLocation (the site's name).
+    pub sys_location: String,
+    /// sysDescr (vendor, model, class).
+    pub sys_descr: String,
+    /// sysContact.
+    pub sys_contact: String,
+    /// ENTITY-MIB entPhysicalModelName.1, if known.
+    pub entity_model: Option<String>,
+    /// ENTITY-MIB entPhysicalSerialNum.1, if known.
+    pub entity_serial: Option<String>,
+}
+
+impl fmt::Debug for AgentConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("communities", &format_args!("<{} redacted>", self.communities.len()))
+            .field("users", &self.users)
+            .field("sys_name", &self.sys_name)
+            .field("sys_location", &self.sys_location)
+            .field("sys_descr", &self.sys_descr)
+            .field("sys_contact", &self.sys_contact)
+            .field("entity_model", &self.entity_model)
+            .field("entity_serial", &self.entity_serial)
+            .finish()
+    }
+}
+
+/// An SNMPv3 user: noAuthNoPriv without `auth`, authNoPriv with it, authPriv with both.
+#[derive(Clone, PartialEq)]
+pub struct V3User {
+    /// User name.
+    pub name: String,
+    /// Authentication protocol and password.
+    pub auth: Option<(AuthProtocol, String)>,
+    /// Privacy protocol and password (needs `auth`).
+    pub privacy: Option<(PrivProtocol, String)>,
+}
+
+impl fmt::Debug for V3User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("V3User")
+            .field("name", &self.name)
+            .field("auth", &self.auth.as_ref().map(|a| a.0))
+            .field("privacy", &self.privacy.as_ref().map(|p| p.0))
+            .finish()
+    }
+}
+
+/// Why the lab could not do what was asked. Never holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The lab's name cannot be used.
+    #[error("lab name {name:?} is not valid: {reason}")]
+    InvalidName {
+        /// The name.
+        name: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A device address is outside the lab ranges.
+    #[error(
+        "device {device}: address {address} is outside the lab ranges 198.18.0.0/15 and \
+         2001:db8::/32; the lab builds nothing else"
+    )]
+    OutsideLab {
+        /// The device.
+        device: String,
+        /// The address.
+        address: IpAddr,
+    },
+    /// A host-side source address is outside the lab ranges.
+    #[error(
+        "the lab's host address {address} is outside the lab ranges 198.18.0.0/15 and 2001:db8::/32"
+    )]
+    HostOutsideLab {
+        /// The address.
+        address: IpAddr,
+    },
+    /// Two devices (or a device and the host side) share an address.
+    #[error("device {device}: address {address} is already used by {other}")]
+    DuplicateAddress {
+        /// The device.
+        device: String,
+        /// The other user of the address.
+        other: String,
+        /// The address.
+        address: IpAddr,
+    },
+    /// A device spec is not usable.
+    #[error("device {device:?}: {reason}")]
+    InvalidDevice {
+        /// The device.
+        device: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A device's SNMP secret cannot be read.
+    #[error("device {device}: SNMP secret cannot be read: {source}")]
+    Secret {
+        /// The device.
+        device: String,
+        /// Why (names the variable or file, never the value).
+        source: SecretError,
+    },
+    /// The machine lacks what the lab needs.
+    #[error("the lab cannot run on this machine: {}", missing.join("; "))]
+    Prerequisites {
+        /// Each missing thing, with the Debian package that provides it.
+        missing: Vec<String>,
+    },
+    /// A lab of that name already exists.
+    #[error("lab {name} already exists (its state is in {}); `vigia lab down --name {name}` removes it", dir.display())]
+    Exists {
+        /// The lab.
+        name: String,
+        /// Its state directory.
+        dir: PathBuf,
+    },
+    /// No lab of that name.
+    #[error("no lab named {name} (nothing in {})", dir.display())]
+    NotFound {
+        /// The lab.
+        name: String,
+        /// Where its state would be.
+        dir: PathBuf,
+    },
+    /// Something the lab would create already exists (another lab, or a leftover).
+    #[error("{what} already exists on this machine (another lab, or a leftover of one)")]
+    Clash {
+        /// What.
+        what: String,
+    },
+    /// No such device in the lab.
+    #[error("lab {lab} has no device {device}")]
+    UnknownDevice {
+        /// The lab.
+        lab: String,
+        /// The device asked for.
+        device: String,
+    },
+    /// The device has no link (its site has none).
+    #[error("device {device} has no link in the lab (its site has none)")]
+    NoLink {
+        /// The device.
+        device: String,
+    },
+    /// The device has no agent in the spec.
+    #[error("device {device} has no SNMP agent in the lab")]
+    NoAgent {
+        /// The device.
+        device: String,
+    },
+    /// A system call or file operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// An `ip` command failed.
+    #[error("`ip {args}` failed ({status}): {stderr}")]
+    Ip {
+        /// Its arguments.
+        args: String,
+        /// Its exit status.
+        status: String,
+        /// What it said.
+        stderr: String,
+    },
+    /// A device's snmpd failed.
+    #[error("device {device}: snmpd {problem}; its log is {}", log.display())]
+    Agent {
+        /// The device.
+        device: String,
+        /// What happened.
+        problem: String,
+        /// Its log file.
+        log: PathBuf,
+    },
+    /// The lab is held by a process that is not a vigia lab holder.
+    #[error(
+        "lab {name} is held by process {pid} ({cmdline}), not by a `vigia lab serve` holder: stop that process, it removes its lab"
+    )]
+    ForeignHolder {
+        /// The lab.
+        name: String,
+        /// The process.
+        pid: u32,
+        /// Its command line.
+        cmdline: String,
+    },
+    /// The holder process did not stop.
+    #[error("lab {name}: holder process {pid} did not stop within {waited:?}")]
+    HolderStuck {
+        /// The lab.
+        name: String,
+        /// The process.
+        pid: u32,
+        /// How long it was given.
+        waited: Duration,
+    },
+    /// A state file cannot be read or written.
+    #[error("lab state {}: {reason}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Cleaning up did not remove everything.
+    #[error("lab {name}: cleanup left {}", left.join("; "))]
+    Leftovers {
+        /// The lab.
+        name: String,
+        /// What is still there.
+        left: Vec<String>,
+    },
+    /// The lab's engine thread stopped on its own.
+    #[error("lab {name}: its engine thread stopped unexpectedly")]
+    EngineGone {
+        /// The lab.
+        name: String,
+    },
+}
+
+impl LabError {
+    /// True when the error is about the input (exit code 64), not about running it.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            LabError::InvalidName { .. }
+                | LabError::OutsideLab { .. }
+                | LabError::HostOutsideLab { .. }
+                | LabError::DuplicateAddress { .. }
+                | LabError::InvalidDevice { .. }
+                | LabError::Secret { .. }
+        )
+    }
+
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> LabError {
+        LabError::Io { what: what.into(), source }
+    }
+}
+
+/// Check a lab name: it becomes part of namespace names and of the state directory.
+pub fn check_name(name: &str) -> Result<(), LabError> {
+    let bad = |reason| Err(LabError::InvalidName { name: name.to_owned(), reason });
+    if name.is_empty() || name.len() > 40 {
+        return bad("it must have 1 to 40 characters");
+    }
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || name.starts_with('-')
+    {
+        return bad("only a-z, 0-9 and '-' (not first) are allowed");
+    }
+    Ok(())
+}
+
+/// Check everything about a spec that can be checked without touching the machine.
+pub fn validate(spec: &LabSpec) -> Result<(), LabError> {
+    check_name(&spec.name)?;
+    for host in [IpAddr::V4(spec.host_v4), IpAddr::V6(spec.host_v6)] {
+        if !in_lab_range(host) {
+            return Err(LabError::HostOutsideLab { address: host });
+        }
+    }
+    let mut owners: BTreeMap<IpAddr, String> = BTreeMap::new();
+    owners.insert(IpAddr::V4(spec.host_v4), "the lab's host side".into());
+    owners.insert(IpAddr::V6(spec.host_v6), "the lab's host side".into());
+    let mut ids = BTreeSet::new();
+    let invalid =
+        |d: &LabDevice, reason: String| LabError::InvalidDevice { device: d.id.clone(), reason };
+    for d in &spec.devices {
+        if d.id.is_empty()
+            || d.id.len() > 200
+            || !d.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(invalid(
+                d,
+                "a device id is 1 to 200 characters of a-z, 0-9 and '-'".into(),
+            ));
+        }
+        if !ids.insert(d.id.as_str()) {
+            return Err(invalid(d, "the id appears twice".into()));
+        }
+        let addresses: Vec<IpAddr> =
+            d.ipv4.map(IpAddr::V4).into_iter().chain(d.ipv6.map(IpAddr::V6)).collect();
+        if addresses.is_empty() {
+            return Err(invalid(d, "it has no address".into()));
+        }
+        for a in addresses {
+            if !in_lab_range(a) {
+                return Err(LabError::OutsideLab { device: d.id.clone(), address: a });
+            }
+            if a.is_multicast() || a.is_unspecified() || is_broadcastish(a) {
+                return Err(invalid(d, format!("{a} cannot be a device address")));
+            }
+            if let Some(other) = owners.insert(a, d.id.clone()) {
+                return Err(LabError::DuplicateAddress { device: d.id.clone(), other, address: a });
+            }
+        }
+        if let Some(link) = d.link
+            && !link.is_valid()
+        {
+            return Err(invalid(d, format!("link loss {} is not in [0, 1]", link.loss)));
+        }
+        if let Some(agent) = &d.agent {
+            if !d.present {
+                return Err(invalid(d, "an agent needs a present host (present: true)".into()));
+            }
+            snmpd::check_agent(&d.id, agent)?;
+        }
+    }
+    Ok(())
+}
+
+fn is_broadcastish(a: IpAddr) -> bool {
+    matches!(a, IpAddr::V4(v4) if v4.octets()[3] == 255 || v4.octets()[3] == 0)
+}
+
+/// The lab of an inventory's polled devices on `day`, each with its site's link model, its
+/// own SNMP credentials (secrets resolved now) and identity. Fails on any address outside
+/// the lab ranges, naming the device and the address, and on any secret it cannot read.
+pub fn spec_from_inventory(
+    inv: &Inventory,
+    name: &str,
+    day: NaiveDate,
+) -> Result<LabSpec, LabError> {
+    check_name(name)?;
+    let mut devices = Vec::new();
+    for d in inv.polled_devices(day) {
+        for a in d.ipv4.map(IpAddr::V4).into_iter().chain(d.ipv6.map(IpAddr::V6)) {
+            if !in_lab_range(a) {
+                return Err(LabError::OutsideLab { device: d.id.clone(), address: a });
+            }
+        }
+        let site = inv.site(&d.site);
+        let link = LinkModel::for_site(site.and_then(|s| s.link));
+        let agent = match &d.snmp {
+            None => None,
+            Some(snmp) => {
+                let secret = |r: &crate::inventory::SecretRef| {
+                    r.resolve().map_err(|source| LabError::Secret { device: d.id.clone(), source })
+                };
+                let (communities, users) = match snmp.profile.as_ref() {
+                    SnmpProfile::V2c { community } => (vec![secret(community)?], vec![]),
+                    SnmpProfile::V3 { user, auth, privacy } => {
+                        let auth = match auth {
+                            Some((p, s)) => Some((*p, secret(s)?)),
+                            None => None,
+                        };
+                        let privacy = match privacy {
+                            Some((p, s)) => Some((*p, secret(s)?)),
+                            None => None,
+                        };
+                        (vec![], vec![V3User { name: user.clone(), auth, privacy }])
+                    }
+                };
+                let what: Vec<&str> =
+                    [d.vendor.as_deref(), d.model.as_deref()].into_iter().flatten().collect();
+                let sys_descr = if what.is_empty() {
+                    format!("{} (vigia lab)", d.class)
+                } else {
+                    format!("{} {} (vigia lab)", what.join(" "), d.class)
+                };
+                Some(AgentConfig {
+                    communities,
+                    users,
+                    sys_name: d.id.clone(),
+                    sys_location: site.map_or_else(|| d.site.clone(), |s| s.name.clone()),
+                    sys_descr,
+                    sys_contact: "OTIC, Municipalidad Provincial de Tacna (vigia lab)".into(),
+                    entity_model: d.model.clone(),
+                    entity_serial: d.serial.clone(),
+                })
+            }
+        };
+        devices.push(LabDevice {
+            id: d.id.clone(),
+            ipv4: d.ipv4,
+            ipv6: d.ipv6,
+            link,
+            present: true,
+            agent,
+        });
+    }
+    let spec = LabSpec {
+        name: name.to_owned(),
+        host_v4: DEFAULT_HOST_V4,
+        host_v6: DEFAULT_HOST_V6,
+        seed: seed_of(name),
+        devices,
+    };
+    validate(&spec)?;
+    Ok(spec)
+}
+
+/// A lab's default seed: fixed for a name, so a lab's loss pattern is the same every time.
+pub fn seed_of(name: &str) -> u64 {
+    let digest = Sha256::digest(name.as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// Check that this machine can run a lab: root, `/dev/net/tun`, `ip` and `snmpd`. The error
+/// names every missing thing and the Debian package that brings it.
+pub fn check_prerequisites() -> Result<(), LabError> {
+    let mut missing = Vec::new();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root (namespaces, TUN devices and routes need it)".to_owned());
+    }
+    if let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun") {
+        missing.push(format!("/dev/net/tun ({e}; the kernel's TUN driver)"));
+    }
+    if find_program("ip").is_none() {
+        missing.push("ip (Debian package iproute2)".to_owned());
+    }
+    if find_program("snmpd").is_none() {
+        missing.push("snmpd (Debian package snmpd)".to_owned());
+    }
+    if missing.is_empty() { Ok(()) } else { Err(LabError::Prerequisites { missing }) }
+}
+
+/// A program on PATH, or in the sbin directories root's PATH would hold.
+pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A lab's directory under [`RUN_ROOT`].
+pub fn run_dir(name: &str) -> PathBuf {
+    Path::new(RUN_ROOT).join(name)
+}
+
+/// What the lab built for one device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceInfo {
+    /// The device id.
+    pub id: String,
+    /// Its namespace (`None` when it has no link: nothing is built but unreachable routes).
+    pub namespace: Option<String>,
+    /// The host-side TUN device.
+    pub host_link: Option<String>,
+    /// The namespace-side TUN device.
+    pub device_link: Option<String>,
+    /// IPv4 address.
+    pub ipv4: Option<Ipv4Addr>,
+    /// IPv6 address.
+    pub ipv6: Option<Ipv6Addr>,
+    /// The link model.
+    pub link: Option<LinkModel>,
+    /// Whether a host has the addresses.
+    pub present: bool,
+    /// Whether it has an SNMP agent.
+    pub has_agent: bool,
+}
+
+enum Command {
+    StopAgent(String, oneshot::Sender<Result<(), LabError>>),
+    StartAgent(String, oneshot::Sender<Result<(), LabError>>),
+    Down(oneshot::Sender<Result<(), LabError>>),
+}
+
+/// A running lab. Dropping it removes everything it made (synchronously, best effort);
+/// [`Lab::down`] does the same and says whether everything went.
+pub struct Lab {
+    name: String,
+    host_v4: Ipv4Addr,
+    host_v6: Ipv6Addr,
+    devices: Vec<DeviceInfo>,
+    cuts: BTreeMap<String, Arc<AtomicBool>>,
+    stats: BTreeMap<String, Arc<LinkStats>>,
+    state: Arc<std::sync::Mutex<LabState>>,
+    tx: Option<mpsc::UnboundedSender<Command>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl fmt::Debug for Lab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lab")
+            .field("name", &self.name)
+            .field("devices", &self.devices.len())
+            .finish()
+    }
+}
+
+impl Lab {
+    /// Build the lab and return once every agent answers through its link. On failure
+    /// everything already made is removed before the error comes back.
+    pub async fn up(spec: LabSpec) -> Result<Lab, LabError> {
+        validate(&spec)?;
+        check_prerequisites()?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let name = spec.name.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("lab-{}", spec.name))
+            .spawn(move || engine::run(spec, rx, ready_tx))
+            .map_err(|e| LabError::io("starting the lab engine thread", e))?;
+        match ready_rx.await {
+            Ok(Ok(ready)) => Ok(Lab {
+                name,
+                host_v4: ready.host_v4,
+                host_v6: ready.host_v6,
+                devices: ready.devices,
+                cuts: ready.cuts,
+                stats: ready.stats,
+                state: ready.state,
+                tx: Some(tx),
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+                Err(e)
+            }
+            Err(_) => {
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+                Err(LabError::EngineGone { name })
+            }
+        }
+    }
+
+    /// The lab's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The host-side IPv4 source address.
+    pub fn host_v4(&self) -> Ipv4Addr {
+        self.host_v4
+    }
+
+    /// The host-side IPv6 source address.
+    pub fn host_v6(&self) -> Ipv6Addr {
+        self.host_v6
+    }
+
+    /// What was built for each device, in spec order.
+    pub fn devices(&self) -> &[DeviceInfo] {
+        &self.devices
+    }
+
+    /// What was built for one device.
+    pub fn device(&self, id: &str) -> Option<&DeviceInfo> {
+        self.devices.iter().find(|d| d.id == id)
+    }
+
+    /// Where the lab's state file is.
+    pub fn state_path(&self) -> PathBuf {
+        state::state_path(&self.name)
+    }
+
+    /// A copy of the lab's recorded state (every id it created, agent pids).
+    pub fn state(&self) -> LabState {
+        self.state.lock().expect("state lock").clone()
+    }
+
+    /// The pid of a device's running snmpd.
+    pub fn agent_pid(&self, device: &str) -> Option<u32> {
+        let state = self.state.lock().expect("state lock");
+        state.devices.iter().find(|d| d.id == device).and_then(|d| d.agent).map(|p| p.pid)
+    }
+
+    /// Packet counts of a device's link (down: towards the device; up: back).
+    pub fn link_counts(&self, device: &str) -> Option<(link::Counts, link::Counts)> {
+        self.stats.get(device).map(|s| (s.down.counts(), s.up.counts()))
+    }
+
+    fn cut_flag(&self, device: &str) -> Result<&Arc<AtomicBool>, LabError> {
+        if self.device(device).is_none() {
+            return Err(LabError::UnknownDevice { lab: self.name.clone(), device: device.into() });
+        }
+        self.cuts.get(device).ok_or_else(|| LabError::NoLink { device: device.into() })
+    }
+
+    /// Cut the device's link: from now on it drops every packet ("device taken down").
+    pub async fn cut(&self, device: &str) -> Result<(), LabError> {
+        self.cut_flag(device)?.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Restore a cut link.
+    pub async fn restore(&self, device: &str) -> Result<(), LabError> {
+        self.cut_flag(device)?.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn ask(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<(), LabError>>) -> Command,
+    ) -> Result<(), LabError> {
+        let gone = || LabError::EngineGone { name: self.name.clone() };
+        let (tx, rx) = oneshot::channel();
+        self.tx.as_ref().ok_or_else(gone)?.send(make(tx)).map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Stop the device's snmpd (SNMP then gets port unreachable).
+    pub async fn stop_agent(&self, device: &str) -> Result<(), LabError> {
+        self.ask(|tx| Command::StopAgent(device.to_owned(), tx)).await
+    }
+
+    /// Start the device's snmpd again; returns once it listens.
+    pub async fn start_agent(&self, device: &str) -> Result<(), LabError> {
+        self.ask(|tx| Command::StartAgent(device.to_owned(), tx)).await
+    }
+
+    /// Stop and start the device's snmpd: sysUpTime starts again (and its engine boots count
+    /// goes up, as a rebooted device's does).
+    pub async fn restart_agent(&self, device: &str) -> Result<(), LabError> {
+        self.stop_agent(device).await?;
+        self.start_agent(device).await
+    }
+
+    /// Remove everything the lab made, by the ids it recorded, and say what could not be.
+    pub async fn down(mut self) -> Result<(), LabError> {
+        let result = self.ask(Command::Down).await;
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        result
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Closing the channel makes the engine tear everything down; wait for it so that a
+        // failing test leaves nothing behind when it returns.
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(id: &str, v4: Option<[u8; 4]>, v6: Option<Ipv6Addr>) -> LabDevice {
+        LabDevice {
+            id: id.into(),
+            ipv4: v4.map(Ipv4Addr::from),
+            ipv6: v6,
+            link: Some(LinkModel::LAN),
+            present: true,
+            agent: None,
+        }
+    }
+
+    fn spec(devices: Vec<LabDevice>) -> LabSpec {
+        LabSpec {
+            name: "unit".into(),
+            host_v4: DEFAULT_HOST_V4,
+            host_v6: DEFAULT_HOST_V6,
+            seed: 1,
+            devices,
+        }
+    }
+
+    #[test]
+    fn lab_ranges_are_exactly_198_18_slash_15_and_2001_db8_slash_32() {
+        for (a, inside) in [
+            ("198.18.0.1", true),
+            ("198.19.255.254", true),
+            ("198.17.255.255", false),
+            ("198.20.0.0", false),
+            ("2001:db8::1", true),
+            ("2001:db8:ffff:ffff::1", true),
+            ("2001:db9::1", false),
+            ("2001:db7:ffff::1", false),
+        ] {
+            assert_eq!(in_lab_range(a.parse().unwrap()), inside, "{a}");
+        }
+    }
+
+    // The addresses below are refused by `validate`, which touches nothing: no packet is
+    // ever sent to them.
+    #[test]
+    fn addresses_outside_the_lab_are_refused_naming_device_and_address() {
+        let e = validate(&spec(vec![device("sw-1", Some([203, 0, 113, 5]), None)])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "device sw-1: address 203.0.113.5 is outside the lab ranges 198.18.0.0/15 and \
+             2001:db8::/32; the lab builds nothing else"
+        );
+        assert!(e.is_invalid_input());
+        let v6 = "2001:db9::5".parse().unwrap();
+        let e = validate(&spec(vec![device("sw-2", Some([198, 18, 1, 1]), Some(v6))])).unwrap_err();
+        assert!(
+            matches!(e, LabError::OutsideLab { ref device, address } if device == "sw-2" && address == IpAddr::V6(v6))
+        );
+        let mut s = spec(vec![]);
+        s.host_v4 = Ipv4Addr::new(203, 0, 113, 1);
+        assert!(matches!(validate(&s), Err(LabError::HostOutsideLab { .. })));
+    }
+
+    #[test]
+    fn duplicate_addresses_and_ids_are_refused() {
+        let a = device("a", Some([198, 18, 1, 1]), None);
+        let b = device("b", Some([198, 18, 1, 1]), None);
+        assert!(matches!(
+            validate(&spec(vec![a.clone(), b])),
+            Err(LabError::DuplicateAddress { .. })
+        ));
+        assert!(matches!(
+            validate(&spec(vec![a.clone(), a.clone()])),
+            Err(LabError::InvalidDevice { .. })
+        ));
+        let host = device("h", Some([198, 19, 255, 254]), None);
+        assert!(matches!(validate(&spec(vec![host])), Err(LabError::DuplicateAddress { .. })));
+        assert!(validate(&spec(vec![a])).is_ok());
+    }
+
+    #[test]
+    fn an_agent_needs_a_present_host() {
+        let mut d = device("a", Some([198, 18, 1, 1]), None);
+        d.present = false;
+        d.agent = Some(AgentConfig {
+            communities: vec!["c0mmunity".into()],
+            users: vec![],
+            sys_name: "a".into(),
+            sys_location: "x".into(),
+            sys_descr: "x".into(),
+            sys_contact: "x".into(),
+            entity_model: None,
+            entity_serial: None,
+        });
+        assert!(matches!(validate(&spec(vec![d])), Err(LabError::InvalidDevice { .. })));
+    }
+
+    #[test]
+    fn a_lab_can_be_shared_between_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Lab>();
+        send_sync::<LabSpec>();
+    }
+
+    #[test]
+    fn lab_names_are_checked() {
+        for ok in ["tacna", "t-1234-5", "a"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "Tacna", "a b", "a/b", &"x".repeat(41)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let agent = AgentConfig {
+            communities: vec!["s3cret-community".into()],
+            users: vec![V3User {
+                name: "vigia".into(),
+                auth: Some((AuthProtocol::Sha256, "auth-s3cret".into())),
+                privacy: Some((PrivProtocol::Aes128, "priv-s3cret".into())),
+            }],
+            sys_name: "a".into(),
+            sys_location: "b".into(),
+            sys_descr: "c".into(),
+            sys_contact: "d".into(),
+            entity_model: None,
+            entity_serial: None,
+        };
+        let text = format!("{agent:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("Sha256") && text.contains("vigia"));
+    }
+}

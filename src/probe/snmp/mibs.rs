@@ -1,0 +1,351 @@
+//! What vigia reads from each MIB, and how rows of values become the probe's types.
+
+use std::collections::BTreeMap;
+
+use super::value::{ObjectId, Val, Varbind, dotted};
+use crate::probe::{EntityInfo, HostResources, Interface, Storage, SystemInfo};
+
+/// SNMPv2-MIB system group scalars, in the order [`system_info`] expects them.
+pub(crate) const SYSTEM: [&[u32]; 6] = [
+    &[1, 3, 6, 1, 2, 1, 1, 1, 0], // sysDescr
+    &[1, 3, 6, 1, 2, 1, 1, 2, 0], // sysObjectID
+    &[1, 3, 6, 1, 2, 1, 1, 3, 0], // sysUpTime
+    &[1, 3, 6, 1, 2, 1, 1, 5, 0], // sysName
+    &[1, 3, 6, 1, 2, 1, 1, 6, 0], // sysLocation
+    &[1, 3, 6, 1, 2, 1, 1, 4, 0], // sysContact
+];
+
+/// IF-MIB columns, in the order of [`IfCol`].
+pub(crate) const IF_COLUMNS: [&[u32]; 16] = [
+    &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1],  // ifName
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 2],      // ifDescr
+    &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18], // ifAlias
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 3],      // ifType
+    &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15], // ifHighSpeed
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 5],      // ifSpeed
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 8],      // ifOperStatus
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 7],      // ifAdminStatus
+    &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6],  // ifHCInOctets
+    &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10], // ifHCOutOctets
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 10],     // ifInOctets
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 16],     // ifOutOctets
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 14],     // ifInErrors
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 20],     // ifOutErrors
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 13],     // ifInDiscards
+    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 19],     // ifOutDiscards
+];
+
+/// Positions in [`IF_COLUMNS`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IfCol {
+    Name,
+    Descr,
+    Alias,
+    Type,
+    HighSpeed,
+    Speed,
+    OperStatus,
+    AdminStatus,
+    HcIn,
+    HcOut,
+    In,
+    Out,
+    InErrors,
+    OutErrors,
+    InDiscards,
+    OutDiscards,
+}
+
+/// HOST-RESOURCES-MIB columns, in the order of [`HrCol`].
+pub(crate) const HR_COLUMNS: [&[u32]; 6] = [
+    &[1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 2], // hrStorageType
+    &[1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 3], // hrStorageDescr
+    &[1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 4], // hrStorageAllocationUnits
+    &[1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 5], // hrStorageSize
+    &[1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 6], // hrStorageUsed
+    &[1, 3, 6, 1, 2, 1, 25, 3, 3, 1, 2], // hrProcessorLoad
+];
+
+/// Positions in [`HR_COLUMNS`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HrCol {
+    StorageType,
+    StorageDescr,
+    Units,
+    Size,
+    Used,
+    ProcessorLoad,
+}
+
+/// hrStorageRam.
+const HR_STORAGE_RAM: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 2, 1, 2];
+/// hrStorageFixedDisk.
+const HR_STORAGE_FIXED_DISK: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 2, 1, 4];
+
+/// ENTITY-MIB entPhysicalModelName column.
+pub(crate) const ENT_MODEL_NAME: &[u32] = &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 13];
+/// entPhysicalSerialNum column.
+pub(crate) const ENT_SERIAL_NUM: &[u32] = &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 11];
+/// entPhysicalSoftwareRev column.
+pub(crate) const ENT_SOFTWARE_REV: &[u32] = &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 10];
+
+/// Rows of one column: instance suffix -> value.
+pub(crate) type Rows = Vec<(ObjectId, Val)>;
+
+/// The system group from a GET of [`SYSTEM`]; `None` when the agent has none of it.
+pub(crate) fn system_info(varbinds: &[Varbind]) -> Option<SystemInfo> {
+    let value = |i: usize| {
+        varbinds
+            .iter()
+            .find(|(o, _)| o.as_slice() == SYSTEM[i])
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_exception())
+    };
+    if (0..SYSTEM.len()).all(|i| value(i).is_none()) {
+        return None;
+    }
+    Some(SystemInfo {
+        descr: value(0).and_then(Val::as_text),
+        object_id: value(1).and_then(|v| match v {
+            Val::Oid(o) => Some(dotted(o)),
+            _ => None,
+        }),
+        uptime_ticks: value(2).and_then(|v| match v {
+            Val::Ticks(t) => Some(*t),
+            _ => None,
+        }),
+        name: value(3).and_then(Val::as_text),
+        location: value(4).and_then(Val::as_text),
+        contact: value(5).and_then(Val::as_text),
+    })
+}
+
+/// Single-index rows of a column, keyed by that index (other rows are not this table's).
+fn by_index(rows: &[(ObjectId, Val)]) -> BTreeMap<u32, &Val> {
+    rows.iter().filter(|(s, _)| s.len() == 1).map(|(s, v)| (s[0], v)).collect()
+}
+
+/// IF-MIB rows into interfaces, ordered by ifIndex. The octet counters are the 64-bit ifHC*
+/// pair where the agent has both for the interface, else the 32-bit pair.
+pub(crate) fn interfaces(columns: &[Rows]) -> Vec<Interface> {
+    let col: Vec<BTreeMap<u32, &Val>> = columns.iter().map(|c| by_index(c)).collect();
+    let get = |c: IfCol, i: u32| col.get(c as usize).and_then(|m| m.get(&i).copied());
+    let num = |c: IfCol, i: u32| get(c, i).and_then(Val::as_u64);
+    let mut indices: Vec<u32> = col.iter().flat_map(|m| m.keys().copied()).collect();
+    indices.sort_unstable();
+    indices.dedup();
+    indices
+        .into_iter()
+        .map(|i| {
+            let (in_octets, out_octets, counter_bits) =
+                match (num(IfCol::HcIn, i), num(IfCol::HcOut, i)) {
+                    (Some(a), Some(b)) => (Some(a), Some(b), 64),
+                    _ => {
+                        let (a, b) = (num(IfCol::In, i), num(IfCol::Out, i));
+                        (a, b, if a.is_some() || b.is_some() { 32 } else { 0 })
+                    }
+                };
+            Interface {
+                index: i,
+                name: get(IfCol::Name, i)
+                    .and_then(Val::as_nonempty_text)
+                    .or_else(|| get(IfCol::Descr, i).and_then(Val::as_nonempty_text))
+                    .unwrap_or_else(|| format!("ifIndex {i}")),
+                alias: get(IfCol::Alias, i).and_then(Val::as_nonempty_text),
+                if_type: num(IfCol::Type, i).and_then(|t| u32::try_from(t).ok()),
+                speed_mbps: num(IfCol::HighSpeed, i)
+                    .or_else(|| num(IfCol::Speed, i).map(|bps| bps / 1_000_000)),
+                oper_up: get(IfCol::OperStatus, i).and_then(Val::as_i64).map(|s| s == 1),
+                admin_up: get(IfCol::AdminStatus, i).and_then(Val::as_i64).map(|s| s == 1),
+                in_octets,
+                out_octets,
+                counter_bits,
+                in_errors: num(IfCol::InErrors, i),
+                out_errors: num(IfCol::OutErrors, i),
+                in_discards: num(IfCol::InDiscards, i),
+                out_discards: num(IfCol::OutDiscards, i),
+            }
+        })
+        .collect()
+}
+
+/// hrStorageSize and hrStorageUsed are Integer32; agents with more than 2^31 allocation units
+/// send them as if unsigned and they arrive negative. Read them back as the unsigned value.
+fn hr_count(v: &Val) -> Option<u64> {
+    match v {
+        Val::Int(n) if *n < 0 => u64::try_from(*n + (1i64 << 32)).ok(),
+        other => other.as_u64(),
+    }
+}
+
+/// HOST-RESOURCES rows into figures; `None` when the agent has neither storage nor processors.
+pub(crate) fn host_resources(columns: &[Rows]) -> Option<HostResources> {
+    let col: Vec<BTreeMap<u32, &Val>> = columns.iter().map(|c| by_index(c)).collect();
+    let get = |c: HrCol, i: u32| col.get(c as usize).and_then(|m| m.get(&i).copied());
+    let loads: Vec<f64> = col
+        .get(HrCol::ProcessorLoad as usize)
+        .map(|m| m.values().filter_map(|v| v.as_i64()).map(|l| l as f64).collect())
+        .unwrap_or_default();
+    let types = col.get(HrCol::StorageType as usize).cloned().unwrap_or_default();
+    if loads.is_empty() && types.is_empty() {
+        return None;
+    }
+    let mut host = HostResources {
+        cpu_load_percent: (!loads.is_empty())
+            .then(|| loads.iter().sum::<f64>() / loads.len() as f64),
+        ..HostResources::default()
+    };
+    for (i, ty) in types {
+        let Val::Oid(ty) = ty else { continue };
+        let units = get(HrCol::Units, i).and_then(Val::as_u64).filter(|u| *u > 0);
+        let (Some(units), Some(size)) = (units, get(HrCol::Size, i).and_then(hr_count)) else {
+            continue;
+        };
+        let used = get(HrCol::Used, i).and_then(hr_count).unwrap_or(0);
+        let storage = Storage {
+            descr: get(HrCol::StorageDescr, i)
+                .and_then(Val::as_nonempty_text)
+                .unwrap_or_else(|| format!("hrStorageIndex {i}")),
+            size_bytes: size.saturating_mul(units),
+            used_bytes: used.saturating_mul(units),
+        };
+        if ty.as_slice() == HR_STORAGE_RAM {
+            // Several RAM rows are unusual; add them up rather than keep only one.
+            host.memory_total_bytes =
+                Some(host.memory_total_bytes.unwrap_or(0).saturating_add(storage.size_bytes));
+            host.memory_used_bytes =
+                Some(host.memory_used_bytes.unwrap_or(0).saturating_add(storage.used_bytes));
+        } else if ty.as_slice() == HR_STORAGE_FIXED_DISK {
+            host.disks.push(storage);
+        }
+    }
+    Some(host)
+}
+
+/// ENTITY-MIB facts from the model-name rows and the serial and software GET of the entity
+/// chosen by [`first_model`].
+pub(crate) fn entity_info(model: String, varbinds: &[Varbind]) -> EntityInfo {
+    let text = |column: &[u32]| {
+        varbinds
+            .iter()
+            .find(|(o, _)| o.starts_with(column) && o.len() == column.len() + 1)
+            .and_then(|(_, v)| v.as_nonempty_text())
+    };
+    EntityInfo {
+        model: Some(model),
+        serial: text(ENT_SERIAL_NUM),
+        software_rev: text(ENT_SOFTWARE_REV),
+    }
+}
+
+/// The first entity (lowest entPhysicalIndex) with a model name, and that name.
+pub(crate) fn first_model(rows: &[(ObjectId, Val)]) -> Option<(u32, String)> {
+    by_index(rows).into_iter().find_map(|(i, v)| v.as_nonempty_text().map(|m| (i, m)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(entries: &[(u32, Val)]) -> Rows {
+        entries.iter().map(|(i, v)| (vec![*i], v.clone())).collect()
+    }
+
+    fn if_columns(set: &[(IfCol, Rows)]) -> Vec<Rows> {
+        let mut cols = vec![Rows::new(); IF_COLUMNS.len()];
+        for (c, r) in set {
+            cols[*c as usize] = r.clone();
+        }
+        cols
+    }
+
+    #[test]
+    fn system_group_by_hand_and_absent_group() {
+        let mut vb: Vec<Varbind> = SYSTEM.iter().map(|o| (o.to_vec(), Val::NoSuchObject)).collect();
+        assert_eq!(system_info(&vb), None);
+        vb[0].1 = Val::Bytes(b"Linux sw1".to_vec());
+        vb[1].1 = Val::Oid(vec![1, 3, 6, 1, 4, 1, 8072, 3, 2, 10]);
+        vb[2].1 = Val::Ticks(12_345);
+        vb[3].1 = Val::Bytes(b"sw1".to_vec());
+        let s = system_info(&vb).unwrap();
+        assert_eq!(s.descr.as_deref(), Some("Linux sw1"));
+        assert_eq!(s.object_id.as_deref(), Some("1.3.6.1.4.1.8072.3.2.10"));
+        assert_eq!(s.uptime_ticks, Some(12_345));
+        assert_eq!(s.name.as_deref(), Some("sw1"));
+        assert_eq!(s.location, None);
+    }
+
+    #[test]
+    fn interfaces_prefer_64_bit_counters_per_interface_and_fall_back_to_32() {
+        let cols = if_columns(&[
+            (IfCol::Name, rows(&[(1, Val::Bytes(b"lo".to_vec())), (2, Val::Bytes(Vec::new()))])),
+            (
+                IfCol::Descr,
+                rows(&[(1, Val::Bytes(b"lo".to_vec())), (2, Val::Bytes(b"Gi0/1".to_vec()))]),
+            ),
+            (IfCol::HcIn, rows(&[(1, Val::Counter64(5_000_000_000))])),
+            (IfCol::HcOut, rows(&[(1, Val::Counter64(6_000_000_000))])),
+            (IfCol::In, rows(&[(1, Val::Counter32(1)), (2, Val::Counter32(700))])),
+            (IfCol::Out, rows(&[(1, Val::Counter32(2)), (2, Val::Counter32(800))])),
+            (IfCol::Speed, rows(&[(2, Val::Gauge32(100_000_000))])),
+            (IfCol::HighSpeed, rows(&[(1, Val::Gauge32(10))])),
+            (IfCol::OperStatus, rows(&[(1, Val::Int(1)), (2, Val::Int(2))])),
+            (IfCol::AdminStatus, rows(&[(1, Val::Int(1)), (2, Val::Int(1))])),
+        ]);
+        let ifs = interfaces(&cols);
+        assert_eq!(ifs.len(), 2);
+        assert_eq!(
+            (ifs[0].in_octets, ifs[0].out_octets, ifs[0].counter_bits),
+            (Some(5_000_000_000), Some(6_000_000_000), 64)
+        );
+        assert_eq!(ifs[1].name, "Gi0/1", "empty ifName falls back to ifDescr");
+        assert_eq!(
+            (ifs[1].in_octets, ifs[1].out_octets, ifs[1].counter_bits),
+            (Some(700), Some(800), 32)
+        );
+        assert_eq!(ifs[0].speed_mbps, Some(10));
+        assert_eq!(ifs[1].speed_mbps, Some(100), "ifSpeed when ifHighSpeed is missing");
+        assert_eq!((ifs[1].oper_up, ifs[1].admin_up), (Some(false), Some(true)));
+    }
+
+    #[test]
+    fn host_resources_by_hand() {
+        let mut cols = vec![Rows::new(); HR_COLUMNS.len()];
+        cols[HrCol::StorageType as usize] = rows(&[
+            (1, Val::Oid(HR_STORAGE_RAM.to_vec())),
+            (3, Val::Oid(vec![1, 3, 6, 1, 2, 1, 25, 2, 1, 3])),
+            (31, Val::Oid(HR_STORAGE_FIXED_DISK.to_vec())),
+        ]);
+        cols[HrCol::StorageDescr as usize] =
+            rows(&[(1, Val::Bytes(b"Physical memory".to_vec())), (31, Val::Bytes(b"/".to_vec()))]);
+        cols[HrCol::Units as usize] =
+            rows(&[(1, Val::Int(1024)), (3, Val::Int(1024)), (31, Val::Int(4096))]);
+        cols[HrCol::Size as usize] =
+            rows(&[(1, Val::Int(1000)), (3, Val::Int(9)), (31, Val::Int(-1))]);
+        cols[HrCol::Used as usize] =
+            rows(&[(1, Val::Int(250)), (3, Val::Int(9)), (31, Val::Int(10))]);
+        cols[HrCol::ProcessorLoad as usize] =
+            rows(&[(196608, Val::Int(10)), (196609, Val::Int(25))]);
+        let h = host_resources(&cols).unwrap();
+        assert_eq!(h.cpu_load_percent, Some(17.5));
+        assert_eq!(h.memory_total_bytes, Some(1_024_000));
+        assert_eq!(h.memory_used_bytes, Some(256_000));
+        assert_eq!(h.disks.len(), 1);
+        assert_eq!(h.disks[0].descr, "/");
+        // -1 as Integer32 is 2^32 - 1 units.
+        assert_eq!(h.disks[0].size_bytes, ((1u64 << 32) - 1) * 4096);
+        assert_eq!(h.disks[0].used_bytes, 40_960);
+        assert_eq!(host_resources(&vec![Rows::new(); HR_COLUMNS.len()]), None);
+    }
+
+    #[test]
+    fn first_model_skips_entities_without_one() {
+        let r = rows(&[
+            (1, Val::Bytes(Vec::new())),
+            (2, Val::Bytes(b" ".to_vec())),
+            (5, Val::Bytes(b"WS-C2960".to_vec())),
+        ]);
+        assert_eq!(first_model(&r), Some((5, "WS-C2960".to_owned())));
+        assert_eq!(first_model(&rows(&[(1, Val::Bytes(Vec::new()))])), None);
+    }
+}

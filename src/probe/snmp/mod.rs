@@ -1,0 +1,332 @@
+//! SNMP v2c and v3 polling (snmp2): system group, IF-MIB, ENTITY-MIB, HOST-RESOURCES.
+//!
+//! [`poll`] asks one agent over one address family and always returns a report: every way a
+//! device can fail is an [`SnmpOutcome`] with a human detail, never an `Err`. Each poll opens its
+//! own sessions and drops them: at most one UDP socket (and snmp2's 2 x 64 KiB of buffers) is
+//! open at any moment of a poll, so callers bound file descriptors and memory by bounding how
+//! many polls run at once. docs/snmp.md says what is read, and what each outcome means.
+
+mod client;
+mod credentials;
+mod mibs;
+mod track;
+mod usm;
+mod value;
+mod walk;
+
+/// The tests' real snmpd (a test helper shared with tests/snmp.rs).
+#[cfg(test)]
+#[path = "../../../tests/support/snmpd.rs"]
+mod test_snmpd;
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+pub use credentials::{Credentials, SnmpTarget};
+pub use track::{AgentTracker, InterfaceTotals, Observation};
+
+use crate::inventory::Family;
+use crate::probe::{SnmpOutcome, SnmpQuery, SnmpReport};
+use client::{Client, Failure, Op};
+use mibs::Rows;
+use value::{ObjectId, Response, error_status_name};
+use walk::{Anomaly, ColumnWalk};
+
+/// Tuning of a poll. [`poll`] uses the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollOptions {
+    /// Most varbinds one GETBULK asks for: max-repetitions is this divided by the number of
+    /// table columns still being walked. The default keeps a typical IF-MIB response within
+    /// one 1500-byte Ethernet frame (docs/snmp.md has the measurements).
+    pub bulk_varbinds: u32,
+    /// Stop a table walk after this many GETBULK requests (an agent that never ends a table).
+    pub max_walk_requests: u32,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        PollOptions { bulk_varbinds: 48, max_walk_requests: 500 }
+    }
+}
+
+/// Entities asked per request while looking for the first one with a model name.
+const ENTITY_PAGE: u32 = 16;
+
+/// Poll one agent: what `query` asks, over the target's address family.
+pub async fn poll(target: &SnmpTarget, query: SnmpQuery) -> SnmpReport {
+    poll_with(target, query, &PollOptions::default()).await
+}
+
+/// [`poll`] with explicit tuning (benchmarks, the lab).
+pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOptions) -> SnmpReport {
+    let started = Instant::now();
+    let mut report = SnmpReport {
+        family: if target.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
+        address: target.address,
+        outcome: SnmpOutcome::Ok,
+        detail: None,
+        elapsed: Duration::ZERO,
+        system: None,
+        interfaces: Vec::new(),
+        entity: None,
+        host: None,
+    };
+    let mut client = Client::new(target);
+    let mut notes = Vec::new();
+    if let Err((stage, end)) = read(&mut client, query, options, &mut report, &mut notes).await {
+        let (outcome, detail) = describe(target, stage, &end, report.system.is_some());
+        report.outcome = outcome;
+        notes.insert(0, detail);
+    }
+    report.detail = (!notes.is_empty()).then(|| notes.join("; "));
+    report.elapsed = started.elapsed();
+    tracing::debug!(
+        address = %target.address,
+        outcome = %report.outcome,
+        requests = client.cost.requests,
+        sockets = client.cost.sockets,
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "snmp poll"
+    );
+    report
+}
+
+/// Where in a poll something ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    System,
+    Interfaces,
+    Entity,
+    Host,
+}
+
+impl Stage {
+    fn what(self) -> &'static str {
+        match self {
+            Stage::System => "the system group",
+            Stage::Interfaces => "the IF-MIB walk",
+            Stage::Entity => "ENTITY-MIB",
+            Stage::Host => "the HOST-RESOURCES walk",
+        }
+    }
+}
+
+/// How a poll ended early.
+#[derive(Debug)]
+enum End {
+    /// The request failed.
+    Failed(Failure),
+    /// The agent has no system group (or its view hides it).
+    NoSystem,
+    /// The agent answered the system GET with an error status.
+    ErrorStatus(u32),
+}
+
+async fn read(
+    client: &mut Client<'_>,
+    query: SnmpQuery,
+    options: &PollOptions,
+    report: &mut SnmpReport,
+    notes: &mut Vec<String>,
+) -> Result<(), (Stage, End)> {
+    if query.system {
+        let oids: Vec<ObjectId> = mibs::SYSTEM.iter().map(|o| o.to_vec()).collect();
+        let response =
+            client.request(Op::Get(&oids)).await.map_err(|f| (Stage::System, End::Failed(f)))?;
+        if response.error_status != 0 {
+            return Err((Stage::System, End::ErrorStatus(response.error_status)));
+        }
+        report.system =
+            Some(mibs::system_info(&response.varbinds).ok_or((Stage::System, End::NoSystem))?);
+    }
+
+    // Interfaces and host resources in one walk: every column side by side.
+    let mut columns: Vec<&[u32]> = Vec::new();
+    if query.interfaces {
+        columns.extend(mibs::IF_COLUMNS);
+    }
+    if query.host_resources {
+        columns.extend(mibs::HR_COLUMNS);
+    }
+    if !columns.is_empty() {
+        let stage = if query.interfaces { Stage::Interfaces } else { Stage::Host };
+        let (rows, note) =
+            walk(client, &columns, options).await.map_err(|f| (stage, End::Failed(f)))?;
+        if let Some(note) = note {
+            notes.push(format!("{}: {note}", stage.what()));
+        }
+        let (if_rows, hr_rows) =
+            rows.split_at(if query.interfaces { mibs::IF_COLUMNS.len() } else { 0 });
+        if query.interfaces {
+            report.interfaces = mibs::interfaces(if_rows);
+            if report.interfaces.is_empty() {
+                notes.push("the agent has no IF-MIB interfaces".into());
+            }
+        }
+        if query.host_resources {
+            report.host = mibs::host_resources(hr_rows);
+            if report.host.is_none() {
+                notes.push("the agent has no HOST-RESOURCES-MIB storage or processors".into());
+            }
+        }
+    }
+
+    if query.entity {
+        report.entity = entity(client).await.map_err(|f| (Stage::Entity, End::Failed(f)))?;
+    }
+    Ok(())
+}
+
+/// Walk table columns with GETBULK. Returns each column's rows and, when the walk did not end
+/// cleanly, why (the rows read until then are kept).
+async fn walk(
+    client: &mut Client<'_>,
+    columns: &[&[u32]],
+    options: &PollOptions,
+) -> Result<(Vec<Rows>, Option<String>), Failure> {
+    let mut walk = ColumnWalk::new(columns);
+    let mut budget = options.bulk_varbinds.max(1);
+    let mut requests = 0;
+    let mut note = None;
+    while let Some(oids) = walk.request() {
+        if requests == options.max_walk_requests {
+            note = Some(format!("stopped after {requests} GETBULK requests"));
+            break;
+        }
+        requests += 1;
+        let active = u32::try_from(walk.active()).unwrap_or(u32::MAX).max(1);
+        let reps = (budget / active).max(1);
+        let Response { error_status, varbinds, .. } = client.request(Op::Bulk(&oids, reps)).await?;
+        match error_status {
+            0 => walk.feed(varbinds),
+            // tooBig: ask for fewer rows at a time (agents should trim GETBULK themselves).
+            1 if reps > 1 => budget = (active * reps / 2).max(1),
+            status => {
+                note = Some(format!(
+                    "the agent answered GETBULK with error-status {}({status})",
+                    error_status_name(status)
+                ));
+                break;
+            }
+        }
+    }
+    if note.is_none() {
+        note = walk.anomaly().map(|a| {
+            match a {
+                Anomaly::NotIncreasing => "the agent returned OIDs out of order; walk cut short",
+                Anomaly::Empty => "the agent returned an empty GETBULK response; walk cut short",
+                Anomaly::TooManyRows => "a column passed the row limit; walk cut short",
+            }
+            .to_owned()
+        });
+    }
+    Ok((walk.into_columns(), note))
+}
+
+/// ENTITY-MIB: the first entity with a model name, then its serial number and software
+/// revision. `None` when no entity has a model.
+async fn entity(client: &mut Client<'_>) -> Result<Option<crate::probe::EntityInfo>, Failure> {
+    let mut walk = ColumnWalk::new(&[mibs::ENT_MODEL_NAME]);
+    let mut found = None;
+    let mut requests = 0;
+    while let Some(oids) = walk.request() {
+        requests += 1;
+        if requests > 64 {
+            break;
+        }
+        let response = client.request(Op::Bulk(&oids, ENTITY_PAGE)).await?;
+        if response.error_status != 0 {
+            break;
+        }
+        walk.feed(response.varbinds);
+        if let Some(hit) = mibs::first_model(walk.rows(0)) {
+            found = Some(hit);
+            break;
+        }
+    }
+    let Some((index, model)) = found else { return Ok(None) };
+    let oids: Vec<ObjectId> = [mibs::ENT_SERIAL_NUM, mibs::ENT_SOFTWARE_REV]
+        .iter()
+        .map(|c| c.iter().copied().chain([index]).collect())
+        .collect();
+    let response = client.request(Op::Get(&oids)).await?;
+    Ok(Some(mibs::entity_info(model, &response.varbinds)))
+}
+
+/// The outcome and the human detail of a poll that ended early.
+fn describe(
+    target: &SnmpTarget,
+    stage: Stage,
+    end: &End,
+    answered_before: bool,
+) -> (SnmpOutcome, String) {
+    let agent = target.socket_addr();
+    match end {
+        End::NoSystem => (
+            SnmpOutcome::NoSuchObject,
+            format!(
+                "{agent} answered but has no system group (noSuchObject for sysDescr, sysName, \
+                 sysUpTime ...): the agent's view for these credentials probably excludes it"
+            ),
+        ),
+        End::ErrorStatus(2) => (
+            SnmpOutcome::NoSuchObject,
+            format!("{agent} answered the system group with noSuchName"),
+        ),
+        End::ErrorStatus(status @ (6 | 16)) => (
+            SnmpOutcome::AuthFailed,
+            format!(
+                "{agent} denied access to the system group: error-status {}({status})",
+                error_status_name(*status)
+            ),
+        ),
+        End::ErrorStatus(status) => (
+            SnmpOutcome::DecodeError,
+            format!(
+                "{agent} answered the system group with error-status {}({status})",
+                error_status_name(*status)
+            ),
+        ),
+        End::Failed(f) => {
+            let during = if answered_before {
+                format!("{agent} answered the system group, then failed during {}: ", stage.what())
+            } else {
+                format!("{agent}, reading {}: ", stage.what())
+            };
+            let outcome = match f {
+                Failure::Timeout { .. } | Failure::Unreachable(_) | Failure::Local(_) => {
+                    SnmpOutcome::Timeout
+                }
+                Failure::Refused { .. } => SnmpOutcome::Refused,
+                Failure::AuthFailed(_) => SnmpOutcome::AuthFailed,
+                Failure::Decode(_) => SnmpOutcome::DecodeError,
+            };
+            let mut text = format!("{during}{f}");
+            if let Failure::Timeout { discovered, .. } = f
+                && !answered_before
+            {
+                text.push_str(match (&target.credentials, discovered) {
+                    (Credentials::V2c { .. }, _) => {
+                        "; with SNMPv2c a wrong community looks exactly like this: the agent drops \
+                         the request without a word"
+                    }
+                    (Credentials::V3 { privacy: Some(_), .. }, true) => {
+                        "; with authPriv a wrong privacy password or protocol looks exactly like \
+                         this: the agent cannot decrypt the request and drops it"
+                    }
+                    (Credentials::V3 { .. }, true) => {
+                        "; the agent is there but dropped the request"
+                    }
+                    (Credentials::V3 { .. }, false) => {
+                        "; no SNMP agent answered engine discovery, which needs no credentials"
+                    }
+                });
+            }
+            if let Failure::Local(_) = f {
+                tracing::warn!(address = %target.address, error = %f, "snmp poll could not open a socket");
+            }
+            (outcome, text)
+        }
+    }
+}

@@ -1,0 +1,929 @@
+//! Every user-facing string of the reports, one table per language. Renderers never spell text
+//! of their own: they pick it from here, so a translation is one table and nothing else.
+//!
+//! Templates hold `{name}` placeholders, filled by [`fill`].
+
+use crate::indicators::BaselineKind;
+use crate::inventory::{DeviceClass, LinkMedium, ProjectStatus};
+use crate::ipv6::Stage;
+use crate::lifecycle::{DateField, Priority, Reason};
+
+names! {
+    /// The language of a report.
+    Lang { Es = "es", En = "en" }
+}
+
+impl Lang {
+    /// The table of this language.
+    pub fn t(self) -> &'static Strings {
+        match self {
+            Lang::Es => &ES,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// Fill `{name}` placeholders of `template` with `values`.
+pub fn fill(template: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
+    let mut out = template.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), &value.to_string());
+    }
+    out
+}
+
+/// Position of `value` in `all` (for the per-enum arrays below).
+fn pos<T: PartialEq>(all: &[T], value: &T) -> usize {
+    all.iter().position(|v| v == value).expect("every value is in ALL")
+}
+
+/// One language's strings.
+#[derive(Debug)]
+pub struct Strings {
+    // ---- shared ----
+    /// Device classes, in `DeviceClass::ALL` order.
+    pub classes: [&'static str; 7],
+    /// Media, in `LinkMedium::ALL` order.
+    pub media: [&'static str; 3],
+    /// The main site's `link` label.
+    pub main_site: &'static str,
+    /// Reasons, in `Reason::ALL` order.
+    pub reasons: [&'static str; 5],
+    /// Priorities, in `Priority::ALL` order.
+    pub priorities: [&'static str; 3],
+    /// Date fields, in `DateField::ALL` order.
+    pub date_fields: [&'static str; 3],
+    /// IPv6 stages, in `Stage::ALL` order.
+    pub stages: [&'static str; 4],
+    /// Project statuses, in `ProjectStatus::ALL` order.
+    pub statuses: [&'static str; 4],
+    /// Snapshot baselines, in `BaselineKind::ALL` order.
+    pub baselines: [&'static str; 3],
+    /// Yes.
+    pub yes: &'static str,
+    /// No.
+    pub no: &'static str,
+    /// No data.
+    pub no_data: &'static str,
+    /// Nothing to list.
+    pub none_listed: &'static str,
+    /// A text field the inventory leaves empty.
+    pub not_recorded: &'static str,
+    /// Percentage: `{value}` with one decimal.
+    pub percent: &'static str,
+    /// "As of" line: `{date}`, `{instant}`.
+    pub as_of: &'static str,
+    /// Separator of list items inside one cell.
+    pub list_sep: &'static str,
+
+    // ---- renewal ----
+    /// Title.
+    pub renewal_title: &'static str,
+    /// Summary: `{evaluated}`, `{candidates}`, `{high}`, `{medium}`, `{low}`, `{missing}`.
+    pub renewal_summary: &'static str,
+    /// Candidates heading and sheet name.
+    pub candidates: &'static str,
+    /// No candidate.
+    pub no_candidates: &'static str,
+    /// Missing-data heading and sheet name.
+    pub missing_data: &'static str,
+    /// Explanation of the missing-data section.
+    pub missing_data_note: &'static str,
+    /// Policy heading and sheet name.
+    pub policy: &'static str,
+    /// Rules heading.
+    pub rules: &'static str,
+    /// Column: rank.
+    pub col_rank: &'static str,
+    /// Column: priority.
+    pub col_priority: &'static str,
+    /// Column: score.
+    pub col_score: &'static str,
+    /// Column: device.
+    pub col_device: &'static str,
+    /// Column: site id.
+    pub col_site: &'static str,
+    /// Column: site name.
+    pub col_site_name: &'static str,
+    /// Column: class.
+    pub col_class: &'static str,
+    /// Column: vendor.
+    pub col_vendor: &'static str,
+    /// Column: model.
+    pub col_model: &'static str,
+    /// Column: serial.
+    pub col_serial: &'static str,
+    /// Column: acquired.
+    pub col_acquired: &'static str,
+    /// Column: age.
+    pub col_age: &'static str,
+    /// Column: age limit.
+    pub col_max_age: &'static str,
+    /// Column: end of sale.
+    pub col_end_of_sale: &'static str,
+    /// Column: days to end of sale.
+    pub col_days_end_of_sale: &'static str,
+    /// Column: end of support.
+    pub col_end_of_support: &'static str,
+    /// Column: days to end of support.
+    pub col_days_end_of_support: &'static str,
+    /// Column: reasons.
+    pub col_reasons: &'static str,
+    /// Column: evidence.
+    pub col_evidence: &'static str,
+    /// Column: reasons with evidence (Markdown).
+    pub col_reasons_evidence: &'static str,
+    /// Column: missing dates.
+    pub col_missing: &'static str,
+    /// Column: is a candidate.
+    pub col_candidate: &'static str,
+    /// Policy column: rule.
+    pub col_rule: &'static str,
+    /// Policy column: value.
+    pub col_value: &'static str,
+    /// Policy column: unit.
+    pub col_unit: &'static str,
+    /// Policy: age limit rule.
+    pub rule_max_age: &'static str,
+    /// Policy: the class limit for classes not listed.
+    pub other_classes: &'static str,
+    /// Policy: support warning rule.
+    pub rule_support_warning: &'static str,
+    /// Policy: availability threshold rule.
+    pub rule_availability: &'static str,
+    /// Policy: minimum polls rule.
+    pub rule_min_polls: &'static str,
+    /// Policy: repeated restarts rule.
+    pub rule_restarts: &'static str,
+    /// Policy: explanation window rule.
+    pub rule_explained: &'static str,
+    /// Policy: history window rule.
+    pub rule_window: &'static str,
+    /// Unit: years.
+    pub unit_years: &'static str,
+    /// Unit: days.
+    pub unit_days: &'static str,
+    /// Unit: percent.
+    pub unit_percent: &'static str,
+    /// Unit: polls.
+    pub unit_polls: &'static str,
+    /// Unit: restarts.
+    pub unit_restarts: &'static str,
+    /// Unit: minutes.
+    pub unit_minutes: &'static str,
+    /// The rules, one line each, for the Markdown report.
+    pub renewal_rules: &'static [&'static str],
+    /// Evidence: `{date}`, `{days}`.
+    pub ev_support_ended: &'static str,
+    /// Evidence: `{date}`, `{days}`, `{warning}`.
+    pub ev_support_ending: &'static str,
+    /// Evidence: `{acquired}`, `{age}`, `{max}`, `{limit}`.
+    pub ev_too_old: &'static str,
+    /// Evidence: `{family}`, `{percent}`, `{successes}`, `{polls}`, `{days}`.
+    pub ev_availability: &'static str,
+    /// Evidence: `{count}`, `{days}`, `{dates}`, `{explained}`.
+    pub ev_restarts: &'static str,
+    /// Evidence: `{date}`, `{days}`.
+    pub ev_ipv6_overdue: &'static str,
+    /// Evidence suffix: no IPv6 address.
+    pub ev_ipv6_no_address: &'static str,
+    /// Evidence suffix: `{outcome}`, `{at}`.
+    pub ev_ipv6_failing: &'static str,
+    /// Evidence suffix: configured, no fresh result.
+    pub ev_ipv6_no_result: &'static str,
+
+    // ---- IPv6 ----
+    /// Title.
+    pub ipv6_title: &'static str,
+    /// Freshness note: `{minutes}`.
+    pub ipv6_fresh: &'static str,
+    /// Scope line: `{devices}`, `{snmp}`.
+    pub ipv6_scope: &'static str,
+    /// Overall heading.
+    pub ipv6_overall: &'static str,
+    /// Matrix heading.
+    pub ipv6_matrix: &'static str,
+    /// Per-site heading.
+    pub ipv6_by_site: &'static str,
+    /// Per-class heading.
+    pub ipv6_by_class: &'static str,
+    /// Overdue heading.
+    pub ipv6_overdue: &'static str,
+    /// Broken heading.
+    pub ipv6_broken: &'static str,
+    /// Column: stage.
+    pub col_stage: &'static str,
+    /// Column: passed.
+    pub col_passed: &'static str,
+    /// Column: out of.
+    pub col_of: &'static str,
+    /// Column: coverage.
+    pub col_coverage: &'static str,
+    /// Column: devices.
+    pub col_devices: &'static str,
+    /// Column: IPv6 address.
+    pub col_address: &'static str,
+    /// Column: planned day.
+    pub col_planned: &'static str,
+    /// Column: days overdue.
+    pub col_days_overdue: &'static str,
+    /// Column: latest ICMPv6 result.
+    pub col_icmp6: &'static str,
+    /// Column: link.
+    pub col_link: &'static str,
+    /// A tally cell: `{passed}`, `{eligible}`, `{percent}`.
+    pub tally: &'static str,
+    /// A tally with nothing eligible.
+    pub tally_empty: &'static str,
+    /// Stage definitions, one line each.
+    pub ipv6_rules: &'static [&'static str],
+    /// Check heading.
+    pub check: &'static str,
+    /// Check line: `{stage}`, `{min}`, `{scope}`, `{passed}`, `{eligible}`, `{percent}`, `{verdict}`.
+    pub check_line: &'static str,
+    /// Check scope: all devices.
+    pub check_all: &'static str,
+    /// Check scope: `{site}`.
+    pub check_site: &'static str,
+    /// Check scope: `{class}`.
+    pub check_class: &'static str,
+    /// Verdict: pass.
+    pub check_pass: &'static str,
+    /// Verdict: fail.
+    pub check_fail: &'static str,
+
+    // ---- links ----
+    /// Title.
+    pub links_title: &'static str,
+    /// Window line: `{days}`, `{from}`, `{to}`.
+    pub links_window: &'static str,
+    /// Heading: sites by medium.
+    pub links_by_medium: &'static str,
+    /// Column: medium.
+    pub col_medium: &'static str,
+    /// Column: sites.
+    pub col_sites: &'static str,
+    /// Row: all branches.
+    pub branches_total: &'static str,
+    /// Fibre coverage: `{fibre}`, `{branches}`, `{percent}`.
+    pub fibre_coverage: &'static str,
+    /// Connected coverage: `{connected}`, `{branches}`, `{percent}`.
+    pub connected_coverage: &'static str,
+    /// Heading: what the sources say.
+    pub links_declared: &'static str,
+    /// Column: source.
+    pub col_source: &'static str,
+    /// Column: figure.
+    pub col_figure: &'static str,
+    /// Column: stated.
+    pub col_stated: &'static str,
+    /// Column: counted by the inventory.
+    pub col_counted: &'static str,
+    /// Column: agrees.
+    pub col_agrees: &'static str,
+    /// Declared figure `total`.
+    pub declared_total: &'static str,
+    /// Contradiction warning: `{count}`.
+    pub declared_contradiction: &'static str,
+    /// Heading: link health.
+    pub links_health: &'static str,
+    /// Column: provider.
+    pub col_provider: &'static str,
+    /// Column: uplink devices.
+    pub col_uplinks: &'static str,
+    /// Column: availability (`{family}`).
+    pub col_availability: &'static str,
+    /// Column: RTT (`{family}`).
+    pub col_rtt: &'static str,
+    /// Column: loss (`{family}`).
+    pub col_loss: &'static str,
+    /// RTT value: `{ms}`.
+    pub rtt_ms: &'static str,
+    /// Heading: unlinked sites.
+    pub links_unlinked: &'static str,
+    /// Column: planned link.
+    pub col_planned_link: &'static str,
+    /// Column: planned day.
+    pub col_planned_date: &'static str,
+    /// Link rules, one line each.
+    pub links_rules: &'static [&'static str],
+
+    // ---- indicators ----
+    /// Title: `{year}`.
+    pub indicators_title: &'static str,
+    /// Period line, complete: `{from}`, `{to}`.
+    pub period_complete: &'static str,
+    /// Period line, partial: `{from}`, `{to}`.
+    pub period_partial: &'static str,
+    /// Ficha field: objective.
+    pub f_objective: &'static str,
+    /// Ficha field: action.
+    pub f_action: &'static str,
+    /// Ficha field: indicator.
+    pub f_indicator: &'static str,
+    /// Ficha field: formula.
+    pub f_formula: &'static str,
+    /// Ficha field: target (`{year}`).
+    pub f_target: &'static str,
+    /// Ficha field: target note.
+    pub f_target_note: &'static str,
+    /// Ficha field: value.
+    pub f_value: &'static str,
+    /// Ficha field: progress.
+    pub f_progress: &'static str,
+    /// Ficha field: period.
+    pub f_period: &'static str,
+    /// Ficha field: source.
+    pub f_source: &'static str,
+    /// Ficha field: responsible.
+    pub f_responsible: &'static str,
+    /// Ficha field: what the value counted.
+    pub f_counted: &'static str,
+    /// Ficha field: the formula's result (AE.7.03).
+    pub f_formula_result: &'static str,
+    /// Column: field.
+    pub col_field: &'static str,
+    /// No target for the year: `{year}`.
+    pub no_target: &'static str,
+    /// No progress figure without a target.
+    pub no_progress: &'static str,
+    /// Progress: `{percent}`.
+    pub progress_of_target: &'static str,
+    /// AE.7.03 value: `{value}`.
+    pub value_projects: &'static str,
+    /// AE.7.04 value: `{value}`.
+    pub value_devices: &'static str,
+    /// Formula result: `{improved}`, `{evaluated}`, `{percent}`.
+    pub formula_result: &'static str,
+    /// Formula result with nothing evaluated.
+    pub formula_empty: &'static str,
+    /// Heading: projects.
+    pub projects: &'static str,
+    /// Column: project.
+    pub col_project: &'static str,
+    /// Column: name.
+    pub col_name: &'static str,
+    /// Column: status.
+    pub col_status: &'static str,
+    /// Column: implemented on.
+    pub col_implemented_on: &'static str,
+    /// Column: budget.
+    pub col_budget: &'static str,
+    /// Column: plan priority.
+    pub col_plan_priority: &'static str,
+    /// Column: counts.
+    pub col_counts: &'static str,
+    /// Heading: components.
+    pub components: &'static str,
+    /// Components: devices evaluated (`{count}`).
+    pub c_devices_evaluated: &'static str,
+    /// Components: sites evaluated (`{count}`).
+    pub c_sites_evaluated: &'static str,
+    /// Components: devices renewed (`{count}`).
+    pub c_devices_improved: &'static str,
+    /// Components: sites upgraded (`{count}`).
+    pub c_sites_improved: &'static str,
+    /// Components: baseline (`{kind}`, `{start}`, `{end}`).
+    pub c_baseline: &'static str,
+    /// Site upgrade: `{site}`, `{from}`, `{to}`.
+    pub upgrade: &'static str,
+    /// Heading: renewed devices.
+    pub renewed_devices: &'static str,
+    /// Column: renewed on.
+    pub col_renewed: &'static str,
+    /// Column: replaces.
+    pub col_replaces: &'static str,
+    /// Detail sheet name.
+    pub detail: &'static str,
+    /// Column: indicator.
+    pub col_indicator: &'static str,
+    /// Column: id.
+    pub col_id: &'static str,
+    /// Column: kind of item.
+    pub col_kind: &'static str,
+    /// Column: date.
+    pub col_date: &'static str,
+    /// Column: note.
+    pub col_note: &'static str,
+    /// Detail kinds: project, device evaluated, site evaluated, device improved, site improved,
+    /// device renewed.
+    pub kinds: [&'static str; 6],
+    /// Indicator rules, one line each.
+    pub indicator_rules: &'static [&'static str],
+}
+
+impl Strings {
+    /// A device class.
+    pub fn class(&self, c: DeviceClass) -> &'static str {
+        self.classes[pos(DeviceClass::ALL, &c)]
+    }
+    /// A medium.
+    pub fn medium(&self, m: LinkMedium) -> &'static str {
+        self.media[pos(LinkMedium::ALL, &m)]
+    }
+    /// A `link` label (`main`, `fibre`, `radio`, `none`).
+    pub fn link_label(&self, label: &str) -> &'static str {
+        LinkMedium::parse(label).map_or(self.main_site, |m| self.medium(m))
+    }
+    /// A reason.
+    pub fn reason(&self, r: Reason) -> &'static str {
+        self.reasons[pos(Reason::ALL, &r)]
+    }
+    /// A priority.
+    pub fn priority(&self, p: Priority) -> &'static str {
+        self.priorities[pos(Priority::ALL, &p)]
+    }
+    /// A date field.
+    pub fn date_field(&self, f: DateField) -> &'static str {
+        self.date_fields[pos(DateField::ALL, &f)]
+    }
+    /// An IPv6 stage.
+    pub fn stage(&self, s: Stage) -> &'static str {
+        self.stages[pos(Stage::ALL, &s)]
+    }
+    /// A project status.
+    pub fn status(&self, s: ProjectStatus) -> &'static str {
+        self.statuses[pos(ProjectStatus::ALL, &s)]
+    }
+    /// A baseline kind.
+    pub fn baseline(&self, b: BaselineKind) -> &'static str {
+        self.baselines[pos(BaselineKind::ALL, &b)]
+    }
+    /// Yes or no.
+    pub fn yes_no(&self, b: bool) -> &'static str {
+        if b { self.yes } else { self.no }
+    }
+}
+
+/// Spanish (the default).
+pub static ES: Strings = Strings {
+    classes: ["switch", "router", "cortafuegos", "servidor", "punto de acceso", "radio", "otro"],
+    media: ["fibra óptica", "radioenlace", "sin enlace"],
+    main_site: "sede principal",
+    reasons: [
+        "soporte vencido",
+        "soporte por vencer",
+        "antigüedad",
+        "poco confiable",
+        "IPv6 atrasado",
+    ],
+    priorities: ["alta", "media", "baja"],
+    date_fields: ["fecha de adquisición", "fin de venta", "fin de soporte"],
+    stages: ["configurado", "ICMPv6", "SNMP sobre IPv6", "doble pila"],
+    statuses: ["planificado", "en ejecución", "implementado", "cancelado"],
+    baselines: [
+        "última instantánea del inventario anterior al periodo",
+        "sin instantánea anterior al periodo: primera instantánea dentro de él (un cambio previo no se puede probar)",
+        "sin instantáneas del inventario hasta el fin del periodo: ninguna mejora de enlace se puede probar",
+    ],
+    yes: "sí",
+    no: "no",
+    no_data: "sin datos",
+    none_listed: "ninguno",
+    not_recorded: "no registrado en el inventario",
+    percent: "{value} %",
+    as_of: "Al {date} (historial hasta {instant}, exclusive).",
+    list_sep: "; ",
+
+    renewal_title: "Candidatos a renovación de equipos",
+    renewal_summary: "Equipos en servicio evaluados: {evaluated}. Candidatos: {candidates} (alta {high}, media {medium}, baja {low}). Con fechas desconocidas: {missing}.",
+    candidates: "Candidatos",
+    no_candidates: "Ningún equipo es candidato con los datos disponibles.",
+    missing_data: "Datos faltantes",
+    missing_data_note: "Equipos en servicio con fechas desconocidas. No se puntúan como si fueran nuevos: la regla que necesita la fecha no se aplica y las demás sí. Registre las fechas en el inventario (lifecycle.acquired, lifecycle.end_of_sale, lifecycle.end_of_support).",
+    policy: "Política",
+    rules: "Reglas",
+    col_rank: "N.°",
+    col_priority: "Prioridad",
+    col_score: "Puntaje",
+    col_device: "Equipo",
+    col_site: "Sede",
+    col_site_name: "Nombre de la sede",
+    col_class: "Clase",
+    col_vendor: "Fabricante",
+    col_model: "Modelo",
+    col_serial: "Serie",
+    col_acquired: "Adquirido",
+    col_age: "Edad (años)",
+    col_max_age: "Límite (años)",
+    col_end_of_sale: "Fin de venta",
+    col_days_end_of_sale: "Días a fin de venta",
+    col_end_of_support: "Fin de soporte",
+    col_days_end_of_support: "Días a fin de soporte",
+    col_reasons: "Motivos",
+    col_evidence: "Evidencia",
+    col_reasons_evidence: "Motivos y evidencia",
+    col_missing: "Fechas desconocidas",
+    col_candidate: "Candidato",
+    col_rule: "Regla",
+    col_value: "Valor",
+    col_unit: "Unidad",
+    rule_max_age: "Antigüedad máxima",
+    other_classes: "otras clases",
+    rule_support_warning: "Aviso antes del fin de soporte",
+    rule_availability: "Disponibilidad mínima (ICMP, mejor familia)",
+    rule_min_polls: "Sondeos mínimos para juzgar la disponibilidad",
+    rule_restarts: "Reinicios sin explicar que hacen poco confiable",
+    rule_explained: "Un reinicio se explica por otro evento de la sede a menos de",
+    rule_window: "Ventana del historial de confiabilidad",
+    unit_years: "años",
+    unit_days: "días",
+    unit_percent: "%",
+    unit_polls: "sondeos",
+    unit_restarts: "reinicios",
+    unit_minutes: "minutos",
+    renewal_rules: &[
+        "Se evalúan los equipos en servicio en la fecha del informe (no retirados, no adquiridos ni renovados después).",
+        "soporte vencido: el fin de soporte es la fecha del informe o anterior (el mismo día ya cuenta como sin soporte). 40 puntos, más 10 por cada 365 días completos sin soporte (hasta 3). Siempre prioridad alta.",
+        "soporte por vencer: el fin de soporte llega dentro de los días de aviso de la política (el último día incluido). 25 puntos.",
+        "antigüedad: más antiguo que el límite de su clase; el límite se alcanza en el aniversario N de la adquisición (el 29 de febrero cae el 28) y ese día el equipo tiene N años, no más: es candidato desde el día siguiente. 30 puntos, más 5 por año completo sobre el límite (hasta 4).",
+        "poco confiable: en los 90 días previos, disponibilidad ICMP menor a 99 % en su mejor familia (con al menos 100 sondeos), o 3 reinicios o más sin explicar (un reinicio a 15 minutos o menos de un aislamiento de su sede o de otro reinicio en la misma sede se explica por la sede). Solo equipos monitoreados. 30 puntos.",
+        "IPv6 atrasado: su fecha ipv6_planned ya pasó y sigue sin IPv6 funcionando (sin dirección, o sin respuesta ICMPv6 reciente). 15 puntos.",
+        "Prioridad: alta con soporte vencido o 60 puntos o más; media desde 25; baja por debajo. Orden: puntaje, luego fin de soporte más próximo, luego adquisición más antigua, luego equipo.",
+    ],
+    ev_support_ended: "el soporte terminó el {date} (hace {days} días)",
+    ev_support_ending: "el soporte termina el {date} (en {days} días; aviso de {warning} días)",
+    ev_too_old: "adquirido el {acquired}: {age} años, límite {max} años (alcanzado el {limit})",
+    ev_availability: "disponibilidad ICMP {family} de {percent} % en {days} días ({successes} de {polls} sondeos)",
+    ev_restarts: "{count} reinicios sin explicar en {days} días ({dates}); explicados por la sede: {explained}",
+    ev_ipv6_overdue: "IPv6 previsto para el {date} (hace {days} días)",
+    ev_ipv6_no_address: "sin dirección IPv6",
+    ev_ipv6_failing: "IPv6 configurado sin respuesta ICMPv6 ({outcome}, {at})",
+    ev_ipv6_no_result: "IPv6 configurado sin resultado ICMPv6 reciente",
+
+    ipv6_title: "Transición a IPv6: cobertura",
+    ipv6_fresh: "Se usan los resultados de los últimos {minutes} minutos; uno más antiguo cuenta como sin resultado.",
+    ipv6_scope: "Equipos monitoreados: {devices}; con SNMP configurado: {snmp}.",
+    ipv6_overall: "Cobertura general",
+    ipv6_matrix: "Por sede y clase",
+    ipv6_by_site: "Por sede",
+    ipv6_by_class: "Por clase",
+    ipv6_overdue: "Atrasados respecto del plan (ipv6_planned vencido, sin ICMPv6)",
+    ipv6_broken: "Configurados pero sin IPv6 mientras IPv4 responde",
+    col_stage: "Etapa",
+    col_passed: "Cumplen",
+    col_of: "De",
+    col_coverage: "Cobertura",
+    col_devices: "Equipos",
+    col_address: "Dirección IPv6",
+    col_planned: "IPv6 previsto",
+    col_days_overdue: "Días de atraso",
+    col_icmp6: "Último ICMPv6",
+    col_link: "Enlace",
+    tally: "{passed}/{eligible} ({percent})",
+    tally_empty: "—",
+    ipv6_rules: &[
+        "Equipos: los monitoreados en la fecha (en servicio, en la sede principal o en una sede con enlace).",
+        "configurado: tiene dirección IPv6 en el inventario. De: todos los equipos.",
+        "ICMPv6: configurado y su último ciclo ICMPv6 respondió. De: todos los equipos.",
+        "SNMP sobre IPv6: su último sondeo SNMP por IPv6 respondió. De: los equipos con SNMP configurado (los que solo usan ICMP no cuentan en contra).",
+        "doble pila: sus últimos ciclos ICMP por IPv4 y por IPv6 respondieron. De: todos los equipos.",
+        "Configurado pero roto: tiene IPv6, IPv4 responde y el último ICMPv6 falló (el peor caso). Sin resultado reciente no es roto: está sin medir.",
+    ],
+    check: "Verificación",
+    check_line: "{stage} ≥ {min} % ({scope}): {passed} de {eligible} = {percent}: {verdict}",
+    check_all: "todos los equipos",
+    check_site: "sede {site}",
+    check_class: "clase {class}",
+    check_pass: "CUMPLE",
+    check_fail: "NO CUMPLE",
+
+    links_title: "Enlaces de las sedes",
+    links_window: "Salud de los enlaces en los {days} días del {from} al {to} (exclusive).",
+    links_by_medium: "Sedes por medio",
+    col_medium: "Medio",
+    col_sites: "Sedes",
+    branches_total: "total de sedes (sin la principal)",
+    fibre_coverage: "Cobertura de fibra: {fibre} de {branches} sedes ({percent}).",
+    connected_coverage: "Sedes conectadas (fibra o radio): {connected} de {branches} ({percent}).",
+    links_declared: "Lo que dicen las fuentes",
+    col_source: "Fuente",
+    col_figure: "Dato",
+    col_stated: "Declarado",
+    col_counted: "Inventario",
+    col_agrees: "Coincide",
+    declared_total: "total de sedes",
+    declared_contradiction: "{count} fuente(s) contradicen el inventario: se muestran ambas cifras, ninguna se elige en silencio.",
+    links_health: "Salud de los enlaces (sedes conectadas)",
+    col_provider: "Proveedor",
+    col_uplinks: "Equipos de enlace",
+    col_availability: "Disponibilidad {family}",
+    col_rtt: "RTT {family}",
+    col_loss: "Pérdida {family}",
+    rtt_ms: "{ms} ms",
+    links_unlinked: "Sedes sin enlace",
+    col_planned_link: "Enlace previsto",
+    col_planned_date: "Fecha prevista",
+    links_rules: &[
+        "Los porcentajes de cobertura se calculan sobre las sedes secundarias (sin la sede principal).",
+        "Equipos de enlace: los marcados uplink en la sede, o todos sus equipos monitoreados si ninguno lo está.",
+        "La cifra de la sede en cada familia es la de su mejor equipo de enlace: la sede está arriba si alguno responde.",
+        "Disponibilidad: sondeos ICMP con respuesta / sondeos; RTT: media de los sondeos con respuesta; pérdida: ecos perdidos / enviados.",
+    ],
+
+    indicators_title: "Indicadores del PEI 2025-2030 (OEI.07): {year}",
+    period_complete: "del {from} al {to} (año completo)",
+    period_partial: "del {from} al {to} (parcial: el año no ha terminado a la fecha del informe)",
+    f_objective: "Objetivo estratégico",
+    f_action: "Acción estratégica",
+    f_indicator: "Indicador",
+    f_formula: "Fórmula",
+    f_target: "Meta {year}",
+    f_target_note: "Nota sobre la meta",
+    f_value: "Valor",
+    f_progress: "Avance",
+    f_period: "Periodo",
+    f_source: "Fuente de datos",
+    f_responsible: "Responsable",
+    f_counted: "Contado",
+    f_formula_result: "Fórmula de la ficha",
+    col_field: "Campo",
+    no_target: "sin meta registrada para {year}",
+    no_progress: "sin meta: no se calcula avance",
+    progress_of_target: "{percent} de la meta",
+    value_projects: "{value} proyecto(s) implementado(s)",
+    value_devices: "{value} equipo(s) renovado(s)",
+    formula_result: "{improved} de {evaluated} componentes actualizados o mejorados = {percent}",
+    formula_empty: "ningún componente evaluado",
+    projects: "Proyectos",
+    col_project: "Proyecto",
+    col_name: "Nombre",
+    col_status: "Estado",
+    col_implemented_on: "Implementado el",
+    col_budget: "Presupuesto (S/)",
+    col_plan_priority: "Prioridad del plan",
+    col_counts: "Cuenta",
+    components: "Componentes de la fórmula",
+    c_devices_evaluated: "Equipos evaluados ({count})",
+    c_sites_evaluated: "Enlaces de sedes evaluados ({count})",
+    c_devices_improved: "Equipos renovados en el periodo ({count})",
+    c_sites_improved: "Sedes con enlace mejorado en el periodo ({count})",
+    c_baseline: "Línea base de los enlaces: {kind} (desde {start}, hasta {end}).",
+    upgrade: "{site}: {from} → {to}",
+    renewed_devices: "Equipos renovados",
+    col_renewed: "Renovado el",
+    col_replaces: "Reemplaza a",
+    detail: "Detalle",
+    col_indicator: "Indicador",
+    col_id: "Id",
+    col_kind: "Tipo",
+    col_date: "Fecha",
+    col_note: "Nota",
+    kinds: [
+        "proyecto",
+        "equipo evaluado",
+        "enlace de sede evaluado",
+        "equipo mejorado",
+        "enlace de sede mejorado",
+        "equipo renovado",
+    ],
+    indicator_rules: &[
+        "AE.7.03: cuenta los proyectos del indicador con estado implementado y fecha implemented_on dentro del periodo (el 31 de diciembre cuenta para ese año; el 1 de enero para el siguiente).",
+        "Fórmula de la ficha: componentes mejorados / evaluados × 100. Evaluados: los equipos monitoreados en servicio al fin del periodo y el enlace de cada sede secundaria. Mejorados: equipos renovados en el periodo y sedes cuyo medio mejoró (sin enlace < radio < fibra) entre la línea base y la última instantánea del periodo.",
+        "AE.7.04: cuenta los equipos con fecha lifecycle.renewed dentro del periodo.",
+        "Avance: valor / meta × 100; sin meta para el año no se calcula.",
+    ],
+};
+
+/// English.
+pub static EN: Strings = Strings {
+    classes: ["switch", "router", "firewall", "server", "access point", "radio", "other"],
+    media: ["fibre", "radio link", "no link"],
+    main_site: "main site",
+    reasons: ["support ended", "support ending", "too old", "unreliable", "IPv6 overdue"],
+    priorities: ["high", "medium", "low"],
+    date_fields: ["acquisition date", "end of sale", "end of support"],
+    stages: ["configured", "ICMPv6", "SNMP over IPv6", "dual stack"],
+    statuses: ["planned", "in progress", "implemented", "cancelled"],
+    baselines: [
+        "last inventory snapshot before the period",
+        "no snapshot before the period: the first one inside it (an earlier change cannot be proven)",
+        "no inventory snapshot up to the end of the period: no link upgrade can be proven",
+    ],
+    yes: "yes",
+    no: "no",
+    no_data: "no data",
+    none_listed: "none",
+    not_recorded: "not recorded in the inventory",
+    percent: "{value}%",
+    as_of: "As of {date} (history up to {instant}, exclusive).",
+    list_sep: "; ",
+
+    renewal_title: "Equipment renewal candidates",
+    renewal_summary: "Devices in service evaluated: {evaluated}. Candidates: {candidates} (high {high}, medium {medium}, low {low}). With unknown dates: {missing}.",
+    candidates: "Candidates",
+    no_candidates: "No device is a candidate on the data available.",
+    missing_data: "Missing data",
+    missing_data_note: "Devices in service with unknown dates. They are never scored as if new: the rule that needs the date is not applied, the others are. Record the dates in the inventory (lifecycle.acquired, lifecycle.end_of_sale, lifecycle.end_of_support).",
+    policy: "Policy",
+    rules: "Rules",
+    col_rank: "#",
+    col_priority: "Priority",
+    col_score: "Score",
+    col_device: "Device",
+    col_site: "Site",
+    col_site_name: "Site name",
+    col_class: "Class",
+    col_vendor: "Vendor",
+    col_model: "Model",
+    col_serial: "Serial",
+    col_acquired: "Acquired",
+    col_age: "Age (years)",
+    col_max_age: "Limit (years)",
+    col_end_of_sale: "End of sale",
+    col_days_end_of_sale: "Days to end of sale",
+    col_end_of_support: "End of support",
+    col_days_end_of_support: "Days to end of support",
+    col_reasons: "Reasons",
+    col_evidence: "Evidence",
+    col_reasons_evidence: "Reasons and evidence",
+    col_missing: "Unknown dates",
+    col_candidate: "Candidate",
+    col_rule: "Rule",
+    col_value: "Value",
+    col_unit: "Unit",
+    rule_max_age: "Maximum age",
+    other_classes: "other classes",
+    rule_support_warning: "Warning before end of support",
+    rule_availability: "Minimum availability (ICMP, best family)",
+    rule_min_polls: "Fewest polls to judge availability",
+    rule_restarts: "Unexplained restarts that make a device unreliable",
+    rule_explained: "A restart is explained by another site event within",
+    rule_window: "Reliability history window",
+    unit_years: "years",
+    unit_days: "days",
+    unit_percent: "%",
+    unit_polls: "polls",
+    unit_restarts: "restarts",
+    unit_minutes: "minutes",
+    renewal_rules: &[
+        "Devices in service on the report's day are evaluated (not retired, not acquired or renewed later).",
+        "support ended: end of support on or before the report's day (the day itself counts as unsupported). 40 points, plus 10 per full 365 days unsupported (up to 3). Always high priority.",
+        "support ending: end of support within the policy's warning days (last day included). 25 points.",
+        "too old: older than its class's limit; the limit is reached on the N-th anniversary of acquisition (29 February falls on 28 February), when the device is N years old, not older: it is a candidate from the next day. 30 points, plus 5 per full year over the limit (up to 4).",
+        "unreliable: over the previous 90 days, ICMP availability under 99 % in its best family (with at least 100 polls), or 3 or more unexplained restarts (a restart within 15 minutes of its site's isolation or of another restart at the same site is explained by the site). Monitored devices only. 30 points.",
+        "IPv6 overdue: its ipv6_planned day has passed and it still has no working IPv6 (no address, or no recent ICMPv6 reply). 15 points.",
+        "Priority: high when support ended or 60 points or more; medium from 25; low below. Order: score, then nearest end of support, then oldest acquisition, then device.",
+    ],
+    ev_support_ended: "support ended on {date} ({days} days ago)",
+    ev_support_ending: "support ends on {date} (in {days} days; warning {warning} days)",
+    ev_too_old: "acquired on {acquired}: {age} years old, limit {max} years (reached on {limit})",
+    ev_availability: "ICMP {family} availability {percent}% over {days} days ({successes} of {polls} polls)",
+    ev_restarts: "{count} unexplained restarts over {days} days ({dates}); explained by the site: {explained}",
+    ev_ipv6_overdue: "IPv6 planned for {date} ({days} days ago)",
+    ev_ipv6_no_address: "no IPv6 address",
+    ev_ipv6_failing: "IPv6 configured, no ICMPv6 reply ({outcome}, {at})",
+    ev_ipv6_no_result: "IPv6 configured, no recent ICMPv6 result",
+
+    ipv6_title: "IPv6 transition: coverage",
+    ipv6_fresh: "Results of the last {minutes} minutes are used; an older one counts as no result.",
+    ipv6_scope: "Monitored devices: {devices}; with SNMP configured: {snmp}.",
+    ipv6_overall: "Overall coverage",
+    ipv6_matrix: "By site and class",
+    ipv6_by_site: "By site",
+    ipv6_by_class: "By class",
+    ipv6_overdue: "Overdue against the plan (ipv6_planned passed, no ICMPv6)",
+    ipv6_broken: "Configured but broken on IPv6 while IPv4 answers",
+    col_stage: "Stage",
+    col_passed: "Passed",
+    col_of: "Of",
+    col_coverage: "Coverage",
+    col_devices: "Devices",
+    col_address: "IPv6 address",
+    col_planned: "IPv6 planned",
+    col_days_overdue: "Days overdue",
+    col_icmp6: "Latest ICMPv6",
+    col_link: "Link",
+    tally: "{passed}/{eligible} ({percent})",
+    tally_empty: "—",
+    ipv6_rules: &[
+        "Devices: those monitored on the day (in service, at the main site or at a site with a link).",
+        "configured: has an IPv6 address in the inventory. Of: every device.",
+        "ICMPv6: configured and its latest ICMPv6 cycle answered. Of: every device.",
+        "SNMP over IPv6: its latest SNMP poll over IPv6 answered. Of: devices with SNMP configured (ICMP-only devices do not count against it).",
+        "dual stack: its latest ICMP cycles over IPv4 and IPv6 both answered. Of: every device.",
+        "Configured but broken: has IPv6, IPv4 answers and the latest ICMPv6 failed (the worst case). No recent result is not broken: it is unmeasured.",
+    ],
+    check: "Check",
+    check_line: "{stage} ≥ {min}% ({scope}): {passed} of {eligible} = {percent}: {verdict}",
+    check_all: "all devices",
+    check_site: "site {site}",
+    check_class: "class {class}",
+    check_pass: "PASS",
+    check_fail: "FAIL",
+
+    links_title: "Site links",
+    links_window: "Link health over the {days} days from {from} to {to} (exclusive).",
+    links_by_medium: "Sites by medium",
+    col_medium: "Medium",
+    col_sites: "Sites",
+    branches_total: "all sites but the main one",
+    fibre_coverage: "Fibre coverage: {fibre} of {branches} sites ({percent}).",
+    connected_coverage: "Connected sites (fibre or radio): {connected} of {branches} ({percent}).",
+    links_declared: "What the sources say",
+    col_source: "Source",
+    col_figure: "Figure",
+    col_stated: "Stated",
+    col_counted: "Inventory",
+    col_agrees: "Agrees",
+    declared_total: "total sites",
+    declared_contradiction: "{count} source(s) contradict the inventory: both figures are shown, none is picked silently.",
+    links_health: "Link health (connected sites)",
+    col_provider: "Provider",
+    col_uplinks: "Uplink devices",
+    col_availability: "{family} availability",
+    col_rtt: "{family} RTT",
+    col_loss: "{family} loss",
+    rtt_ms: "{ms} ms",
+    links_unlinked: "Sites with no link",
+    col_planned_link: "Planned link",
+    col_planned_date: "Planned date",
+    links_rules: &[
+        "Coverage ratios are over the branch sites (the main site left out).",
+        "Uplink devices: those marked uplink at the site, or all its monitored devices when none is.",
+        "A site's figure in each family is its best uplink device's: the site is up when any answers.",
+        "Availability: ICMP polls answered / polls; RTT: mean over answered polls; loss: echoes lost / sent.",
+    ],
+
+    indicators_title: "PEI 2025-2030 indicators (OEI.07): {year}",
+    period_complete: "{from} to {to} (whole year)",
+    period_partial: "{from} to {to} (partial: the year has not ended on the report's day)",
+    f_objective: "Strategic objective",
+    f_action: "Strategic action",
+    f_indicator: "Indicator",
+    f_formula: "Formula",
+    f_target: "Target {year}",
+    f_target_note: "Note on the target",
+    f_value: "Value",
+    f_progress: "Progress",
+    f_period: "Period",
+    f_source: "Data source",
+    f_responsible: "Responsible",
+    f_counted: "Counted",
+    f_formula_result: "Ficha formula",
+    col_field: "Field",
+    no_target: "no target recorded for {year}",
+    no_progress: "no target: no progress figure",
+    progress_of_target: "{percent} of target",
+    value_projects: "{value} project(s) implemented",
+    value_devices: "{value} device(s) renewed",
+    formula_result: "{improved} of {evaluated} components updated or improved = {percent}",
+    formula_empty: "no component evaluated",
+    projects: "Projects",
+    col_project: "Project",
+    col_name: "Name",
+    col_status: "Status",
+    col_implemented_on: "Implemented on",
+    col_budget: "Budget (S/)",
+    col_plan_priority: "Plan priority",
+    col_counts: "Counts",
+    components: "Formula components",
+    c_devices_evaluated: "Devices evaluated ({count})",
+    c_sites_evaluated: "Site links evaluated ({count})",
+    c_devices_improved: "Devices renewed in the period ({count})",
+    c_sites_improved: "Sites whose link was upgraded in the period ({count})",
+    c_baseline: "Link baseline: {kind} (from {start}, to {end}).",
+    upgrade: "{site}: {from} → {to}",
+    renewed_devices: "Renewed devices",
+    col_renewed: "Renewed on",
+    col_replaces: "Replaces",
+    detail: "Detail",
+    col_indicator: "Indicator",
+    col_id: "Id",
+    col_kind: "Kind",
+    col_date: "Date",
+    col_note: "Note",
+    kinds: [
+        "project",
+        "device evaluated",
+        "site link evaluated",
+        "device improved",
+        "site link improved",
+        "device renewed",
+    ],
+    indicator_rules: &[
+        "AE.7.03: counts the indicator's projects with status implemented and implemented_on inside the period (31 December counts for that year; 1 January for the next).",
+        "Ficha formula: improved / evaluated components × 100. Evaluated: the monitored devices in service at the end of the period and the link of every branch site. Improved: devices renewed in the period and sites whose medium improved (no link < radio < fibre) between the baseline and the last snapshot of the period.",
+        "AE.7.04: counts the devices whose lifecycle.renewed falls inside the period.",
+        "Progress: value / target × 100; not computed without a target for the year.",
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_and_tables_cover_every_value() {
+        assert_eq!(fill("{a} de {b}", &[("a", &1), ("b", &"dos")]), "1 de dos");
+        for lang in Lang::ALL {
+            let t = lang.t();
+            for c in DeviceClass::ALL {
+                assert!(!t.class(*c).is_empty());
+            }
+            assert_eq!(t.link_label("main"), t.main_site);
+            assert_eq!(t.link_label("fibre"), t.medium(LinkMedium::Fibre));
+        }
+        assert_eq!(ES.priority(Priority::High), "alta");
+    }
+}

@@ -1,0 +1,174 @@
+//! Report writers: the core's figures as Markdown, CSV, JSON, plain text and XLSX, in Spanish by
+//! default or English. Each entry point takes the inventory, the history the store fetched, the
+//! as-of day (or year), a language and a format, and returns the bytes to write.
+//!
+//! What each report says and the JSON schemas: docs/reports.md.
+
+pub mod i18n;
+pub mod indicators;
+pub mod ipv6;
+pub mod links;
+pub mod renewal;
+pub mod text;
+pub mod xlsx;
+
+use chrono::NaiveDate;
+
+pub use i18n::Lang;
+
+use crate::history::{AsOf, History};
+use crate::indicators::IndicatorError;
+use crate::inventory::Inventory;
+use crate::ipv6::{Threshold, ThresholdError};
+
+names! {
+    /// Formats of `vigia report renewal`.
+    RenewalFormat { Md = "md", Csv = "csv", Json = "json", Xlsx = "xlsx" }
+}
+
+names! {
+    /// Formats of `vigia report ipv6` (text is also what `vigia check ipv6` prints).
+    Ipv6Format { Text = "text", Json = "json", Md = "md" }
+}
+
+names! {
+    /// Formats of `vigia check ipv6`.
+    CheckFormat { Text = "text", Json = "json" }
+}
+
+names! {
+    /// Formats of `vigia report links`.
+    LinksFormat { Md = "md", Json = "json" }
+}
+
+names! {
+    /// Formats of `vigia report indicators`.
+    IndicatorsFormat { Md = "md", Xlsx = "xlsx", Json = "json" }
+}
+
+/// A report could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The workbook could not be written.
+    #[error("cannot write the {report} workbook: {source}")]
+    Xlsx {
+        /// Which report.
+        report: &'static str,
+        /// Why.
+        #[source]
+        source: rust_xlsxwriter::XlsxError,
+    },
+    /// The indicators cannot be computed (a bad year, or a stored snapshot that cannot be read).
+    #[error(transparent)]
+    Indicators(#[from] IndicatorError),
+    /// The IPv6 threshold is invalid.
+    #[error(transparent)]
+    Threshold(#[from] ThresholdError),
+}
+
+impl ReportError {
+    /// Whether the fault is in what the user asked (exit 64) rather than in vigia or its data
+    /// (exit 1).
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            ReportError::Threshold(_) => true,
+            ReportError::Indicators(e) => !matches!(e, IndicatorError::Snapshot { .. }),
+            ReportError::Xlsx { .. } => false,
+        }
+    }
+}
+
+/// `vigia report renewal`: candidates, missing data and policy as of `as_of`.
+pub fn renewal(
+    inv: &Inventory,
+    history: &History,
+    as_of: AsOf,
+    lang: Lang,
+    format: RenewalFormat,
+) -> Result<Vec<u8>, ReportError> {
+    let r = crate::lifecycle::analyse(inv, history, as_of);
+    Ok(match format {
+        RenewalFormat::Md => renewal::markdown(&r, lang).into_bytes(),
+        RenewalFormat::Csv => renewal::csv(&r, lang).into_bytes(),
+        RenewalFormat::Json => renewal::json(&r),
+        RenewalFormat::Xlsx => renewal::xlsx(&r, lang)
+            .map_err(|source| ReportError::Xlsx { report: "renewal", source })?,
+    })
+}
+
+/// `vigia report ipv6`: coverage by stage, site and class as of `as_of`.
+pub fn ipv6(
+    inv: &Inventory,
+    history: &History,
+    as_of: AsOf,
+    lang: Lang,
+    format: Ipv6Format,
+) -> Result<Vec<u8>, ReportError> {
+    let c = crate::ipv6::coverage(inv, history, as_of);
+    Ok(match format {
+        Ipv6Format::Text => ipv6::text(&c, None, lang).into_bytes(),
+        Ipv6Format::Json => ipv6::json(&c, None),
+        Ipv6Format::Md => ipv6::markdown(&c, lang).into_bytes(),
+    })
+}
+
+/// What `vigia check ipv6` prints, and whether the threshold was met (exit 0, else 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Whether the threshold was met.
+    pub pass: bool,
+    /// The text or JSON to print.
+    pub output: Vec<u8>,
+}
+
+/// `vigia check ipv6`: the coverage and a threshold verdict.
+pub fn check_ipv6(
+    inv: &Inventory,
+    history: &History,
+    as_of: AsOf,
+    threshold: &Threshold,
+    lang: Lang,
+    format: CheckFormat,
+) -> Result<CheckReport, ReportError> {
+    let c = crate::ipv6::coverage(inv, history, as_of);
+    let outcome = crate::ipv6::check(inv, &c, threshold)?;
+    let output = match format {
+        CheckFormat::Text => ipv6::text(&c, Some(&outcome), lang).into_bytes(),
+        CheckFormat::Json => ipv6::json(&c, Some(&outcome)),
+    };
+    Ok(CheckReport { pass: outcome.pass, output })
+}
+
+/// `vigia report links`: sites by medium, fibre coverage, declared figures, link health.
+pub fn links(
+    inv: &Inventory,
+    history: &History,
+    as_of: AsOf,
+    lang: Lang,
+    format: LinksFormat,
+) -> Result<Vec<u8>, ReportError> {
+    let l = crate::links::links(inv, history, as_of);
+    Ok(match format {
+        LinksFormat::Md => links::markdown(&l, lang).into_bytes(),
+        LinksFormat::Json => links::json(&l),
+    })
+}
+
+/// `vigia report indicators`: the AE.7.03 and AE.7.04 fichas for `year`, counted up to
+/// `as_of` (the whole year once it is over).
+pub fn indicators(
+    inv: &Inventory,
+    history: &History,
+    year: i32,
+    as_of: NaiveDate,
+    lang: Lang,
+    format: IndicatorsFormat,
+) -> Result<Vec<u8>, ReportError> {
+    let r = crate::indicators::compute(inv, history, year, as_of)?;
+    Ok(match format {
+        IndicatorsFormat::Md => indicators::markdown(&r, lang).into_bytes(),
+        IndicatorsFormat::Json => indicators::json(&r),
+        IndicatorsFormat::Xlsx => indicators::xlsx(&r, lang)
+            .map_err(|source| ReportError::Xlsx { report: "indicators", source })?,
+    })
+}

@@ -1,0 +1,555 @@
+//! The reports, end to end: the shipped Tacna inventory with an empty history (the plan's
+//! baseline), a small fixed scenario whose figures are computed by hand and whose outputs are
+//! snapshotted (`tests/resources/reports/small/expected/`), and the workbooks read back with
+//! calamine.
+//!
+//! With `VIGIA_BLESS=1` the snapshots are rewritten from the current output, to be read and
+//! committed by a person.
+
+use std::io::{Cursor, Read};
+use std::path::Path;
+
+use calamine::{Data, DataType, Reader, Xlsx};
+use chrono::NaiveDate;
+use vigia::history::{AsOf, History};
+use vigia::inventory::{self, DeviceClass, Inventory, Secrets};
+use vigia::ipv6::{Stage, Threshold};
+use vigia::lifecycle::{Priority, Reason};
+use vigia::report::{
+    self, CheckFormat, IndicatorsFormat, Ipv6Format, Lang, LinksFormat, RenewalFormat,
+};
+
+const SMALL: &str = "tests/resources/reports/small";
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn load(dir: &str) -> Inventory {
+    match inventory::load(Path::new(dir), Secrets::Warn) {
+        Ok((inv, _warnings)) => inv,
+        Err(e) => panic!("{e}: {:#?}", e.diagnostics),
+    }
+}
+
+fn small() -> (Inventory, History) {
+    let inv = load(&format!("{SMALL}/inventory"));
+    let text = std::fs::read_to_string(format!("{SMALL}/history.json")).unwrap();
+    let history: History = serde_json::from_str(&text).expect("history.json reads");
+    (inv, history)
+}
+
+fn small_as_of() -> AsOf {
+    AsOf::end_of_day(day("2026-06-30"))
+}
+
+fn tacna() -> Inventory {
+    load("inventory/tacna")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shipped Tacna inventory with an empty history: the plan's baseline.
+
+#[test]
+fn tacna_with_no_history_has_zero_ipv6_coverage() {
+    let inv = tacna();
+    let c = vigia::ipv6::coverage(&inv, &History::default(), AsOf::end_of_day(day("2026-11-22")));
+    assert_eq!(c.devices.len(), 45);
+    for stage in Stage::ALL {
+        let t = c.stages.get(*stage);
+        assert_eq!(t.passed, 0, "{stage}");
+        assert_eq!(t.ratio(), Some(0.0), "{stage}: the plan's baseline is 0 %");
+    }
+    assert_eq!(c.stages.configured.eligible, 45);
+    // Every device has the mpt-v3 SNMP profile.
+    assert_eq!(c.stages.snmp.eligible, 45);
+    assert_eq!(c.overdue().count(), 0, "the plan's date, 2026-12-31, has not passed");
+    assert_eq!(c.broken().count(), 0);
+
+    // A day after the plan's date every device is overdue.
+    let after =
+        vigia::ipv6::coverage(&inv, &History::default(), AsOf::end_of_day(day("2027-01-01")));
+    assert_eq!(after.overdue().count(), 45);
+
+    let text = String::from_utf8(
+        report::ipv6(
+            &inv,
+            &History::default(),
+            AsOf::end_of_day(day("2026-11-22")),
+            Lang::Es,
+            Ipv6Format::Text,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(text.contains("configurado      0        45  0.0 %"), "{text}");
+}
+
+#[test]
+fn tacna_with_no_history_lists_every_device_as_missing_data_and_no_candidate() {
+    let inv = tacna();
+    let r =
+        vigia::lifecycle::analyse(&inv, &History::default(), AsOf::end_of_day(day("2026-11-22")));
+    assert_eq!(r.evaluated, 45);
+    assert!(r.candidates.is_empty(), "nothing proves a reason: no dates, no history");
+    assert_eq!(r.missing_data.len(), 45);
+    assert!(r.missing_data.iter().all(|m| m.facts.missing.len() == 3 && !m.candidate));
+
+    let md = String::from_utf8(
+        report::renewal(
+            &inv,
+            &History::default(),
+            AsOf::end_of_day(day("2026-11-22")),
+            Lang::Es,
+            RenewalFormat::Md,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(md.contains("## Datos faltantes"));
+    assert!(md.contains("Ningún equipo es candidato con los datos disponibles."));
+    assert!(md.contains(
+        "| fw-fortigate-500e | Palacio Municipal (sede principal) | cortafuegos | Fortinet | FortiGate 500E | fecha de adquisición; fin de venta; fin de soporte | no |"
+    ));
+}
+
+#[test]
+fn tacna_indicators_start_at_zero_of_their_targets() {
+    let inv = tacna();
+    let r = vigia::indicators::compute(&inv, &History::default(), 2026, day("2026-12-31")).unwrap();
+    let f = &r.ae703.ficha;
+    assert_eq!((f.value, f.target, f.progress_percent), (0, Some(6.0), Some(0.0)));
+    assert_eq!(r.ae703.projects.len(), 6);
+    // 45 devices and 31 branch site links evaluated, nothing improved.
+    assert_eq!((r.ae703.components.improved, r.ae703.components.evaluated), (0, 76));
+    let f = &r.ae704.ficha;
+    assert_eq!((f.value, f.target, f.progress_percent), (0, Some(1.0), Some(0.0)));
+    assert!(f.target_note.as_deref().unwrap().contains("1 proyecto: IPv6"));
+    assert_eq!(r.ae704.projects[0].id, "ipv6-mpt");
+
+    let md = String::from_utf8(
+        report::indicators(
+            &inv,
+            &History::default(),
+            2026,
+            day("2026-12-31"),
+            Lang::Es,
+            IndicatorsFormat::Md,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(md.contains("| Meta 2026 | 1 |"), "{md}");
+    assert!(md.contains("| Valor | 0 equipo(s) renovado(s) |"));
+    assert!(md.contains(
+        "| Nota sobre la meta | El plan fija la meta 2026 como 100 % (1 proyecto: IPv6)"
+    ));
+    assert!(md.contains("0 de 76 componentes actualizados o mejorados = 0.0 %"));
+
+    // No target for 2027: said so, no progress figure.
+    let md = String::from_utf8(
+        report::indicators(
+            &inv,
+            &History::default(),
+            2027,
+            day("2027-12-31"),
+            Lang::Es,
+            IndicatorsFormat::Md,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(md.contains("| Meta 2027 | sin meta registrada para 2027 |"), "{md}");
+    assert!(md.contains("| Avance | sin meta: no se calcula avance |"));
+}
+
+#[test]
+fn tacna_links_show_both_counts_of_the_plan() {
+    let inv = tacna();
+    let l = vigia::links::links(&inv, &History::default(), AsOf::end_of_day(day("2026-11-22")));
+    assert_eq!((l.counts.fibre, l.counts.radio, l.counts.none, l.counts.branches), (17, 3, 11, 31));
+    assert!(l.declared[0].agrees, "Table 7 agrees with the inventory");
+    assert!(!l.declared[1].agrees, "the prose does not");
+    let md = String::from_utf8(
+        report::links(
+            &inv,
+            &History::default(),
+            AsOf::end_of_day(day("2026-11-22")),
+            Lang::Es,
+            LinksFormat::Md,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(md.contains("Cobertura de fibra: 17 de 31 sedes (54.8 %)."), "{md}");
+    assert!(md.contains(
+        "| PGD 2026-2028, texto sobre la interconexión de sedes | fibra óptica | 5 | 17 | no |"
+    ));
+    assert!(md.contains("## Sedes sin enlace (11)"));
+    assert_eq!(
+        vigia::gauges::sites(&inv),
+        [("main", 1), ("fibre", 17), ("radio", 3), ("none", 11)]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The small scenario: figures by hand (see its README).
+
+#[test]
+fn small_scenario_renewal_by_hand() {
+    let (inv, h) = small();
+    let r = vigia::lifecycle::analyse(&inv, &h, small_as_of());
+    assert_eq!(r.evaluated, 6, "sw-central-old retired on 2026-02-01");
+    let got: Vec<(&str, u32, Priority, Vec<Reason>)> = r
+        .candidates
+        .iter()
+        .map(|c| {
+            (
+                c.facts.device.as_str(),
+                c.score,
+                c.priority,
+                c.findings.iter().map(|f| f.reason).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            // too old 30 + 5 (6 years, one over), support ending 25, 3 unexplained restarts 30.
+            (
+                "srv-app",
+                90,
+                Priority::High,
+                vec![Reason::SupportEnding, Reason::TooOld, Reason::Unreliable]
+            ),
+            // support ended 60 days ago 40; too old 30 + 2×5 (7 years, two over).
+            ("fw-central", 80, Priority::High, vec![Reason::SupportEnded, Reason::TooOld]),
+            // 989 of 1000.
+            ("sw-norte", 30, Priority::Medium, vec![Reason::Unreliable]),
+            // planned 2026-03-31, no address, 91 days.
+            ("radio-teatro", 15, Priority::Low, vec![Reason::Ipv6Overdue]),
+        ]
+    );
+    let missing: Vec<&str> = r.missing_data.iter().map(|m| m.facts.device.as_str()).collect();
+    assert_eq!(missing, ["sw-norte", "radio-teatro", "ap-teatro"]);
+    let series = vigia::gauges::renewal_candidates(&r);
+    assert_eq!(series.len(), 7);
+    assert!(series.iter().any(|s| s.device == "fw-central" && s.reason == Reason::SupportEnded));
+}
+
+#[test]
+fn small_scenario_ipv6_links_and_indicators_by_hand() {
+    let (inv, h) = small();
+    let c = vigia::ipv6::coverage(&inv, &h, small_as_of());
+    let t = |s: Stage| (c.stages.get(s).passed, c.stages.get(s).eligible);
+    assert_eq!(t(Stage::Configured), (4, 6));
+    assert_eq!(t(Stage::Icmp), (3, 6));
+    assert_eq!(t(Stage::Snmp), (2, 5), "ap-teatro is ICMP only");
+    assert_eq!(t(Stage::DualStack), (3, 6));
+    assert_eq!(c.broken().map(|d| d.device.as_str()).collect::<Vec<_>>(), ["sw-norte"]);
+    assert_eq!(
+        c.overdue().map(|d| (d.device.as_str(), d.days_overdue)).collect::<Vec<_>>(),
+        [("radio-teatro", Some(91))]
+    );
+
+    let l = vigia::links::links(&inv, &h, small_as_of());
+    let teatro = l.sites.iter().find(|s| s.site == "teatro").unwrap().ipv4.clone().unwrap();
+    assert_eq!((teatro.polls, teatro.successes), (86_400, 84_672));
+    assert!((teatro.availability.unwrap() - 0.98).abs() < 1e-12);
+    assert!((teatro.rtt_mean_s.unwrap() - 0.0352).abs() < 1e-9);
+
+    let r = vigia::indicators::compute(&inv, &h, 2026, day("2026-06-30")).unwrap();
+    assert_eq!(r.ae703.ficha.counted, ["fibra"]);
+    assert_eq!(r.ae703.ficha.progress_percent, Some(50.0));
+    let comp = &r.ae703.components;
+    assert_eq!((comp.improved, comp.evaluated), (2, 9));
+    assert_eq!(comp.sites_improved[0].site, "teatro");
+    assert_eq!(r.ae704.ficha.counted, ["sw-central"]);
+    assert_eq!(r.ae704.ficha.progress_percent, Some(100.0));
+    let series = vigia::gauges::indicators(&r);
+    assert_eq!((series[0].value, series[0].target), (1.0, Some(2.0)));
+}
+
+#[test]
+fn check_ipv6_passes_at_the_threshold_and_fails_above() {
+    let (inv, h) = small();
+    let threshold =
+        |min: f64| Threshold { stage: Stage::Icmp, min_percent: min, site: None, class: None };
+    let pass =
+        report::check_ipv6(&inv, &h, small_as_of(), &threshold(50.0), Lang::Es, CheckFormat::Text)
+            .unwrap();
+    assert!(pass.pass);
+    let text = String::from_utf8(pass.output).unwrap();
+    assert!(
+        text.contains("Verificación: ICMPv6 ≥ 50 % (todos los equipos): 3 de 6 = 50.0 %: CUMPLE"),
+        "{text}"
+    );
+    let fail =
+        report::check_ipv6(&inv, &h, small_as_of(), &threshold(50.5), Lang::En, CheckFormat::Json)
+            .unwrap();
+    assert!(!fail.pass);
+    let doc: serde_json::Value = serde_json::from_slice(&fail.output).unwrap();
+    assert_eq!(doc["check"]["pass"], false);
+    assert_eq!(doc["check"]["eligible"], 6);
+    let bad = Threshold { site: Some("camal".into()), ..threshold(10.0) };
+    let err =
+        report::check_ipv6(&inv, &h, small_as_of(), &bad, Lang::Es, CheckFormat::Text).unwrap_err();
+    assert!(err.is_invalid_input(), "{err}");
+    let teatro_radios = Threshold {
+        stage: Stage::Configured,
+        min_percent: 1.0,
+        site: Some("teatro".into()),
+        class: Some(DeviceClass::Radio),
+    };
+    let r =
+        report::check_ipv6(&inv, &h, small_as_of(), &teatro_radios, Lang::Es, CheckFormat::Json)
+            .unwrap();
+    assert!(!r.pass, "radio-teatro has no IPv6 address");
+}
+
+/// The `check ipv6` JSON conforms to the schema published in docs/.
+#[test]
+fn ipv6_json_conforms_to_its_published_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/schemas/ipv6.schema.json").unwrap())
+            .unwrap();
+    let validator = jsonschema::options().build(&schema).expect("a valid schema");
+    let (inv, h) = small();
+    let th = Threshold {
+        stage: Stage::Snmp,
+        min_percent: 40.0,
+        site: Some("sede-central".into()),
+        class: None,
+    };
+    let with_check = report::check_ipv6(&inv, &h, small_as_of(), &th, Lang::Es, CheckFormat::Json)
+        .unwrap()
+        .output;
+    let without = report::ipv6(&inv, &h, small_as_of(), Lang::Es, Ipv6Format::Json).unwrap();
+    let empty =
+        report::ipv6(&tacna(), &History::default(), small_as_of(), Lang::Es, Ipv6Format::Json)
+            .unwrap();
+    for doc in [with_check, without, empty] {
+        let doc: serde_json::Value = serde_json::from_slice(&doc).unwrap();
+        let errors: Vec<String> =
+            validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path)).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    // The schema is strict enough to refuse a renamed field.
+    let mut doc: serde_json::Value = serde_json::from_slice(
+        &report::ipv6(&inv, &h, small_as_of(), Lang::Es, Ipv6Format::Json).unwrap(),
+    )
+    .unwrap();
+    doc["stages"]["icmp"].as_object_mut().unwrap().remove("passed");
+    assert!(!validator.is_valid(&doc));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots of the small scenario.
+
+#[test]
+fn small_scenario_outputs_match_their_snapshots() {
+    let (inv, h) = small();
+    let a = small_as_of();
+    let check = Threshold { stage: Stage::Icmp, min_percent: 80.0, site: None, class: None };
+    let outputs: Vec<(&str, Vec<u8>)> = vec![
+        ("renewal.es.md", report::renewal(&inv, &h, a, Lang::Es, RenewalFormat::Md).unwrap()),
+        ("renewal.en.md", report::renewal(&inv, &h, a, Lang::En, RenewalFormat::Md).unwrap()),
+        ("renewal.es.csv", report::renewal(&inv, &h, a, Lang::Es, RenewalFormat::Csv).unwrap()),
+        ("renewal.json", report::renewal(&inv, &h, a, Lang::Es, RenewalFormat::Json).unwrap()),
+        ("ipv6.es.txt", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Text).unwrap()),
+        ("ipv6.es.md", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Md).unwrap()),
+        ("ipv6.json", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Json).unwrap()),
+        (
+            "check-ipv6.en.txt",
+            report::check_ipv6(&inv, &h, a, &check, Lang::En, CheckFormat::Text).unwrap().output,
+        ),
+        (
+            "check-ipv6.json",
+            report::check_ipv6(&inv, &h, a, &check, Lang::Es, CheckFormat::Json).unwrap().output,
+        ),
+        ("links.es.md", report::links(&inv, &h, a, Lang::Es, LinksFormat::Md).unwrap()),
+        ("links.json", report::links(&inv, &h, a, Lang::Es, LinksFormat::Json).unwrap()),
+        (
+            "indicators.es.md",
+            report::indicators(&inv, &h, 2026, a.date, Lang::Es, IndicatorsFormat::Md).unwrap(),
+        ),
+        (
+            "indicators.en.md",
+            report::indicators(&inv, &h, 2026, a.date, Lang::En, IndicatorsFormat::Md).unwrap(),
+        ),
+        (
+            "indicators.json",
+            report::indicators(&inv, &h, 2026, a.date, Lang::Es, IndicatorsFormat::Json).unwrap(),
+        ),
+    ];
+    let dir = Path::new(SMALL).join("expected");
+    let bless = std::env::var_os("VIGIA_BLESS").is_some();
+    let mut failures = Vec::new();
+    for (name, got) in outputs {
+        let path = dir.join(name);
+        if bless {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with VIGIA_BLESS=1)", path.display()));
+        if got != want {
+            failures.push(format!(
+                "{}:\n--- want\n{}\n--- got\n{}",
+                path.display(),
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(&got)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_csv_is_rfc_4180() {
+    let (inv, h) = small();
+    let csv = String::from_utf8(
+        report::renewal(&inv, &h, small_as_of(), Lang::Es, RenewalFormat::Csv).unwrap(),
+    )
+    .unwrap();
+    assert!(csv.ends_with("\r\n"));
+    let records: Vec<&str> = csv.split_terminator("\r\n").collect();
+    // Header, four candidates, ap-teatro (missing data only).
+    assert_eq!(records.len(), 6);
+    assert!(records[0].starts_with("Candidato,Prioridad,Puntaje,Equipo,Sede,Nombre de la sede,"));
+    // The site name holds a pipe, not a comma: unquoted. The evidence holds commas: quoted.
+    assert!(records.iter().any(|r| r.contains(",Teatro | Auditorio,")));
+    assert!(records[1].contains("\"el soporte termina el 2027-01-15 (en 199 días; aviso de 365 días); adquirido el 2020-01-15: 6 años, límite 5 años (alcanzado el 2025-01-15); 3 reinicios sin explicar en 90 días (2026-04-10 03:12 UTC, 2026-05-22 14:40 UTC, 2026-06-25 22:47 UTC); explicados por la sede: 1\""), "{}", records[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workbooks, read back.
+
+fn workbook(bytes: Vec<u8>) -> Xlsx<Cursor<Vec<u8>>> {
+    Xlsx::new(Cursor::new(bytes)).expect("a workbook calamine reads")
+}
+
+/// The XML of the `n`-th sheet (1-based), straight from the zip.
+fn sheet_xml(bytes: &[u8], n: usize) -> String {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut xml = String::new();
+    zip.by_name(&format!("xl/worksheets/sheet{n}.xml")).unwrap().read_to_string(&mut xml).unwrap();
+    xml
+}
+
+fn assert_header_frozen_and_filtered(bytes: &[u8], wb: &Xlsx<Cursor<Vec<u8>>>, sheets: &[&str]) {
+    for (i, name) in sheets.iter().enumerate() {
+        let xml = sheet_xml(bytes, i + 1);
+        assert!(
+            xml.contains(
+                r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#
+            ),
+            "{name}: header not frozen: {xml}"
+        );
+        assert!(xml.contains("<autoFilter ref=\"A1:"), "{name}: no autofilter");
+        assert!(
+            wb.defined_names()
+                .iter()
+                .any(|(n, f)| n == "_xlnm._FilterDatabase" && f.contains(name)),
+            "{name}: no filter range in {:?}",
+            wb.defined_names()
+        );
+    }
+}
+
+fn cell(range: &calamine::Range<Data>, row: usize, col: usize) -> &Data {
+    range.get((row, col)).unwrap_or(&Data::Empty)
+}
+
+#[test]
+fn the_renewal_workbook_reads_back_typed() {
+    let (inv, h) = small();
+    let bytes = report::renewal(&inv, &h, small_as_of(), Lang::Es, RenewalFormat::Xlsx).unwrap();
+    let mut wb = workbook(bytes.clone());
+    assert_eq!(wb.sheet_names(), ["Candidatos", "Datos faltantes", "Política"]);
+    assert_header_frozen_and_filtered(&bytes, &wb, &["Candidatos", "Datos faltantes", "Política"]);
+
+    let c = wb.worksheet_range("Candidatos").unwrap();
+    assert_eq!(c.height(), 5, "header and four candidates");
+    assert_eq!(cell(&c, 0, 0), &Data::String("Prioridad".into()));
+    // srv-app: priority, score (a number), acquired (a date), age, days to end of support.
+    assert_eq!(cell(&c, 1, 0), &Data::String("alta".into()));
+    assert_eq!(cell(&c, 1, 1), &Data::Float(90.0));
+    assert_eq!(cell(&c, 1, 2), &Data::String("srv-app".into()));
+    assert_eq!(cell(&c, 1, 9).as_date(), Some(day("2020-01-15")), "{:?}", cell(&c, 1, 9));
+    assert!(matches!(cell(&c, 1, 9), Data::DateTime(_)));
+    assert_eq!(cell(&c, 1, 10), &Data::Float(6.0));
+    assert_eq!(cell(&c, 1, 14).as_date(), Some(day("2027-01-15")));
+    assert_eq!(cell(&c, 1, 15), &Data::Float(199.0));
+    // fw-central: support ended 60 days ago: a negative number.
+    assert_eq!(cell(&c, 2, 15), &Data::Float(-60.0));
+    // sw-norte: unknown dates are empty cells, not zeros.
+    assert_eq!(cell(&c, 3, 9), &Data::Empty);
+    assert_eq!(
+        cell(&c, 3, 18),
+        &Data::String("fecha de adquisición; fin de venta; fin de soporte".into())
+    );
+
+    let m = wb.worksheet_range("Datos faltantes").unwrap();
+    assert_eq!(m.height(), 4);
+    assert_eq!(cell(&m, 3, 0), &Data::String("ap-teatro".into()));
+    assert_eq!(cell(&m, 3, 7).as_date(), Some(day("2023-08-01")));
+    assert_eq!(cell(&m, 3, 11), &Data::String("no".into()));
+
+    let p = wb.worksheet_range("Política").unwrap();
+    assert_eq!(cell(&p, 1, 1), &Data::String("switch".into()));
+    assert_eq!(cell(&p, 1, 2), &Data::Float(7.0));
+    assert!(p.rows().any(|r| r[0] == Data::String("Aviso antes del fin de soporte".into())
+        && r[2] == Data::Float(365.0)));
+}
+
+#[test]
+fn the_renewal_workbook_speaks_english_on_request_and_is_reproducible() {
+    let (inv, h) = small();
+    let a = report::renewal(&inv, &h, small_as_of(), Lang::En, RenewalFormat::Xlsx).unwrap();
+    let b = report::renewal(&inv, &h, small_as_of(), Lang::En, RenewalFormat::Xlsx).unwrap();
+    assert_eq!(a, b, "same inputs, same bytes");
+    let mut wb = workbook(a);
+    assert_eq!(wb.sheet_names(), ["Candidates", "Missing data", "Policy"]);
+    let c = wb.worksheet_range("Candidates").unwrap();
+    assert_eq!(cell(&c, 1, 0), &Data::String("high".into()));
+}
+
+#[test]
+fn the_indicators_workbook_reads_back_typed() {
+    let (inv, h) = small();
+    let bytes =
+        report::indicators(&inv, &h, 2026, day("2026-06-30"), Lang::Es, IndicatorsFormat::Xlsx)
+            .unwrap();
+    let mut wb = workbook(bytes.clone());
+    assert_eq!(wb.sheet_names(), ["AE.7.03", "AE.7.04", "Detalle"]);
+    assert_header_frozen_and_filtered(&bytes, &wb, &["AE.7.03", "AE.7.04", "Detalle"]);
+
+    let f = wb.worksheet_range("AE.7.03").unwrap();
+    let value = |label: &str| {
+        f.rows()
+            .find(|r| r[0] == Data::String(label.into()))
+            .map(|r| r[1].clone())
+            .unwrap_or_else(|| panic!("{label}"))
+    };
+    assert_eq!(value("Meta 2026"), Data::Float(2.0));
+    assert_eq!(value("Valor"), Data::Float(1.0));
+    assert_eq!(value("Avance"), Data::Float(0.5));
+    assert_eq!(value("Contado"), Data::String("fibra".into()));
+    match value("Fórmula de la ficha") {
+        Data::Float(p) => assert!((p - 2.0 / 9.0).abs() < 1e-12),
+        other => panic!("formula result is not a number: {other:?}"),
+    }
+
+    let d = wb.worksheet_range("Detalle").unwrap();
+    let renewed = d
+        .rows()
+        .find(|r| {
+            r[0] == Data::String("AE.7.04".into()) && r[1] == Data::String("equipo renovado".into())
+        })
+        .expect("the renewed device is listed");
+    assert_eq!(renewed[2], Data::String("sw-central".into()));
+    assert_eq!(renewed[4].as_date(), Some(day("2026-02-01")));
+    assert_eq!(renewed[6], Data::String("sw-central-old".into()));
+}
