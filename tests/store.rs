@@ -248,8 +248,19 @@ async fn polls_round_trip_with_optional_fields_none_and_some(url: &str) {
     precise.rtt_max_s = Some(0.012_345);
     precise.jitter_s = Some(0.000_001);
     precise.sent = Some(u32::try_from(i32::MAX).unwrap());
+    // And one with every optional field Some (no probe fills all of them; the store must not
+    // care).
+    let mut every = snmp(t(2, 10, 6), "agent-b", "sw-core", "sede-central", Family::Ipv6);
+    every.sent = Some(4);
+    every.received = Some(1);
+    every.rtt_min_s = Some(0.5);
+    every.rtt_avg_s = Some(0.75);
+    every.rtt_max_s = Some(1.0);
+    every.jitter_s = Some(0.25);
+    every.sys_uptime_ticks = Some(0);
     let mut all = rows.clone();
     all.push(precise);
+    all.push(every);
     // Stored in two batches, out of order.
     store.insert_polls(&all[3..]).await.unwrap();
     store.insert_polls(&all[..3]).await.unwrap();
@@ -713,6 +724,17 @@ async fn sqlite_creates_the_file_in_wal_mode() {
     let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut c).await.unwrap();
     assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn a_relative_sqlite_path_is_relative_to_the_working_directory() {
+    // A directory under the working directory (never changed here: it is the process's),
+    // removed at the end; the URL names it relatively.
+    let dir = tempfile::Builder::new().prefix(".vigia-store-test-").tempdir_in(".").unwrap();
+    let name = dir.path().file_name().unwrap().to_str().unwrap().to_owned();
+    let store = Store::connect(&format!("sqlite://{name}/vigia.db")).await.unwrap();
+    assert!(std::path::Path::new(&name).join("vigia.db").exists());
+    store.close().await;
 }
 
 #[tokio::test]

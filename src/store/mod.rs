@@ -276,7 +276,8 @@ impl Store {
     /// (device, family, probe), replacing any earlier roll-up of that day, and marks the day
     /// rolled up; returns the number of roll-up rows. Idempotent and safe to run from several
     /// agents at once. A day whose raw rows were pruned keeps its roll-up untouched (the count
-    /// returned is the stored one).
+    /// returned is the stored one). Roll a day up once it has ended: [`Store::availability`]
+    /// uses the roll-up for the whole day.
     pub async fn rollup(&self, day: NaiveDate) -> Result<u64, StoreError> {
         dispatch!(self, s => s.rollup(day).await)
     }
