@@ -86,6 +86,54 @@ pub(crate) fn plan(
     pieces
 }
 
+/// What a backend reads for availability, on one connection (inside one read transaction).
+pub(crate) trait Source {
+    /// The rolled-up days in `[from, to)`.
+    async fn rolled_days(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError>;
+    /// The figures of the raw polls in `[from, to)`, per key.
+    async fn raw_sums(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Key, Sums)>, StoreError>;
+    /// The roll-up rows of the days `[from, to)`.
+    async fn daily_sums(&mut self, from: NaiveDate, to: NaiveDate)
+    -> Result<DailyRows, StoreError>;
+}
+
+/// The figures over `[from, to)`: whole rolled-up days from roll-ups, the rest from raw rows.
+pub(crate) async fn totals(
+    src: &mut impl Source,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Totals, StoreError> {
+    let rolled: BTreeSet<NaiveDate> = src
+        .rolled_days(from.date_naive(), to.date_naive() + Days::new(1))
+        .await?
+        .into_iter()
+        .collect();
+    let mut totals = Totals::default();
+    for piece in plan(from, to, &rolled) {
+        match piece {
+            Piece::Raw { from, to } => {
+                for (key, sums) in src.raw_sums(from, to).await? {
+                    totals.add(key, sums);
+                }
+            }
+            Piece::Rollup { from, to } => {
+                for (_, key, sums) in src.daily_sums(from, to).await? {
+                    totals.add(key, sums);
+                }
+            }
+        }
+    }
+    Ok(totals)
+}
+
 /// The key of availability figures.
 pub(crate) type Key = (Id, i16, i16);
 
@@ -178,19 +226,23 @@ pub(crate) fn figures(
     })
 }
 
-/// A roll-up row read back.
-pub(crate) fn daily_row(
-    day: NaiveDate,
-    key: Key,
-    s: &Sums,
-    names: &Names,
-) -> Result<DailyRollup, StoreError> {
-    Ok(DailyRollup { day, figures: figures("daily", key, s, names)? })
+/// Roll-up rows as read from `daily`.
+pub(crate) type DailyRows = Vec<(NaiveDate, Key, Sums)>;
+
+/// The string ids of roll-up rows.
+pub(crate) fn daily_ids(rows: &DailyRows) -> impl Iterator<Item = Id> + '_ {
+    rows.iter().flat_map(|(_, (device, _, _), s)| [*device, s.site])
 }
 
-/// Sorts roll-up rows by day, device, family, probe.
-pub(crate) fn sort_daily(rows: &mut [DailyRollup]) {
-    rows.sort_by(|a, b| {
+/// Roll-up rows read back, sorted by day, device, family, probe.
+pub(crate) fn daily_rows(rows: &DailyRows, names: &Names) -> Result<Vec<DailyRollup>, StoreError> {
+    let mut out = rows
+        .iter()
+        .map(|(day, key, s)| {
+            Ok(DailyRollup { day: *day, figures: figures("daily", *key, s, names)? })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    out.sort_by(|a, b| {
         (a.day, &a.figures.device, a.figures.family, a.figures.probe).cmp(&(
             b.day,
             &b.figures.device,
@@ -198,6 +250,7 @@ pub(crate) fn sort_daily(rows: &mut [DailyRollup]) {
             b.figures.probe,
         ))
     });
+    Ok(out)
 }
 
 /// The days from `from` to the day before `to`.

@@ -1,6 +1,6 @@
 //! The PostgreSQL backend: several agents may share one database.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use sqlx::query::Query;
 use sqlx::{Connection, Postgres, Row};
 
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
-use super::plan::{self, Key, Piece, Sums, Totals};
+use super::plan::{self, Key, Sums};
 use super::records::*;
 use super::url::DbUrl;
 use super::{StoreError, query_error};
@@ -512,26 +512,7 @@ impl PgStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(query_error("starting a transaction"))?;
-        let rolled: BTreeSet<NaiveDate> =
-            rolled_days(&mut *tx, from.date_naive(), to.date_naive() + Days::new(1))
-                .await?
-                .into_iter()
-                .collect();
-        let mut totals = Totals::default();
-        for piece in plan::plan(from, to, &rolled) {
-            match piece {
-                Piece::Raw { from, to } => {
-                    for (key, sums) in raw_sums(&mut *tx, from, to).await? {
-                        totals.add(key, sums);
-                    }
-                }
-                Piece::Rollup { from, to } => {
-                    for (_, key, sums) in daily_sums(&mut *tx, from, to).await? {
-                        totals.add(key, sums);
-                    }
-                }
-            }
-        }
+        let totals = plan::totals(&mut *tx, from, to).await?;
         tx.rollback().await.map_err(query_error("reading availability"))?;
         let names = self.names(totals.ids()).await?;
         totals.finish(&names)
@@ -543,14 +524,8 @@ impl PgStore {
         to: NaiveDate,
     ) -> Result<Vec<DailyRollup>, StoreError> {
         let rows = daily_sums(&self.pool, from, to).await?;
-        let names =
-            self.names(rows.iter().flat_map(|(_, (device, _, _), s)| [*device, s.site])).await?;
-        let mut out = rows
-            .iter()
-            .map(|(day, key, sums)| plan::daily_row(*day, *key, sums, &names))
-            .collect::<Result<Vec<_>, _>>()?;
-        plan::sort_daily(&mut out);
-        Ok(out)
+        let names = self.names(plan::daily_ids(&rows)).await?;
+        plan::daily_rows(&rows, &names)
     }
 
     pub(crate) async fn rolled_days(
@@ -604,6 +579,32 @@ impl PgStore {
                 .rows_affected();
         }
         Ok(deleted)
+    }
+}
+
+impl plan::Source for PgConnection {
+    async fn rolled_days(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        rolled_days(self, from, to).await
+    }
+
+    async fn raw_sums(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Key, Sums)>, StoreError> {
+        raw_sums(self, from, to).await
+    }
+
+    async fn daily_sums(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<plan::DailyRows, StoreError> {
+        daily_sums(self, from, to).await
     }
 }
 
@@ -735,7 +736,7 @@ async fn daily_sums<'e>(
     db: impl PgExecutor<'e>,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<(NaiveDate, Key, Sums)>, StoreError> {
+) -> Result<plan::DailyRows, StoreError> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         daily_columns!(),

@@ -1,7 +1,6 @@
 //! The SQLite backend: one file (or memory), WAL, one writer at a time.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteExecutor};
 
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
-use super::plan::{self, Key, Piece, Sums, Totals};
+use super::plan::{self, Key, Sums};
 use super::records::*;
 use super::url::DbUrl;
 use super::{StoreError, query_error};
@@ -64,49 +63,39 @@ impl SqliteStore {
         let connect_error = |error| StoreError::Connect { url: shown.clone(), error };
         // One plain connection first: its error says why (the pool would only time out), and
         // it keeps an in-memory database alive until the pool holds it.
-        let mut first = tokio::time::timeout(CONNECT_TIMEOUT, async {
-            SqliteConnection::connect_with(&options).await
-        })
-        .await
-        .map_err(|_| StoreError::ConnectTimeout {
-            url: shown.clone(),
-            seconds: CONNECT_TIMEOUT.as_secs(),
-        })?
-        .map_err(connect_error)?;
+        let mut first =
+            tokio::time::timeout(CONNECT_TIMEOUT, SqliteConnection::connect_with(&options))
+                .await
+                .map_err(|_| StoreError::ConnectTimeout {
+                    url: shown.clone(),
+                    seconds: CONNECT_TIMEOUT.as_secs(),
+                })?
+                .map_err(connect_error)?;
         sqlx::migrate!("migrations/sqlite")
             .run(&mut first)
             .await
             .map_err(|error| StoreError::Migrate { url: shown.clone(), error })?;
-        let (write, read) = if url.is_sqlite_memory() {
-            // Every connection must see the one memory database, and it must never be left
-            // without a connection (it would vanish): one connection for everything.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(BUSY_TIMEOUT)
-                .connect_with(options)
-                .await
-                .map_err(connect_error)?;
-            (pool.clone(), pool)
+        // One connection for every write, kept open (an in-memory database would vanish with
+        // its last connection).
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options.clone())
+            .await
+            .map_err(connect_error)?;
+        let read = if url.is_sqlite_memory() {
+            // Every connection must see the one memory database: the writer reads too.
+            write.clone()
         } else {
-            let write = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(BUSY_TIMEOUT)
-                .connect_with(options.clone())
-                .await
-                .map_err(connect_error)?;
-            let read = SqlitePoolOptions::new()
+            SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(BUSY_TIMEOUT)
                 .connect_with(options)
                 .await
-                .map_err(connect_error)?;
-            (write, read)
+                .map_err(connect_error)?
         };
         first.close().await.map_err(connect_error)?;
         Ok(SqliteStore { write, read, names: Interner::default(), url: shown })
@@ -511,26 +500,7 @@ impl SqliteStore {
     ) -> Result<Vec<Availability>, StoreError> {
         // One read transaction: one consistent view even while a roll-up or prune runs.
         let mut tx = self.read.begin().await.map_err(query_error("starting a transaction"))?;
-        let rolled: BTreeSet<NaiveDate> =
-            rolled_days(&mut *tx, from.date_naive(), to.date_naive() + Days::new(1))
-                .await?
-                .into_iter()
-                .collect();
-        let mut totals = Totals::default();
-        for piece in plan::plan(from, to, &rolled) {
-            match piece {
-                Piece::Raw { from, to } => {
-                    for (key, sums) in raw_sums(&mut *tx, from, to).await? {
-                        totals.add(key, sums);
-                    }
-                }
-                Piece::Rollup { from, to } => {
-                    for (_, key, sums) in daily_sums(&mut *tx, from, to).await? {
-                        totals.add(key, sums);
-                    }
-                }
-            }
-        }
+        let totals = plan::totals(&mut *tx, from, to).await?;
         tx.rollback().await.map_err(query_error("reading availability"))?;
         let names = self.names(totals.ids()).await?;
         totals.finish(&names)
@@ -542,14 +512,8 @@ impl SqliteStore {
         to: NaiveDate,
     ) -> Result<Vec<DailyRollup>, StoreError> {
         let rows = daily_sums(&self.read, from, to).await?;
-        let names =
-            self.names(rows.iter().flat_map(|(_, (device, _, _), s)| [*device, s.site])).await?;
-        let mut out = rows
-            .iter()
-            .map(|(day, key, sums)| plan::daily_row(*day, *key, sums, &names))
-            .collect::<Result<Vec<_>, _>>()?;
-        plan::sort_daily(&mut out);
-        Ok(out)
+        let names = self.names(plan::daily_ids(&rows)).await?;
+        plan::daily_rows(&rows, &names)
     }
 
     pub(crate) async fn rolled_days(
@@ -611,6 +575,32 @@ impl SqliteStore {
             }
         }
         Ok(deleted)
+    }
+}
+
+impl plan::Source for SqliteConnection {
+    async fn rolled_days(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        rolled_days(self, from, to).await
+    }
+
+    async fn raw_sums(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Key, Sums)>, StoreError> {
+        raw_sums(self, from, to).await
+    }
+
+    async fn daily_sums(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<plan::DailyRows, StoreError> {
+        daily_sums(self, from, to).await
     }
 }
 
@@ -751,7 +741,7 @@ async fn daily_sums<'e>(
     db: impl SqliteExecutor<'e>,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<(NaiveDate, Key, Sums)>, StoreError> {
+) -> Result<plan::DailyRows, StoreError> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         daily_columns!(),
