@@ -1,0 +1,777 @@
+//! The PostgreSQL backend: several agents may share one database.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolOptions, PgRow,
+};
+use sqlx::query::Query;
+use sqlx::{Connection, Postgres, Row};
+
+use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
+use super::plan::{self, Key, Sums};
+use super::records::*;
+use super::url::DbUrl;
+use super::{StoreError, query_error};
+
+/// How long opening the database may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Connections per agent: one writer and a few report readers.
+const MAX_CONNECTIONS: u32 = 8;
+/// Advisory lock that serialises, across agents, roll-up writes with moves of the raw horizon.
+const ROLLUP_LOCK: i64 = 0x7669_6769_6101;
+/// Advisory lock that serialises, across agents, "store this snapshot unless it is the latest".
+const SNAPSHOT_LOCK: i64 = 0x7669_6769_6102;
+
+/// `INSERT INTO polls|latest_polls (poll_columns!()) ` followed by this: one statement for any
+/// number of rows, always the same text (prepared once).
+macro_rules! unnest_polls {
+    () => {
+        "SELECT * FROM UNNEST($1::timestamptz[], $2::int4[], $3::int4[], $4::int4[], \
+         $5::int2[], $6::int2[], $7::int4[], $8::bool[], $9::int4[], $10::int4[], $11::int4[], \
+         $12::int4[], $13::int4[], $14::int4[], $15::int4[], $16::int4[], $17::int4[], \
+         $18::int4[], $19::int4[], $20::int4[], $21::int8[])"
+    };
+}
+
+/// The figures of raw polls per key; the site is that of the latest poll.
+macro_rules! raw_sums_select {
+    () => {
+        "SELECT device, family, probe, (array_agg(site ORDER BY at DESC))[1], max(at), \
+         count(*), count(*) FILTER (WHERE success), coalesce(sum(sent), 0), \
+         coalesce(sum(received), 0), coalesce(sum(rtt_avg_us) FILTER (WHERE success), 0), \
+         count(rtt_avg_us) FILTER (WHERE success) \
+         FROM polls WHERE at >= $1 AND at < $2 GROUP BY device, family, probe"
+    };
+}
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: PgPool,
+    names: Interner,
+    url: String,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+/// One column of a batch, as an array parameter.
+macro_rules! column {
+    ($rows:expr, $field:ident) => {
+        $rows.iter().map(|r| r.$field).collect::<Vec<_>>()
+    };
+}
+
+impl PgStore {
+    /// Connects and migrates.
+    pub(crate) async fn connect(url: &DbUrl) -> Result<PgStore, StoreError> {
+        let shown = url.redacted();
+        let options = PgConnectOptions::from_str(url.expose())
+            .map_err(|error| StoreError::BadUrl { url: shown.clone(), error })?
+            .application_name("vigia");
+        // One plain connection first: its error says why (the pool would retry a refused
+        // connection until its timeout, then only say it timed out).
+        let mut first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| StoreError::ConnectTimeout {
+                url: shown.clone(),
+                seconds: CONNECT_TIMEOUT.as_secs(),
+            })?
+            .map_err(|error| StoreError::Connect { url: shown.clone(), error })?;
+        // sqlx holds an advisory lock while migrating: agents starting together take turns.
+        sqlx::migrate!("migrations/postgres")
+            .run(&mut first)
+            .await
+            .map_err(|error| StoreError::Migrate { url: shown.clone(), error })?;
+        first.close().await.map_err(|error| StoreError::Connect { url: shown.clone(), error })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(options);
+        Ok(PgStore { pool, names: Interner::default(), url: shown })
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Ids of `values`, creating the missing ones.
+    async fn intern<'a>(&self, values: impl Iterator<Item = &'a str>) -> Result<Ids, StoreError> {
+        let cleaned: Vec<_> = values.map(codec::clean_name).collect();
+        let (mut ids, missing) = self.names.split(cleaned.iter().map(|c| &**c));
+        if missing.is_empty() {
+            return Ok(ids);
+        }
+        // Look first, insert only what is new: a conflicting insert would still use up an
+        // identity value, and every agent start would burn thousands.
+        let found = self.ids_of(&missing).await?;
+        let still: Vec<String> = {
+            let found: HashSet<&str> = found.iter().map(|(_, v)| v.as_str()).collect();
+            missing.iter().filter(|v| !found.contains(v.as_str())).cloned().collect()
+        };
+        self.names.learn(found.iter().map(|(id, v)| (*id, v.as_str())));
+        ids.extend(found.into_iter().map(|(id, v)| (v, id)));
+        if !still.is_empty() {
+            // Sorted, so two agents adding the same names lock them in the same order.
+            sqlx::query(
+                "INSERT INTO strings (value) SELECT v FROM unnest($1::text[]) AS t(v) ORDER BY v \
+                 ON CONFLICT (value) DO NOTHING",
+            )
+            .bind(&still)
+            .execute(&self.pool)
+            .await
+            .map_err(query_error("storing names"))?;
+            let added = self.ids_of(&still).await?;
+            self.names.learn(added.iter().map(|(id, v)| (*id, v.as_str())));
+            ids.extend(added.into_iter().map(|(id, v)| (v, id)));
+        }
+        Ok(ids)
+    }
+
+    async fn ids_of(&self, values: &[String]) -> Result<Vec<(Id, String)>, StoreError> {
+        sqlx::query_as("SELECT id, value FROM strings WHERE value = ANY($1)")
+            .bind(values)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading names"))
+    }
+
+    /// The strings of `ids`.
+    async fn names(&self, ids: impl Iterator<Item = Id>) -> Result<Names, StoreError> {
+        let (mut names, missing) = self.names.split_ids(ids);
+        if missing.is_empty() {
+            return Ok(names);
+        }
+        let pairs: Vec<(Id, String)> =
+            sqlx::query_as("SELECT id, value FROM strings WHERE id = ANY($1)")
+                .bind(&missing)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query_error("reading names"))?;
+        self.names.learn(pairs.iter().map(|(id, v)| (*id, v.as_str())));
+        names.extend(pairs.into_iter().map(|(id, v)| (id, v.into())));
+        Ok(names)
+    }
+
+    /// The id of one string, if it was ever stored.
+    async fn id_of(&self, value: &str) -> Result<Option<Id>, StoreError> {
+        let value = codec::clean_name(value);
+        if let Some(id) = self.names.cached_id(&value) {
+            return Ok(Some(id));
+        }
+        sqlx::query_scalar("SELECT id FROM strings WHERE value = $1")
+            .bind(&*value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_error("reading names"))
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(query_error("starting a transaction"))
+    }
+
+    pub(crate) async fn insert_polls(&self, rows: &[PollRecord]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids = self.intern(codec::poll_strings(rows)).await?;
+        let encoded =
+            rows.iter().map(|r| PollRow::encode(r, &ids)).collect::<Result<Vec<_>, _>>()?;
+        let first_day = encoded.iter().map(|r| r.at).min().expect("not empty").date_naive();
+        let all: Vec<&PollRow> = encoded.iter().collect();
+        let latest = codec::latest_per_key(&encoded);
+        let mut tx = self.begin().await?;
+        bind_polls(
+            sqlx::query(concat!("INSERT INTO polls (", poll_columns!(), ") ", unnest_polls!())),
+            &all,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("storing polls"))?;
+        bind_polls(
+            sqlx::query(concat!(
+                "INSERT INTO latest_polls (",
+                poll_columns!(),
+                ") ",
+                unnest_polls!(),
+                latest_upsert!()
+            )),
+            &latest,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("storing the latest polls"))?;
+        // Matches (and so locks) the row only when the day moves back: agents do not queue here.
+        sqlx::query(
+            "UPDATE retention SET raw_first_day = $1 \
+             WHERE id = 1 AND (raw_first_day IS NULL OR raw_first_day > $1)",
+        )
+        .bind(first_day)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("storing polls"))?;
+        tx.commit().await.map_err(query_error("storing polls"))
+    }
+
+    pub(crate) async fn insert_interfaces(
+        &self,
+        rows: &[InterfaceRecord],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids = self.intern(codec::interface_strings(rows)).await?;
+        let r =
+            rows.iter().map(|r| InterfaceRow::encode(r, &ids)).collect::<Result<Vec<_>, _>>()?;
+        sqlx::query(concat!(
+            "INSERT INTO interfaces (",
+            interface_columns!(),
+            ") SELECT * FROM UNNEST($1::timestamptz[], $2::int4[], $3::int4[], $4::int4[], \
+             $5::int4[], $6::int4[], $7::int4[], $8::int8[], $9::bool[], $10::bool[], \
+             $11::int8[], $12::int8[], $13::int2[], $14::int8[], $15::int8[], $16::int8[], \
+             $17::int8[])"
+        ))
+        .bind(column!(r, at))
+        .bind(column!(r, agent))
+        .bind(column!(r, device))
+        .bind(column!(r, if_index))
+        .bind(column!(r, name))
+        .bind(column!(r, alias))
+        .bind(column!(r, if_type))
+        .bind(column!(r, speed_mbps))
+        .bind(column!(r, oper_up))
+        .bind(column!(r, admin_up))
+        .bind(column!(r, in_octets))
+        .bind(column!(r, out_octets))
+        .bind(column!(r, counter_bits))
+        .bind(column!(r, in_errors))
+        .bind(column!(r, out_errors))
+        .bind(column!(r, in_discards))
+        .bind(column!(r, out_discards))
+        .execute(&self.pool)
+        .await
+        .map_err(query_error("storing interfaces"))?;
+        Ok(())
+    }
+
+    pub(crate) async fn insert_events(&self, rows: &[EventRecord]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let r: Vec<EventRow> = rows.iter().map(EventRow::encode).collect();
+        let text = |f: fn(&EventRow) -> &String| r.iter().map(f).cloned().collect::<Vec<_>>();
+        let opt =
+            |f: fn(&EventRow) -> &Option<String>| r.iter().map(f).cloned().collect::<Vec<_>>();
+        sqlx::query(concat!(
+            "INSERT INTO events (",
+            event_columns!(),
+            ") SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], \
+             $5::text[], $6::text[], $7::text[], $8::text[])"
+        ))
+        .bind(column!(r, at))
+        .bind(text(|e| &e.agent))
+        .bind(text(|e| &e.kind))
+        .bind(opt(|e| &e.device))
+        .bind(opt(|e| &e.site))
+        .bind(opt(|e| &e.family))
+        .bind(opt(|e| &e.probe))
+        .bind(text(|e| &e.detail))
+        .execute(&self.pool)
+        .await
+        .map_err(query_error("storing events"))?;
+        Ok(())
+    }
+
+    pub(crate) async fn record_inventory(
+        &self,
+        snap: &InventorySnapshot,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        lock(&mut tx, SNAPSHOT_LOCK).await?;
+        let latest: Option<String> = sqlx::query_scalar(
+            "SELECT digest FROM inventory_snapshots ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query_error("reading inventory snapshots"))?;
+        if latest.as_deref() == Some(snap.digest.as_str()) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO inventory_snapshots (at, agent, digest, content) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(codec::truncate_micros(snap.at))
+        .bind(codec::clean_text(&snap.agent))
+        .bind(&snap.digest)
+        .bind(snap.content.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("storing an inventory snapshot"))?;
+        tx.commit().await.map_err(query_error("storing an inventory snapshot"))?;
+        Ok(true)
+    }
+
+    pub(crate) async fn inventory_history(
+        &self,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<InventorySnapshot>, StoreError> {
+        let rows: Vec<(DateTime<Utc>, String, String, String)> = sqlx::query_as(
+            "SELECT at, agent, digest, content FROM inventory_snapshots WHERE at <= $1 \
+             ORDER BY at, id",
+        )
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading inventory snapshots"))?;
+        rows.into_iter()
+            .map(|(at, agent, digest, content)| {
+                Ok(InventorySnapshot {
+                    at,
+                    agent,
+                    digest,
+                    content: codec::snapshot_content(&content)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn latest_polls(&self) -> Result<Vec<PollRecord>, StoreError> {
+        let rows = sqlx::query(concat!("SELECT ", poll_columns!(), " FROM latest_polls"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading the latest polls"))?;
+        let mut polls = self.decode_polls(&rows).await?;
+        codec::sort_latest(&mut polls);
+        Ok(polls)
+    }
+
+    pub(crate) async fn events(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE at >= $1 AND at < $2 ORDER BY at, id"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading events"))?;
+        rows.iter()
+            .map(|r| {
+                let get = query_error("reading events");
+                EventRow {
+                    at: r.try_get(0).map_err(get)?,
+                    agent: r.try_get(1).map_err(get)?,
+                    kind: r.try_get(2).map_err(get)?,
+                    device: r.try_get(3).map_err(get)?,
+                    site: r.try_get(4).map_err(get)?,
+                    family: r.try_get(5).map_err(get)?,
+                    probe: r.try_get(6).map_err(get)?,
+                    detail: r.try_get(7).map_err(get)?,
+                }
+                .decode()
+            })
+            .collect()
+    }
+
+    pub(crate) async fn polls(
+        &self,
+        device: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PollRecord>, StoreError> {
+        let Some(device) = self.id_of(device).await? else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            poll_columns!(),
+            " FROM polls WHERE device = $1 AND at >= $2 AND at < $3 \
+             ORDER BY at, family, probe, agent"
+        ))
+        .bind(device)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading polls"))?;
+        self.decode_polls(&rows).await
+    }
+
+    async fn decode_polls(&self, rows: &[PgRow]) -> Result<Vec<PollRecord>, StoreError> {
+        let rows = rows.iter().map(poll_row).collect::<Result<Vec<_>, _>>()?;
+        let names = self.names(rows.iter().flat_map(PollRow::ids)).await?;
+        rows.into_iter().map(|r| r.decode(&names)).collect()
+    }
+
+    pub(crate) async fn interfaces(
+        &self,
+        device: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<InterfaceRecord>, StoreError> {
+        let Some(device) = self.id_of(device).await? else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            interface_columns!(),
+            " FROM interfaces WHERE device = $1 AND at >= $2 AND at < $3 \
+             ORDER BY at, if_index, agent"
+        ))
+        .bind(device)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading interfaces"))?;
+        let rows = rows.iter().map(interface_row).collect::<Result<Vec<_>, _>>()?;
+        let names = self.names(rows.iter().flat_map(InterfaceRow::ids)).await?;
+        rows.into_iter().map(|r| r.decode(&names)).collect()
+    }
+
+    pub(crate) async fn rollup(&self, day: NaiveDate) -> Result<u64, StoreError> {
+        let from = codec::day_start(day);
+        let to = codec::day_start(day + Days::new(1));
+        // Summed outside the lock; written under it, after checking the day was not pruned in
+        // between (a prune moves the horizon under the same lock before deleting anything).
+        let sums = raw_sums(&self.pool, from, to).await?;
+        let mut tx = self.begin().await?;
+        lock(&mut tx, ROLLUP_LOCK).await?;
+        let pruned = pruned_before(&mut *tx).await?;
+        if pruned.is_some_and(|p| day < p) {
+            let rows: Option<i64> =
+                sqlx::query_scalar("SELECT rows FROM rolled_days WHERE day = $1")
+                    .bind(day)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(query_error("reading rolled-up days"))?;
+            return codec::count("rolled_days", "rows", rows.unwrap_or(0));
+        }
+        let s: Vec<&Sums> = sums.iter().map(|(_, s)| s).collect();
+        let last_at = s
+            .iter()
+            .map(|s| codec::from_micros("polls", "at", s.last_at_us))
+            .collect::<Result<Vec<_>, _>>()?;
+        sqlx::query(concat!(
+            "INSERT INTO daily (",
+            daily_columns!(),
+            ") SELECT $1::date, * FROM UNNEST($2::int4[], $3::int2[], $4::int2[], $5::int4[], \
+             $6::timestamptz[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], \
+             $12::int8[])",
+            daily_upsert!()
+        ))
+        .bind(day)
+        .bind(sums.iter().map(|((d, _, _), _)| *d).collect::<Vec<_>>())
+        .bind(sums.iter().map(|((_, f, _), _)| *f).collect::<Vec<_>>())
+        .bind(sums.iter().map(|((_, _, p), _)| *p).collect::<Vec<_>>())
+        .bind(column!(s, site))
+        .bind(last_at)
+        .bind(column!(s, polls))
+        .bind(column!(s, successes))
+        .bind(column!(s, sent))
+        .bind(column!(s, received))
+        .bind(column!(s, rtt_sum_us))
+        .bind(column!(s, rtt_count))
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("storing a roll-up"))?;
+        let n = sums.len() as i64;
+        sqlx::query(
+            "INSERT INTO rolled_days (day, rolled_at, rows) VALUES ($1, now(), $2) \
+             ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, rows = excluded.rows",
+        )
+        .bind(day)
+        .bind(n)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("storing a roll-up"))?;
+        tx.commit().await.map_err(query_error("storing a roll-up"))?;
+        codec::count("rolled_days", "rows", n)
+    }
+
+    pub(crate) async fn availability(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Availability>, StoreError> {
+        // One snapshot for every piece, even while a roll-up or prune runs.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(query_error("starting a transaction"))?;
+        let totals = plan::totals(&mut *tx, from, to).await?;
+        tx.rollback().await.map_err(query_error("reading availability"))?;
+        let names = self.names(totals.ids()).await?;
+        totals.finish(&names)
+    }
+
+    pub(crate) async fn daily(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DailyRollup>, StoreError> {
+        let rows = daily_sums(&self.pool, from, to).await?;
+        let names = self.names(plan::daily_ids(&rows)).await?;
+        plan::daily_rows(&rows, &names)
+    }
+
+    pub(crate) async fn rolled_days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        rolled_days(&self.pool, from, to).await
+    }
+
+    pub(crate) async fn raw_pruned_before(&self) -> Result<Option<NaiveDate>, StoreError> {
+        pruned_before(&self.pool).await
+    }
+
+    pub(crate) async fn prune(&self, raw_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let cut_day = raw_before.date_naive();
+        let (first, pruned): (Option<NaiveDate>, Option<NaiveDate>) =
+            sqlx::query_as("SELECT raw_first_day, raw_pruned_before FROM retention WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(query_error("reading the retention state"))?;
+        if let Some(first) = first {
+            // Days before `pruned` are rolled up already and their raw rows gone.
+            for day in plan::days(first.max(pruned.unwrap_or(first)), cut_day) {
+                self.rollup(day).await?;
+            }
+        }
+        // The horizon moves before any row goes: a roll-up of a day being pruned (by this
+        // agent or another) then keeps the stored figures instead of summing what is left.
+        let mut tx = self.begin().await?;
+        lock(&mut tx, ROLLUP_LOCK).await?;
+        sqlx::query(
+            "UPDATE retention SET raw_pruned_before = $1 \
+             WHERE id = 1 AND (raw_pruned_before IS NULL OR raw_pruned_before < $1)",
+        )
+        .bind(cut_day)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("pruning"))?;
+        tx.commit().await.map_err(query_error("pruning"))?;
+        // One statement per table: PostgreSQL deletes without blocking readers or writers, and
+        // autovacuum gives the space back to new rows.
+        let cut = codec::day_start(cut_day);
+        let mut deleted = 0;
+        for sql in ["DELETE FROM polls WHERE at < $1", "DELETE FROM interfaces WHERE at < $1"] {
+            deleted += sqlx::query(sql)
+                .bind(cut)
+                .execute(&self.pool)
+                .await
+                .map_err(query_error("pruning"))?
+                .rows_affected();
+        }
+        Ok(deleted)
+    }
+}
+
+impl plan::Source for PgConnection {
+    async fn rolled_days(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        rolled_days(self, from, to).await
+    }
+
+    async fn raw_sums(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Key, Sums)>, StoreError> {
+        raw_sums(self, from, to).await
+    }
+
+    async fn daily_sums(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<plan::DailyRows, StoreError> {
+        daily_sums(self, from, to).await
+    }
+}
+
+async fn lock(tx: &mut PgConnection, key: i64) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(tx)
+        .await
+        .map(drop)
+        .map_err(query_error("taking a lock"))
+}
+
+fn bind_polls<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    r: &[&PollRow],
+) -> Query<'q, Postgres, PgArguments> {
+    q.bind(column!(r, at))
+        .bind(column!(r, agent))
+        .bind(column!(r, device))
+        .bind(column!(r, site))
+        .bind(column!(r, family))
+        .bind(column!(r, probe))
+        .bind(column!(r, outcome))
+        .bind(column!(r, success))
+        .bind(column!(r, sent))
+        .bind(column!(r, received))
+        .bind(column!(r, rtt_min_us))
+        .bind(column!(r, rtt_avg_us))
+        .bind(column!(r, rtt_max_us))
+        .bind(column!(r, jitter_us))
+        .bind(column!(r, duration_us))
+        .bind(column!(r, sys_descr))
+        .bind(column!(r, sys_object_id))
+        .bind(column!(r, sys_name))
+        .bind(column!(r, sys_location))
+        .bind(column!(r, sys_contact))
+        .bind(column!(r, sys_uptime_ticks))
+}
+
+fn poll_row(r: &PgRow) -> Result<PollRow, StoreError> {
+    let get = query_error("reading polls");
+    Ok(PollRow {
+        at: r.try_get(0).map_err(get)?,
+        agent: r.try_get(1).map_err(get)?,
+        device: r.try_get(2).map_err(get)?,
+        site: r.try_get(3).map_err(get)?,
+        family: r.try_get(4).map_err(get)?,
+        probe: r.try_get(5).map_err(get)?,
+        outcome: r.try_get(6).map_err(get)?,
+        success: r.try_get(7).map_err(get)?,
+        sent: r.try_get(8).map_err(get)?,
+        received: r.try_get(9).map_err(get)?,
+        rtt_min_us: r.try_get(10).map_err(get)?,
+        rtt_avg_us: r.try_get(11).map_err(get)?,
+        rtt_max_us: r.try_get(12).map_err(get)?,
+        jitter_us: r.try_get(13).map_err(get)?,
+        duration_us: r.try_get(14).map_err(get)?,
+        sys_descr: r.try_get(15).map_err(get)?,
+        sys_object_id: r.try_get(16).map_err(get)?,
+        sys_name: r.try_get(17).map_err(get)?,
+        sys_location: r.try_get(18).map_err(get)?,
+        sys_contact: r.try_get(19).map_err(get)?,
+        sys_uptime_ticks: r.try_get(20).map_err(get)?,
+    })
+}
+
+fn interface_row(r: &PgRow) -> Result<InterfaceRow, StoreError> {
+    let get = query_error("reading interfaces");
+    Ok(InterfaceRow {
+        at: r.try_get(0).map_err(get)?,
+        agent: r.try_get(1).map_err(get)?,
+        device: r.try_get(2).map_err(get)?,
+        if_index: r.try_get(3).map_err(get)?,
+        name: r.try_get(4).map_err(get)?,
+        alias: r.try_get(5).map_err(get)?,
+        if_type: r.try_get(6).map_err(get)?,
+        speed_mbps: r.try_get(7).map_err(get)?,
+        oper_up: r.try_get(8).map_err(get)?,
+        admin_up: r.try_get(9).map_err(get)?,
+        in_octets: r.try_get(10).map_err(get)?,
+        out_octets: r.try_get(11).map_err(get)?,
+        counter_bits: r.try_get(12).map_err(get)?,
+        in_errors: r.try_get(13).map_err(get)?,
+        out_errors: r.try_get(14).map_err(get)?,
+        in_discards: r.try_get(15).map_err(get)?,
+        out_discards: r.try_get(16).map_err(get)?,
+    })
+}
+
+async fn raw_sums<'e>(
+    db: impl PgExecutor<'e>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(Key, Sums)>, StoreError> {
+    let rows = sqlx::query(raw_sums_select!())
+        .bind(from)
+        .bind(to)
+        .fetch_all(db)
+        .await
+        .map_err(query_error("summing polls"))?;
+    rows.iter().map(|r| sums_row(r, 0)).collect()
+}
+
+/// Key and figures from columns `first..first + 11` (device, family, probe, site, last_at,
+/// polls, successes, sent, received, rtt_sum_us, rtt_count).
+fn sums_row(r: &PgRow, first: usize) -> Result<(Key, Sums), StoreError> {
+    let get = query_error("summing polls");
+    let last_at: DateTime<Utc> = r.try_get(first + 4).map_err(get)?;
+    Ok((
+        (
+            r.try_get(first).map_err(get)?,
+            r.try_get(first + 1).map_err(get)?,
+            r.try_get(first + 2).map_err(get)?,
+        ),
+        Sums {
+            site: r.try_get(first + 3).map_err(get)?,
+            last_at_us: codec::micros(last_at),
+            polls: r.try_get(first + 5).map_err(get)?,
+            successes: r.try_get(first + 6).map_err(get)?,
+            sent: r.try_get(first + 7).map_err(get)?,
+            received: r.try_get(first + 8).map_err(get)?,
+            rtt_sum_us: r.try_get(first + 9).map_err(get)?,
+            rtt_count: r.try_get(first + 10).map_err(get)?,
+        },
+    ))
+}
+
+async fn daily_sums<'e>(
+    db: impl PgExecutor<'e>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<plan::DailyRows, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        daily_columns!(),
+        " FROM daily WHERE day >= $1 AND day < $2"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+    .map_err(query_error("reading roll-ups"))?;
+    rows.iter()
+        .map(|r| {
+            let day: NaiveDate = r.try_get(0).map_err(query_error("reading roll-ups"))?;
+            let (key, sums) = sums_row(r, 1)?;
+            Ok((day, key, sums))
+        })
+        .collect()
+}
+
+async fn rolled_days<'e>(
+    db: impl PgExecutor<'e>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<NaiveDate>, StoreError> {
+    sqlx::query_scalar("SELECT day FROM rolled_days WHERE day >= $1 AND day < $2 ORDER BY day")
+        .bind(from)
+        .bind(to)
+        .fetch_all(db)
+        .await
+        .map_err(query_error("reading rolled-up days"))
+}
+
+async fn pruned_before<'e>(db: impl PgExecutor<'e>) -> Result<Option<NaiveDate>, StoreError> {
+    sqlx::query_scalar("SELECT raw_pruned_before FROM retention WHERE id = 1")
+        .fetch_one(db)
+        .await
+        .map_err(query_error("reading the retention state"))
+}
