@@ -99,7 +99,6 @@ pub enum LabCommand {
     },
 }
 
-
 /// `vigia agent`
 #[derive(Debug, clap::Args)]
 pub struct AgentArgs {
@@ -107,8 +106,9 @@ pub struct AgentArgs {
     #[command(flatten)]
     pub inventory: InventoryArg,
     /// History database: sqlite://FILE (embedded default) or postgres://USER@HOST/DB.
-    #[arg(long, env = "VIGIA_DB", default_value = "sqlite://vigia.db")]
-    pub db: String,
+    #[arg(long, env = vigia::store::URL_ENV, default_value = vigia::store::DEFAULT_URL,
+          value_parser = vigia::store::DbUrl::parse, hide_env_values = true)]
+    pub db: vigia::store::DbUrl,
     /// Where /metrics, /healthz and /api/devices listen. Beyond loopback is your explicit
     /// choice.
     #[arg(long, env = "VIGIA_LISTEN", default_value = "127.0.0.1:9464")]

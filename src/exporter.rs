@@ -167,10 +167,34 @@ impl Collector for VigiaCollector {
                 }
             }
         }
-        gauge(&mut enc, "vigia_device_up", "1 if the last poll of the probe over the family succeeded, else 0.", None, up)?;
-        gauge(&mut enc, "vigia_icmp_rtt", "Mean round-trip time of the last ICMP cycle.", Some(&Unit::Seconds), rtt)?;
-        gauge(&mut enc, "vigia_icmp_jitter", "Mean absolute difference of successive RTTs in the last ICMP cycle.", Some(&Unit::Seconds), jitter)?;
-        gauge(&mut enc, "vigia_icmp_loss", "Lost / sent echoes in the last ICMP cycle.", Some(&ratio()), loss)?;
+        gauge(
+            &mut enc,
+            "vigia_device_up",
+            "1 if the last poll of the probe over the family succeeded, else 0.",
+            None,
+            up,
+        )?;
+        gauge(
+            &mut enc,
+            "vigia_icmp_rtt",
+            "Mean round-trip time of the last ICMP cycle.",
+            Some(&Unit::Seconds),
+            rtt,
+        )?;
+        gauge(
+            &mut enc,
+            "vigia_icmp_jitter",
+            "Mean absolute difference of successive RTTs in the last ICMP cycle.",
+            Some(&Unit::Seconds),
+            jitter,
+        )?;
+        gauge(
+            &mut enc,
+            "vigia_icmp_loss",
+            "Lost / sent echoes in the last ICMP cycle.",
+            Some(&ratio()),
+            loss,
+        )?;
 
         // SNMP system and interfaces.
         let mut uptime = Vec::new();
@@ -201,7 +225,7 @@ impl Collector for VigiaCollector {
                     if_up.push((l.clone(), f64::from(u8::from(up))));
                 }
                 if let Some(s) = i.speed_mbps {
-                    if_speed.push((l.clone(), s as f64 * 1e6));
+                    if_speed.push((l.clone(), s as f64 * 1e6 / 8.0));
                 }
                 if i.has_octets {
                     rx.push((l.clone(), i.rx.total()));
@@ -228,21 +252,105 @@ impl Collector for VigiaCollector {
                 }
             }
         }
-        gauge(&mut enc, "vigia_snmp_uptime", "sysUpTime of the device's SNMP agent.", Some(&Unit::Seconds), uptime)?;
-        counter(&mut enc, "vigia_snmp_agent_restarts", "Restarts of the device's SNMP agent detected through sysUpTime since vigia started.", None, restarts)?;
+        gauge(
+            &mut enc,
+            "vigia_snmp_uptime",
+            "sysUpTime of the device's SNMP agent.",
+            Some(&Unit::Seconds),
+            uptime,
+        )?;
+        counter(
+            &mut enc,
+            "vigia_snmp_agent_restarts",
+            "Restarts of the device's SNMP agent detected through sysUpTime since vigia started.",
+            None,
+            restarts,
+        )?;
         gauge(&mut enc, "vigia_interface_up", "1 if ifOperStatus is up.", None, if_up)?;
-        gauge(&mut enc, "vigia_interface_speed", "Interface speed (ifHighSpeed).", Some(&Unit::Other("bits_per_second".into())), if_speed)?;
-        counter(&mut enc, "vigia_interface_receive", "Octets received (wraps and agent restarts accounted for).", Some(&Unit::Bytes), rx)?;
-        counter(&mut enc, "vigia_interface_transmit", "Octets sent (wraps and agent restarts accounted for).", Some(&Unit::Bytes), tx)?;
-        counter(&mut enc, "vigia_interface_receive_errors", "Inbound packets with errors (ifInErrors).", None, rx_err)?;
-        counter(&mut enc, "vigia_interface_transmit_errors", "Outbound packets with errors (ifOutErrors).", None, tx_err)?;
-        counter(&mut enc, "vigia_interface_receive_discards", "Inbound packets discarded (ifInDiscards).", None, rx_disc)?;
-        counter(&mut enc, "vigia_interface_transmit_discards", "Outbound packets discarded (ifOutDiscards).", None, tx_disc)?;
-        gauge(&mut enc, "vigia_server_cpu_load", "Mean processor load (hrProcessorLoad / 100).", Some(&ratio()), cpu)?;
-        gauge(&mut enc, "vigia_server_memory_used", "RAM in use (hrStorageRam).", Some(&Unit::Bytes), mem_used)?;
-        gauge(&mut enc, "vigia_server_memory_size", "RAM size (hrStorageRam).", Some(&Unit::Bytes), mem_size)?;
-        gauge(&mut enc, "vigia_server_disk_used", "Fixed disk space in use (hrStorageFixedDisk).", Some(&Unit::Bytes), disk_used)?;
-        gauge(&mut enc, "vigia_server_disk_size", "Fixed disk size (hrStorageFixedDisk).", Some(&Unit::Bytes), disk_size)?;
+        gauge(
+            &mut enc,
+            "vigia_interface_speed",
+            "Interface speed (ifHighSpeed), in bytes per second.",
+            Some(&Unit::Other("bytes_per_second".into())),
+            if_speed,
+        )?;
+        counter(
+            &mut enc,
+            "vigia_interface_receive",
+            "Octets received (wraps and agent restarts accounted for).",
+            Some(&Unit::Bytes),
+            rx,
+        )?;
+        counter(
+            &mut enc,
+            "vigia_interface_transmit",
+            "Octets sent (wraps and agent restarts accounted for).",
+            Some(&Unit::Bytes),
+            tx,
+        )?;
+        counter(
+            &mut enc,
+            "vigia_interface_receive_errors",
+            "Inbound packets with errors (ifInErrors).",
+            None,
+            rx_err,
+        )?;
+        counter(
+            &mut enc,
+            "vigia_interface_transmit_errors",
+            "Outbound packets with errors (ifOutErrors).",
+            None,
+            tx_err,
+        )?;
+        counter(
+            &mut enc,
+            "vigia_interface_receive_discards",
+            "Inbound packets discarded (ifInDiscards).",
+            None,
+            rx_disc,
+        )?;
+        counter(
+            &mut enc,
+            "vigia_interface_transmit_discards",
+            "Outbound packets discarded (ifOutDiscards).",
+            None,
+            tx_disc,
+        )?;
+        gauge(
+            &mut enc,
+            "vigia_server_cpu_load",
+            "Mean processor load (hrProcessorLoad / 100).",
+            Some(&ratio()),
+            cpu,
+        )?;
+        gauge(
+            &mut enc,
+            "vigia_server_memory_used",
+            "RAM in use (hrStorageRam).",
+            Some(&Unit::Bytes),
+            mem_used,
+        )?;
+        gauge(
+            &mut enc,
+            "vigia_server_memory_size",
+            "RAM size (hrStorageRam).",
+            Some(&Unit::Bytes),
+            mem_size,
+        )?;
+        gauge(
+            &mut enc,
+            "vigia_server_disk_used",
+            "Fixed disk space in use (hrStorageFixedDisk).",
+            Some(&Unit::Bytes),
+            disk_used,
+        )?;
+        gauge(
+            &mut enc,
+            "vigia_server_disk_size",
+            "Fixed disk size (hrStorageFixedDisk).",
+            Some(&Unit::Bytes),
+            disk_size,
+        )?;
 
         // Inventory facts.
         let info = inv.devices.iter().filter(|d| d.is_active(today)).map(|d| {
@@ -254,26 +362,67 @@ impl Collector for VigiaCollector {
             l.push(("model", model.unwrap_or_default()));
             (l, 1.0)
         });
-        gauge(&mut enc, "vigia_device_info", "Inventory facts about a device (value 1).", None, info)?;
+        gauge(
+            &mut enc,
+            "vigia_device_info",
+            "Inventory facts about a device (value 1).",
+            None,
+            info,
+        )?;
         let sites = inv.sites.iter().map(|s| {
-            (vec![("site", s.id.clone()), ("name", s.name.clone()), ("link", s.link_label().to_owned())], 1.0)
+            (
+                vec![
+                    ("site", s.id.clone()),
+                    ("name", s.name.clone()),
+                    ("link", s.link_label().to_owned()),
+                ],
+                1.0,
+            )
         });
         gauge(&mut enc, "vigia_site_info", "Inventory facts about a site (value 1).", None, sites)?;
         let site_up = inv.sites.iter().filter_map(|s| {
             let up = state::site_reachable(inv, devices, &s.id, today)?;
-            Some((vec![("site", s.id.clone()), ("link", s.link_label().to_owned())], f64::from(u8::from(up))))
+            Some((
+                vec![("site", s.id.clone()), ("link", s.link_label().to_owned())],
+                f64::from(u8::from(up)),
+            ))
         });
-        gauge(&mut enc, "vigia_site_up", "1 if an uplink device of the site answers ICMP on some family.", None, site_up)?;
-        let durations = shared.poll_duration.iter().map(|(p, s)| (vec![("probe", p.to_string())], *s));
-        gauge(&mut enc, "vigia_poll_duration", "Duration of the last full polling cycle of the probe.", Some(&Unit::Seconds), durations)?;
+        gauge(
+            &mut enc,
+            "vigia_site_up",
+            "1 if an uplink device of the site answers ICMP on some family.",
+            None,
+            site_up,
+        )?;
+        let durations =
+            shared.poll_duration.iter().map(|(p, s)| (vec![("probe", p.to_string())], *s));
+        gauge(
+            &mut enc,
+            "vigia_poll_duration",
+            "Duration of the last full polling cycle of the probe.",
+            Some(&Unit::Seconds),
+            durations,
+        )?;
 
         // Reloads.
         let reload = &shared.reload;
-        gauge(&mut enc, "vigia_inventory_reload_failed", "1 if the last inventory reload was refused (the agent runs on the previous inventory).", None, [(Vec::new(), f64::from(u8::from(reload.failed)))])?;
+        gauge(
+            &mut enc,
+            "vigia_inventory_reload_failed",
+            "1 if the last inventory reload was refused (the agent runs on the previous inventory).",
+            None,
+            [(Vec::new(), f64::from(u8::from(reload.failed)))],
+        )?;
         let stamps = [("success", reload.last_success), ("failure", reload.last_failure)]
             .into_iter()
             .filter_map(|(r, t)| Some((vec![("result", r.to_owned())], t?.timestamp() as f64)));
-        gauge(&mut enc, "vigia_inventory_last_reload_timestamp", "When the inventory was last loaded (success) or a reload refused (failure).", Some(&Unit::Seconds), stamps)?;
+        gauge(
+            &mut enc,
+            "vigia_inventory_last_reload_timestamp",
+            "When the inventory was last loaded (success) or a reload refused (failure).",
+            Some(&Unit::Seconds),
+            stamps,
+        )?;
 
         for family in &shared.extra {
             gauge(&mut enc, family.name, family.help, None, family.samples.iter().cloned())?;
@@ -518,9 +667,9 @@ async fn api_devices(State(app): State<AppState>) -> Response {
 
 /// Bind the HTTP listener; a clear error when the address is taken.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
-    })
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
 }
 
 /// A short text of the metric names exported, for docs and tests.

@@ -6,9 +6,9 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
+use vigia::agent::{Agent, AgentError, AgentOptions, Clock, NetProber, probe_cmd};
 use vigia::diag::Diagnostic;
 use vigia::exit;
-use vigia::agent::{Agent, AgentError, AgentOptions, Clock, NetProber, probe_cmd};
 use vigia::inventory::{self, Family, Inventory, Secrets};
 use vigia::probe::icmp::Icmp;
 use vigia::store::Store;
@@ -31,7 +31,12 @@ fn runtime() -> tokio::runtime::Runtime {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run(cli: Cli) -> u8 {
@@ -147,17 +152,17 @@ async fn agent(args: AgentArgs) -> u8 {
         None
     };
     let code = agent_run(args.db, args.once, opts, inv).await;
-    if let Some(lab) = lab {
-        if let Err(e) = lab.down().await {
-            eprintln!("vigia: taking the lab down: {e}");
-            return exit::FAILURE;
-        }
+    if let Some(lab) = lab
+        && let Err(e) = lab.down().await
+    {
+        eprintln!("vigia: taking the lab down: {e}");
+        return exit::FAILURE;
     }
     code
 }
 
-async fn agent_run(db: String, once: bool, opts: AgentOptions, inv: Inventory) -> u8 {
-    let store = match Store::connect(&db).await {
+async fn agent_run(db: vigia::store::DbUrl, once: bool, opts: AgentOptions, inv: Inventory) -> u8 {
+    let store = match Store::open(&db).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("vigia: history store {db}: {e}");

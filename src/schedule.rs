@@ -75,7 +75,13 @@ impl Scheduler {
                 None => {
                     self.tasks.insert(
                         key.clone(),
-                        TaskState { interval, due: now, failures: 0, in_flight: false, generation: 0 },
+                        TaskState {
+                            interval,
+                            due: now,
+                            failures: 0,
+                            in_flight: false,
+                            generation: 0,
+                        },
                     );
                     self.set_due(key.clone(), now + spread(key, interval));
                 }
@@ -189,7 +195,8 @@ mod tests {
         // Count how many are due in each second of the first interval.
         let mut per_second = [0usize; 30];
         for sec in 0..30u64 {
-            per_second[sec as usize] = s.take_due(t0 + Duration::from_secs(sec + 1) - Duration::from_nanos(1)).len();
+            per_second[sec as usize] =
+                s.take_due(t0 + Duration::from_secs(sec + 1) - Duration::from_nanos(1)).len();
         }
         assert_eq!(per_second.iter().sum::<usize>(), 10_000);
         // Uniform would be 333 a second; no second holds more than twice that.

@@ -153,7 +153,9 @@ impl NetworkState {
         state.icmp.insert(family, IcmpSeen { at, report });
         let now = state.up(family, ProbeKind::Icmp);
         let mut events = Vec::new();
-        if let Some(event) = transition(device, family, ProbeKind::Icmp, was, now, at, agent, detail) {
+        if let Some(event) =
+            transition(device, family, ProbeKind::Icmp, was, now, at, agent, detail)
+        {
             events.push(event);
         }
         events.extend(self.update_site(inv, &device.site, at, agent));
@@ -189,7 +191,9 @@ impl NetworkState {
         }
 
         let mut restarted = false;
-        if let Some(system) = report.system.filter(|_| report.outcome.eq(&crate::probe::SnmpOutcome::Ok)) {
+        if let Some(system) =
+            report.system.filter(|_| report.outcome.eq(&crate::probe::SnmpOutcome::Ok))
+        {
             if let (Some(prev), Some(prev_at), Some(ticks)) = (
                 state.system.as_ref().and_then(|s| s.uptime_ticks),
                 state.system_at,
@@ -315,8 +319,10 @@ pub fn site_reachable(
     if uplinks.is_empty() {
         return None;
     }
-    let states: Vec<Option<bool>> =
-        uplinks.iter().map(|d| devices.get(&d.id).and_then(|s| s.icmp_reachable(d.families()))).collect();
+    let states: Vec<Option<bool>> = uplinks
+        .iter()
+        .map(|d| devices.get(&d.id).and_then(|s| s.icmp_reachable(d.families())))
+        .collect();
     if states.contains(&Some(true)) {
         Some(true)
     } else if states.iter().all(Option::is_some) {

@@ -5,8 +5,8 @@
 //! each due task to a [`Prober`] within a concurrency bound, applies the results to the
 //! [`NetworkState`] (events), batches rows to a writer task, and answers reloads and signals.
 
-mod prober;
 pub mod probe_cmd;
+mod prober;
 mod summary;
 
 use std::collections::{HashMap, HashSet};
@@ -245,8 +245,12 @@ impl<P: Prober> Agent<P> {
         let inv = self.inventory();
         let (content, digest) = Snapshot::of(&inv).to_json_and_digest();
         let at = self.clock.now();
-        let snapshot =
-            InventorySnapshot { at, agent: self.opts.agent_id.clone(), digest: digest.clone(), content };
+        let snapshot = InventorySnapshot {
+            at,
+            agent: self.opts.agent_id.clone(),
+            digest: digest.clone(),
+            content,
+        };
         if self.store.record_inventory(&snapshot).await? {
             self.batch.events.push(EventRecord {
                 at,
@@ -263,7 +267,13 @@ impl<P: Prober> Agent<P> {
     }
 
     /// Start one task: poll the device over every family it has.
-    fn spawn(&mut self, key: TaskKey, tasks: &mut JoinSet<()>, permits: &Arc<Semaphore>, done: &mpsc::Sender<Done>) {
+    fn spawn(
+        &mut self,
+        key: TaskKey,
+        tasks: &mut JoinSet<()>,
+        permits: &Arc<Semaphore>,
+        done: &mpsc::Sender<Done>,
+    ) {
         let inv = self.inventory();
         let Some(device) = inv.device(&key.device).cloned() else {
             self.scheduler.finish(&key, Instant::now().into_std(), true);
@@ -285,12 +295,13 @@ impl<P: Prober> Agent<P> {
             let started = clock.now();
             let result = match key.probe {
                 ProbeKind::Icmp => {
-                    let settings = CycleSettings { count: poll.icmp_count, pace, timeout: poll.timeout };
+                    let settings =
+                        CycleSettings { count: poll.icmp_count, pace, timeout: poll.timeout };
                     Polled::Icmp(icmp_all(&*prober, &device, settings).await)
                 }
-                ProbeKind::Snmp => {
-                    Polled::Snmp(snmp_all(&*prober, &device, creds, poll.timeout, poll.retries).await)
-                }
+                ProbeKind::Snmp => Polled::Snmp(
+                    snmp_all(&*prober, &device, creds, poll.timeout, poll.retries).await,
+                ),
             };
             let _ = done.send(Done { key, started, result }).await;
         });
@@ -462,7 +473,10 @@ impl<P: Prober> Agent<P> {
     }
 
     /// Run until `control` says shut down (or closes). Returns what was stored.
-    pub async fn run(mut self, mut control: mpsc::Receiver<Control>) -> Result<RunReport, AgentError> {
+    pub async fn run(
+        mut self,
+        mut control: mpsc::Receiver<Control>,
+    ) -> Result<RunReport, AgentError> {
         self.record_inventory("agent start".into()).await?;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
@@ -475,14 +489,13 @@ impl<P: Prober> Agent<P> {
 
         let mut flush = tokio::time::interval(Duration::from_secs(2));
         let mut maintenance = tokio::time::interval(Duration::from_secs(3600));
-        let mut shutting_down = false;
         let far = Duration::from_secs(3600);
         loop {
             let next = self.scheduler.next_due().map(Instant::from_std);
             let sleep_until = next.unwrap_or_else(|| Instant::now() + far);
             tokio::select! {
                 biased;
-                msg = control.recv(), if !shutting_down => match msg {
+                msg = control.recv() => match msg {
                     Some(Control::Reload(reply)) => {
                         let result = self.reload().await;
                         if let Some(reply) = reply {
@@ -491,7 +504,6 @@ impl<P: Prober> Agent<P> {
                     }
                     Some(Control::Shutdown) | None => {
                         info!(in_flight = tasks.len(), grace_s = self.opts.grace.as_secs(), "shutting down");
-                        shutting_down = true;
                         break;
                     }
                 },
@@ -512,7 +524,9 @@ impl<P: Prober> Agent<P> {
             }
         }
 
-        // Drain: let in-flight polls finish within the grace period, then cancel the rest.
+        // Drain: polls still waiting for a permit never start; those in flight may finish
+        // within the grace period, then the rest are cancelled.
+        permits.close();
         drop(done_tx);
         let deadline = Instant::now() + self.opts.grace;
         loop {
@@ -537,7 +551,11 @@ impl<P: Prober> Agent<P> {
             Ok(Err(e)) => return Err(e.into()),
             Err(e) => error!(error = %e, "the store writer panicked"),
         }
-        info!(polls = self.report.polls, events = self.report.events, "agent stopped; history flushed");
+        info!(
+            polls = self.report.polls,
+            events = self.report.events,
+            "agent stopped; history flushed"
+        );
         Ok(self.report)
     }
 
@@ -619,13 +637,21 @@ fn resolve_credentials(inv: &Inventory) -> Result<HashMap<String, Arc<Credential
     if problems.is_empty() {
         Ok(out)
     } else {
-        Err(AgentError::Inventory(inventory::Invalid { dir: inv.dir.clone(), diagnostics: problems }))
+        Err(AgentError::Inventory(inventory::Invalid {
+            dir: inv.dir.clone(),
+            diagnostics: problems,
+        }))
     }
 }
 
 /// Poll ICMP over every family of the device, concurrently.
-async fn icmp_all<P: Prober>(prober: &P, device: &Device, settings: CycleSettings) -> Vec<IcmpReport> {
-    let cycles = device.families().filter_map(|f| device.address(f)).map(|a| prober.icmp(a, settings));
+async fn icmp_all<P: Prober>(
+    prober: &P,
+    device: &Device,
+    settings: CycleSettings,
+) -> Vec<IcmpReport> {
+    let cycles =
+        device.families().filter_map(|f| device.address(f)).map(|a| prober.icmp(a, settings));
     futures_util::future::join_all(cycles).await
 }
 
@@ -654,7 +680,9 @@ async fn snmp_all<P: Prober>(
         retries,
     };
     let families: Vec<Family> = device.families().collect();
-    let Some(primary) = families.first().and_then(|f| device.address(*f)) else { return Vec::new() };
+    let Some(primary) = families.first().and_then(|f| device.address(*f)) else {
+        return Vec::new();
+    };
     let secondary = families.get(1).and_then(|f| device.address(*f));
     let (first, second) = match secondary {
         Some(addr) => {
@@ -734,7 +762,12 @@ fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollR
     }
 }
 
-fn interface_row(agent: &str, d: &Device, at: DateTime<Utc>, i: &crate::probe::Interface) -> InterfaceRecord {
+fn interface_row(
+    agent: &str,
+    d: &Device,
+    at: DateTime<Utc>,
+    i: &crate::probe::Interface,
+) -> InterfaceRecord {
     InterfaceRecord {
         at,
         agent: agent.to_owned(),
@@ -762,12 +795,12 @@ fn change_summary(old: &Inventory, new: &Inventory) -> String {
     let new_ids: HashSet<&str> = new.devices.iter().map(|d| d.id.as_str()).collect();
     let added = new_ids.difference(&old_ids).count();
     let removed = old_ids.difference(&new_ids).count();
-    let media = new
-        .sites
-        .iter()
-        .filter(|s| old.site(&s.id).is_some_and(|o| o.link != s.link))
-        .count();
-    format!("{added} device(s) added, {removed} removed, {media} site(s) changed medium; {} devices", new.devices.len())
+    let media =
+        new.sites.iter().filter(|s| old.site(&s.id).is_some_and(|o| o.link != s.link)).count();
+    format!(
+        "{added} device(s) added, {removed} removed, {media} site(s) changed medium; {} devices",
+        new.devices.len()
+    )
 }
 
 /// The day's date of a clock, for the inventory's retired/active checks.
@@ -776,7 +809,10 @@ pub fn today(clock: &Clock) -> NaiveDate {
 }
 
 /// Forward reload requests from HTTP into the control channel.
-pub async fn forward_reloads(mut rx: mpsc::Receiver<ReloadRequest>, control: mpsc::Sender<Control>) {
+pub async fn forward_reloads(
+    mut rx: mpsc::Receiver<ReloadRequest>,
+    control: mpsc::Sender<Control>,
+) {
     while let Some(req) = rx.recv().await {
         if control.send(Control::Reload(Some(req.reply))).await.is_err() {
             break;

@@ -130,7 +130,11 @@ fn uptime(ticks: u32) -> String {
 /// The result as text for a person.
 pub fn render(r: &ProbeResult, device: &Device) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{}  ({}, site {}: {}, link {})", r.device, r.class, r.site, r.site_name, r.link);
+    let _ = writeln!(
+        o,
+        "{}  ({}, site {}: {}, link {})",
+        r.device, r.class, r.site, r.site_name, r.link
+    );
     if let Some(p) = &r.snmp_profile {
         let _ = writeln!(o, "SNMP profile: {p}");
     }
@@ -162,7 +166,12 @@ pub fn render(r: &ProbeResult, device: &Device) -> String {
             let _ = writeln!(o, "  SNMP  not configured (snmp: false)");
             continue;
         };
-        let _ = writeln!(o, "  SNMP  {:<12} in {:.0} ms", s.outcome.to_string(), s.elapsed.as_secs_f64() * 1000.0);
+        let _ = writeln!(
+            o,
+            "  SNMP  {:<12} in {:.0} ms",
+            s.outcome.to_string(),
+            s.elapsed.as_secs_f64() * 1000.0
+        );
         if let Some(d) = &s.detail {
             let _ = writeln!(o, "        {d}");
         }
@@ -199,7 +208,14 @@ pub fn render(r: &ProbeResult, device: &Device) -> String {
                 bytes(h.memory_total_bytes)
             );
             for d in &h.disks {
-                let _ = writeln!(o, "        {:<12} {} {} of {}", "disk", d.descr, bytes(Some(d.used_bytes)), bytes(Some(d.size_bytes)));
+                let _ = writeln!(
+                    o,
+                    "        {:<12} {} {} of {}",
+                    "disk",
+                    d.descr,
+                    bytes(Some(d.used_bytes)),
+                    bytes(Some(d.size_bytes))
+                );
             }
         }
         if !s.interfaces.is_empty() {

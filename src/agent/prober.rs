@@ -11,9 +11,14 @@ use crate::probe::{IcmpReport, SnmpQuery, SnmpReport};
 /// Polls the network.
 pub trait Prober: Send + Sync + 'static {
     /// One ICMP cycle to an address.
-    fn icmp(&self, address: IpAddr, settings: CycleSettings) -> impl Future<Output = IcmpReport> + Send;
+    fn icmp(
+        &self,
+        address: IpAddr,
+        settings: CycleSettings,
+    ) -> impl Future<Output = IcmpReport> + Send;
     /// One SNMP poll of a target.
-    fn snmp(&self, target: SnmpTarget, query: SnmpQuery) -> impl Future<Output = SnmpReport> + Send;
+    fn snmp(&self, target: SnmpTarget, query: SnmpQuery)
+    -> impl Future<Output = SnmpReport> + Send;
 }
 
 /// The real network: shared ICMP sockets and snmp2 sessions.
@@ -30,12 +35,16 @@ impl NetProber {
 }
 
 impl Prober for NetProber {
-    fn icmp(&self, address: IpAddr, settings: CycleSettings) -> impl Future<Output = IcmpReport> + Send {
+    fn icmp(
+        &self,
+        address: IpAddr,
+        settings: CycleSettings,
+    ) -> impl Future<Output = IcmpReport> + Send {
         let icmp = self.icmp.clone();
         async move { icmp.cycle(address, settings).await }
     }
 
-    fn snmp(&self, target: SnmpTarget, query: SnmpQuery) -> impl Future<Output = SnmpReport> + Send {
-        async move { snmp::poll(&target, query).await }
+    async fn snmp(&self, target: SnmpTarget, query: SnmpQuery) -> SnmpReport {
+        snmp::poll(&target, query).await
     }
 }

@@ -76,7 +76,9 @@ pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
             for probe in ProbeKind::ALL {
                 if st.up(family, *probe) == Some(false) {
                     let detail = match probe {
-                        ProbeKind::Icmp => st.icmp.get(&family).and_then(|s| s.report.detail.clone()),
+                        ProbeKind::Icmp => {
+                            st.icmp.get(&family).and_then(|s| s.report.detail.clone())
+                        }
                         ProbeKind::Snmp => st.snmp.get(&family).and_then(|s| s.detail.clone()),
                     };
                     down.push(format!("{} {probe}/{family}: {}", d.id, detail.unwrap_or_default()));
@@ -90,7 +92,11 @@ pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
             let _ = writeln!(out, "  {line}");
         }
         if down.len() > 20 {
-            let _ = writeln!(out, "  ... and {} more (see /api/devices or the history)", down.len() - 20);
+            let _ = writeln!(
+                out,
+                "  ... and {} more (see /api/devices or the history)",
+                down.len() - 20
+            );
         }
     }
     out

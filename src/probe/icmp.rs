@@ -83,7 +83,9 @@ impl Icmp {
         let v6 = open_client(Family::Ipv6);
         match (v4, v6) {
             (Err(e), Err(_)) => Err(e),
-            (v4, v6) => Ok(Icmp { v4: v4.map_err(|e| e.to_string()), v6: v6.map_err(|e| e.to_string()) }),
+            (v4, v6) => {
+                Ok(Icmp { v4: v4.map_err(|e| e.to_string()), v6: v6.map_err(|e| e.to_string()) })
+            }
         }
     }
 
