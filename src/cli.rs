@@ -32,6 +32,12 @@ pub enum Command {
     Agent(AgentArgs),
     /// Poll one device now and print what it answers.
     Probe(ProbeArgs),
+    /// Reports for people: renewal candidates, IPv6 transition, link media, indicators.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Checks for cron and pipelines: exit 0 when met, 2 when not, 64 on invalid input.
+    #[command(subcommand)]
+    Check(CheckCommand),
     /// Build, inspect or remove a lab: a twin of the inventory's network on this machine
     /// (namespaces, real snmpd agents, links shaped like fibre and radio).
     #[command(subcommand)]
@@ -176,4 +182,144 @@ pub enum InventoryCommand {
     Show(InventoryArg),
     /// Print the JSON Schema of an inventory file, for editors.
     Schema,
+}
+
+/// A clap parser for a closed set of names (`names!` enums).
+macro_rules! name_parser {
+    ($fn:ident, $ty:ty) => {
+        fn $fn(text: &str) -> Result<$ty, String> {
+            <$ty>::parse(text).ok_or_else(|| format!("allowed: {}", <$ty>::allowed()))
+        }
+    };
+}
+
+name_parser!(parse_lang, vigia::report::Lang);
+name_parser!(parse_renewal_format, vigia::report::RenewalFormat);
+name_parser!(parse_ipv6_format, vigia::report::Ipv6Format);
+name_parser!(parse_check_format, vigia::report::CheckFormat);
+name_parser!(parse_links_format, vigia::report::LinksFormat);
+name_parser!(parse_indicators_format, vigia::report::IndicatorsFormat);
+name_parser!(parse_stage, vigia::ipv6::Stage);
+name_parser!(parse_class, vigia::inventory::DeviceClass);
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("expected a date YYYY-MM-DD, got {text:?}"))
+}
+
+/// `--min-coverage`: a ratio (0.8) or a percentage (80%).
+fn parse_coverage(text: &str) -> Result<f64, String> {
+    let bad =
+        || format!("expected a ratio between 0 and 1 (0.8) or a percentage (80%), got {text:?}");
+    let percent = match text.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map_err(|_| bad())?,
+        None => text.trim().parse::<f64>().map_err(|_| bad())? * 100.0,
+    };
+    if (0.0..=100.0).contains(&percent) { Ok(percent) } else { Err(bad()) }
+}
+
+/// What every report reads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportSource {
+    /// The inventory.
+    #[command(flatten)]
+    pub inventory: InventoryArg,
+    /// History database the agent writes.
+    #[arg(long, env = vigia::store::URL_ENV, default_value = vigia::store::DEFAULT_URL,
+          value_parser = vigia::store::DbUrl::parse, hide_env_values = true)]
+    pub db: vigia::store::DbUrl,
+    /// Language of the report: es (default) or en.
+    #[arg(long, value_parser = parse_lang, default_value = "es")]
+    pub lang: vigia::report::Lang,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// `vigia report ...`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Renewal candidates with their evidence, devices with missing data, the policy used.
+    Renewal {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// The day the report describes (default: today); reproducible for a past day.
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// md, csv, json or xlsx.
+        #[arg(long, value_parser = parse_renewal_format, default_value = "md")]
+        format: vigia::report::RenewalFormat,
+    },
+    /// IPv6 transition coverage: sites x classes x stages.
+    Ipv6 {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// The day the report describes (default: now).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// text, json or md.
+        #[arg(long, value_parser = parse_ipv6_format, default_value = "md")]
+        format: vigia::report::Ipv6Format,
+    },
+    /// Sites by link medium, fibre coverage, and each connected site's link health.
+    Links {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// The day the report describes (default: now).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// md or json.
+        #[arg(long, value_parser = parse_links_format, default_value = "md")]
+        format: vigia::report::LinksFormat,
+    },
+    /// The AE.7.03 and AE.7.04 fichas for a year.
+    Indicators {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// The year (default: this year).
+        #[arg(long)]
+        year: Option<i32>,
+        /// Count up to this day (default: the end of the year, or today while it runs).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// md, xlsx or json.
+        #[arg(long, value_parser = parse_indicators_format, default_value = "md")]
+        format: vigia::report::IndicatorsFormat,
+    },
+}
+
+/// `vigia check ...`
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// IPv6 transition coverage against a threshold.
+    Ipv6 {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// Minimum coverage: a ratio (0.8) or a percentage (80%).
+        #[arg(long, value_parser = parse_coverage, default_value = "1.0")]
+        min_coverage: f64,
+        /// The stage measured: configured, icmp, snmp or dual_stack.
+        #[arg(long, value_parser = parse_stage, default_value = "dual_stack")]
+        stage: vigia::ipv6::Stage,
+        /// Only this site's devices.
+        #[arg(long)]
+        site: Option<String>,
+        /// Only this class's devices.
+        #[arg(long, value_parser = parse_class)]
+        class: Option<vigia::inventory::DeviceClass>,
+        /// The moment checked (default: now, from the latest stored results).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Poll the devices now instead of reading the latest stored results.
+        #[arg(long, conflicts_with = "as_of")]
+        probe: bool,
+        /// text or json (stable, documented in docs/reports.md).
+        #[arg(long, value_parser = parse_check_format, default_value = "text")]
+        format: vigia::report::CheckFormat,
+    },
 }

@@ -13,7 +13,10 @@ use vigia::inventory::{self, Family, Inventory, Secrets};
 use vigia::probe::icmp::Icmp;
 use vigia::store::Store;
 
-use crate::cli::{AgentArgs, Cli, Command, FamilyChoice, InventoryCommand, LabCommand, ProbeArgs};
+use crate::cli::{
+    AgentArgs, CheckCommand, Cli, Command, FamilyChoice, InventoryCommand, LabCommand, ProbeArgs,
+    ReportCommand, ReportSource,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -77,6 +80,8 @@ fn run(cli: Cli) -> u8 {
         }
         Command::Agent(args) => runtime().block_on(agent(args)),
         Command::Probe(args) => runtime().block_on(probe(args)),
+        Command::Report(cmd) => runtime().block_on(report(cmd)),
+        Command::Check(cmd) => runtime().block_on(check(cmd)),
         Command::Inventory(InventoryCommand::Schema) => {
             let schema = inventory::schema::schema();
             println!("{}", serde_json::to_string_pretty(&schema).expect("a JSON value serialises"));
@@ -309,4 +314,200 @@ async fn lab_up(inv: &Inventory) -> Result<vigia::lab::Lab, u8> {
     let lab = vigia::lab::Lab::up(spec).await.map_err(fail)?;
     tracing::info!(name = lab.name(), "lab up");
     Ok(lab)
+}
+
+/// Load the inventory and open the store a report reads.
+async fn report_inputs(source: &ReportSource) -> Result<(Inventory, Store), u8> {
+    let inv = load(&source.inventory.inventory, Secrets::Warn)?;
+    let store = Store::open(&source.db).await.map_err(|e| {
+        eprintln!("vigia: history store {}: {e}", source.db);
+        exit::FAILURE
+    })?;
+    Ok((inv, store))
+}
+
+/// Write a report where it was asked to go; XLSX is never written to a terminal.
+fn emit(output: &Option<std::path::PathBuf>, bytes: &[u8], binary: bool) -> u8 {
+    use std::io::{IsTerminal, Write};
+    match output {
+        Some(path) => match std::fs::write(path, bytes) {
+            Ok(()) => {
+                eprintln!("vigia: wrote {}", path.display());
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("vigia: cannot write {}: {e}", path.display());
+                exit::FAILURE
+            }
+        },
+        None if binary && std::io::stdout().is_terminal() => {
+            eprintln!("vigia: an XLSX workbook is not written to a terminal; give --output FILE");
+            exit::INVALID_INPUT
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(bytes).and_then(|()| out.flush()) {
+                Ok(()) => exit::OK,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+                Err(e) => {
+                    eprintln!("vigia: writing the report: {e}");
+                    exit::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn report_error(e: vigia::report::ReportError) -> u8 {
+    eprintln!("vigia: {e}");
+    if e.is_invalid_input() { exit::INVALID_INPUT } else { exit::FAILURE }
+}
+
+async fn history_for(
+    store: &Store,
+    inv: &Inventory,
+    as_of: vigia::history::AsOf,
+    snapshots_until: chrono::DateTime<chrono::Utc>,
+) -> Result<vigia::history::History, u8> {
+    vigia::agent::derived::fetch_history(store, inv, as_of, snapshots_until, chrono::Utc::now())
+        .await
+        .map_err(|e| {
+            eprintln!("vigia: reading the history: {e}");
+            exit::FAILURE
+        })
+}
+
+fn as_of(day: Option<chrono::NaiveDate>) -> vigia::history::AsOf {
+    let now = chrono::Utc::now();
+    match day {
+        Some(d) => vigia::history::AsOf::day_or_now(d, now),
+        None => vigia::history::AsOf::at(now),
+    }
+}
+
+async fn report(cmd: ReportCommand) -> u8 {
+    use chrono::Datelike;
+    use vigia::report::{IndicatorsFormat, RenewalFormat};
+    match cmd {
+        ReportCommand::Renewal { source, as_of: day, format } => {
+            let (inv, store) = match report_inputs(&source).await {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let at = as_of(day);
+            let history = match history_for(&store, &inv, at, at.instant).await {
+                Ok(h) => h,
+                Err(code) => return code,
+            };
+            match vigia::report::renewal(&inv, &history, at, source.lang, format) {
+                Ok(bytes) => emit(&source.output, &bytes, format == RenewalFormat::Xlsx),
+                Err(e) => report_error(e),
+            }
+        }
+        ReportCommand::Ipv6 { source, as_of: day, format } => {
+            let (inv, store) = match report_inputs(&source).await {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let at = as_of(day);
+            let history = match history_for(&store, &inv, at, at.instant).await {
+                Ok(h) => h,
+                Err(code) => return code,
+            };
+            match vigia::report::ipv6(&inv, &history, at, source.lang, format) {
+                Ok(bytes) => emit(&source.output, &bytes, false),
+                Err(e) => report_error(e),
+            }
+        }
+        ReportCommand::Links { source, as_of: day, format } => {
+            let (inv, store) = match report_inputs(&source).await {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let at = as_of(day);
+            let history = match history_for(&store, &inv, at, at.instant).await {
+                Ok(h) => h,
+                Err(code) => return code,
+            };
+            match vigia::report::links(&inv, &history, at, source.lang, format) {
+                Ok(bytes) => emit(&source.output, &bytes, false),
+                Err(e) => report_error(e),
+            }
+        }
+        ReportCommand::Indicators { source, year, as_of: day, format } => {
+            let (inv, store) = match report_inputs(&source).await {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let today = chrono::Utc::now().date_naive();
+            let year = year.unwrap_or(today.year());
+            let end = vigia::agent::derived::end_of_year(year);
+            let last_day = end.date_naive().pred_opt().unwrap_or(today);
+            let day = day.unwrap_or(last_day.min(today));
+            let at = as_of(Some(day));
+            let history = match history_for(&store, &inv, at, end.min(at.instant)).await {
+                Ok(h) => h,
+                Err(code) => return code,
+            };
+            match vigia::report::indicators(&inv, &history, year, day, source.lang, format) {
+                Ok(bytes) => emit(&source.output, &bytes, format == IndicatorsFormat::Xlsx),
+                Err(e) => report_error(e),
+            }
+        }
+    }
+}
+
+async fn check(cmd: CheckCommand) -> u8 {
+    let CheckCommand::Ipv6 { source, min_coverage, stage, site, class, as_of: day, probe, format } =
+        cmd;
+    let threshold = vigia::ipv6::Threshold { stage, min_percent: min_coverage, site, class };
+    let (inv, at, history) = if probe {
+        let inv = match load(&source.inventory.inventory, Secrets::Require) {
+            Ok(inv) => inv,
+            Err(code) => return code,
+        };
+        let creds = match vigia::agent::credentials(&inv) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("vigia: {e}");
+                return exit::INVALID_INPUT;
+            }
+        };
+        let icmp = match Icmp::open() {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("vigia: {e}");
+                return exit::FAILURE;
+            }
+        };
+        let prober = std::sync::Arc::new(NetProber::new(icmp));
+        let latest = vigia::agent::poll_now(prober, &inv, &creds, Clock::Wall, 256).await;
+        // The results were taken just now: the check describes the instant after them.
+        let at = vigia::history::AsOf::at(chrono::Utc::now() + chrono::TimeDelta::seconds(1));
+        (inv, at, vigia::history::History { latest, ..Default::default() })
+    } else {
+        let (inv, store) = match report_inputs(&source).await {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        let at = as_of(day);
+        let history = match history_for(&store, &inv, at, at.instant).await {
+            Ok(h) => h,
+            Err(code) => return code,
+        };
+        (inv, at, history)
+    };
+    match vigia::report::check_ipv6(&inv, &history, at, &threshold, source.lang, format) {
+        Ok(report) => {
+            let code = emit(&source.output, &report.output, false);
+            if code != exit::OK {
+                code
+            } else if report.pass {
+                exit::OK
+            } else {
+                exit::CHECK_FAILED
+            }
+        }
+        Err(e) => report_error(e),
+    }
 }

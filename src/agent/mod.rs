@@ -5,6 +5,7 @@
 //! each due task to a [`Prober`] within a concurrency bound, applies the results to the
 //! [`NetworkState`] (events), batches rows to a writer task, and answers reloads and signals.
 
+pub mod derived;
 pub mod probe_cmd;
 mod prober;
 mod summary;
@@ -53,6 +54,9 @@ pub struct AgentOptions {
     pub icmp_pace: Duration,
     /// How long in-flight polls may finish after a shutdown request.
     pub grace: Duration,
+    /// How often the plan's numbers (life cycle, IPv6, indicators) are recomputed for the
+    /// exporter from the history.
+    pub derive_every: Duration,
 }
 
 impl AgentOptions {
@@ -66,6 +70,7 @@ impl AgentOptions {
             max_in_flight: 256,
             icmp_pace: Duration::from_millis(500),
             grace: Duration::from_secs(10),
+            derive_every: Duration::from_secs(60),
         }
     }
 }
@@ -433,16 +438,27 @@ impl<P: Prober> Agent<P> {
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
         self.scheduler.sync(&wanted, Instant::now().into_std());
-        // Everything is due now: take every task regardless of its spread offset.
+        // Everything is due now: take every task regardless of its spread offset. ICMP goes
+        // first, alone: SNMPv3 key derivation for every device at once would load the CPU and
+        // lengthen the round trips being measured.
         let far = Instant::now().into_std() + Duration::from_secs(365 * 86400);
-        for key in self.scheduler.take_due(far) {
-            self.spawn(key, &mut tasks, &permits, &done_tx);
+        let (icmp, snmp): (Vec<TaskKey>, Vec<TaskKey>) =
+            self.scheduler.take_due(far).into_iter().partition(|k| k.probe == ProbeKind::Icmp);
+        for pass in [icmp, snmp] {
+            for key in pass {
+                self.spawn(key, &mut tasks, &permits, &done_tx);
+            }
+            while !tasks.is_empty() {
+                tokio::select! {
+                    Some(done) = done_rx.recv() => self.apply(done),
+                    _ = tasks.join_next() => {}
+                }
+            }
+            while let Ok(done) = done_rx.try_recv() {
+                self.apply(done);
+            }
         }
         drop(done_tx);
-        while let Some(done) = done_rx.recv().await {
-            self.apply(done);
-        }
-        while tasks.join_next().await.is_some() {}
         let batch = std::mem::take(&mut self.batch);
         self.report.polls += batch.polls.len();
         self.report.events += batch.events.len();
@@ -481,6 +497,12 @@ impl<P: Prober> Agent<P> {
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
         let writer = tokio::spawn(writer_task(self.store.clone(), write_rx));
+        let deriver = tokio::spawn(derive_task(
+            self.store.clone(),
+            self.shared.clone(),
+            self.clock,
+            self.opts.derive_every,
+        ));
         let permits = Arc::new(Semaphore::new(self.opts.max_in_flight));
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
@@ -546,6 +568,7 @@ impl<P: Prober> Agent<P> {
         }
         self.send_batch(&write_tx).await;
         drop(write_tx);
+        deriver.abort();
         match writer.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e.into()),
@@ -568,6 +591,24 @@ impl<P: Prober> Agent<P> {
         self.report.events += batch.events.len();
         if tx.send(batch).await.is_err() {
             error!("the store writer is gone; rows were not stored");
+        }
+    }
+}
+
+/// Recompute the derived metric families every `every`, off the polling loop.
+async fn derive_task(store: Arc<Store>, shared: SharedState, clock: Clock, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let inv = shared.read().unwrap_or_else(|p| p.into_inner()).inventory.clone();
+        let now = clock.now();
+        let as_of = crate::history::AsOf::at(now);
+        match derived::fetch_history(&store, &inv, as_of, now, now).await {
+            Ok(history) => {
+                let families = derived::families(&inv, &history, as_of);
+                shared.write().unwrap_or_else(|p| p.into_inner()).extra = families;
+            }
+            Err(e) => warn!(error = %e, "could not read the history for the derived metrics"),
         }
     }
 }
@@ -840,4 +881,63 @@ pub fn watch_signals(control: mpsc::Sender<Control>) -> Result<(), AgentError> {
         }
     });
     Ok(())
+}
+
+/// Poll every polled device once now (ICMP over each family, the SNMP system group over each
+/// family) and return the rows, for `vigia check ipv6 --probe`.
+pub async fn poll_now<P: Prober>(
+    prober: Arc<P>,
+    inv: &Inventory,
+    credentials: &HashMap<String, Arc<Credentials>>,
+    clock: Clock,
+    max_in_flight: usize,
+) -> Vec<PollRecord> {
+    let permits = Arc::new(Semaphore::new(max_in_flight.max(1)));
+    let mut tasks = JoinSet::new();
+    let day = clock.now().date_naive();
+    for device in inv.polled_devices(day).cloned() {
+        let prober = prober.clone();
+        let permits = permits.clone();
+        let creds = credentials.get(&device.id).cloned();
+        let poll = inv.poll;
+        tasks.spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else { return Vec::new() };
+            let at = clock.now();
+            let settings = CycleSettings {
+                count: poll.icmp_count,
+                pace: Duration::from_millis(200),
+                timeout: poll.timeout,
+            };
+            let mut rows: Vec<PollRecord> = icmp_all(&*prober, &device, settings)
+                .await
+                .iter()
+                .map(|r| icmp_row("probe", &device, at, r))
+                .collect();
+            if let Some(creds) = creds {
+                for family in device.families().collect::<Vec<_>>() {
+                    let Some(address) = device.address(family) else { continue };
+                    let target = SnmpTarget {
+                        address,
+                        port: 161,
+                        credentials: (*creds).clone(),
+                        timeout: poll.timeout,
+                        retries: poll.retries,
+                    };
+                    let r = prober.snmp(target, SnmpQuery::SYSTEM).await;
+                    rows.push(snmp_row("probe", &device, at, &r));
+                }
+            }
+            rows
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(rows) = tasks.join_next().await {
+        out.extend(rows.unwrap_or_default());
+    }
+    out
+}
+
+/// Every device's SNMP credentials, for commands that poll outside the agent.
+pub fn credentials(inv: &Inventory) -> Result<HashMap<String, Arc<Credentials>>, AgentError> {
+    resolve_credentials(inv)
 }
