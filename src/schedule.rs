@@ -287,4 +287,68 @@ mod tests {
         assert!(s.is_empty());
         assert_eq!(s.next_due(), None);
     }
+
+    /// A day of polling of 45 devices (ICMP every 30 s, SNMP every 60 s, polls taking 2 s),
+    /// one of them down from 06:00 to 07:00, decided in a plain loop over virtual time.
+    #[test]
+    fn a_simulated_day_of_tacna_sized_polling() {
+        let t0 = Instant::now();
+        let day = Duration::from_secs(86_400);
+        let mut s = Scheduler::new();
+        let mut wanted = Vec::new();
+        for i in 0..45 {
+            wanted.push((
+                TaskKey::new(&format!("dev-{i:02}"), ProbeKind::Icmp),
+                Duration::from_secs(30),
+            ));
+            wanted.push((
+                TaskKey::new(&format!("dev-{i:02}"), ProbeKind::Snmp),
+                Duration::from_secs(60),
+            ));
+        }
+        s.sync(&wanted, t0);
+        let down = |key: &TaskKey, at: Duration| {
+            &*key.device == "dev-07" && (6 * 3600..7 * 3600).contains(&at.as_secs())
+        };
+        let mut polls: HashMap<TaskKey, u32> = HashMap::new();
+        let mut outage_polls = 0;
+        let mut in_flight: Vec<(Instant, TaskKey)> = Vec::new();
+        let mut max_started_per_second = 0;
+        let mut now = t0;
+        while now < t0 + day {
+            // Finish what is done, then start what is due.
+            in_flight.sort_by_key(|(end, _)| *end);
+            while in_flight.first().is_some_and(|(end, _)| *end <= now) {
+                let (end, key) = in_flight.remove(0);
+                let ok = !down(&key, end - t0);
+                s.finish(&key, end, ok);
+            }
+            let due = s.take_due(now);
+            max_started_per_second = max_started_per_second.max(due.len());
+            for key in due {
+                if down(&key, now - t0) && key.probe == ProbeKind::Icmp {
+                    outage_polls += 1;
+                }
+                *polls.entry(key.clone()).or_default() += 1;
+                in_flight.push((now + Duration::from_secs(2), key));
+            }
+            now += Duration::from_secs(1);
+        }
+        for (key, n) in &polls {
+            let expected = match key.probe {
+                ProbeKind::Icmp => 2880,
+                ProbeKind::Snmp => 1440,
+            };
+            if &*key.device == "dev-07" {
+                // Backed off during the hour down: fewer polls, never more.
+                assert!(*n < expected && *n > expected - 120, "{key:?}: {n}");
+            } else {
+                assert!((expected - 1..=expected).contains(n), "{key:?}: {n}");
+            }
+        }
+        // 120 polls an hour at 30 s; backoff (30, 60, 120, 120 ...) leaves about a quarter.
+        assert!((25..=40).contains(&outage_polls), "{outage_polls}");
+        // Spread: 45 ICMP + 45 SNMP tasks never start more than a handful in one second.
+        assert!(max_started_per_second <= 8, "{max_started_per_second}");
+    }
 }

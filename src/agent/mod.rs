@@ -57,6 +57,10 @@ pub struct AgentOptions {
     /// How often the plan's numbers (life cycle, IPv6, indicators) are recomputed for the
     /// exporter from the history.
     pub derive_every: Duration,
+    /// How often buffered rows are handed to the store.
+    pub flush_every: Duration,
+    /// How often finished days are rolled up and raw rows past retention pruned.
+    pub maintenance_every: Duration,
 }
 
 impl AgentOptions {
@@ -71,6 +75,8 @@ impl AgentOptions {
             icmp_pace: Duration::from_millis(500),
             grace: Duration::from_secs(10),
             derive_every: Duration::from_secs(60),
+            flush_every: Duration::from_secs(2),
+            maintenance_every: Duration::from_secs(3600),
         }
     }
 }
@@ -463,29 +469,8 @@ impl<P: Prober> Agent<P> {
         self.report.polls += batch.polls.len();
         self.report.events += batch.events.len();
         write_batch(&self.store, batch).await?;
-        self.maintenance().await;
+        maintain(&self.store, self.clock, self.opts.raw_retention_days).await;
         Ok((self.report.clone(), self.shared.clone()))
-    }
-
-    /// Roll up finished days that are not rolled up yet and prune raw rows past retention.
-    async fn maintenance(&self) {
-        let today = self.clock.now().date_naive();
-        let retention = i64::from(self.opts.raw_retention_days);
-        for back in (1..=retention.min(3)).rev() {
-            let day = today - chrono::Duration::days(back);
-            if let Err(e) = self.store.rollup(day).await {
-                error!(%day, error = %e, "daily roll-up failed");
-            }
-        }
-        let cutoff = (today - chrono::Duration::days(retention))
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc();
-        match self.store.prune(cutoff).await {
-            Ok(n) if n > 0 => info!(rows = n, before = %cutoff, "pruned raw history"),
-            Ok(_) => {}
-            Err(e) => error!(error = %e, "pruning raw history failed"),
-        }
     }
 
     /// Run until `control` says shut down (or closes). Returns what was stored.
@@ -497,6 +482,12 @@ impl<P: Prober> Agent<P> {
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
         let writer = tokio::spawn(writer_task(self.store.clone(), write_rx));
+        let maintainer = tokio::spawn(maintenance_task(
+            self.store.clone(),
+            self.clock,
+            self.opts.raw_retention_days,
+            self.opts.maintenance_every,
+        ));
         let deriver = tokio::spawn(derive_task(
             self.store.clone(),
             self.shared.clone(),
@@ -509,8 +500,7 @@ impl<P: Prober> Agent<P> {
         self.scheduler.sync(&wanted, Instant::now().into_std());
         info!(tasks = self.scheduler.len(), "agent polling");
 
-        let mut flush = tokio::time::interval(Duration::from_secs(2));
-        let mut maintenance = tokio::time::interval(Duration::from_secs(3600));
+        let mut flush = tokio::time::interval(self.opts.flush_every);
         let far = Duration::from_secs(3600);
         loop {
             let next = self.scheduler.next_due().map(Instant::from_std);
@@ -539,7 +529,6 @@ impl<P: Prober> Agent<P> {
                 _ = flush.tick() => {
                     self.send_batch(&write_tx).await;
                 }
-                _ = maintenance.tick() => self.maintenance().await,
             }
             if self.batch.len() >= 5_000 {
                 self.send_batch(&write_tx).await;
@@ -569,6 +558,7 @@ impl<P: Prober> Agent<P> {
         self.send_batch(&write_tx).await;
         drop(write_tx);
         deriver.abort();
+        maintainer.abort();
         match writer.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e.into()),
@@ -592,6 +582,37 @@ impl<P: Prober> Agent<P> {
         if tx.send(batch).await.is_err() {
             error!("the store writer is gone; rows were not stored");
         }
+    }
+}
+
+/// Roll up the last finished days and prune raw rows past retention, every `every`, off the
+/// polling loop (a roll-up of a busy day takes seconds at 10,000 devices).
+async fn maintenance_task(store: Arc<Store>, clock: Clock, retention_days: u32, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        maintain(&store, clock, retention_days).await;
+    }
+}
+
+/// Roll up the last finished days (idempotent) and prune raw rows past retention.
+async fn maintain(store: &Store, clock: Clock, retention_days: u32) {
+    let today = clock.now().date_naive();
+    let retention = i64::from(retention_days);
+    for back in (1..=retention.min(3)).rev() {
+        let day = today - chrono::Duration::days(back);
+        if let Err(e) = store.rollup(day).await {
+            error!(%day, error = %e, "daily roll-up failed");
+        }
+    }
+    let cutoff = (today - chrono::Duration::days(retention))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
+    match store.prune(cutoff).await {
+        Ok(n) if n > 0 => info!(rows = n, before = %cutoff, "pruned raw history"),
+        Ok(_) => {}
+        Err(e) => error!(error = %e, "pruning raw history failed"),
     }
 }
 
