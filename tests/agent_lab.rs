@@ -1,0 +1,346 @@
+//! `vigia agent` against a lab: real snmpd agents in namespaces this test creates, the agent as
+//! a separate process serving /metrics, SIGHUP and `POST /-/reload`, SIGTERM at the end.
+//!
+//! Proves: a device taken down is `vigia_device_up 0` within two intervals and an event is
+//! stored; brought back, an up event; a reload that removes a device removes its series; an
+//! invalid reload keeps the old inventory and says so; `promtool check metrics` finds nothing
+//! to say; SIGTERM exits 0 with every row the agent reported stored.
+//!
+//! Needs root, /dev/net/tun, iproute2, snmpd and promtool (`scripts/deps test`); without them it
+//! fails saying what is missing.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use vigia::inventory::Secrets;
+use vigia::lab::Lab;
+use vigia::lab::block::AddressBlock;
+use vigia::store::{EventKind, Store};
+
+const VIGIA: &str = env!("CARGO_BIN_EXE_vigia");
+const ICMP_INTERVAL: Duration = Duration::from_secs(2);
+
+fn inventory(block: &AddressBlock, with_extra: bool) -> String {
+    let extra = if with_extra {
+        format!("  - {{ id: sw-extra, site: grau, class: switch, ipv4: {} }}\n", block.v4(13))
+    } else {
+        String::new()
+    };
+    format!(
+        r#"sites:
+  - {{ id: main, name: Sede Principal, role: main }}
+  - {{ id: grau, name: Mercado Grau, role: branch, link: fibre }}
+  - {{ id: teatro, name: Teatro Municipal, role: branch, link: radio }}
+snmp_profiles:
+  v2c: {{ version: "2c", community_env: VIGIA_TEST_COMMUNITY }}
+  v3:
+    version: "3"
+    user: vigia
+    auth_protocol: sha256
+    auth_password_env: VIGIA_TEST_AUTH
+    priv_protocol: aes128
+    priv_password_env: VIGIA_TEST_PRIV
+defaults:
+  snmp: v2c
+  poll: {{ icmp_interval: 2s, snmp_interval: 4s, timeout: 1s, retries: 0, icmp_count: 2 }}
+devices:
+  - {{ id: srv-a, site: main, class: server, ipv4: {}, ipv6: "{}" }}
+  - {{ id: sw-grau, site: grau, class: switch, ipv4: {}, ipv6: "{}", uplink: true, snmp: v3 }}
+  - {{ id: sw-teatro, site: teatro, class: switch, ipv4: {}, uplink: true }}
+{extra}"#,
+        block.v4(10),
+        block.v6(10),
+        block.v4(11),
+        block.v6(11),
+        block.v4(12),
+    )
+}
+
+const SECRETS: [(&str, &str); 3] = [
+    ("VIGIA_TEST_COMMUNITY", "agent-lab-community"),
+    ("VIGIA_TEST_AUTH", "agent-lab-auth-pass"),
+    ("VIGIA_TEST_PRIV", "agent-lab-priv-pass"),
+];
+
+/// The agent process; killed by its pid if the test fails before it stops.
+struct AgentProcess {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl AgentProcess {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits");
+        // SAFETY: kill(2) on the pid of our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signal the agent");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Sample values of `metric` whose labels include every `(name, value)` of `labels`.
+fn samples(text: &str, metric: &str, labels: &[(&str, &str)]) -> Vec<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
+        .filter(|l| labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\""))))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect()
+}
+
+/// Poll /metrics until `pred` holds, at most `within`; returns how long it took.
+async fn wait_metrics(
+    client: &reqwest::Client,
+    agent: &AgentProcess,
+    within: Duration,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        // Connection refused while the agent starts counts as "not yet".
+        let text = match client.get(agent.url("/metrics")).send().await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(e) => format!("(not answering: {e})"),
+        };
+        if pred(&text) {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "waited {within:?} for {what}; last /metrics:\n{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn promtool_check(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus; scripts/deps test installs it)");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
+    vigia::lab::check_prerequisites().unwrap_or_else(|e| panic!("needs the lab: {e}"));
+    let block = AddressBlock::claim().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inv_dir = dir.path().join("inventory");
+    std::fs::create_dir(&inv_dir).unwrap();
+    let inv_file = inv_dir.join("inventory.yaml");
+    std::fs::write(&inv_file, inventory(&block, true)).unwrap();
+    for (k, v) in SECRETS {
+        // SAFETY: set before any thread of this test reads the environment for these names.
+        unsafe { std::env::set_var(k, v) };
+    }
+    let (inv, _) = vigia::inventory::load(&inv_dir, Secrets::Require).unwrap();
+    let name = format!("ag{}", std::process::id());
+    let mut spec = vigia::lab::spec_from_inventory(&inv, &name, Utc::now().date_naive()).unwrap();
+    spec.host_v4 = block.host_v4();
+    spec.host_v6 = block.host_v6();
+    let lab = Lab::up(spec).await.unwrap();
+    let state = lab.state();
+
+    let db = dir.path().join("history.db");
+    let port = free_port();
+    let log = dir.path().join("agent.log");
+    let mut cmd = Command::new(VIGIA);
+    cmd.args(["agent", "--inventory"])
+        .arg(&inv_dir)
+        .arg("--db")
+        .arg(format!("sqlite://{}", db.display()))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--agent-id", "lab-test"])
+        .env("VIGIA_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (k, v) in SECRETS {
+        cmd.env(k, v);
+    }
+    let started = Utc::now() - TimeDelta::seconds(1);
+    let mut agent = AgentProcess { child: cmd.spawn().unwrap(), port };
+    let client = reqwest::Client::new();
+    let up = |device: &'static str, family: &'static str| {
+        move |t: &str| {
+            samples(
+                t,
+                "vigia_device_up",
+                &[("device", device), ("family", family), ("probe", "icmp")],
+            ) == [1.0]
+        }
+    };
+
+    // Everything answers, over both families where the device has them, and SNMP too.
+    wait_metrics(&client, &agent, Duration::from_secs(30), "every device up", |t| {
+        up("srv-a", "ipv4")(t)
+            && up("srv-a", "ipv6")(t)
+            && up("sw-grau", "ipv4")(t)
+            && up("sw-grau", "ipv6")(t)
+            && up("sw-teatro", "ipv4")(t)
+            && samples(t, "vigia_device_up", &[("device", "sw-grau"), ("probe", "snmp")])
+                == [1.0, 1.0]
+            && samples(t, "vigia_site_up", &[("site", "grau")]) == [1.0]
+    })
+    .await;
+
+    // The exposition: promtool finds nothing to say; Prometheus gets OpenMetrics.
+    let text = get(&client, &agent.url("/metrics")).await;
+    promtool_check(&text);
+    let om = client
+        .get(agent.url("/metrics"))
+        .header("Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        om.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text")
+    );
+    assert!(om.text().await.unwrap().ends_with("# EOF\n"));
+    assert_eq!(get(&client, &agent.url("/healthz")).await, "ok\n");
+    let devices: serde_json::Value =
+        serde_json::from_str(&get(&client, &agent.url("/api/devices")).await).unwrap();
+    assert_eq!(devices.as_array().unwrap().len(), 4, "{devices}");
+
+    // Down within two intervals, with the site isolated (sw-grau is its uplink).
+    lab.cut("sw-grau").await.unwrap();
+    let bound = ICMP_INTERVAL * 2 + Duration::from_secs(2);
+    let took = wait_metrics(&client, &agent, bound, "sw-grau down", |t| {
+        samples(
+            t,
+            "vigia_device_up",
+            &[("device", "sw-grau"), ("family", "ipv4"), ("probe", "icmp")],
+        ) == [0.0]
+            && samples(t, "vigia_site_up", &[("site", "grau")]) == [0.0]
+    })
+    .await;
+    eprintln!("sw-grau seen down {took:?} after the cut");
+    lab.restore("sw-grau").await.unwrap();
+    // Backoff after a few failures stretches the interval up to four times.
+    wait_metrics(&client, &agent, ICMP_INTERVAL * 4 + Duration::from_secs(4), "sw-grau up", |t| {
+        up("sw-grau", "ipv4")(t) && samples(t, "vigia_site_up", &[("site", "grau")]) == [1.0]
+    })
+    .await;
+
+    // A reload that removes a device removes its series at the next scrape.
+    assert!(get(&client, &agent.url("/metrics")).await.contains("device=\"sw-extra\""));
+    std::fs::write(&inv_file, inventory(&block, false)).unwrap();
+    let r = client.post(agent.url("/-/reload")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let text = get(&client, &agent.url("/metrics")).await;
+    assert!(!text.contains("device=\"sw-extra\""), "{text}");
+    assert_eq!(samples(&text, "vigia_inventory_reload_failed", &[]), [0.0]);
+
+    // An invalid reload keeps the old inventory, says where and what, and shows in the metrics.
+    std::fs::write(&inv_file, inventory(&block, false) + "hosts: []\n").unwrap();
+    let r = client.post(agent.url("/-/reload")).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("inventory.yaml:") && body.contains("unknown field \"hosts\""), "{body}");
+    let text = get(&client, &agent.url("/metrics")).await;
+    assert_eq!(samples(&text, "vigia_inventory_reload_failed", &[]), [1.0]);
+    assert!(up("sw-grau", "ipv4")(&text), "still polling on the old inventory:\n{text}");
+
+    // SIGHUP reloads too: the fixed file clears the failure.
+    std::fs::write(&inv_file, inventory(&block, false)).unwrap();
+    agent.signal(libc::SIGHUP);
+    wait_metrics(&client, &agent, Duration::from_secs(10), "reload by SIGHUP", |t| {
+        samples(t, "vigia_inventory_reload_failed", &[]) == [0.0]
+    })
+    .await;
+
+    // SIGTERM: exit 0, and every row the agent reported is in the store.
+    agent.signal(libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = agent.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the agent did not stop within 20 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut logged = String::new();
+    std::fs::File::open(&log).unwrap().read_to_string(&mut logged).unwrap();
+    assert!(status.success(), "exit {status:?}:\n{logged}");
+    let flushed = logged.lines().find(|l| l.contains("history flushed")).expect(&logged);
+    let field = |name: &str| -> usize {
+        let rest = flushed.split(&format!("{name}=")).nth(1).expect(flushed);
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let (polls, events) = (field("polls"), field("events"));
+
+    let store = Store::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let ended = Utc::now() + TimeDelta::seconds(1);
+    let mut stored = 0;
+    for d in ["srv-a", "sw-grau", "sw-teatro", "sw-extra"] {
+        stored += store.polls(d, started, ended).await.unwrap().len();
+    }
+    assert_eq!(stored, polls, "polls reported by the agent vs stored");
+    let stored_events = store.events(started, ended).await.unwrap();
+    assert_eq!(stored_events.len(), events, "{stored_events:#?}");
+    let mut kinds: HashMap<(EventKind, Option<String>), usize> = HashMap::new();
+    for e in &stored_events {
+        *kinds.entry((e.kind, e.device.clone().or(e.site.clone()))).or_default() += 1;
+    }
+    let count =
+        |k: EventKind, who: &str| kinds.get(&(k, Some(who.to_owned()))).copied().unwrap_or(0);
+    // Down and up, ICMP over both families at least.
+    assert!(count(EventKind::DeviceDown, "sw-grau") >= 2, "{kinds:?}");
+    assert_eq!(
+        count(EventKind::DeviceDown, "sw-grau"),
+        count(EventKind::DeviceUp, "sw-grau"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        (count(EventKind::SiteIsolated, "grau"), count(EventKind::SiteRestored, "grau")),
+        (1, 1)
+    );
+    let global = |k: EventKind| stored_events.iter().filter(|e| e.kind == k).count();
+    // Start, the reload that removed sw-extra (the SIGHUP reload restored the same content).
+    assert_eq!(global(EventKind::InventoryChanged), 2, "{stored_events:#?}");
+    assert_eq!(global(EventKind::InventoryReloadFailed), 1);
+
+    lab.down().await.unwrap();
+    assert_nothing_of(&state);
+    drop(block);
+    let _ = Path::new(&db);
+}
+
+/// None of the lab's namespaces remain.
+fn assert_nothing_of(state: &vigia::lab::state::LabState) {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    for ns in &state.namespaces {
+        assert!(
+            !list.lines().any(|l| l.split_whitespace().next() == Some(ns)),
+            "namespace {ns} remains"
+        );
+    }
+}
