@@ -108,6 +108,41 @@ fn run(cli: Cli) -> u8 {
             }
         }
         Command::Lab(LabCommand::Down(lab)) => vigia::lab::command::down(&lab.name),
+        // Warnings (unset secrets) are not this question's business; errors still refuse.
+        Command::Lab(LabCommand::Check(args)) => {
+            match inventory::load(&args.inventory, Secrets::Warn).map(|(inv, _)| inv).map_err(
+                |invalid| {
+                    print_diagnostics(&invalid.diagnostics);
+                    exit::INVALID_INPUT
+                },
+            ) {
+                Ok(inv) => {
+                    let day = chrono::Utc::now().date_naive();
+                    let outside: Vec<String> = inv
+                        .polled_devices(day)
+                        .flat_map(|d| d.families().filter_map(move |f| Some((d, d.address(f)?))))
+                        .filter(|(_, a)| !vigia::lab::in_lab_range(*a))
+                        .map(|(d, a)| format!("{} {a}", d.id))
+                        .collect();
+                    if outside.is_empty() {
+                        println!(
+                            "{}: every polled address is a lab placeholder",
+                            args.inventory.display()
+                        );
+                        exit::OK
+                    } else {
+                        println!(
+                            "{}: {} polled address(es) outside the lab ranges, e.g. {}",
+                            args.inventory.display(),
+                            outside.len(),
+                            outside[0]
+                        );
+                        exit::CHECK_FAILED
+                    }
+                }
+                Err(code) => code,
+            }
+        }
         Command::Lab(LabCommand::Status { lab, all }) => {
             vigia::lab::command::status(&lab.name, all)
         }
