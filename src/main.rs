@@ -420,54 +420,42 @@ fn as_of(day: Option<chrono::NaiveDate>) -> vigia::history::AsOf {
     }
 }
 
+/// The inventory, the as-of moment and the history a report reads.
+async fn report_history(
+    source: &ReportSource,
+    day: Option<chrono::NaiveDate>,
+) -> Result<(Inventory, vigia::history::AsOf, vigia::history::History), u8> {
+    let (inv, store) = report_inputs(source).await?;
+    let at = as_of(day);
+    let history = history_for(&store, &inv, at, at.instant).await?;
+    Ok((inv, at, history))
+}
+
 async fn report(cmd: ReportCommand) -> u8 {
     use chrono::Datelike;
     use vigia::report::{IndicatorsFormat, RenewalFormat};
-    match cmd {
+    let (result, source, binary) = match cmd {
         ReportCommand::Renewal { source, as_of: day, format } => {
-            let (inv, store) = match report_inputs(&source).await {
+            let (inv, at, history) = match report_history(&source, day).await {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let at = as_of(day);
-            let history = match history_for(&store, &inv, at, at.instant).await {
-                Ok(h) => h,
-                Err(code) => return code,
-            };
-            match vigia::report::renewal(&inv, &history, at, source.lang, format) {
-                Ok(bytes) => emit(&source.output, &bytes, format == RenewalFormat::Xlsx),
-                Err(e) => report_error(e),
-            }
+            let result = vigia::report::renewal(&inv, &history, at, source.lang, format);
+            (result, source, format == RenewalFormat::Xlsx)
         }
         ReportCommand::Ipv6 { source, as_of: day, format } => {
-            let (inv, store) = match report_inputs(&source).await {
+            let (inv, at, history) = match report_history(&source, day).await {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let at = as_of(day);
-            let history = match history_for(&store, &inv, at, at.instant).await {
-                Ok(h) => h,
-                Err(code) => return code,
-            };
-            match vigia::report::ipv6(&inv, &history, at, source.lang, format) {
-                Ok(bytes) => emit(&source.output, &bytes, false),
-                Err(e) => report_error(e),
-            }
+            (vigia::report::ipv6(&inv, &history, at, source.lang, format), source, false)
         }
         ReportCommand::Links { source, as_of: day, format } => {
-            let (inv, store) = match report_inputs(&source).await {
+            let (inv, at, history) = match report_history(&source, day).await {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let at = as_of(day);
-            let history = match history_for(&store, &inv, at, at.instant).await {
-                Ok(h) => h,
-                Err(code) => return code,
-            };
-            match vigia::report::links(&inv, &history, at, source.lang, format) {
-                Ok(bytes) => emit(&source.output, &bytes, false),
-                Err(e) => report_error(e),
-            }
+            (vigia::report::links(&inv, &history, at, source.lang, format), source, false)
         }
         ReportCommand::Indicators { source, year, as_of: day, format } => {
             let (inv, store) = match report_inputs(&source).await {
@@ -484,11 +472,13 @@ async fn report(cmd: ReportCommand) -> u8 {
                 Ok(h) => h,
                 Err(code) => return code,
             };
-            match vigia::report::indicators(&inv, &history, year, day, source.lang, format) {
-                Ok(bytes) => emit(&source.output, &bytes, format == IndicatorsFormat::Xlsx),
-                Err(e) => report_error(e),
-            }
+            let result = vigia::report::indicators(&inv, &history, year, day, source.lang, format);
+            (result, source, format == IndicatorsFormat::Xlsx)
         }
+    };
+    match result {
+        Ok(bytes) => emit(&source.output, &bytes, binary),
+        Err(e) => report_error(e),
     }
 }
 
@@ -521,16 +511,10 @@ async fn check(cmd: CheckCommand) -> u8 {
         let at = vigia::history::AsOf::at(chrono::Utc::now() + chrono::TimeDelta::seconds(1));
         (inv, at, vigia::history::History { latest, ..Default::default() })
     } else {
-        let (inv, store) = match report_inputs(&source).await {
+        match report_history(&source, day).await {
             Ok(x) => x,
             Err(code) => return code,
-        };
-        let at = as_of(day);
-        let history = match history_for(&store, &inv, at, at.instant).await {
-            Ok(h) => h,
-            Err(code) => return code,
-        };
-        (inv, at, history)
+        }
     };
     match vigia::report::check_ipv6(&inv, &history, at, &threshold, source.lang, format) {
         Ok(report) => {
