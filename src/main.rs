@@ -71,10 +71,7 @@ fn run(cli: Cli) -> u8 {
         }
         Command::Inventory(InventoryCommand::Show(args)) => {
             match load(&args.inventory, Secrets::Warn) {
-                Ok(inv) => {
-                    print!("{}", inventory::summary::render(&inv));
-                    exit::OK
-                }
+                Ok(inv) => emit(&None, inventory::summary::render(&inv).as_bytes(), false),
                 Err(code) => code,
             }
         }
@@ -84,8 +81,8 @@ fn run(cli: Cli) -> u8 {
         Command::Check(cmd) => runtime().block_on(check(cmd)),
         Command::Inventory(InventoryCommand::Schema) => {
             let schema = inventory::schema::schema();
-            println!("{}", serde_json::to_string_pretty(&schema).expect("a JSON value serialises"));
-            exit::OK
+            let text = serde_json::to_string_pretty(&schema).expect("a JSON value serialises");
+            emit(&None, format!("{text}\n").as_bytes(), false)
         }
         Command::Lab(LabCommand::Up { inventory: args, lab }) => {
             match load(&args.inventory, Secrets::Require) {
@@ -125,13 +122,13 @@ fn run(cli: Cli) -> u8 {
                         .map(|(d, a)| format!("{} {a}", d.id))
                         .collect();
                     if outside.is_empty() {
-                        println!(
+                        eprintln!(
                             "{}: every polled address is a lab placeholder",
                             args.inventory.display()
                         );
                         exit::OK
                     } else {
-                        println!(
+                        eprintln!(
                             "{}: {} polled address(es) outside the lab ranges, e.g. {}",
                             args.inventory.display(),
                             outside.len(),
@@ -233,8 +230,11 @@ async fn agent_run(db: vigia::store::DbUrl, once: bool, opts: AgentOptions, inv:
         return match agent.run_once().await {
             Ok((_, shared)) => {
                 let shared = shared.read().unwrap_or_else(|p| p.into_inner());
-                print!("{}", vigia::agent::render_summary(&shared, started.elapsed()));
-                exit::OK
+                emit(
+                    &None,
+                    vigia::agent::render_summary(&shared, started.elapsed()).as_bytes(),
+                    false,
+                )
             }
             Err(e) => {
                 eprintln!("vigia: {e}");
@@ -328,12 +328,12 @@ async fn probe(args: ProbeArgs) -> u8 {
     };
     let prober = NetProber::new(icmp);
     let result = probe_cmd::probe(&prober, &inv, &device, &families, credentials).await;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&result).expect("probe results serialise"));
+    let text = if args.json {
+        serde_json::to_string_pretty(&result).expect("probe results serialise") + "\n"
     } else {
-        print!("{}", probe_cmd::render(&result, &device));
-    }
-    exit::OK
+        probe_cmd::render(&result, &device)
+    };
+    emit(&None, text.as_bytes(), false)
 }
 
 /// Bring up the lab twin of the inventory for `vigia agent --lab`.
