@@ -29,7 +29,16 @@ pub fn prerequisites() {
     if let Err(e) = vigia::lab::check_prerequisites() {
         panic!("these tests cannot run: {e} (scripts/deps test installs the packages)");
     }
-    if let Err(e) = vigia::probe::icmp::Icmp::open() {
+    // The ICMP client registers with a tokio runtime: the caller's, or one made for the check.
+    let icmp = match tokio::runtime::Handle::try_current() {
+        Ok(_) => vigia::probe::icmp::Icmp::open().map(drop),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(async { vigia::probe::icmp::Icmp::open().map(drop) }),
+    };
+    if let Err(e) = icmp {
         panic!("these tests need ICMP sockets: {e}");
     }
 }
