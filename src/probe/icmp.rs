@@ -8,6 +8,7 @@
 
 use std::io;
 use std::net::IpAddr;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
@@ -72,7 +73,12 @@ pub struct Icmp {
     v6: Result<Client, String>,
 }
 
-static NEXT_IDENT: AtomicU16 = AtomicU16::new(1);
+/// The identifier of the next cycle. Raw ICMP sockets see every process's replies and surge-ping
+/// matches them by (address, identifier, sequence) alone, so two vigia processes probing the
+/// same device (the agent, and `vigia probe` run beside it) must not walk the same identifiers
+/// in step, as they would both starting at 1: each would take the other's replies for its own.
+/// Each process starts at a random point instead.
+static NEXT_IDENT: LazyLock<AtomicU16> = LazyLock::new(|| AtomicU16::new(rand::random()));
 
 impl Icmp {
     /// Open one socket per family (datagram ping sockets where allowed, raw otherwise). Fails
