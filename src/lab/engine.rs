@@ -160,7 +160,7 @@ pub(super) fn namespace_name(lab: &str, id: &str) -> String {
     format!("vigia-{lab}-{id}")
 }
 
-fn with_prefix(a: IpAddr) -> String {
+pub(super) fn with_prefix(a: IpAddr) -> String {
     match a {
         IpAddr::V4(v4) => format!("{v4}/32"),
         IpAddr::V6(v6) => format!("{v6}/128"),
@@ -176,7 +176,10 @@ enum Made {
 }
 
 /// Run `ip [-n NS] -batch -` over `lines`; returns how many lines ran before a failure.
-async fn ip_batch(netns: Option<&str>, lines: &[String]) -> (usize, Result<(), LabError>) {
+pub(super) async fn ip_batch(
+    netns: Option<&str>,
+    lines: &[String],
+) -> (usize, Result<(), LabError>) {
     if lines.is_empty() {
         return (0, Ok(()));
     }

@@ -32,7 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use self::link::LinkModel;
 use self::link::LinkStats;
-use self::state::LabState;
+use self::state::{GUARD_METRIC, LabState, RouteRecord};
 use crate::inventory::{AuthProtocol, Inventory, PrivProtocol, SecretError, SnmpProfile};
 
 /// Where labs keep their state, snmpd configurations and logs: `/run/vigia/lab/NAME/`.
@@ -566,6 +566,16 @@ pub struct DeviceInfo {
     pub has_agent: bool,
 }
 
+/// How a lab device's namespace refuses an address routed to it ([`Lab::route_unreachable`]):
+/// the ICMP destination unreachable a router sends for a host it cannot reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No route to the host: ICMP type 3 code 1 (host unreachable), ICMPv6 type 1 code 0.
+    Unreachable,
+    /// Administratively prohibited (a filter): ICMP type 3 code 13, ICMPv6 type 1 code 1.
+    Prohibited,
+}
+
 enum Command {
     StopAgent(String, oneshot::Sender<Result<(), LabError>>),
     StartAgent(String, oneshot::Sender<Result<(), LabError>>),
@@ -721,6 +731,106 @@ impl Lab {
     pub async fn restart_agent(&self, device: &str) -> Result<(), LabError> {
         self.stop_agent(device).await?;
         self.start_agent(device).await
+    }
+
+    /// Route `address`, which no device of the lab has, into the namespace of device `via`,
+    /// whose kernel then answers every packet to it with ICMP destination unreachable, as a
+    /// site's router with no route to a host does. The error comes from `via`'s own address
+    /// of that family, back through `via`'s link (so it crosses the link's delay and loss).
+    ///
+    /// On the host the address gets a route through `via`'s link and a guard route like every
+    /// device address (both recorded, removed with the lab); in the namespace, forwarding is
+    /// turned on (a Linux host sends no ICMP error for a packet it does not forward) and the
+    /// address is given an `unreachable` or `prohibit` route. The namespace's kernel limits
+    /// IPv4 errors per source to about 5 at once, then 1 a second (`ip_error`'s token bucket,
+    /// not a sysctl of the namespace); IPv6 errors are not limited in a lab.
+    pub async fn route_unreachable(
+        &self,
+        via: &str,
+        address: IpAddr,
+        refusal: Refusal,
+    ) -> Result<(), LabError> {
+        let invalid = |reason: String| LabError::InvalidDevice { device: via.into(), reason };
+        let device = self.device(via).ok_or_else(|| LabError::UnknownDevice {
+            lab: self.name.clone(),
+            device: via.into(),
+        })?;
+        if !in_lab_range(address) {
+            return Err(LabError::OutsideLab { device: via.into(), address });
+        }
+        let used = self
+            .devices
+            .iter()
+            .flat_map(|d| {
+                let addresses = [d.ipv4.map(IpAddr::V4), d.ipv6.map(IpAddr::V6)];
+                addresses.into_iter().flatten().map(move |a| (a, d.id.clone()))
+            })
+            .chain([
+                (IpAddr::V4(self.host_v4), "the lab's host side".to_owned()),
+                (IpAddr::V6(self.host_v6), "the lab's host side".to_owned()),
+            ]);
+        for (a, other) in used {
+            if a == address {
+                return Err(LabError::DuplicateAddress { device: via.into(), other, address });
+            }
+        }
+        let (Some(ns), Some(host_link)) = (&device.namespace, &device.host_link) else {
+            return Err(LabError::NoLink { device: via.into() });
+        };
+        let own = if address.is_ipv4() { device.ipv4.is_some() } else { device.ipv6.is_some() };
+        if !device.present || !own {
+            return Err(invalid(format!(
+                "it needs a present host with an address of {address}'s family to answer for it"
+            )));
+        }
+        let prefix = engine::with_prefix(address);
+        let src = match address {
+            IpAddr::V4(_) => self.host_v4.to_string(),
+            IpAddr::V6(_) => self.host_v6.to_string(),
+        };
+        // The guard first: whatever happens next, the address never reaches the default route.
+        let host = [
+            (
+                format!("route add unreachable {prefix} metric {GUARD_METRIC}"),
+                RouteRecord {
+                    prefix: prefix.clone(),
+                    kind: "unreachable".into(),
+                    dev: None,
+                    metric: Some(GUARD_METRIC),
+                },
+            ),
+            (
+                format!("route add {prefix} dev {host_link} src {src}"),
+                RouteRecord {
+                    prefix: prefix.clone(),
+                    kind: "dev".into(),
+                    dev: Some(host_link.clone()),
+                    metric: None,
+                },
+            ),
+        ];
+        let lines: Vec<String> = host.iter().map(|(l, _)| l.clone()).collect();
+        let (ran, result) = engine::ip_batch(None, &lines).await;
+        {
+            let mut state = self.state.lock().expect("state lock");
+            state.routes.extend(host.into_iter().take(ran).map(|(_, r)| r));
+            state.save()?;
+        }
+        result?;
+        let kind = match refusal {
+            Refusal::Unreachable => "unreachable",
+            Refusal::Prohibited => "prohibit",
+        };
+        engine::ip_batch(Some(ns), &[format!("route add {kind} {prefix}")]).await.1?;
+        let forwarding = match address {
+            IpAddr::V4(_) => "net.ipv4.ip_forward",
+            IpAddr::V6(_) => "net.ipv6.conf.all.forwarding",
+        };
+        let ns2 = ns.clone();
+        tokio::task::spawn_blocking(move || sys::set_netns_sysctls(&ns2, &[(forwarding, "1")]))
+            .await
+            .map_err(|e| LabError::io(format!("sysctls of {ns}"), std::io::Error::other(e)))?
+            .map_err(|e| LabError::io(format!("sysctls of {ns}"), e))
     }
 
     /// Remove everything the lab made, by the ids it recorded, and say what could not be.

@@ -8,8 +8,9 @@
 
 use std::io;
 use std::net::IpAddr;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use surge_ping::{Client, Config, ICMP, IcmpPacket, PingIdentifier, PingSequence, SurgeError};
@@ -72,7 +73,12 @@ pub struct Icmp {
     v6: Result<Client, String>,
 }
 
-static NEXT_IDENT: AtomicU16 = AtomicU16::new(1);
+/// The identifier of the next cycle. Raw ICMP sockets see every process's replies and surge-ping
+/// matches them by (address, identifier, sequence) alone, so two vigia processes probing the
+/// same device (the agent, and `vigia probe` run beside it) must not walk the same identifiers
+/// in step, as they would both starting at 1: each would take the other's replies for its own.
+/// Each process starts at a random point instead.
+static NEXT_IDENT: LazyLock<AtomicU16> = LazyLock::new(|| AtomicU16::new(rand::random()));
 
 impl Icmp {
     /// Open one socket per family (datagram ping sockets where allowed, raw otherwise). Fails
@@ -115,7 +121,7 @@ impl Icmp {
             let mut pinger = client.pinger(address, ident).await;
             pinger.timeout(settings.timeout);
             let seq = PingSequence(u16::try_from(i).unwrap_or(u16::MAX));
-            pinger.ping(seq, &PAYLOAD).await
+            timed_from_before_send(pinger.ping(seq, &PAYLOAD)).await
         });
         let mut unreachable = None;
         let mut send_error = None;
@@ -152,6 +158,29 @@ impl Icmp {
         };
         report
     }
+}
+
+/// Await one echo, its round-trip time counted from before it was sent.
+///
+/// surge-ping starts an echo's clock only once `send_to` has returned, so a thread taken off
+/// the CPU right after the send (a busy machine; the send itself wakes whoever reads the link)
+/// reads a round trip shorter than the path's: 0.48 ms was measured on a lab fibre link that
+/// cannot answer in under 0.9 ms. The echo is registered and sent during the future's first
+/// poll, so that poll's duration is added: the clock then starts before the send, as ping's
+/// and fping's do, and an RTT can only read long by the microseconds of the poll, never short.
+async fn timed_from_before_send<T, E, F>(echo: F) -> Result<(T, Duration), E>
+where
+    F: Future<Output = Result<(T, Duration), E>>,
+{
+    let mut echo = std::pin::pin!(echo);
+    let mut sending: Option<Duration> = None;
+    std::future::poll_fn(|cx| {
+        let started = Instant::now();
+        let poll = echo.as_mut().poll(cx);
+        let sending = *sending.get_or_insert_with(|| started.elapsed());
+        poll.map(|result| result.map(|(packet, rtt)| (packet, rtt + sending)))
+    })
+    .await
 }
 
 /// 16 bytes of payload, enough for RTT-independent matching by identifier and sequence.
@@ -230,6 +259,28 @@ fn raise_receive_buffer(client: &Client) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn time_taken_by_the_send_counts_in_the_round_trip() {
+        // An echo whose first poll (where it is sent) is held up 20 ms, as a thread taken off
+        // the CPU right after the send is, and whose own clock then reads 1 ms.
+        let mut polls = 0;
+        let echo = std::future::poll_fn(move |cx| {
+            polls += 1;
+            if polls == 1 {
+                std::thread::sleep(Duration::from_millis(20));
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(Ok::<_, ()>(((), Duration::from_millis(1))))
+            }
+        });
+        let ((), rtt) = timed_from_before_send(echo).await.unwrap();
+        assert!(rtt >= Duration::from_millis(21), "{rtt:?}");
+        // Failures pass through untouched.
+        let failed = timed_from_before_send(async { Err::<((), Duration), _>("timeout") }).await;
+        assert_eq!(failed, Err("timeout"));
+    }
 
     /// Loopback answers ICMP over both families on any Linux host; this needs root (or ping
     /// sockets) like the agent does.

@@ -508,6 +508,10 @@ fn icmp_failure(e: &io::Error, port: u16) -> Failure {
         io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
             Failure::Unreachable(format!("ICMP says the agent cannot be reached: {e}"))
         }
+        // ICMPv6 destination unreachable, administratively prohibited (code 1) and its kin.
+        io::ErrorKind::PermissionDenied => Failure::Unreachable(format!(
+            "ICMP says a filter on the way refused the request (administratively prohibited): {e}"
+        )),
         _ => Failure::Unreachable(format!("the request could not be delivered: {e}")),
     }
 }
@@ -588,6 +592,11 @@ mod tests {
         ));
         let unreachable = io::Error::from(io::ErrorKind::HostUnreachable);
         assert!(matches!(icmp_failure(&unreachable, 161), Failure::Unreachable(_)));
+        let prohibited = io::Error::from_raw_os_error(libc::EACCES);
+        assert!(matches!(
+            icmp_failure(&prohibited, 161),
+            Failure::Unreachable(ref s) if s.contains("administratively prohibited")
+        ));
         let addr: SocketAddr = "[2001:db8::1]:161".parse().unwrap();
         let no_route = io::Error::from(io::ErrorKind::NetworkUnreachable);
         assert!(matches!(open_failure(no_route, addr), Failure::Unreachable(_)));
