@@ -75,9 +75,9 @@ fn json(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
 }
 
-/// A serialised `Duration` (`{"secs": s, "nanos": n}`) in milliseconds.
+/// A round-trip time (JSON seconds) in milliseconds.
 fn millis(d: &Value) -> f64 {
-    d["secs"].as_f64().expect("secs") * 1000.0 + d["nanos"].as_f64().expect("nanos") / 1e6
+    d.as_f64().expect("seconds") * 1000.0
 }
 
 /// The family's entry of a probe's JSON.
@@ -92,7 +92,7 @@ fn family<'a>(result: &'a Value, family: &str) -> &'a Value {
 
 /// Mean RTT of the family's ICMP cycle, in milliseconds.
 fn mean_rtt(result: &Value, which: &str) -> f64 {
-    let rtts = family(result, which)["icmp"]["rtts"].as_array().expect("rtts").clone();
+    let rtts = family(result, which)["icmp"]["rtts_s"].as_array().expect("rtts_s").clone();
     assert!(!rtts.is_empty(), "no RTT in {result:#}");
     rtts.iter().map(millis).sum::<f64>() / rtts.len() as f64
 }

@@ -47,7 +47,9 @@ pub struct IcmpReport {
     pub sent: u32,
     /// Echo replies received.
     pub received: u32,
-    /// Round-trip times of the replies, in the order the echoes were sent.
+    /// Round-trip times of the replies, in the order the echoes were sent (JSON: `rtts_s`, in
+    /// seconds).
+    #[serde(rename = "rtts_s", serialize_with = "seconds_list")]
     pub rtts: Vec<Duration>,
     /// A human diagnostic for failures (never a secret).
     pub detail: Option<String>,
@@ -236,7 +238,8 @@ pub struct SnmpReport {
     /// A human diagnostic (for a timeout with v2c: that a wrong community looks the same).
     /// Never holds a secret.
     pub detail: Option<String>,
-    /// Wall time of the whole poll.
+    /// Wall time of the whole poll (JSON: `elapsed_s`, in seconds).
+    #[serde(rename = "elapsed_s", serialize_with = "seconds")]
     pub elapsed: Duration,
     /// The system group, when asked and answered.
     pub system: Option<SystemInfo>,
@@ -255,9 +258,25 @@ impl SnmpReport {
     }
 }
 
+/// Durations in JSON are seconds, as Prometheus and scripts expect.
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+fn seconds_list<S: serde::Serializer>(ds: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ds.iter().map(Duration::as_secs_f64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_serialise_as_seconds() {
+        let r = report(&[10, 14], 2);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["rtts_s"], serde_json::json!([0.01, 0.014]));
+    }
 
     fn report(rtts_ms: &[u64], sent: u32) -> IcmpReport {
         IcmpReport {
