@@ -139,6 +139,17 @@ pub struct AgentArgs {
     /// Polls in flight at most (each SNMP poll holds one UDP socket while it runs).
     #[arg(long, default_value_t = 256)]
     pub max_in_flight: usize,
+    /// How often the plan's numbers (life cycle, IPv6, indicators) are recomputed for
+    /// /metrics. Hidden: the default (60s) suits production; the end-to-end tests shorten it.
+    #[arg(long, hide = true, value_parser = parse_interval, default_value = "60s")]
+    pub derive_every: std::time::Duration,
+}
+
+/// A duration as inventories spell it (`2s`, `1m30s`), not zero.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    vigia::inventory::read::parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("expected a duration such as 2s or 1m30s, got {text:?}"))
 }
 
 /// `vigia probe`

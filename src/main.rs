@@ -19,7 +19,16 @@ use crate::cli::{
 };
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits with 2 on a usage error, which is `vigia check`'s "not met": a mistyped
+    // threshold must not read as a failed check in a pipeline. Bad arguments are invalid
+    // input (64); --help and --version still exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.exit_code() == 0 { exit::OK } else { exit::INVALID_INPUT });
+        }
+    };
     init_logging();
     ExitCode::from(run(cli))
 }
@@ -179,6 +188,7 @@ async fn agent(args: AgentArgs) -> u8 {
     opts.listen = (!args.once).then_some(args.listen);
     opts.raw_retention_days = args.raw_retention_days;
     opts.max_in_flight = args.max_in_flight.max(1);
+    opts.derive_every = args.derive_every;
 
     let lab = if args.lab {
         match lab_up(&inv).await {

@@ -408,6 +408,11 @@ fn the_contract_agrees_with_the_crates_closed_sets() {
     let mut links = set(LinkMedium::ALL.iter().map(|x| x.as_str()).collect());
     links.insert("main".into());
     assert_eq!(c.values["link"], links, "link: the inventory's media plus main");
+    let mut stages = set(vigia::ipv6::Stage::ALL.iter().map(|x| x.as_str()).collect());
+    stages.extend(
+        [vigia::gauges::STAGE_MONITORED, vigia::gauges::STAGE_SNMP_CONFIGURED].map(String::from),
+    );
+    assert_eq!(c.values["stage"], stages, "stage: the IPv6 stages plus the two denominators");
 }
 
 /// The metrics table of docs/metrics.md: name -> (type, labels).
