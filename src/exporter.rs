@@ -24,7 +24,7 @@ use prometheus_client::registry::{Registry, Unit};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::inventory::{Family, Inventory};
+use crate::inventory::{Family, Inventory, InventoryIndex, Shard};
 use crate::probe::ProbeKind;
 use crate::state::{self, NetworkState};
 
@@ -64,6 +64,8 @@ pub struct Shared {
     pub reload: ReloadStatus,
     /// Families computed from the inventory and the history.
     pub extra: Vec<ExtraFamily>,
+    /// The part of the sites this agent polls and exports ([`Shard::ALL`] unless sharded).
+    pub shard: Shard,
 }
 
 impl Shared {
@@ -75,6 +77,7 @@ impl Shared {
             poll_duration: BTreeMap::new(),
             reload: ReloadStatus::default(),
             extra: Vec::new(),
+            shard: Shard::ALL,
         }
     }
 }
@@ -127,7 +130,9 @@ impl Collector for VigiaCollector {
         let shared = self.0.read().unwrap_or_else(|p| p.into_inner());
         let inv = &shared.inventory;
         let today = Utc::now().date_naive();
-        let polled: Vec<_> = inv.polled_devices(today).collect();
+        // O(devices + sites) once per scrape; every site question below is then O(its size).
+        let index = InventoryIndex::sharded(inv.clone(), today, shared.shard);
+        let polled: Vec<_> = index.polled().collect();
         let devices = &shared.state.devices;
         let dl = |d: &crate::inventory::Device| -> Labels {
             vec![("device", d.id.clone()), ("site", d.site.clone())]
@@ -353,7 +358,10 @@ impl Collector for VigiaCollector {
         )?;
 
         // Inventory facts.
-        let info = inv.devices.iter().filter(|d| d.is_active(today)).map(|d| {
+        // A sharded agent speaks for its own sites only: agents sharing a network never
+        // export the same series twice.
+        let info = inv.devices.iter().filter(|d| d.is_active(today) && index.owns_site(&d.site));
+        let info = info.map(|d| {
             let entity = devices.get(&d.id).and_then(|s| s.entity.as_ref());
             let model = d.model.clone().or_else(|| entity.and_then(|e| e.model.clone()));
             let mut l = dl(d);
@@ -369,7 +377,7 @@ impl Collector for VigiaCollector {
             None,
             info,
         )?;
-        let sites = inv.sites.iter().map(|s| {
+        let sites = inv.sites.iter().filter(|s| index.owns_site(&s.id)).map(|s| {
             (
                 vec![
                     ("site", s.id.clone()),
@@ -380,8 +388,8 @@ impl Collector for VigiaCollector {
             )
         });
         gauge(&mut enc, "vigia_site_info", "Inventory facts about a site (value 1).", None, sites)?;
-        let site_up = inv.sites.iter().filter_map(|s| {
-            let up = state::site_reachable(inv, devices, &s.id, today)?;
+        let site_up = inv.sites.iter().filter(|s| index.owns_site(&s.id)).filter_map(|s| {
+            let up = state::site_reachable(&index, devices, &s.id)?;
             Some((
                 vec![("site", s.id.clone()), ("link", s.link_label().to_owned())],
                 f64::from(u8::from(up)),
@@ -618,7 +626,7 @@ pub struct FamilyView {
 /// The current state of every device, for `/api/devices`.
 pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
     let today = Utc::now().date_naive();
-    let polled: Vec<&str> = shared.inventory.polled_devices(today).map(|d| d.id.as_str()).collect();
+    let index = InventoryIndex::sharded(shared.inventory.clone(), today, shared.shard);
     shared
         .inventory
         .devices
@@ -648,7 +656,7 @@ pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
                 id: d.id.clone(),
                 site: d.site.clone(),
                 class: d.class.to_string(),
-                polled: polled.contains(&d.id.as_str()),
+                polled: index.is_polled(&d.id),
                 families,
                 system: st.and_then(|s| s.system.clone()),
                 restarts: st.map_or(0, |s| s.restarts),
@@ -682,4 +690,46 @@ pub fn metric_names(text: &str) -> Vec<String> {
         .collect();
     names.dedup();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::testkit::{device, inventory, site};
+    use crate::inventory::DeviceClass::Switch;
+    use crate::inventory::LinkMedium;
+
+    fn series_of<'t>(text: &'t str, name: &str) -> Vec<&'t str> {
+        text.lines().filter(|l| l.starts_with(&format!("{name}{{"))).collect()
+    }
+
+    #[test]
+    fn sharded_agents_export_disjoint_series_that_add_up_to_the_whole() {
+        let sites: Vec<_> = std::iter::once(site("main", None))
+            .chain((0..40).map(|i| site(&format!("s{i}"), Some(LinkMedium::Fibre))))
+            .collect();
+        let devices: Vec<_> =
+            (0..120).map(|i| device(&format!("d{i}"), &sites[i % 41].id, Switch)).collect();
+        let inv = Arc::new(inventory(sites, devices));
+        let render = |shard: Shard| {
+            let mut shared = Shared::new(inv.clone());
+            shared.shard = shard;
+            Exporter::new(Arc::new(RwLock::new(shared))).classic()
+        };
+        let whole = render(Shard::ALL);
+        for name in ["vigia_device_info", "vigia_site_info"] {
+            let mut parts: Vec<&str> = Vec::new();
+            let texts: Vec<String> = (1..=3).map(|n| render(Shard::new(n, 3).unwrap())).collect();
+            for text in &texts {
+                let mine = series_of(text, name);
+                assert!(!mine.is_empty(), "{name}: a shard of 41 sites exports nothing");
+                parts.extend(mine);
+            }
+            let mut all = series_of(&whole, name);
+            assert_eq!(all.len(), if name == "vigia_site_info" { 41 } else { 120 });
+            parts.sort_unstable();
+            all.sort_unstable();
+            assert_eq!(parts, all, "{name}: the shards' series are the whole's, each once");
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! each due task to a [`Prober`] within a concurrency bound, applies the results to the
 //! [`NetworkState`] (events), batches rows to a writer task, and answers reloads and signals.
 
+pub mod fds;
 pub mod probe_cmd;
 mod prober;
 mod summary;
@@ -27,7 +28,7 @@ pub use summary::render_summary;
 use crate::diag::Diagnostic;
 use crate::exporter::{ReloadRequest, Shared, SharedState};
 use crate::inventory::snapshot::Snapshot;
-use crate::inventory::{self, Device, Family, Inventory, Secrets};
+use crate::inventory::{self, Device, Family, Inventory, InventoryIndex, Secrets, Shard};
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
 use crate::probe::{IcmpReport, ProbeKind, SnmpQuery, SnmpReport};
@@ -47,12 +48,19 @@ pub struct AgentOptions {
     pub listen: Option<SocketAddr>,
     /// Raw rows older than this many days are pruned (roll-ups are kept).
     pub raw_retention_days: u32,
-    /// Polls in flight at most (each SNMP poll holds one UDP socket).
+    /// SNMP polls in flight at most (each holds one UDP socket per family while it runs).
     pub max_in_flight: usize,
+    /// ICMP cycles in flight at most. They hold no socket of their own (one shared socket per
+    /// family), only a timer and a waiter each, so many more may run than SNMP polls; the bound
+    /// keeps a burst of echo replies (`--once`, or after a pause) within the ICMP socket's
+    /// receive buffer.
+    pub max_icmp_in_flight: usize,
     /// Time between two echoes of one ICMP cycle to the same address.
     pub icmp_pace: Duration,
     /// How long in-flight polls may finish after a shutdown request.
     pub grace: Duration,
+    /// The part of the sites this agent polls (several agents splitting one network).
+    pub shard: Shard,
 }
 
 impl AgentOptions {
@@ -64,8 +72,10 @@ impl AgentOptions {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             raw_retention_days: 35,
             max_in_flight: 256,
+            max_icmp_in_flight: 2048,
             icmp_pace: Duration::from_millis(500),
             grace: Duration::from_secs(10),
+            shard: Shard::ALL,
         }
     }
 }
@@ -144,6 +154,38 @@ enum Polled {
     Snmp(Vec<SnmpReport>),
 }
 
+/// How many polls of each probe may run at once. Separate bounds, because an ICMP cycle and
+/// an SNMP poll cost different things: a cycle spends about a second waiting on paced echoes
+/// and holds no socket, an SNMP poll holds a UDP socket. One shared bound let 10,000 devices'
+/// ICMP cycles (a second each, every 30 s: 333 in flight on average) take every permit and
+/// fall behind their interval.
+struct Permits {
+    icmp: Arc<Semaphore>,
+    snmp: Arc<Semaphore>,
+}
+
+impl Permits {
+    fn new(opts: &AgentOptions) -> Permits {
+        Permits {
+            icmp: Arc::new(Semaphore::new(opts.max_icmp_in_flight.max(1))),
+            snmp: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
+        }
+    }
+
+    fn of(&self, probe: ProbeKind) -> &Arc<Semaphore> {
+        match probe {
+            ProbeKind::Icmp => &self.icmp,
+            ProbeKind::Snmp => &self.snmp,
+        }
+    }
+
+    /// Polls still waiting for a permit never start.
+    fn close(&self) {
+        self.icmp.close();
+        self.snmp.close();
+    }
+}
+
 /// Rows on their way to the store.
 #[derive(Default)]
 struct Batch {
@@ -181,6 +223,8 @@ pub struct Agent<P: Prober> {
     shared: SharedState,
     clock: Clock,
     scheduler: Scheduler,
+    /// The inventory in force (the same as `shared`'s) with its lookups, for today.
+    index: Arc<InventoryIndex>,
     credentials: HashMap<String, Arc<Credentials>>,
     batch: Batch,
     passes: HashMap<ProbeKind, Pass>,
@@ -198,7 +242,11 @@ impl<P: Prober> Agent<P> {
         clock: Clock,
     ) -> Result<Agent<P>, AgentError> {
         let credentials = resolve_credentials(&inventory)?;
-        let shared = Arc::new(RwLock::new(Shared::new(Arc::new(inventory))));
+        let inventory = Arc::new(inventory);
+        let index = Arc::new(InventoryIndex::sharded(inventory.clone(), today(&clock), opts.shard));
+        let mut shared = Shared::new(inventory);
+        shared.shard = opts.shard;
+        let shared = Arc::new(RwLock::new(shared));
         shared.write().unwrap_or_else(|p| p.into_inner()).reload.last_success = Some(clock.now());
         Ok(Agent {
             opts,
@@ -207,6 +255,7 @@ impl<P: Prober> Agent<P> {
             shared,
             clock,
             scheduler: Scheduler::new(),
+            index,
             credentials,
             batch: Batch::default(),
             passes: HashMap::new(),
@@ -220,15 +269,14 @@ impl<P: Prober> Agent<P> {
     }
 
     fn inventory(&self) -> Arc<Inventory> {
-        self.shared.read().unwrap_or_else(|p| p.into_inner()).inventory.clone()
+        self.index.inventory().clone()
     }
 
     /// The tasks the inventory asks for, with their intervals.
     fn wanted(&self) -> Vec<(TaskKey, Duration)> {
-        let inv = self.inventory();
-        let day = self.clock.now().date_naive();
+        let inv = self.index.inventory();
         let mut tasks = Vec::new();
-        for d in inv.polled_devices(day) {
+        for d in self.index.polled() {
             if d.families().next().is_none() {
                 continue;
             }
@@ -238,6 +286,17 @@ impl<P: Prober> Agent<P> {
             }
         }
         tasks
+    }
+
+    /// On a new (UTC) day, index the inventory again: retirement dates may have taken devices
+    /// out of polling. Cheap to call often: it compares two dates.
+    fn roll_day(&mut self) {
+        let day = today(&self.clock);
+        if day != self.index.day() {
+            self.index = Arc::new(InventoryIndex::sharded(self.inventory(), day, self.opts.shard));
+            let wanted = self.wanted();
+            self.scheduler.sync(&wanted, Instant::now().into_std());
+        }
     }
 
     /// Store the inventory snapshot if it changed; an event says so.
@@ -271,11 +330,11 @@ impl<P: Prober> Agent<P> {
         &mut self,
         key: TaskKey,
         tasks: &mut JoinSet<()>,
-        permits: &Arc<Semaphore>,
+        permits: &Permits,
         done: &mpsc::Sender<Done>,
     ) {
         let inv = self.inventory();
-        let Some(device) = inv.device(&key.device).cloned() else {
+        let Some(device) = self.index.device(&key.device).cloned() else {
             self.scheduler.finish(&key, Instant::now().into_std(), true);
             return;
         };
@@ -284,7 +343,7 @@ impl<P: Prober> Agent<P> {
             self.passes.insert(key.probe, Pass { started: Instant::now(), pending });
         }
         let prober = self.prober.clone();
-        let permits = permits.clone();
+        let permits = permits.of(key.probe).clone();
         let done = done.clone();
         let clock = self.clock;
         let poll = inv.poll;
@@ -314,29 +373,29 @@ impl<P: Prober> Agent<P> {
     /// Apply a finished task: state, events, rows, schedule.
     fn apply(&mut self, done: Done) {
         let Done { key, started, result } = done;
-        let inv = self.inventory();
+        self.roll_day();
+        let index = self.index.clone();
         let agent = self.opts.agent_id.clone();
-        let device = inv.device(&key.device).cloned();
         let mut success = false;
-        if let Some(device) = device {
+        if let Some(device) = index.device(&key.device) {
             let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
             match result {
                 Polled::Icmp(reports) => {
                     for r in reports {
                         success |= r.reachable();
-                        self.batch.polls.push(icmp_row(&agent, &device, started, &r));
-                        let events = shared.state.apply_icmp(&inv, &device, r, started, &agent);
+                        self.batch.polls.push(icmp_row(&agent, device, started, &r));
+                        let events = shared.state.apply_icmp(&index, device, r, started, &agent);
                         self.batch.events.extend(events);
                     }
                 }
                 Polled::Snmp(reports) => {
                     for r in reports {
                         success |= r.ok();
-                        self.batch.polls.push(snmp_row(&agent, &device, started, &r));
+                        self.batch.polls.push(snmp_row(&agent, device, started, &r));
                         for i in &r.interfaces {
-                            self.batch.interfaces.push(interface_row(&agent, &device, started, i));
+                            self.batch.interfaces.push(interface_row(&agent, device, started, i));
                         }
-                        let events = shared.state.apply_snmp(&device, r, started, &agent);
+                        let events = shared.state.apply_snmp(device, r, started, &agent);
                         self.batch.events.extend(events);
                     }
                 }
@@ -405,10 +464,16 @@ impl<P: Prober> Agent<P> {
                 }
                 let old = self.inventory();
                 let summary = change_summary(&old, &inv);
+                let inv = Arc::new(inv);
+                self.index = Arc::new(InventoryIndex::sharded(
+                    inv.clone(),
+                    today(&self.clock),
+                    self.opts.shard,
+                ));
                 {
                     let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
                     shared.state.retain(&inv);
-                    shared.inventory = Arc::new(inv);
+                    shared.inventory = inv;
                     shared.reload.failed = false;
                     shared.reload.last_success = Some(at);
                 }
@@ -429,7 +494,7 @@ impl<P: Prober> Agent<P> {
     pub async fn run_once(mut self) -> Result<(RunReport, SharedState), AgentError> {
         self.record_inventory("agent start (--once)".into()).await?;
         let (done_tx, mut done_rx) = mpsc::channel(1024);
-        let permits = Arc::new(Semaphore::new(self.opts.max_in_flight));
+        let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
         self.scheduler.sync(&wanted, Instant::now().into_std());
@@ -481,11 +546,11 @@ impl<P: Prober> Agent<P> {
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
         let writer = tokio::spawn(writer_task(self.store.clone(), write_rx));
-        let permits = Arc::new(Semaphore::new(self.opts.max_in_flight));
+        let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
         self.scheduler.sync(&wanted, Instant::now().into_std());
-        info!(tasks = self.scheduler.len(), "agent polling");
+        info!(tasks = self.scheduler.len(), shard = %self.opts.shard, "agent polling");
 
         let mut flush = tokio::time::interval(Duration::from_secs(2));
         let mut maintenance = tokio::time::interval(Duration::from_secs(3600));
