@@ -10,14 +10,14 @@ pub mod probe_cmd;
 mod prober;
 mod summary;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -186,6 +186,43 @@ impl Permits {
     }
 }
 
+/// Tasks that are due but wait for a permit of their probe. They are spawned only once they
+/// have one: a spawned poll is a future of several KiB, and `--once` (or a pause) hands out
+/// every task at once; 23,000 futures parked on a semaphore were about 130 MiB.
+#[derive(Default)]
+struct Waiting {
+    icmp: VecDeque<TaskKey>,
+    snmp: VecDeque<TaskKey>,
+}
+
+impl Waiting {
+    fn push(&mut self, key: TaskKey) {
+        match key.probe {
+            ProbeKind::Icmp => self.icmp.push_back(key),
+            ProbeKind::Snmp => self.snmp.push_back(key),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.icmp.is_empty() && self.snmp.is_empty()
+    }
+
+    /// The next task of `probe` that `permits` has room for, with its permit.
+    fn next(
+        &mut self,
+        probe: ProbeKind,
+        permits: &Permits,
+    ) -> Option<(TaskKey, OwnedSemaphorePermit)> {
+        let queue = match probe {
+            ProbeKind::Icmp => &mut self.icmp,
+            ProbeKind::Snmp => &mut self.snmp,
+        };
+        queue.front()?;
+        let permit = permits.of(probe).clone().try_acquire_owned().ok()?;
+        Some((queue.pop_front()?, permit))
+    }
+}
+
 /// Rows on their way to the store.
 #[derive(Default)]
 struct Batch {
@@ -326,11 +363,26 @@ impl<P: Prober> Agent<P> {
     }
 
     /// Start one task: poll the device over every family it has.
+    /// Spawn every waiting task its probe has a permit for.
+    fn launch(
+        &mut self,
+        waiting: &mut Waiting,
+        tasks: &mut JoinSet<()>,
+        permits: &Permits,
+        done: &mpsc::Sender<Done>,
+    ) {
+        for probe in ProbeKind::ALL {
+            while let Some((key, permit)) = waiting.next(*probe, permits) {
+                self.spawn(key, permit, tasks, done);
+            }
+        }
+    }
+
     fn spawn(
         &mut self,
         key: TaskKey,
+        permit: OwnedSemaphorePermit,
         tasks: &mut JoinSet<()>,
-        permits: &Permits,
         done: &mpsc::Sender<Done>,
     ) {
         let inv = self.inventory();
@@ -343,14 +395,12 @@ impl<P: Prober> Agent<P> {
             self.passes.insert(key.probe, Pass { started: Instant::now(), pending });
         }
         let prober = self.prober.clone();
-        let permits = permits.of(key.probe).clone();
         let done = done.clone();
         let clock = self.clock;
         let poll = inv.poll;
         let pace = self.opts.icmp_pace;
         let creds = self.credentials.get(&device.id).cloned();
         tasks.spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else { return };
             let started = clock.now();
             let result = match key.probe {
                 ProbeKind::Icmp => {
@@ -362,6 +412,9 @@ impl<P: Prober> Agent<P> {
                     snmp_all(&*prober, &device, creds, poll.timeout, poll.retries).await,
                 ),
             };
+            // Free the permit before the result is handed over, so that whoever receives it
+            // finds the permit free and can launch the next waiting task.
+            drop(permit);
             let _ = done.send(Done { key, started, result }).await;
         });
     }
@@ -500,14 +553,27 @@ impl<P: Prober> Agent<P> {
         self.scheduler.sync(&wanted, Instant::now().into_std());
         // Everything is due now: take every task regardless of its spread offset.
         let far = Instant::now().into_std() + Duration::from_secs(365 * 86400);
+        let mut waiting = Waiting::default();
         for key in self.scheduler.take_due(far) {
-            self.spawn(key, &mut tasks, &permits, &done_tx);
+            waiting.push(key);
+        }
+        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+        // Each result frees a permit: launch the next waiting task as it comes in.
+        while !tasks.is_empty() {
+            tokio::select! {
+                Some(done) = done_rx.recv() => {
+                    self.apply(done);
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+                }
+                Some(_) = tasks.join_next() => {
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+                }
+            }
         }
         drop(done_tx);
         while let Some(done) = done_rx.recv().await {
             self.apply(done);
         }
-        while tasks.join_next().await.is_some() {}
         let batch = std::mem::take(&mut self.batch);
         self.report.polls += batch.polls.len();
         self.report.events += batch.events.len();
@@ -547,6 +613,7 @@ impl<P: Prober> Agent<P> {
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
         let writer = tokio::spawn(writer_task(self.store.clone(), write_rx));
         let permits = Permits::new(&self.opts);
+        let mut waiting = Waiting::default();
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
         self.scheduler.sync(&wanted, Instant::now().into_std());
@@ -572,13 +639,19 @@ impl<P: Prober> Agent<P> {
                         break;
                     }
                 },
-                Some(done) = done_rx.recv() => self.apply(done),
+                Some(done) = done_rx.recv() => {
+                    self.apply(done);
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+                }
                 _ = tokio::time::sleep_until(sleep_until) => {
                     for key in self.scheduler.take_due(Instant::now().into_std()) {
-                        self.spawn(key, &mut tasks, &permits, &done_tx);
+                        waiting.push(key);
                     }
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+                }
                 _ = flush.tick() => {
                     self.send_batch(&write_tx).await;
                 }
@@ -591,6 +664,9 @@ impl<P: Prober> Agent<P> {
 
         // Drain: polls still waiting for a permit never start; those in flight may finish
         // within the grace period, then the rest are cancelled.
+        if !waiting.is_empty() {
+            debug!(waiting = waiting.icmp.len() + waiting.snmp.len(), "polls not started");
+        }
         permits.close();
         drop(done_tx);
         let deadline = Instant::now() + self.opts.grace;
@@ -906,3 +982,6 @@ pub fn watch_signals(control: mpsc::Sender<Control>) -> Result<(), AgentError> {
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
