@@ -91,34 +91,74 @@ struct VigiaCollector(SharedState);
 
 type Labels = Vec<(&'static str, String)>;
 
-/// Write one gauge family.
-fn gauge(
-    enc: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    samples: impl IntoIterator<Item = (Labels, f64)>,
-) -> Result<(), std::fmt::Error> {
-    let mut metric = enc.encode_descriptor(name, help, unit, MetricType::Gauge)?;
-    for (labels, value) in samples {
-        ConstGauge::new(value).encode(metric.encode_family(&labels)?)?;
-    }
-    Ok(())
+/// Samples of one family.
+enum Samples {
+    Gauge(Vec<(Labels, f64)>),
+    Counter(Vec<(Labels, u64)>),
 }
 
-/// Write one counter family (`name` without `_total`).
-fn counter(
-    enc: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    samples: impl IntoIterator<Item = (Labels, u64)>,
-) -> Result<(), std::fmt::Error> {
-    let mut metric = enc.encode_descriptor(name, help, unit, MetricType::Counter)?;
-    for (labels, value) in samples {
-        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+/// One metric family, read and not yet written.
+struct Pending {
+    name: &'static str,
+    help: &'static str,
+    unit: Option<Unit>,
+    samples: Samples,
+}
+
+/// Metric families read from the state, written once the state's lock is released.
+#[derive(Default)]
+struct Families(Vec<Pending>);
+
+impl Families {
+    /// A gauge family.
+    fn gauge(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        unit: Option<&Unit>,
+        samples: impl IntoIterator<Item = (Labels, f64)>,
+    ) {
+        let samples = Samples::Gauge(samples.into_iter().collect());
+        self.0.push(Pending { name, help, unit: unit.cloned(), samples });
     }
-    Ok(())
+
+    /// A counter family (`name` without `_total`).
+    fn counter(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        unit: Option<&Unit>,
+        samples: impl IntoIterator<Item = (Labels, u64)>,
+    ) {
+        let samples = Samples::Counter(samples.into_iter().collect());
+        self.0.push(Pending { name, help, unit: unit.cloned(), samples });
+    }
+
+    fn encode(self, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for f in self.0 {
+            match f.samples {
+                Samples::Gauge(samples) => {
+                    let mut metric =
+                        enc.encode_descriptor(f.name, f.help, f.unit.as_ref(), MetricType::Gauge)?;
+                    for (labels, value) in samples {
+                        ConstGauge::new(value).encode(metric.encode_family(&labels)?)?;
+                    }
+                }
+                Samples::Counter(samples) => {
+                    let mut metric = enc.encode_descriptor(
+                        f.name,
+                        f.help,
+                        f.unit.as_ref(),
+                        MetricType::Counter,
+                    )?;
+                    for (labels, value) in samples {
+                        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn ratio() -> Unit {
@@ -127,7 +167,20 @@ fn ratio() -> Unit {
 
 impl Collector for VigiaCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let shared = self.0.read().unwrap_or_else(|p| p.into_inner());
+        // Read the state under its lock; format the text (most of a scrape's time at 10,000
+        // devices) after releasing it, so that the agent applying results is not held up.
+        let families = {
+            let shared = self.0.read().unwrap_or_else(|p| p.into_inner());
+            collect(&shared)
+        };
+        families.encode(&mut enc)
+    }
+}
+
+/// Every metric family, read from the state.
+fn collect(shared: &Shared) -> Families {
+    let mut fams = Families::default();
+    {
         let inv = &shared.inventory;
         let today = Utc::now().date_naive();
         // O(devices + sites) once per scrape; every site question below is then O(its size).
@@ -172,34 +225,30 @@ impl Collector for VigiaCollector {
                 }
             }
         }
-        gauge(
-            &mut enc,
+        fams.gauge(
             "vigia_device_up",
             "1 if the last poll of the probe over the family succeeded, else 0.",
             None,
             up,
-        )?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge(
             "vigia_icmp_rtt",
             "Mean round-trip time of the last ICMP cycle.",
             Some(&Unit::Seconds),
             rtt,
-        )?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge(
             "vigia_icmp_jitter",
             "Mean absolute difference of successive RTTs in the last ICMP cycle.",
             Some(&Unit::Seconds),
             jitter,
-        )?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge(
             "vigia_icmp_loss",
             "Lost / sent echoes in the last ICMP cycle.",
             Some(&ratio()),
             loss,
-        )?;
+        );
 
         // SNMP system and interfaces.
         let mut uptime = Vec::new();
@@ -257,105 +306,91 @@ impl Collector for VigiaCollector {
                 }
             }
         }
-        gauge(
-            &mut enc,
+        fams.gauge(
             "vigia_snmp_uptime",
             "sysUpTime of the device's SNMP agent.",
             Some(&Unit::Seconds),
             uptime,
-        )?;
-        counter(
-            &mut enc,
+        );
+        fams.counter(
             "vigia_snmp_agent_restarts",
             "Restarts of the device's SNMP agent detected through sysUpTime since vigia started.",
             None,
             restarts,
-        )?;
-        gauge(&mut enc, "vigia_interface_up", "1 if ifOperStatus is up.", None, if_up)?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge("vigia_interface_up", "1 if ifOperStatus is up.", None, if_up);
+        fams.gauge(
             "vigia_interface_speed",
             "Interface speed (ifHighSpeed), in bytes per second.",
             Some(&Unit::Other("bytes_per_second".into())),
             if_speed,
-        )?;
-        counter(
-            &mut enc,
+        );
+        fams.counter(
             "vigia_interface_receive",
             "Octets received (wraps and agent restarts accounted for).",
             Some(&Unit::Bytes),
             rx,
-        )?;
-        counter(
-            &mut enc,
+        );
+        fams.counter(
             "vigia_interface_transmit",
             "Octets sent (wraps and agent restarts accounted for).",
             Some(&Unit::Bytes),
             tx,
-        )?;
-        counter(
-            &mut enc,
+        );
+        fams.counter(
             "vigia_interface_receive_errors",
             "Inbound packets with errors (ifInErrors).",
             None,
             rx_err,
-        )?;
-        counter(
-            &mut enc,
+        );
+        fams.counter(
             "vigia_interface_transmit_errors",
             "Outbound packets with errors (ifOutErrors).",
             None,
             tx_err,
-        )?;
-        counter(
-            &mut enc,
+        );
+        fams.counter(
             "vigia_interface_receive_discards",
             "Inbound packets discarded (ifInDiscards).",
             None,
             rx_disc,
-        )?;
-        counter(
-            &mut enc,
+        );
+        fams.counter(
             "vigia_interface_transmit_discards",
             "Outbound packets discarded (ifOutDiscards).",
             None,
             tx_disc,
-        )?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge(
             "vigia_server_cpu_load",
             "Mean processor load (hrProcessorLoad / 100).",
             Some(&ratio()),
             cpu,
-        )?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge(
             "vigia_server_memory_used",
             "RAM in use (hrStorageRam).",
             Some(&Unit::Bytes),
             mem_used,
-        )?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge(
             "vigia_server_memory_size",
             "RAM size (hrStorageRam).",
             Some(&Unit::Bytes),
             mem_size,
-        )?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge(
             "vigia_server_disk_used",
             "Fixed disk space in use (hrStorageFixedDisk).",
             Some(&Unit::Bytes),
             disk_used,
-        )?;
-        gauge(
-            &mut enc,
+        );
+        fams.gauge(
             "vigia_server_disk_size",
             "Fixed disk size (hrStorageFixedDisk).",
             Some(&Unit::Bytes),
             disk_size,
-        )?;
+        );
 
         // Inventory facts.
         // A sharded agent speaks for its own sites only: agents sharing a network never
@@ -370,13 +405,7 @@ impl Collector for VigiaCollector {
             l.push(("model", model.unwrap_or_default()));
             (l, 1.0)
         });
-        gauge(
-            &mut enc,
-            "vigia_device_info",
-            "Inventory facts about a device (value 1).",
-            None,
-            info,
-        )?;
+        fams.gauge("vigia_device_info", "Inventory facts about a device (value 1).", None, info);
         let sites = inv.sites.iter().filter(|s| index.owns_site(&s.id)).map(|s| {
             (
                 vec![
@@ -387,7 +416,7 @@ impl Collector for VigiaCollector {
                 1.0,
             )
         });
-        gauge(&mut enc, "vigia_site_info", "Inventory facts about a site (value 1).", None, sites)?;
+        fams.gauge("vigia_site_info", "Inventory facts about a site (value 1).", None, sites);
         let site_up = inv.sites.iter().filter(|s| index.owns_site(&s.id)).filter_map(|s| {
             let up = state::site_reachable(&index, devices, &s.id)?;
             Some((
@@ -395,48 +424,44 @@ impl Collector for VigiaCollector {
                 f64::from(u8::from(up)),
             ))
         });
-        gauge(
-            &mut enc,
+        fams.gauge(
             "vigia_site_up",
             "1 if an uplink device of the site answers ICMP on some family.",
             None,
             site_up,
-        )?;
+        );
         let durations =
             shared.poll_duration.iter().map(|(p, s)| (vec![("probe", p.to_string())], *s));
-        gauge(
-            &mut enc,
+        fams.gauge(
             "vigia_poll_duration",
             "Duration of the last full polling cycle of the probe.",
             Some(&Unit::Seconds),
             durations,
-        )?;
+        );
 
         // Reloads.
         let reload = &shared.reload;
-        gauge(
-            &mut enc,
+        fams.gauge(
             "vigia_inventory_reload_failed",
             "1 if the last inventory reload was refused (the agent runs on the previous inventory).",
             None,
             [(Vec::new(), f64::from(u8::from(reload.failed)))],
-        )?;
+        );
         let stamps = [("success", reload.last_success), ("failure", reload.last_failure)]
             .into_iter()
             .filter_map(|(r, t)| Some((vec![("result", r.to_owned())], t?.timestamp() as f64)));
-        gauge(
-            &mut enc,
+        fams.gauge(
             "vigia_inventory_last_reload_timestamp",
             "When the inventory was last loaded (success) or a reload refused (failure).",
             Some(&Unit::Seconds),
             stamps,
-        )?;
+        );
 
         for family in &shared.extra {
-            gauge(&mut enc, family.name, family.help, None, family.samples.iter().cloned())?;
+            fams.gauge(family.name, family.help, None, family.samples.iter().cloned());
         }
-        Ok(())
     }
+    fams
 }
 
 /// Interface label sets, disambiguating interfaces that share a name.
