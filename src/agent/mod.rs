@@ -32,7 +32,7 @@ use crate::inventory::{self, Device, Family, Inventory, InventoryIndex, Secrets,
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
 use crate::probe::{IcmpReport, ProbeKind, SnmpQuery, SnmpReport};
-use crate::schedule::{Scheduler, TaskKey};
+use crate::schedule::{Pass, Scheduler, TaskKey};
 use crate::store::{
     EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord, Store, StoreError,
 };
@@ -237,12 +237,6 @@ impl Batch {
     }
 }
 
-/// Tracks one pass of a probe over every device, for `vigia_poll_duration_seconds`.
-struct Pass {
-    started: Instant,
-    pending: HashSet<Arc<str>>,
-}
-
 /// What one run of the agent did, for `--once` and the logs.
 #[derive(Debug, Default, Clone)]
 pub struct RunReport {
@@ -390,9 +384,8 @@ impl<P: Prober> Agent<P> {
             self.scheduler.finish(&key, Instant::now().into_std(), true);
             return;
         };
-        if self.passes.get(&key.probe).is_none_or(|p| p.pending.is_empty()) {
-            let pending = self.scheduler_keys(key.probe).into_iter().collect();
-            self.passes.insert(key.probe, Pass { started: Instant::now(), pending });
+        if self.passes.get(&key.probe).is_none_or(Pass::is_complete) {
+            self.passes.insert(key.probe, Pass::new(self.scheduler_keys(key.probe)));
         }
         let prober = self.prober.clone();
         let done = done.clone();
@@ -454,18 +447,20 @@ impl<P: Prober> Agent<P> {
                 }
             }
         }
-        let now = Instant::now();
-        self.scheduler.finish(&key, now.into_std(), success);
-        if let Some(pass) = self.passes.get_mut(&key.probe)
-            && pass.pending.remove(&key.device)
-            && pass.pending.is_empty()
+        let now = Instant::now().into_std();
+        let took = self
+            .scheduler
+            .due(&key)
+            .map_or(Duration::ZERO, |due| now.saturating_duration_since(due));
+        self.scheduler.finish(&key, now, success);
+        if let Some(slowest) =
+            self.passes.get_mut(&key.probe).and_then(|p| p.finished(&key.device, took))
         {
-            let secs = (now - pass.started).as_secs_f64();
             self.shared
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .poll_duration
-                .insert(key.probe, secs);
+                .insert(key.probe, slowest.as_secs_f64());
         }
     }
 

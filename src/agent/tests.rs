@@ -147,6 +147,7 @@ async fn the_loop_keeps_every_device_on_its_interval_while_snmp_is_saturated() {
     opts.max_in_flight = 2;
     opts.max_icmp_in_flight = 300;
     let agent = agent(inv, opts, prober).await;
+    let shared = agent.shared();
     let (control, rx) = mpsc::channel(1);
     let run = tokio::spawn(agent.run(rx));
     tokio::time::sleep(Duration::from_millis(3_500)).await;
@@ -159,4 +160,9 @@ async fn the_loop_keeps_every_device_on_its_interval_while_snmp_is_saturated() {
     let icmp = counts.icmp_total.load(Ordering::SeqCst);
     assert!((600..=1_200).contains(&icmp), "{icmp} ICMP cycles in 3.5 s for 300 devices");
     assert!(counts.snmp_peak.load(Ordering::SeqCst) <= 2);
+    // vigia_poll_duration_seconds: the slowest ICMP cycle of a pass, from due to done, is about
+    // one cycle (200 ms), well within the 1 s interval. (With the bound shared, it was seconds.)
+    let durations = shared.read().unwrap().poll_duration.clone();
+    let icmp = durations.get(&ProbeKind::Icmp).copied();
+    assert!(icmp.is_some_and(|s| s < 0.8), "ICMP poll duration {icmp:?} s, cycles 0.2 s every 1 s");
 }
