@@ -2,6 +2,9 @@
 //! device has been polled once over ICMP and SNMP (two interfaces each, like the devices of
 //! scripts/bench-scale), counted by a global allocator that tracks live heap bytes.
 //!
+//! Then it renders `/metrics` from that state a few times and prints the time and the bytes
+//! allocated at the peak of a render.
+//!
 //! `cargo run --release --example state_memory [-- --devices N --interfaces K]`. A measurement:
 //! it asserts nothing. docs/scaling.md quotes it.
 
@@ -10,7 +13,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc as StdArc, RwLock};
+use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use vigia::inventory::{
@@ -24,11 +28,14 @@ use vigia::state::NetworkState;
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: forwards every call to the system allocator unchanged; only counts sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        let now =
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
+        PEAK.fetch_max(now, Ordering::Relaxed);
         // SAFETY: the caller's layout is passed on as is.
         unsafe { System.alloc(layout) }
     }
@@ -151,7 +158,25 @@ fn main() {
         mib(state_bytes),
         per(state_bytes)
     );
-    drop((state, index));
+    drop(index);
+
+    let mut shared = vigia::exporter::Shared::new(inv.clone());
+    shared.state = state;
+    let exporter = vigia::exporter::Exporter::new(StdArc::new(RwLock::new(shared)));
+    for _ in 0..3 {
+        let base = live();
+        PEAK.store(base, Ordering::Relaxed);
+        let t = Instant::now();
+        let text = exporter.classic();
+        let took = t.elapsed();
+        let series = text.lines().filter(|l| !l.starts_with('#')).count();
+        println!(
+            "render /metrics    {:>8.1} MiB  {series} series in {:.2} s; {:.0} MiB allocated at the peak",
+            mib(text.len() as isize),
+            took.as_secs_f64(),
+            mib(PEAK.load(Ordering::Relaxed) - base)
+        );
+    }
 }
 
 fn mib(bytes: isize) -> f64 {
