@@ -188,7 +188,11 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         id: format!("s{i:04}"),
         name: format!("Sede {i}"),
         role: if i == 0 { SiteRole::Main } else { SiteRole::Branch },
-        link: (i > 0).then_some(if i % 5 == 0 { LinkMedium::Radio } else { LinkMedium::Fibre }),
+        link: (i > 0).then_some(if i.is_multiple_of(5) {
+            LinkMedium::Radio
+        } else {
+            LinkMedium::Fibre
+        }),
         link_mbps: None,
         provider: None,
         planned_link: None,
