@@ -136,13 +136,23 @@ pub struct AgentArgs {
     /// Days of raw poll results to keep (daily roll-ups are kept for years).
     #[arg(long, default_value_t = 35)]
     pub raw_retention_days: u32,
-    /// Polls in flight at most (each SNMP poll holds one UDP socket while it runs).
+    /// SNMP polls in flight at most (each holds one UDP socket per family while it runs; the
+    /// agent raises its open-files limit to the hard limit and lowers this if it still does
+    /// not fit).
     #[arg(long, default_value_t = 256)]
     pub max_in_flight: usize,
     /// How often the plan's numbers (life cycle, IPv6, indicators) are recomputed for
     /// /metrics. Hidden: the default (60s) suits production; the end-to-end tests shorten it.
     #[arg(long, hide = true, value_parser = parse_interval, default_value = "60s")]
     pub derive_every: std::time::Duration,
+    /// Poll only shard I of N of the sites (1-based, e.g. 2/3), for several agents splitting
+    /// one network and sharing PostgreSQL; every site belongs to exactly one shard.
+    #[arg(long, env = "VIGIA_SHARD", default_value = "1/1")]
+    pub shard: vigia::inventory::Shard,
+    /// ICMP cycles in flight at most (they share one socket per family; this bounds a burst of
+    /// echo replies).
+    #[arg(long, default_value_t = 2048)]
+    pub max_icmp_in_flight: usize,
 }
 
 /// A duration as inventories spell it (`2s`, `1m30s`), not zero.

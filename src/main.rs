@@ -187,7 +187,9 @@ async fn agent(args: AgentArgs) -> u8 {
     }
     opts.listen = (!args.once).then_some(args.listen);
     opts.raw_retention_days = args.raw_retention_days;
-    opts.max_in_flight = args.max_in_flight.max(1);
+    opts.max_in_flight = vigia::agent::fds::fit_snmp_concurrency(args.max_in_flight.max(1));
+    opts.max_icmp_in_flight = args.max_icmp_in_flight.max(1);
+    opts.shard = args.shard;
     opts.derive_every = args.derive_every;
 
     let lab = if args.lab {

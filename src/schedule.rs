@@ -6,7 +6,7 @@
 //! the polling.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -142,6 +142,11 @@ impl Scheduler {
         self.set_due(key.clone(), next);
     }
 
+    /// When a task is due, or was due while it is in flight.
+    pub fn due(&self, key: &TaskKey) -> Option<Instant> {
+        self.tasks.get(key).map(|s| s.due)
+    }
+
     /// Consecutive failures of a task.
     pub fn failures(&self, key: &TaskKey) -> u32 {
         self.tasks.get(key).map_or(0, |s| s.failures)
@@ -155,6 +160,39 @@ impl Scheduler {
     /// True without tasks.
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
+    }
+}
+
+/// One pass of a probe over its devices, for `vigia_poll_duration_seconds`: complete once each
+/// device has finished a poll since the pass began; its figure is the longest any of those
+/// polls took from the moment it was due to its result. Polls are spread over the interval, so
+/// a pass always spans about one interval; this figure instead is about one poll's own length
+/// while the agent keeps up, and grows toward the interval (and past it) when polls start late.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    pending: HashSet<Arc<str>>,
+    slowest: Duration,
+}
+
+impl Pass {
+    /// A pass over these devices.
+    pub fn new(devices: impl IntoIterator<Item = Arc<str>>) -> Pass {
+        Pass { pending: devices.into_iter().collect(), slowest: Duration::ZERO }
+    }
+
+    /// True once every device has finished (a new pass should begin).
+    pub fn is_complete(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// A poll of `device` finished `took` after it was due. Returns the pass's figure when this
+    /// poll completes it.
+    pub fn finished(&mut self, device: &str, took: Duration) -> Option<Duration> {
+        if !self.pending.remove(device) {
+            return None;
+        }
+        self.slowest = self.slowest.max(took);
+        self.pending.is_empty().then_some(self.slowest)
     }
 }
 
@@ -273,6 +311,39 @@ mod tests {
         let mut names: Vec<&str> = due.iter().map(|k| &*k.device).collect();
         names.sort();
         assert_eq!(names, ["sw-0", "sw-2", "sw-9"]);
+    }
+
+    #[test]
+    fn a_pass_reports_its_slowest_poll_from_due_to_done_once_every_device_finished() {
+        let ids: Vec<Arc<str>> = ["a", "b", "c"].into_iter().map(Arc::from).collect();
+        let mut pass = Pass::new(ids);
+        let ms = Duration::from_millis;
+        assert!(!pass.is_complete());
+        assert_eq!(pass.finished("a", ms(900)), None);
+        // A second poll of a device already counted, and a device not in the pass, change
+        // nothing.
+        assert_eq!(pass.finished("a", ms(20_000)), None);
+        assert_eq!(pass.finished("z", ms(20_000)), None);
+        assert_eq!(pass.finished("c", ms(1_400)), None);
+        assert_eq!(pass.finished("b", ms(1_100)), Some(ms(1_400)));
+        assert!(pass.is_complete());
+        assert_eq!(pass.finished("b", ms(1)), None);
+        assert_eq!(Pass::new(Vec::new()).finished("a", ms(1)), None);
+    }
+
+    #[test]
+    fn the_due_time_is_kept_while_a_task_is_in_flight() {
+        let t0 = Instant::now();
+        let mut s = Scheduler::new();
+        let key = TaskKey::new("sw-a", ProbeKind::Icmp);
+        s.sync(&[(key.clone(), Duration::from_secs(30))], t0);
+        let due = s.next_due().unwrap();
+        assert_eq!(s.due(&key), Some(due));
+        assert_eq!(s.take_due(due + Duration::from_secs(5)), vec![key.clone()]);
+        assert_eq!(s.due(&key), Some(due), "in flight: still the time it was due");
+        s.finish(&key, due + Duration::from_secs(6), true);
+        assert_eq!(s.due(&key), Some(due + Duration::from_secs(30)));
+        assert_eq!(s.due(&TaskKey::new("nope", ProbeKind::Icmp)), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::inventory::{Device, Family, Inventory, LinkMedium};
+use crate::inventory::{Device, Family, Inventory, InventoryIndex, LinkMedium};
 use crate::probe::counters::{self, Monotonic};
 use crate::probe::{EntityInfo, HostResources, IcmpReport, ProbeKind, SnmpReport, SystemInfo};
 use crate::store::{EventKind, EventRecord};
@@ -137,10 +137,11 @@ impl NetworkState {
         self.sites.retain(|id, _| inv.site(id).is_some());
     }
 
-    /// Take in one ICMP cycle; returns the events it causes.
+    /// Take in one ICMP cycle; returns the events it causes. `index` is the inventory in force
+    /// on the day of the cycle (it says which devices decide whether the site answers).
     pub fn apply_icmp(
         &mut self,
-        inv: &Inventory,
+        index: &InventoryIndex,
         device: &Device,
         report: IcmpReport,
         at: DateTime<Utc>,
@@ -158,7 +159,7 @@ impl NetworkState {
         {
             events.push(event);
         }
-        events.extend(self.update_site(inv, &device.site, at, agent));
+        events.extend(self.update_site(index, &device.site, at, agent));
         events
     }
 
@@ -269,16 +270,16 @@ impl NetworkState {
 
     fn update_site(
         &mut self,
-        inv: &Inventory,
+        index: &InventoryIndex,
         site_id: &str,
         at: DateTime<Utc>,
         agent: &str,
     ) -> Option<EventRecord> {
-        let site = inv.site(site_id)?;
+        let site = index.site(site_id)?;
         if site.link == Some(LinkMedium::None) {
             return None;
         }
-        let now = site_reachable(inv, &self.devices, site_id, at.date_naive())?;
+        let now = site_reachable(index, &self.devices, site_id)?;
         let was = self.sites.insert(site_id.to_owned(), now);
         let kind = match (was, now) {
             (Some(true) | None, false) => EventKind::SiteIsolated,
@@ -303,33 +304,24 @@ impl NetworkState {
 
 /// Whether a site answers: one of its uplink devices (all its polled devices when none is
 /// marked uplink) answers ICMP on some family. `None` while that cannot be told yet: no answer
-/// so far and some of those devices not polled yet.
+/// so far and some of those devices not polled yet. O(the site's deciding devices): the index
+/// knows them (see [`InventoryIndex::site_deciders`]).
 pub fn site_reachable(
-    inv: &Inventory,
+    index: &InventoryIndex,
     devices: &HashMap<String, DeviceState>,
     site: &str,
-    day: chrono::NaiveDate,
 ) -> Option<bool> {
-    let members: Vec<&Device> = inv.polled_devices(day).filter(|d| d.site == site).collect();
-    let uplinks: Vec<&Device> = if members.iter().any(|d| d.uplink) {
-        members.into_iter().filter(|d| d.uplink).collect()
-    } else {
-        members
-    };
-    if uplinks.is_empty() {
-        return None;
+    let mut any = false;
+    let mut unknown = false;
+    for d in index.site_deciders(site) {
+        any = true;
+        match devices.get(&d.id).and_then(|s| s.icmp_reachable(d.families())) {
+            Some(true) => return Some(true),
+            Some(false) => {}
+            None => unknown = true,
+        }
     }
-    let states: Vec<Option<bool>> = uplinks
-        .iter()
-        .map(|d| devices.get(&d.id).and_then(|s| s.icmp_reachable(d.families())))
-        .collect();
-    if states.contains(&Some(true)) {
-        Some(true)
-    } else if states.iter().all(Option::is_some) {
-        Some(false)
-    } else {
-        None
-    }
+    (any && !unknown).then_some(false)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -380,6 +372,10 @@ mod tests {
         load(Path::new("tests/resources/inventories/good/full"), Secrets::Warn).unwrap().0
     }
 
+    fn index(inv: &Inventory) -> InventoryIndex {
+        InventoryIndex::new(std::sync::Arc::new(inv.clone()), t(0).date_naive())
+    }
+
     fn icmp(ok: bool, family: Family) -> IcmpReport {
         IcmpReport {
             family,
@@ -403,26 +399,27 @@ mod tests {
     #[test]
     fn down_then_up_per_family_and_site_isolation() {
         let inv = inventory();
+        let idx = index(&inv);
         let dev = inv.device("sw-grau").unwrap().clone();
         let new = inv.device("sw-grau-new").unwrap().clone();
         let mut s = NetworkState::new();
         // First polls, both up: no device event; the site (only sw-grau is uplink) is up.
-        assert!(s.apply_icmp(&inv, &dev, icmp(true, Family::Ipv4), t(0), "a").is_empty());
-        assert!(s.apply_icmp(&inv, &dev, icmp(true, Family::Ipv6), t(0), "a").is_empty());
+        assert!(s.apply_icmp(&idx, &dev, icmp(true, Family::Ipv4), t(0), "a").is_empty());
+        assert!(s.apply_icmp(&idx, &dev, icmp(true, Family::Ipv6), t(0), "a").is_empty());
         assert_eq!(s.sites.get("grau"), Some(&true));
         // IPv6 fails: one device event, the site stays up (IPv4 still answers).
-        let ev = s.apply_icmp(&inv, &dev, icmp(false, Family::Ipv6), t(30), "a");
+        let ev = s.apply_icmp(&idx, &dev, icmp(false, Family::Ipv6), t(30), "a");
         assert_eq!(ev.len(), 1);
         assert_eq!((ev[0].kind, ev[0].family), (EventKind::DeviceDown, Some(Family::Ipv6)));
         // IPv4 fails too: device down and site isolated (sw-grau-new is not an uplink).
-        assert!(s.apply_icmp(&inv, &new, icmp(true, Family::Ipv6), t(31), "a").is_empty());
-        let ev = s.apply_icmp(&inv, &dev, icmp(false, Family::Ipv4), t(60), "a");
+        assert!(s.apply_icmp(&idx, &new, icmp(true, Family::Ipv6), t(31), "a").is_empty());
+        let ev = s.apply_icmp(&idx, &dev, icmp(false, Family::Ipv4), t(60), "a");
         let kinds: Vec<EventKind> = ev.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::DeviceDown, EventKind::SiteIsolated]);
         // Still down: nothing new.
-        assert!(s.apply_icmp(&inv, &dev, icmp(false, Family::Ipv4), t(90), "a").is_empty());
+        assert!(s.apply_icmp(&idx, &dev, icmp(false, Family::Ipv4), t(90), "a").is_empty());
         // Back: up and restored.
-        let ev = s.apply_icmp(&inv, &dev, icmp(true, Family::Ipv4), t(120), "a");
+        let ev = s.apply_icmp(&idx, &dev, icmp(true, Family::Ipv4), t(120), "a");
         let kinds: Vec<EventKind> = ev.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::DeviceUp, EventKind::SiteRestored]);
     }
@@ -430,13 +427,14 @@ mod tests {
     #[test]
     fn a_device_down_from_the_start_is_an_event() {
         let inv = inventory();
+        let idx = index(&inv);
         let dev = inv.device("sw-grau").unwrap().clone();
         let mut s = NetworkState::new();
-        let ev = s.apply_icmp(&inv, &dev, icmp(false, Family::Ipv4), t(0), "a");
+        let ev = s.apply_icmp(&idx, &dev, icmp(false, Family::Ipv4), t(0), "a");
         let kinds: Vec<EventKind> = ev.iter().map(|e| e.kind).collect();
         // The site cannot be told yet: sw-grau has IPv6 too, not polled so far.
         assert_eq!(kinds, [EventKind::DeviceDown]);
-        let ev = s.apply_icmp(&inv, &dev, icmp(false, Family::Ipv6), t(1), "a");
+        let ev = s.apply_icmp(&idx, &dev, icmp(false, Family::Ipv6), t(1), "a");
         let kinds: Vec<EventKind> = ev.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::DeviceDown, EventKind::SiteIsolated]);
     }

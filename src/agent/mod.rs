@@ -6,18 +6,19 @@
 //! [`NetworkState`] (events), batches rows to a writer task, and answers reloads and signals.
 
 pub mod derived;
+pub mod fds;
 pub mod probe_cmd;
 mod prober;
 mod summary;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -28,11 +29,11 @@ pub use summary::render_summary;
 use crate::diag::Diagnostic;
 use crate::exporter::{ReloadRequest, Shared, SharedState};
 use crate::inventory::snapshot::Snapshot;
-use crate::inventory::{self, Device, Family, Inventory, Secrets};
+use crate::inventory::{self, Device, Family, Inventory, InventoryIndex, Secrets, Shard};
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
 use crate::probe::{IcmpReport, ProbeKind, SnmpQuery, SnmpReport};
-use crate::schedule::{Scheduler, TaskKey};
+use crate::schedule::{Pass, Scheduler, TaskKey};
 use crate::store::{
     EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord, Store, StoreError,
 };
@@ -48,8 +49,13 @@ pub struct AgentOptions {
     pub listen: Option<SocketAddr>,
     /// Raw rows older than this many days are pruned (roll-ups are kept).
     pub raw_retention_days: u32,
-    /// Polls in flight at most (each SNMP poll holds one UDP socket).
+    /// SNMP polls in flight at most (each holds one UDP socket per family while it runs).
     pub max_in_flight: usize,
+    /// ICMP cycles in flight at most. They hold no socket of their own (one shared socket per
+    /// family), only a timer and a waiter each, so many more may run than SNMP polls; the bound
+    /// keeps a burst of echo replies (`--once`, or after a pause) within the ICMP socket's
+    /// receive buffer.
+    pub max_icmp_in_flight: usize,
     /// Time between two echoes of one ICMP cycle to the same address.
     pub icmp_pace: Duration,
     /// How long in-flight polls may finish after a shutdown request.
@@ -61,6 +67,8 @@ pub struct AgentOptions {
     pub flush_every: Duration,
     /// How often finished days are rolled up and raw rows past retention pruned.
     pub maintenance_every: Duration,
+    /// The part of the sites this agent polls (several agents splitting one network).
+    pub shard: Shard,
 }
 
 impl AgentOptions {
@@ -72,11 +80,13 @@ impl AgentOptions {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             raw_retention_days: 35,
             max_in_flight: 256,
+            max_icmp_in_flight: 2048,
             icmp_pace: Duration::from_millis(500),
             grace: Duration::from_secs(10),
             derive_every: Duration::from_secs(60),
             flush_every: Duration::from_secs(2),
             maintenance_every: Duration::from_secs(3600),
+            shard: Shard::ALL,
         }
     }
 }
@@ -155,6 +165,75 @@ enum Polled {
     Snmp(Vec<SnmpReport>),
 }
 
+/// How many polls of each probe may run at once. Separate bounds, because an ICMP cycle and
+/// an SNMP poll cost different things: a cycle spends about a second waiting on paced echoes
+/// and holds no socket, an SNMP poll holds a UDP socket. One shared bound let 10,000 devices'
+/// ICMP cycles (a second each, every 30 s: 333 in flight on average) take every permit and
+/// fall behind their interval.
+struct Permits {
+    icmp: Arc<Semaphore>,
+    snmp: Arc<Semaphore>,
+}
+
+impl Permits {
+    fn new(opts: &AgentOptions) -> Permits {
+        Permits {
+            icmp: Arc::new(Semaphore::new(opts.max_icmp_in_flight.max(1))),
+            snmp: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
+        }
+    }
+
+    fn of(&self, probe: ProbeKind) -> &Arc<Semaphore> {
+        match probe {
+            ProbeKind::Icmp => &self.icmp,
+            ProbeKind::Snmp => &self.snmp,
+        }
+    }
+
+    /// Polls still waiting for a permit never start.
+    fn close(&self) {
+        self.icmp.close();
+        self.snmp.close();
+    }
+}
+
+/// Tasks that are due but wait for a permit of their probe. They are spawned only once they
+/// have one: a spawned poll is a future of several KiB, and `--once` (or a pause) hands out
+/// every task at once; 23,000 futures parked on a semaphore were about 130 MiB.
+#[derive(Default)]
+struct Waiting {
+    icmp: VecDeque<TaskKey>,
+    snmp: VecDeque<TaskKey>,
+}
+
+impl Waiting {
+    fn push(&mut self, key: TaskKey) {
+        match key.probe {
+            ProbeKind::Icmp => self.icmp.push_back(key),
+            ProbeKind::Snmp => self.snmp.push_back(key),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.icmp.is_empty() && self.snmp.is_empty()
+    }
+
+    /// The next task of `probe` that `permits` has room for, with its permit.
+    fn next(
+        &mut self,
+        probe: ProbeKind,
+        permits: &Permits,
+    ) -> Option<(TaskKey, OwnedSemaphorePermit)> {
+        let queue = match probe {
+            ProbeKind::Icmp => &mut self.icmp,
+            ProbeKind::Snmp => &mut self.snmp,
+        };
+        queue.front()?;
+        let permit = permits.of(probe).clone().try_acquire_owned().ok()?;
+        Some((queue.pop_front()?, permit))
+    }
+}
+
 /// Rows on their way to the store.
 #[derive(Default)]
 struct Batch {
@@ -167,12 +246,6 @@ impl Batch {
     fn len(&self) -> usize {
         self.polls.len() + self.interfaces.len() + self.events.len()
     }
-}
-
-/// Tracks one pass of a probe over every device, for `vigia_poll_duration_seconds`.
-struct Pass {
-    started: Instant,
-    pending: HashSet<Arc<str>>,
 }
 
 /// What one run of the agent did, for `--once` and the logs.
@@ -192,6 +265,8 @@ pub struct Agent<P: Prober> {
     shared: SharedState,
     clock: Clock,
     scheduler: Scheduler,
+    /// The inventory in force (the same as `shared`'s) with its lookups, for today.
+    index: Arc<InventoryIndex>,
     credentials: HashMap<String, Arc<Credentials>>,
     batch: Batch,
     passes: HashMap<ProbeKind, Pass>,
@@ -209,7 +284,11 @@ impl<P: Prober> Agent<P> {
         clock: Clock,
     ) -> Result<Agent<P>, AgentError> {
         let credentials = resolve_credentials(&inventory)?;
-        let shared = Arc::new(RwLock::new(Shared::new(Arc::new(inventory))));
+        let inventory = Arc::new(inventory);
+        let index = Arc::new(InventoryIndex::sharded(inventory.clone(), today(&clock), opts.shard));
+        let mut shared = Shared::new(inventory);
+        shared.shard = opts.shard;
+        let shared = Arc::new(RwLock::new(shared));
         shared.write().unwrap_or_else(|p| p.into_inner()).reload.last_success = Some(clock.now());
         Ok(Agent {
             opts,
@@ -218,6 +297,7 @@ impl<P: Prober> Agent<P> {
             shared,
             clock,
             scheduler: Scheduler::new(),
+            index,
             credentials,
             batch: Batch::default(),
             passes: HashMap::new(),
@@ -231,15 +311,14 @@ impl<P: Prober> Agent<P> {
     }
 
     fn inventory(&self) -> Arc<Inventory> {
-        self.shared.read().unwrap_or_else(|p| p.into_inner()).inventory.clone()
+        self.index.inventory().clone()
     }
 
     /// The tasks the inventory asks for, with their intervals.
     fn wanted(&self) -> Vec<(TaskKey, Duration)> {
-        let inv = self.inventory();
-        let day = self.clock.now().date_naive();
+        let inv = self.index.inventory();
         let mut tasks = Vec::new();
-        for d in inv.polled_devices(day) {
+        for d in self.index.polled() {
             if d.families().next().is_none() {
                 continue;
             }
@@ -249,6 +328,17 @@ impl<P: Prober> Agent<P> {
             }
         }
         tasks
+    }
+
+    /// On a new (UTC) day, index the inventory again: retirement dates may have taken devices
+    /// out of polling. Cheap to call often: it compares two dates.
+    fn roll_day(&mut self) {
+        let day = today(&self.clock);
+        if day != self.index.day() {
+            self.index = Arc::new(InventoryIndex::sharded(self.inventory(), day, self.opts.shard));
+            let wanted = self.wanted();
+            self.scheduler.sync(&wanted, Instant::now().into_std());
+        }
     }
 
     /// Store the inventory snapshot if it changed; an event says so.
@@ -277,32 +367,45 @@ impl<P: Prober> Agent<P> {
         Ok(())
     }
 
-    /// Start one task: poll the device over every family it has.
+    /// Spawn every waiting task its probe has a permit for.
+    fn launch(
+        &mut self,
+        waiting: &mut Waiting,
+        tasks: &mut JoinSet<()>,
+        permits: &Permits,
+        done: &mpsc::Sender<Done>,
+    ) {
+        for probe in ProbeKind::ALL {
+            while let Some((key, permit)) = waiting.next(*probe, permits) {
+                self.spawn(key, permit, tasks, done);
+            }
+        }
+    }
+
+    /// Start one task: poll the device over every family it has, holding `permit` until the
+    /// result is ready.
     fn spawn(
         &mut self,
         key: TaskKey,
+        permit: OwnedSemaphorePermit,
         tasks: &mut JoinSet<()>,
-        permits: &Arc<Semaphore>,
         done: &mpsc::Sender<Done>,
     ) {
         let inv = self.inventory();
-        let Some(device) = inv.device(&key.device).cloned() else {
+        let Some(device) = self.index.device(&key.device).cloned() else {
             self.scheduler.finish(&key, Instant::now().into_std(), true);
             return;
         };
-        if self.passes.get(&key.probe).is_none_or(|p| p.pending.is_empty()) {
-            let pending = self.scheduler_keys(key.probe).into_iter().collect();
-            self.passes.insert(key.probe, Pass { started: Instant::now(), pending });
+        if self.passes.get(&key.probe).is_none_or(Pass::is_complete) {
+            self.passes.insert(key.probe, Pass::new(self.scheduler_keys(key.probe)));
         }
         let prober = self.prober.clone();
-        let permits = permits.clone();
         let done = done.clone();
         let clock = self.clock;
         let poll = inv.poll;
         let pace = self.opts.icmp_pace;
         let creds = self.credentials.get(&device.id).cloned();
         tasks.spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else { return };
             let started = clock.now();
             let result = match key.probe {
                 ProbeKind::Icmp => {
@@ -314,6 +417,9 @@ impl<P: Prober> Agent<P> {
                     snmp_all(&*prober, &device, creds, poll.timeout, poll.retries).await,
                 ),
             };
+            // Free the permit before the result is handed over, so that whoever receives it
+            // finds the permit free and can launch the next waiting task.
+            drop(permit);
             let _ = done.send(Done { key, started, result }).await;
         });
     }
@@ -325,46 +431,48 @@ impl<P: Prober> Agent<P> {
     /// Apply a finished task: state, events, rows, schedule.
     fn apply(&mut self, done: Done) {
         let Done { key, started, result } = done;
-        let inv = self.inventory();
+        self.roll_day();
+        let index = self.index.clone();
         let agent = self.opts.agent_id.clone();
-        let device = inv.device(&key.device).cloned();
         let mut success = false;
-        if let Some(device) = device {
+        if let Some(device) = index.device(&key.device) {
             let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
             match result {
                 Polled::Icmp(reports) => {
                     for r in reports {
                         success |= r.reachable();
-                        self.batch.polls.push(icmp_row(&agent, &device, started, &r));
-                        let events = shared.state.apply_icmp(&inv, &device, r, started, &agent);
+                        self.batch.polls.push(icmp_row(&agent, device, started, &r));
+                        let events = shared.state.apply_icmp(&index, device, r, started, &agent);
                         self.batch.events.extend(events);
                     }
                 }
                 Polled::Snmp(reports) => {
                     for r in reports {
                         success |= r.ok();
-                        self.batch.polls.push(snmp_row(&agent, &device, started, &r));
+                        self.batch.polls.push(snmp_row(&agent, device, started, &r));
                         for i in &r.interfaces {
-                            self.batch.interfaces.push(interface_row(&agent, &device, started, i));
+                            self.batch.interfaces.push(interface_row(&agent, device, started, i));
                         }
-                        let events = shared.state.apply_snmp(&device, r, started, &agent);
+                        let events = shared.state.apply_snmp(device, r, started, &agent);
                         self.batch.events.extend(events);
                     }
                 }
             }
         }
-        let now = Instant::now();
-        self.scheduler.finish(&key, now.into_std(), success);
-        if let Some(pass) = self.passes.get_mut(&key.probe)
-            && pass.pending.remove(&key.device)
-            && pass.pending.is_empty()
+        let now = Instant::now().into_std();
+        let took = self
+            .scheduler
+            .due(&key)
+            .map_or(Duration::ZERO, |due| now.saturating_duration_since(due));
+        self.scheduler.finish(&key, now, success);
+        if let Some(slowest) =
+            self.passes.get_mut(&key.probe).and_then(|p| p.finished(&key.device, took))
         {
-            let secs = (now - pass.started).as_secs_f64();
             self.shared
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .poll_duration
-                .insert(key.probe, secs);
+                .insert(key.probe, slowest.as_secs_f64());
         }
     }
 
@@ -416,10 +524,16 @@ impl<P: Prober> Agent<P> {
                 }
                 let old = self.inventory();
                 let summary = change_summary(&old, &inv);
+                let inv = Arc::new(inv);
+                self.index = Arc::new(InventoryIndex::sharded(
+                    inv.clone(),
+                    today(&self.clock),
+                    self.opts.shard,
+                ));
                 {
                     let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
                     shared.state.retain(&inv);
-                    shared.inventory = Arc::new(inv);
+                    shared.inventory = inv;
                     shared.reload.failed = false;
                     shared.reload.last_success = Some(at);
                 }
@@ -440,7 +554,7 @@ impl<P: Prober> Agent<P> {
     pub async fn run_once(mut self) -> Result<(RunReport, SharedState), AgentError> {
         self.record_inventory("agent start (--once)".into()).await?;
         let (done_tx, mut done_rx) = mpsc::channel(1024);
-        let permits = Arc::new(Semaphore::new(self.opts.max_in_flight));
+        let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
         self.scheduler.sync(&wanted, Instant::now().into_std());
@@ -451,13 +565,26 @@ impl<P: Prober> Agent<P> {
         let (icmp, snmp): (Vec<TaskKey>, Vec<TaskKey>) =
             self.scheduler.take_due(far).into_iter().partition(|k| k.probe == ProbeKind::Icmp);
         for pass in [icmp, snmp] {
+            let mut waiting = Waiting::default();
             for key in pass {
-                self.spawn(key, &mut tasks, &permits, &done_tx);
+                waiting.push(key);
             }
+            self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+            // Each result frees a permit: launch the next waiting task as it comes in.
             while !tasks.is_empty() {
                 tokio::select! {
-                    Some(done) = done_rx.recv() => self.apply(done),
-                    _ = tasks.join_next() => {}
+                    Some(done) = done_rx.recv() => {
+                        self.apply(done);
+                        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+                    }
+                    Some(_) = tasks.join_next() => {
+                        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+                    }
+                }
+                // Store as it goes, as the loop does: 10,000 switches of 24 ports are 240,000
+                // interface rows, about 100 MiB if held until the end.
+                if self.batch.len() >= 5_000 {
+                    self.store_batch().await?;
                 }
             }
             while let Ok(done) = done_rx.try_recv() {
@@ -465,12 +592,21 @@ impl<P: Prober> Agent<P> {
             }
         }
         drop(done_tx);
+        while let Some(done) = done_rx.recv().await {
+            self.apply(done);
+        }
+        self.store_batch().await?;
+        maintain(&self.store, self.clock, self.opts.raw_retention_days).await;
+        Ok((self.report.clone(), self.shared.clone()))
+    }
+
+    /// Store the rows gathered so far, now (`--once`; the loop hands them to its writer task).
+    async fn store_batch(&mut self) -> Result<(), AgentError> {
         let batch = std::mem::take(&mut self.batch);
         self.report.polls += batch.polls.len();
         self.report.events += batch.events.len();
         write_batch(&self.store, batch).await?;
-        maintain(&self.store, self.clock, self.opts.raw_retention_days).await;
-        Ok((self.report.clone(), self.shared.clone()))
+        Ok(())
     }
 
     /// Run until `control` says shut down (or closes). Returns what was stored.
@@ -494,11 +630,12 @@ impl<P: Prober> Agent<P> {
             self.clock,
             self.opts.derive_every,
         ));
-        let permits = Arc::new(Semaphore::new(self.opts.max_in_flight));
+        let permits = Permits::new(&self.opts);
+        let mut waiting = Waiting::default();
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
         self.scheduler.sync(&wanted, Instant::now().into_std());
-        info!(tasks = self.scheduler.len(), "agent polling");
+        info!(tasks = self.scheduler.len(), shard = %self.opts.shard, "agent polling");
 
         let mut flush = tokio::time::interval(self.opts.flush_every);
         let far = Duration::from_secs(3600);
@@ -519,13 +656,19 @@ impl<P: Prober> Agent<P> {
                         break;
                     }
                 },
-                Some(done) = done_rx.recv() => self.apply(done),
+                Some(done) = done_rx.recv() => {
+                    self.apply(done);
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+                }
                 _ = tokio::time::sleep_until(sleep_until) => {
                     for key in self.scheduler.take_due(Instant::now().into_std()) {
-                        self.spawn(key, &mut tasks, &permits, &done_tx);
+                        waiting.push(key);
                     }
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+                }
                 _ = flush.tick() => {
                     self.send_batch(&write_tx).await;
                 }
@@ -537,6 +680,9 @@ impl<P: Prober> Agent<P> {
 
         // Drain: polls still waiting for a permit never start; those in flight may finish
         // within the grace period, then the rest are cancelled.
+        if !waiting.is_empty() {
+            debug!(waiting = waiting.icmp.len() + waiting.snmp.len(), "polls not started");
+        }
         permits.close();
         drop(done_tx);
         let deadline = Instant::now() + self.opts.grace;
@@ -962,3 +1108,6 @@ pub async fn poll_now<P: Prober>(
 pub fn credentials(inv: &Inventory) -> Result<HashMap<String, Arc<Credentials>>, AgentError> {
     resolve_credentials(inv)
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,15 +6,15 @@ use std::fmt::Write;
 use chrono::Utc;
 
 use crate::exporter::Shared;
-use crate::inventory::{Family, LinkMedium};
+use crate::inventory::{Family, InventoryIndex, LinkMedium};
 use crate::probe::{ProbeKind, SnmpOutcome};
 use crate::state;
 
 /// The summary of what the last poll found.
 pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
     let inv = &shared.inventory;
-    let today = Utc::now().date_naive();
-    let polled: Vec<_> = inv.polled_devices(today).collect();
+    let index = InventoryIndex::sharded(inv.clone(), Utc::now().date_naive(), shared.shard);
+    let polled: Vec<_> = index.polled().collect();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -59,7 +59,7 @@ pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
     let mut isolated = Vec::new();
     let mut up_sites = 0;
     for s in &inv.sites {
-        match state::site_reachable(inv, &shared.state.devices, &s.id, today) {
+        match state::site_reachable(&index, &shared.state.devices, &s.id) {
             Some(true) => up_sites += 1,
             Some(false) => isolated.push(format!("{} [{}]", s.id, s.link_label())),
             None => {}
