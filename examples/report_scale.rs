@@ -16,7 +16,7 @@ use vigia::inventory::{
     Device, DeviceClass, Family, Inventory, Lifecycle, LinkMedium, Policy, PollSettings, SecretRef,
     Site, SiteRole, SnmpProfile, SnmpRef,
 };
-use vigia::probe::ProbeKind;
+use vigia::probe::{ProbeKind, SystemInfo};
 use vigia::report::{self, IndicatorsFormat, Ipv6Format, Lang, LinksFormat, RenewalFormat};
 use vigia::store::records::{Availability, EventKind, EventRecord, PollRecord};
 
@@ -161,12 +161,7 @@ fn build(as_of: AsOf) -> (Inventory, History) {
                     rtt_max_s: None,
                     jitter_s: None,
                     duration_s: 0.01,
-                    sys_descr: None,
-                    sys_object_id: None,
-                    sys_name: None,
-                    sys_location: None,
-                    sys_contact: None,
-                    sys_uptime_ticks: None,
+                    system: SystemInfo::default(),
                 });
             }
             let row = Availability {

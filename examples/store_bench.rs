@@ -22,7 +22,7 @@ use clap::Parser;
 use rand::{Rng, SeedableRng};
 use sqlx::Connection;
 use vigia::inventory::Family;
-use vigia::probe::ProbeKind;
+use vigia::probe::{Interface, ProbeKind, SystemInfo};
 use vigia::store::{Backend, InterfaceRecord, PollRecord, Store};
 
 /// Store benchmark (bounded in rows and time).
@@ -198,12 +198,7 @@ fn icmp(rng: &mut impl Rng, at: DateTime<Utc>, d: u32, family: Family) -> PollRe
         rtt_max_s: ok.then_some(rtt * 1.3),
         jitter_s: ok.then_some(rtt * 0.1),
         duration_s: if ok { 2.0 + rtt } else { 3.0 },
-        sys_descr: None,
-        sys_object_id: None,
-        sys_name: None,
-        sys_location: None,
-        sys_contact: None,
-        sys_uptime_ticks: None,
+        system: SystemInfo::default(),
     }
 }
 
@@ -226,14 +221,16 @@ fn snmp(rng: &mut impl Rng, at: DateTime<Utc>, d: u32, family: Family) -> PollRe
         rtt_max_s: None,
         jitter_s: None,
         duration_s: rng.random_range(0.002..0.050),
-        sys_descr: ok.then(|| {
-            format!("Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.{model}(2)SE11, RELEASE SOFTWARE (fc3)")
-        }),
-        sys_object_id: ok.then(|| format!("1.3.6.1.4.1.9.1.{}", 1200 + model)),
-        sys_name: ok.then(|| format!("{}.tacna.example", device(d))),
-        sys_location: ok.then(|| format!("{}, gabinete principal", site(d))),
-        sys_contact: ok.then(|| "infraestructura@tacna.example".into()),
-        sys_uptime_ticks: ok.then(|| rng.random_range(0..u32::MAX)),
+        system: SystemInfo {
+            descr: ok.then(|| {
+                format!("Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.{model}(2)SE11, RELEASE SOFTWARE (fc3)")
+            }),
+            object_id: ok.then(|| format!("1.3.6.1.4.1.9.1.{}", 1200 + model)),
+            name: ok.then(|| format!("{}.tacna.example", device(d))),
+            location: ok.then(|| format!("{}, gabinete principal", site(d))),
+            contact: ok.then(|| "infraestructura@tacna.example".into()),
+            uptime_ticks: ok.then(|| rng.random_range(0..u32::MAX)),
+        },
     }
 }
 
@@ -244,20 +241,22 @@ fn interface(rng: &mut impl Rng, at: DateTime<Utc>, n: u64, devices: u32) -> Int
         at,
         agent: "agent-bench".into(),
         device: device(d),
-        if_index: i,
-        name: format!("GigabitEthernet0/{i}"),
-        alias: (i == 1).then(|| "enlace troncal".into()),
-        if_type: Some(6),
-        speed_mbps: Some(1000),
-        oper_up: Some(true),
-        admin_up: Some(true),
-        in_octets: Some(rng.random()),
-        out_octets: Some(rng.random()),
-        counter_bits: 64,
-        in_errors: Some(0),
-        out_errors: Some(0),
-        in_discards: Some(rng.random_range(0..100)),
-        out_discards: Some(0),
+        interface: Interface {
+            index: i,
+            name: format!("GigabitEthernet0/{i}"),
+            alias: (i == 1).then(|| "enlace troncal".into()),
+            if_type: Some(6),
+            speed_mbps: Some(1000),
+            oper_up: Some(true),
+            admin_up: Some(true),
+            in_octets: Some(rng.random()),
+            out_octets: Some(rng.random()),
+            counter_bits: 64,
+            in_errors: Some(0),
+            out_errors: Some(0),
+            in_discards: Some(rng.random_range(0..100)),
+            out_discards: Some(0),
+        },
     }
 }
 

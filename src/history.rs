@@ -196,6 +196,7 @@ pub fn date_timestamp(date: NaiveDate) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::SystemInfo;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -218,12 +219,7 @@ mod tests {
             rtt_max_s: None,
             jitter_s: None,
             duration_s: 0.1,
-            sys_descr: None,
-            sys_object_id: None,
-            sys_name: None,
-            sys_location: None,
-            sys_contact: None,
-            sys_uptime_ticks: None,
+            system: SystemInfo::default(),
         }
     }
 

@@ -6,7 +6,7 @@ mod support;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use vigia::inventory::Family;
-use vigia::probe::ProbeKind;
+use vigia::probe::{Interface, ProbeKind, SystemInfo};
 use vigia::store::*;
 
 /// Runs each listed test function against SQLite and against PostgreSQL.
@@ -98,12 +98,7 @@ fn icmp(
         rtt_max_s: rtt,
         jitter_s: ok.then_some(0.0),
         duration_s: 2.5,
-        sys_descr: None,
-        sys_object_id: None,
-        sys_name: None,
-        sys_location: None,
-        sys_contact: None,
-        sys_uptime_ticks: None,
+        system: SystemInfo::default(),
     }
 }
 
@@ -125,14 +120,16 @@ fn snmp(at: DateTime<Utc>, agent: &str, device: &str, site: &str, family: Family
         rtt_max_s: None,
         jitter_s: None,
         duration_s: 0.012345,
-        sys_descr: Some(
-            "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE".into(),
-        ),
-        sys_object_id: Some("1.3.6.1.4.1.9.1.1208".into()),
-        sys_name: Some(format!("{device}.tacna.example")),
-        sys_location: Some("Sala de servidores, piso 2".into()),
-        sys_contact: Some("infraestructura@tacna.example".into()),
-        sys_uptime_ticks: Some(u32::MAX),
+        system: SystemInfo {
+            descr: Some(
+                "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE".into(),
+            ),
+            object_id: Some("1.3.6.1.4.1.9.1.1208".into()),
+            name: Some(format!("{device}.tacna.example")),
+            location: Some("Sala de servidores, piso 2".into()),
+            contact: Some("infraestructura@tacna.example".into()),
+            uptime_ticks: Some(u32::MAX),
+        },
     }
 }
 
@@ -142,12 +139,7 @@ fn snmp_timeout(at: DateTime<Utc>, agent: &str, device: &str, site: &str) -> Pol
         outcome: "timeout".into(),
         success: false,
         duration_s: 1.0,
-        sys_descr: None,
-        sys_object_id: None,
-        sys_name: None,
-        sys_location: None,
-        sys_contact: None,
-        sys_uptime_ticks: None,
+        system: SystemInfo::default(),
         ..snmp(at, agent, device, site, Family::Ipv6)
     }
 }
@@ -158,20 +150,22 @@ fn interface(at: DateTime<Utc>, device: &str, if_index: u32, full: bool) -> Inte
         at,
         agent: "agent-a".into(),
         device: device.into(),
-        if_index,
-        name: format!("GigabitEthernet0/{if_index}"),
-        alias: full.then(|| "enlace fibra a sede Alto de la Alianza".into()),
-        if_type: full.then_some(6),
-        speed_mbps: some(1000),
-        oper_up: full.then_some(true),
-        admin_up: full.then_some(false),
-        in_octets: some(u64::MAX),
-        out_octets: some(1 << 63),
-        counter_bits: if full { 64 } else { 32 },
-        in_errors: some(0),
-        out_errors: some(7),
-        in_discards: some(u64::from(u32::MAX) + 1),
-        out_discards: some(3),
+        interface: Interface {
+            index: if_index,
+            name: format!("GigabitEthernet0/{if_index}"),
+            alias: full.then(|| "enlace fibra a sede Alto de la Alianza".into()),
+            if_type: full.then_some(6),
+            speed_mbps: some(1000),
+            oper_up: full.then_some(true),
+            admin_up: full.then_some(false),
+            in_octets: some(u64::MAX),
+            out_octets: some(1 << 63),
+            counter_bits: if full { 64 } else { 32 },
+            in_errors: some(0),
+            out_errors: some(7),
+            in_discards: some(u64::from(u32::MAX) + 1),
+            out_discards: some(3),
+        },
     }
 }
 
@@ -257,7 +251,7 @@ async fn polls_round_trip_with_optional_fields_none_and_some(url: &str) {
     every.rtt_avg_s = Some(0.75);
     every.rtt_max_s = Some(1.0);
     every.jitter_s = Some(0.25);
-    every.sys_uptime_ticks = Some(0);
+    every.system.uptime_ticks = Some(0);
     let mut all = rows.clone();
     all.push(precise);
     all.push(every);
@@ -630,12 +624,12 @@ async fn rollup_of_a_pruned_day_keeps_its_figures(url: &str) {
 async fn text_is_cleaned_the_same_way_by_both_backends(url: &str) {
     let store = open(url).await;
     let mut row = snmp(t(2, 10, 0), "agent-a", "sw-core", "sede-central", Family::Ipv4);
-    row.sys_descr = Some("ProCurve\0J9019B".into());
-    row.sys_location = Some("ñ".repeat(MAX_TEXT_BYTES)); // twice the limit in bytes
+    row.system.descr = Some("ProCurve\0J9019B".into());
+    row.system.location = Some("ñ".repeat(MAX_TEXT_BYTES)); // twice the limit in bytes
     store.insert_polls(std::slice::from_ref(&row)).await.unwrap();
     let read = store.polls("sw-core", midnight(2), midnight(3)).await.unwrap();
-    assert_eq!(read[0].sys_descr.as_deref(), Some("ProCurve\u{FFFD}J9019B"));
-    assert_eq!(read[0].sys_location, Some("ñ".repeat(MAX_TEXT_BYTES / 2)));
+    assert_eq!(read[0].system.descr.as_deref(), Some("ProCurve\u{FFFD}J9019B"));
+    assert_eq!(read[0].system.location, Some("ñ".repeat(MAX_TEXT_BYTES / 2)));
 
     let mut e = event(t(2, 10, 0), EventKind::AgentRestart, true);
     e.detail = "sysUpTime went back\0".into();
@@ -668,7 +662,7 @@ async fn a_batch_with_an_unstorable_row_stores_nothing(url: &str) {
     assert!(store.latest_polls().await.unwrap().is_empty());
 
     let mut bad_if = interface(t(2, 10, 0), "sw-core", 1, true);
-    bad_if.counter_bits = 16;
+    bad_if.interface.counter_bits = 16;
     let err = store.insert_interfaces(&[bad_if]).await.unwrap_err();
     assert!(err.to_string().contains("counter_bits = 16"), "{err}");
 }

@@ -32,7 +32,7 @@ use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{self, Device, Family, Inventory, InventoryIndex, Secrets, Shard};
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
-use crate::probe::{IcmpReport, ProbeKind, SnmpQuery, SnmpReport};
+use crate::probe::{IcmpReport, ProbeKind, SnmpQuery, SnmpReport, SystemInfo};
 use crate::schedule::{Pass, Scheduler, TaskKey};
 use crate::store::{
     EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord, Store, StoreError,
@@ -450,9 +450,14 @@ impl<P: Prober> Agent<P> {
                     for r in reports {
                         success |= r.ok();
                         self.batch.polls.push(snmp_row(&agent, device, started, &r));
-                        for i in &r.interfaces {
-                            self.batch.interfaces.push(interface_row(&agent, device, started, i));
-                        }
+                        self.batch.interfaces.extend(r.interfaces.iter().map(|i| {
+                            InterfaceRecord {
+                                at: started,
+                                agent: agent.clone(),
+                                device: device.id.clone(),
+                                interface: i.clone(),
+                            }
+                        }));
                         let events = shared.state.apply_snmp(device, r, started, &agent);
                         self.batch.events.extend(events);
                     }
@@ -934,17 +939,11 @@ fn icmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &IcmpReport) -> PollR
         rtt_max_s: secs(r.rtt_max()),
         jitter_s: secs(r.jitter()),
         duration_s: r.rtts.iter().max().map_or(0.0, |d| d.as_secs_f64()),
-        sys_descr: None,
-        sys_object_id: None,
-        sys_name: None,
-        sys_location: None,
-        sys_contact: None,
-        sys_uptime_ticks: None,
+        system: SystemInfo::default(),
     }
 }
 
 fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollRecord {
-    let sys = r.system.clone().unwrap_or_default();
     PollRecord {
         at,
         agent: agent.to_owned(),
@@ -961,39 +960,7 @@ fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollR
         rtt_max_s: None,
         jitter_s: None,
         duration_s: r.elapsed.as_secs_f64(),
-        sys_descr: sys.descr,
-        sys_object_id: sys.object_id,
-        sys_name: sys.name,
-        sys_location: sys.location,
-        sys_contact: sys.contact,
-        sys_uptime_ticks: sys.uptime_ticks,
-    }
-}
-
-fn interface_row(
-    agent: &str,
-    d: &Device,
-    at: DateTime<Utc>,
-    i: &crate::probe::Interface,
-) -> InterfaceRecord {
-    InterfaceRecord {
-        at,
-        agent: agent.to_owned(),
-        device: d.id.clone(),
-        if_index: i.index,
-        name: i.name.clone(),
-        alias: i.alias.clone(),
-        if_type: i.if_type,
-        speed_mbps: i.speed_mbps,
-        oper_up: i.oper_up,
-        admin_up: i.admin_up,
-        in_octets: i.in_octets,
-        out_octets: i.out_octets,
-        counter_bits: i.counter_bits,
-        in_errors: i.in_errors,
-        out_errors: i.out_errors,
-        in_discards: i.in_discards,
-        out_discards: i.out_discards,
+        system: r.system.clone().unwrap_or_default(),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::inventory::{
     Device, DeviceClass, Family, Inventory, Lifecycle, LinkMedium, Policy, PollSettings, SecretRef,
     Site, SiteRole, SnmpProfile, SnmpRef,
 };
-use crate::probe::ProbeKind;
+use crate::probe::{ProbeKind, SystemInfo};
 use crate::store::records::{Availability, EventKind, EventRecord, InventorySnapshot, PollRecord};
 
 /// A date from `YYYY-MM-DD`.
@@ -106,12 +106,7 @@ pub fn poll(device: &str, family: Family, probe: ProbeKind, when: &str, ok: bool
         rtt_max_s: None,
         jitter_s: None,
         duration_s: 0.01,
-        sys_descr: None,
-        sys_object_id: None,
-        sys_name: None,
-        sys_location: None,
-        sys_contact: None,
-        sys_uptime_ticks: None,
+        system: SystemInfo::default(),
     }
 }
 

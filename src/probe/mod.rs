@@ -11,7 +11,7 @@ pub mod snmp;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::inventory::Family;
 
@@ -116,7 +116,7 @@ names! {
 }
 
 /// The SNMP system group.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SystemInfo {
     /// sysDescr.
     pub descr: Option<String>,

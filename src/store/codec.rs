@@ -11,6 +11,7 @@ use super::StoreError;
 use super::records::{EventKind, EventRecord, InterfaceRecord, PollRecord};
 use crate::inventory::Family;
 use crate::probe::ProbeKind;
+use crate::probe::{Interface, SystemInfo};
 
 /// Longest repeated string stored (device, site, SNMP system values, interface names), in bytes;
 /// longer ones are cut at a character boundary. PostgreSQL's unique index on them refuses
@@ -309,11 +310,11 @@ pub(crate) fn poll_strings(rows: &[PollRecord]) -> impl Iterator<Item = &str> {
         [Some(&r.agent), Some(&r.device), Some(&r.site), Some(&r.outcome)]
             .into_iter()
             .chain([
-                r.sys_descr.as_ref(),
-                r.sys_object_id.as_ref(),
-                r.sys_name.as_ref(),
-                r.sys_location.as_ref(),
-                r.sys_contact.as_ref(),
+                r.system.descr.as_ref(),
+                r.system.object_id.as_ref(),
+                r.system.name.as_ref(),
+                r.system.location.as_ref(),
+                r.system.contact.as_ref(),
             ])
             .flatten()
             .map(String::as_str)
@@ -323,7 +324,7 @@ pub(crate) fn poll_strings(rows: &[PollRecord]) -> impl Iterator<Item = &str> {
 /// The strings of interface records that are interned.
 pub(crate) fn interface_strings(rows: &[InterfaceRecord]) -> impl Iterator<Item = &str> {
     rows.iter().flat_map(|r| {
-        [Some(&r.agent), Some(&r.device), Some(&r.name), r.alias.as_ref()]
+        [Some(&r.agent), Some(&r.device), Some(&r.interface.name), r.interface.alias.as_ref()]
             .into_iter()
             .flatten()
             .map(String::as_str)
@@ -375,12 +376,12 @@ impl PollRow {
             rtt_max_us: opt_secs_to_us("rtt_max_s", r.rtt_max_s)?,
             jitter_us: opt_secs_to_us("jitter_s", r.jitter_s)?,
             duration_us: secs_to_us("duration_s", r.duration_s)?,
-            sys_descr: opt_id(ids, r.sys_descr.as_deref()),
-            sys_object_id: opt_id(ids, r.sys_object_id.as_deref()),
-            sys_name: opt_id(ids, r.sys_name.as_deref()),
-            sys_location: opt_id(ids, r.sys_location.as_deref()),
-            sys_contact: opt_id(ids, r.sys_contact.as_deref()),
-            sys_uptime_ticks: r.sys_uptime_ticks.map(i64::from),
+            sys_descr: opt_id(ids, r.system.descr.as_deref()),
+            sys_object_id: opt_id(ids, r.system.object_id.as_deref()),
+            sys_name: opt_id(ids, r.system.name.as_deref()),
+            sys_location: opt_id(ids, r.system.location.as_deref()),
+            sys_contact: opt_id(ids, r.system.contact.as_deref()),
+            sys_uptime_ticks: r.system.uptime_ticks.map(i64::from),
         })
     }
 
@@ -417,15 +418,17 @@ impl PollRow {
             rtt_max_s: self.rtt_max_us.map(|v| us_to_secs(v.into())),
             jitter_s: self.jitter_us.map(|v| us_to_secs(v.into())),
             duration_s: us_to_secs(self.duration_us.into()),
-            sys_descr: opt_name(names, T, "sys_descr", self.sys_descr)?,
-            sys_object_id: opt_name(names, T, "sys_object_id", self.sys_object_id)?,
-            sys_name: opt_name(names, T, "sys_name", self.sys_name)?,
-            sys_location: opt_name(names, T, "sys_location", self.sys_location)?,
-            sys_contact: opt_name(names, T, "sys_contact", self.sys_contact)?,
-            sys_uptime_ticks: self
-                .sys_uptime_ticks
-                .map(|v| i64_to_u32(T, "sys_uptime_ticks", v))
-                .transpose()?,
+            system: SystemInfo {
+                descr: opt_name(names, T, "sys_descr", self.sys_descr)?,
+                object_id: opt_name(names, T, "sys_object_id", self.sys_object_id)?,
+                name: opt_name(names, T, "sys_name", self.sys_name)?,
+                location: opt_name(names, T, "sys_location", self.sys_location)?,
+                contact: opt_name(names, T, "sys_contact", self.sys_contact)?,
+                uptime_ticks: self
+                    .sys_uptime_ticks
+                    .map(|v| i64_to_u32(T, "sys_uptime_ticks", v))
+                    .transpose()?,
+            },
         })
     }
 }
@@ -474,10 +477,11 @@ pub(crate) struct InterfaceRow {
 impl InterfaceRow {
     /// Encodes a record; every string must be in `ids`.
     pub(crate) fn encode(r: &InterfaceRecord, ids: &Ids) -> Result<InterfaceRow, StoreError> {
-        if r.counter_bits != 32 && r.counter_bits != 64 {
+        let i = &r.interface;
+        if i.counter_bits != 32 && i.counter_bits != 64 {
             return Err(StoreError::Unstorable {
                 field: "counter_bits",
-                value: r.counter_bits.to_string(),
+                value: i.counter_bits.to_string(),
                 why: "must be 32 or 64",
             });
         }
@@ -485,20 +489,20 @@ impl InterfaceRow {
             at: truncate_micros(r.at),
             agent: id(ids, &r.agent),
             device: id(ids, &r.device),
-            if_index: u32_to_i32("if_index", r.if_index)?,
-            name: id(ids, &r.name),
-            alias: opt_id(ids, r.alias.as_deref()),
-            if_type: opt_u32_to_i32("if_type", r.if_type)?,
-            speed_mbps: r.speed_mbps.map(u64_bits),
-            oper_up: r.oper_up,
-            admin_up: r.admin_up,
-            in_octets: r.in_octets.map(u64_bits),
-            out_octets: r.out_octets.map(u64_bits),
-            counter_bits: i16::from(r.counter_bits),
-            in_errors: r.in_errors.map(u64_bits),
-            out_errors: r.out_errors.map(u64_bits),
-            in_discards: r.in_discards.map(u64_bits),
-            out_discards: r.out_discards.map(u64_bits),
+            if_index: u32_to_i32("if_index", i.index)?,
+            name: id(ids, &i.name),
+            alias: opt_id(ids, i.alias.as_deref()),
+            if_type: opt_u32_to_i32("if_type", i.if_type)?,
+            speed_mbps: i.speed_mbps.map(u64_bits),
+            oper_up: i.oper_up,
+            admin_up: i.admin_up,
+            in_octets: i.in_octets.map(u64_bits),
+            out_octets: i.out_octets.map(u64_bits),
+            counter_bits: i16::from(i.counter_bits),
+            in_errors: i.in_errors.map(u64_bits),
+            out_errors: i.out_errors.map(u64_bits),
+            in_discards: i.in_discards.map(u64_bits),
+            out_discards: i.out_discards.map(u64_bits),
         })
     }
 
@@ -514,24 +518,26 @@ impl InterfaceRow {
             at: self.at,
             agent: name(names, T, "agent", self.agent)?,
             device: name(names, T, "device", self.device)?,
-            if_index: i64_to_u32(T, "if_index", self.if_index.into())?,
-            name: name(names, T, "name", self.name)?,
-            alias: opt_name(names, T, "alias", self.alias)?,
-            if_type: self.if_type.map(|v| i64_to_u32(T, "if_type", v.into())).transpose()?,
-            speed_mbps: self.speed_mbps.map(bits_u64),
-            oper_up: self.oper_up,
-            admin_up: self.admin_up,
-            in_octets: self.in_octets.map(bits_u64),
-            out_octets: self.out_octets.map(bits_u64),
-            counter_bits: u8::try_from(self.counter_bits).map_err(|_| StoreError::Corrupt {
-                table: T,
-                column: "counter_bits",
-                value: self.counter_bits.to_string(),
-            })?,
-            in_errors: self.in_errors.map(bits_u64),
-            out_errors: self.out_errors.map(bits_u64),
-            in_discards: self.in_discards.map(bits_u64),
-            out_discards: self.out_discards.map(bits_u64),
+            interface: Interface {
+                index: i64_to_u32(T, "if_index", self.if_index.into())?,
+                name: name(names, T, "name", self.name)?,
+                alias: opt_name(names, T, "alias", self.alias)?,
+                if_type: self.if_type.map(|v| i64_to_u32(T, "if_type", v.into())).transpose()?,
+                speed_mbps: self.speed_mbps.map(bits_u64),
+                oper_up: self.oper_up,
+                admin_up: self.admin_up,
+                in_octets: self.in_octets.map(bits_u64),
+                out_octets: self.out_octets.map(bits_u64),
+                counter_bits: u8::try_from(self.counter_bits).map_err(|_| StoreError::Corrupt {
+                    table: T,
+                    column: "counter_bits",
+                    value: self.counter_bits.to_string(),
+                })?,
+                in_errors: self.in_errors.map(bits_u64),
+                out_errors: self.out_errors.map(bits_u64),
+                in_discards: self.in_discards.map(bits_u64),
+                out_discards: self.out_discards.map(bits_u64),
+            },
         })
     }
 }

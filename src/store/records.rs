@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::Family;
-use crate::probe::ProbeKind;
+use crate::probe::{Interface, ProbeKind, SystemInfo};
 
 names! {
     /// Things that happened, stored as events.
@@ -59,22 +59,13 @@ pub struct PollRecord {
     pub jitter_s: Option<f64>,
     /// How long the probe took, seconds.
     pub duration_s: f64,
-    /// SNMP system group values.
-    pub sys_descr: Option<String>,
-    /// sysObjectID.
-    pub sys_object_id: Option<String>,
-    /// sysName.
-    pub sys_name: Option<String>,
-    /// sysLocation.
-    pub sys_location: Option<String>,
-    /// sysContact.
-    pub sys_contact: Option<String>,
-    /// sysUpTime in hundredths of a second.
-    pub sys_uptime_ticks: Option<u32>,
+    /// SNMP: the system group as read (all `None` for ICMP).
+    #[serde(default)]
+    pub system: SystemInfo,
 }
 
 /// One interface sample.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InterfaceRecord {
     /// When it was read.
     pub at: DateTime<Utc>,
@@ -82,34 +73,8 @@ pub struct InterfaceRecord {
     pub agent: String,
     /// Device id.
     pub device: String,
-    /// ifIndex.
-    pub if_index: u32,
-    /// ifName.
-    pub name: String,
-    /// ifAlias.
-    pub alias: Option<String>,
-    /// ifType.
-    pub if_type: Option<u32>,
-    /// ifHighSpeed, Mbit/s.
-    pub speed_mbps: Option<u64>,
-    /// ifOperStatus up.
-    pub oper_up: Option<bool>,
-    /// ifAdminStatus up.
-    pub admin_up: Option<bool>,
-    /// Octets in (raw device counter).
-    pub in_octets: Option<u64>,
-    /// Octets out (raw device counter).
-    pub out_octets: Option<u64>,
-    /// 64 or 32.
-    pub counter_bits: u8,
-    /// ifInErrors.
-    pub in_errors: Option<u64>,
-    /// ifOutErrors.
-    pub out_errors: Option<u64>,
-    /// ifInDiscards.
-    pub in_discards: Option<u64>,
-    /// ifOutDiscards.
-    pub out_discards: Option<u64>,
+    /// The row as the probe read it (octet counters raw, as the device keeps them).
+    pub interface: Interface,
 }
 
 /// Something that happened.
