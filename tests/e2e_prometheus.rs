@@ -27,13 +27,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate};
-use vigia::inventory::{self, Secrets};
+use vigia::inventory;
 use vigia::lab::block::AddressBlock;
 use vigia::lab::{Lab, LabDevice, LabSpec, LinkModel};
 
 use e2e::{
-    AgentProcess, days_before, free_port, new_year, settled_today, write, write_secret,
-    years_before,
+    AgentProcess, assert_every_address_in_lab, days_before, free_port, load, new_year,
+    settled_today, write, write_secret, years_before,
 };
 use prom::contract::Contract;
 use prom::exprs::{self, Expr, Substitutions};
@@ -150,26 +150,8 @@ fn lab_spec(inv: &inventory::Inventory, block: &AddressBlock, today: NaiveDate) 
         present: true,
         agent: None,
     });
-    for d in &inv.devices {
-        for a in
-            d.ipv4.map(std::net::IpAddr::V4).into_iter().chain(d.ipv6.map(std::net::IpAddr::V6))
-        {
-            assert!(
-                spec.devices.iter().any(|l| l.ipv4.map(Into::into) == Some(a)
-                    || l.ipv6.map(Into::into) == Some(a)),
-                "{} {a} would be unrouted",
-                d.id
-            );
-        }
-    }
+    assert_every_address_in_lab(inv, &spec);
     spec
-}
-
-fn load(dir: &Path) -> inventory::Inventory {
-    match inventory::load(dir, Secrets::Require) {
-        Ok((inv, _)) => inv,
-        Err(e) => panic!("{e}: {:#?}", e.diagnostics),
-    }
 }
 
 /// The value of a one-sample PromQL expression.

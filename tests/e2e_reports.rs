@@ -36,13 +36,13 @@ use std::time::{Duration, Instant};
 use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
-use vigia::inventory::{self, Secrets};
+use vigia::inventory;
 use vigia::lab::block::AddressBlock;
 use vigia::lab::{Lab, LabDevice, LinkModel};
 
 use e2e::{
-    AgentProcess, assert_has, days_before, free_port, new_year, settled_today, vigia, write,
-    write_secret, years_before,
+    AgentProcess, assert_every_address_in_lab, assert_has, days_before, free_port, load, new_year,
+    settled_today, vigia, write, write_secret, years_before,
 };
 
 const RUN: Duration = Duration::from_secs(60);
@@ -284,26 +284,8 @@ fn lab_spec(
         });
     }
     // Every address of the inventory is in the lab.
-    for d in &inv.devices {
-        for a in
-            d.ipv4.map(std::net::IpAddr::V4).into_iter().chain(d.ipv6.map(std::net::IpAddr::V6))
-        {
-            assert!(
-                spec.devices.iter().any(|l| l.ipv4.map(Into::into) == Some(a)
-                    || l.ipv6.map(Into::into) == Some(a)),
-                "{} {a} would be unrouted",
-                d.id
-            );
-        }
-    }
+    assert_every_address_in_lab(inv, &spec);
     spec
-}
-
-fn load(dir: &Path) -> inventory::Inventory {
-    match inventory::load(dir, Secrets::Require) {
-        Ok((inv, _)) => inv,
-        Err(e) => panic!("{e}: {:#?}", e.diagnostics),
-    }
 }
 
 /// Spanish and English, for the texts the test looks for.

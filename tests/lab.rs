@@ -20,9 +20,10 @@ use vigia::lab::block::AddressBlock;
 use vigia::lab::state::LabState;
 use vigia::lab::{AgentConfig, Lab, LabDevice, LabError, LabSpec, LinkModel, V3User};
 
-const COMMUNITY: &str = "lab-community-7";
-const AUTH_PASS: &str = "lab-auth-pass";
-const PRIV_PASS: &str = "lab-priv-pass";
+#[path = "support/lab.rs"]
+mod lab_support;
+
+use lab_support::{AUTH_PASS, COMMUNITY, PRIV_PASS, assert_nothing_remains, unique_name};
 
 const SYS_NAME: &str = ".1.3.6.1.2.1.1.5.0";
 const SYS_DESCR: &str = ".1.3.6.1.2.1.1.1.0";
@@ -31,10 +32,9 @@ const SYS_UPTIME: &str = ".1.3.6.1.2.1.1.3.0";
 const ENT_MODEL: &str = ".1.3.6.1.2.1.47.1.1.1.1.13.1";
 const ENT_SERIAL: &str = ".1.3.6.1.2.1.47.1.1.1.1.11.1";
 
+/// The shared prerequisites, and net-snmp's `snmpget`, which these tests probe with.
 fn prerequisites() {
-    if let Err(e) = vigia::lab::check_prerequisites() {
-        panic!("the lab tests cannot run: {e} (scripts/deps test installs the packages)");
-    }
+    lab_support::prerequisites();
     let ok = StdCommand::new("snmpget").arg("-V").output().is_ok_and(|o| o.status.success());
     assert!(
         ok,
@@ -42,27 +42,15 @@ fn prerequisites() {
     );
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A lab name unique to this process and test.
-fn unique_name() -> String {
-    format!("t{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
+/// The shared test agent, with the system group and ENTITY-MIB values these tests read back.
 fn agent(id: &str) -> AgentConfig {
     AgentConfig {
-        communities: vec![COMMUNITY.into()],
-        users: vec![V3User {
-            name: "vigia".into(),
-            auth: Some((AuthProtocol::Sha256, AUTH_PASS.into())),
-            privacy: Some((PrivProtocol::Aes128, PRIV_PASS.into())),
-        }],
-        sys_name: id.into(),
         sys_location: "Mercado Grau".into(),
         sys_descr: format!("Lab Vendor X-{id} switch (vigia lab)"),
         sys_contact: "OTIC".into(),
         entity_model: Some("X-100 \"rev 2\"".into()),
         entity_serial: Some("SN-0042".into()),
+        ..lab_support::agent(id)
     }
 }
 
@@ -76,65 +64,7 @@ fn device(
 }
 
 fn spec(block: &AddressBlock, devices: Vec<LabDevice>) -> LabSpec {
-    LabSpec {
-        name: unique_name(),
-        host_v4: block.host_v4(),
-        host_v6: block.host_v6(),
-        seed: 2026,
-        devices,
-    }
-}
-
-/// Everything a lab recorded, to check afterwards that none of it remains.
-fn assert_nothing_remains(state: &LabState) {
-    let netns = run("ip", &["netns", "list"]);
-    let links = run("ip", &["-o", "link", "show"]);
-    let routes = run("ip", &["-4", "route", "show", "table", "all"])
-        + &run("ip", &["-6", "route", "show", "table", "all"]);
-    let addrs = run("ip", &["-o", "addr", "show"]);
-    for ns in &state.namespaces {
-        assert!(
-            !netns.lines().any(|l| l.split_whitespace().next() == Some(ns)),
-            "namespace {ns} remains"
-        );
-    }
-    for link in &state.links {
-        assert!(!links.contains(&format!(" {link}:")), "link {link} remains");
-    }
-    for d in &state.devices {
-        for a in d.ipv4.map(|a| a.to_string()).into_iter().chain(d.ipv6.map(|a| a.to_string())) {
-            assert!(
-                !routes.lines().any(|l| l
-                    .split_whitespace()
-                    .any(|w| w == a || w == format!("{a}/32") || w == format!("{a}/128"))),
-                "a route to {a} remains:\n{routes}"
-            );
-        }
-        if let Some(p) = d.agent {
-            assert!(
-                !Path::new(&format!("/proc/{}", p.pid)).exists() || !p.is_alive(),
-                "snmpd {} remains",
-                p.pid
-            );
-        }
-    }
-    assert!(
-        !addrs.contains(&format!(" {}/32", state.host_v4)),
-        "host address {} remains",
-        state.host_v4
-    );
-    assert!(
-        !addrs.contains(&format!(" {}/128", state.host_v6)),
-        "host address {} remains",
-        state.host_v6
-    );
-    assert!(!vigia::lab::run_dir(&state.name).exists(), "the lab's directory remains");
-}
-
-fn run(program: &str, args: &[&str]) -> String {
-    let out =
-        StdCommand::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    lab_support::spec(block, 2026, devices)
 }
 
 fn target(a: IpAddr) -> String {
@@ -680,10 +610,10 @@ async fn a_site_with_no_link_gets_no_route_and_nothing_leaks() {
         assert!(matches!(r, Udp::SendFailed(_)), "{a}: {r:?}");
         let prefix = if a.is_ipv4() { format!("{a}/32") } else { format!("{a}/128") };
         let family = if a.is_ipv4() { "-4" } else { "-6" };
-        let route = run("ip", &[family, "route", "show", "exact", &prefix]);
+        let route = lab_support::ip(&[family, "route", "show", "exact", &prefix]);
         assert!(route.starts_with("unreachable") && route.lines().count() == 1, "{a}: {route}");
     }
-    let route = run("ip", &["route", "get", &block.v4(80).to_string()]);
+    let route = lab_support::ip(&["route", "get", &block.v4(80).to_string()]);
     assert!(
         route.contains(&format!(
             "dev {}",
@@ -818,7 +748,7 @@ fn the_cli_brings_a_lab_up_reports_it_and_takes_it_down() {
     let block = AddressBlock::claim().unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_inventory(dir.path(), block.v4(110), block.v4(111), block.v6(0x111));
-    let name = unique_name();
+    let name = unique_name("t");
     let started = Instant::now();
     let out = vigia()
         .args(["lab", "up", "--inventory"])
@@ -915,7 +845,7 @@ fn the_cli_refuses_addresses_outside_the_lab_with_exit_64_and_builds_nothing() {
         Ipv4Addr::new(198, 19, 254, 1),
         "2001:db8:1:fe::1".parse().unwrap(),
     );
-    let name = unique_name();
+    let name = unique_name("t");
     let out = vigia()
         .args(["lab", "up", "--inventory"])
         .arg(dir.path())
@@ -993,7 +923,7 @@ fn after_a_killed_holder_nothing_leaks_and_down_removes_the_rest() {
     let block = AddressBlock::claim().unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_inventory(dir.path(), block.v4(120), block.v4(121), block.v6(0x121));
-    let name = unique_name();
+    let name = unique_name("t");
     let out = vigia()
         .args(["lab", "up", "--inventory"])
         .arg(dir.path())

@@ -1,6 +1,6 @@
 //! Shared by the end-to-end tests (`tests/e2e_reports.rs`, `tests/e2e_prometheus.rs`): the
 //! `vigia` binary run as a child process (every run bounded in time, every child stopped by its
-//! own pid), dates relative to today, and the lab prerequisites.
+//! own pid), dates relative to today, the lab prerequisites, and the inventory the lab twins.
 
 #![allow(dead_code)]
 
@@ -9,6 +9,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
+use vigia::inventory::{self, Inventory, Secrets};
+use vigia::lab::LabSpec;
 
 /// The `vigia` binary Cargo built for this test.
 pub const VIGIA: &str = env!("CARGO_BIN_EXE_vigia");
@@ -270,4 +272,28 @@ pub fn assert_has(what: &str, haystack: &str, needles: &[&str]) {
     let hay = squeeze(haystack);
     let missing: Vec<&&str> = needles.iter().filter(|n| !hay.contains(&squeeze(n))).collect();
     assert!(missing.is_empty(), "{what} lacks {missing:?}:\n{haystack}");
+}
+
+/// The inventory in `dir`, which must be valid (every diagnostic shown when it is not).
+pub fn load(dir: &Path) -> Inventory {
+    match inventory::load(dir, Secrets::Require) {
+        Ok((inv, _)) => inv,
+        Err(e) => panic!("{e}: {:#?}", e.diagnostics),
+    }
+}
+
+/// Every address of the inventory belongs to a device of the lab: none would go unrouted.
+pub fn assert_every_address_in_lab(inv: &Inventory, spec: &LabSpec) {
+    for d in &inv.devices {
+        for a in
+            d.ipv4.map(std::net::IpAddr::V4).into_iter().chain(d.ipv6.map(std::net::IpAddr::V6))
+        {
+            assert!(
+                spec.devices.iter().any(|l| l.ipv4.map(Into::into) == Some(a)
+                    || l.ipv6.map(Into::into) == Some(a)),
+                "{} {a} would be unrouted",
+                d.id
+            );
+        }
+    }
 }
