@@ -692,7 +692,9 @@ impl Engine {
             let answered: Vec<bool> = futures_util::future::join_all(
                 pending.iter().enumerate().map(|(i, (_, a, wait, _))| {
                     let src = if a.is_ipv4() { IpAddr::V4(host_v4) } else { IpAddr::V6(host_v6) };
-                    snmpd::answers(src, *a, *wait, round << 16 | i as u32)
+                    // Any answer counts: the id only tells the rounds apart in a capture.
+                    let id = (round << 16 | i as u32) & 0x7fff_ffff;
+                    snmpd::answers(src, *a, *wait, id as i32)
                 }),
             )
             .await;

@@ -253,52 +253,13 @@ pub fn spawn(ns: &str, dir: &Path, addresses: &[IpAddr]) -> Result<Child, LabErr
     Ok(child)
 }
 
-/// An SNMPv3 engine-discovery request (noAuthNoPriv, empty user, reportable). Every snmpd
-/// answers it with a Report whatever its credentials, so it proves the agent answers without
-/// knowing them.
-pub fn discovery_request(id: u32) -> Vec<u8> {
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = content.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|b| **b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
-        out.extend_from_slice(content);
-        out
-    }
-    fn int(v: u32) -> Vec<u8> {
-        let bytes = v.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count().min(3);
-        let mut content = bytes[skip..].to_vec();
-        if content[0] & 0x80 != 0 {
-            content.insert(0, 0);
-        }
-        tlv(0x02, &content)
-    }
-    let seq = |parts: &[Vec<u8>]| tlv(0x30, &parts.concat());
-    let octets = |b: &[u8]| tlv(0x04, b);
-    let usm = seq(&[octets(&[]), int(0), int(0), octets(&[]), octets(&[]), octets(&[])]);
-    let pdu = tlv(0xa0, &[int(id), int(0), int(0), seq(&[])].concat());
-    seq(&[
-        int(3),
-        seq(&[int(id), int(65_507), octets(&[0x04]), int(3)]),
-        octets(&usm),
-        seq(&[octets(&[]), octets(&[]), pdu]),
-    ])
-}
-
 /// Send one discovery request from `source` to `target:161` and wait `wait` for any answer.
-pub async fn answers(source: IpAddr, target: IpAddr, wait: Duration, id: u32) -> bool {
+pub async fn answers(source: IpAddr, target: IpAddr, wait: Duration, id: i32) -> bool {
     let Ok(socket) = UdpSocket::bind(SocketAddr::new(source, 0)).await else { return false };
     if socket.connect(SocketAddr::new(target, 161)).await.is_err() {
         return false;
     }
-    if socket.send(&discovery_request(id)).await.is_err() {
+    if socket.send(&crate::probe::snmp::discovery_request(id)).await.is_err() {
         return false;
     }
     let mut buf = [0u8; 2048];
@@ -385,16 +346,5 @@ mod tests {
         assert!(long_a.len() <= 27 && long_b.len() <= 27);
         assert_ne!(long_a, long_b);
         assert_eq!(engine_id_text("tacna", "rt-01"), "rt-01");
-    }
-
-    #[test]
-    fn discovery_request_is_well_formed_ber() {
-        let m = discovery_request(0x1234_5678);
-        assert_eq!(m[0], 0x30);
-        assert_eq!(m[1] as usize, m.len() - 2, "outer length");
-        assert_eq!(&m[2..5], &[0x02, 0x01, 0x03], "version 3");
-        // High-bit ids get a leading zero so they stay positive.
-        let m = discovery_request(0x8000_0000);
-        assert!(m.windows(6).any(|w| w == [0x02, 0x05, 0x00, 0x80, 0x00, 0x00]));
     }
 }
