@@ -198,14 +198,32 @@ fn availability_under_99_percent_is_unreliable_and_99_is_not() {
 #[test]
 fn availability_is_judged_on_the_best_family() {
     let d = with_v6(acquired(device("dual", "fib", Switch), "2025-01-01"), 1);
+    let low = with_v6(acquired(device("low", "fib", Switch), "2025-01-01"), 2);
     let history = History {
         availability_90d: vec![
             availability("dual", Family::Ipv4, 1000, 995),
             availability("dual", Family::Ipv6, 1000, 500),
+            // Both families under 99 %: the evidence is the better one, IPv6 here.
+            availability("low", Family::Ipv4, 1000, 900),
+            availability("low", Family::Ipv6, 1000, 985),
         ],
         ..History::default()
     };
-    assert!(run(vec![d], &history, "2026-01-01").candidates.is_empty());
+    let r = run(vec![d, low], &history, "2026-01-01");
+    assert_eq!(reasons(&r, "dual"), Vec::<Reason>::new());
+    assert_eq!(reasons(&r, "low"), vec![Reason::Unreliable]);
+    assert_eq!(
+        r.candidates[0].findings[0].evidence,
+        Evidence::Unreliable {
+            availability: Some(AvailabilityEvidence {
+                family: Family::Ipv6,
+                polls: 1000,
+                successes: 985,
+                ratio: 0.985,
+            }),
+            restarts: None,
+        }
+    );
 }
 
 #[test]
