@@ -136,6 +136,7 @@ fn main() {
                     .collect(),
                 entity: None,
                 host: None,
+                cost: Default::default(),
             };
             events += state.apply_snmp(d, snmp, at - TimeDelta::seconds(1), "bench").len();
         }

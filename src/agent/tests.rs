@@ -70,6 +70,7 @@ impl Prober for StandIn {
             interfaces: Vec::new(),
             entity: None,
             host: None,
+            cost: Default::default(),
         }
     }
 }
