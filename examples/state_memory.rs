@@ -17,10 +17,12 @@ use std::sync::{Arc as StdArc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
+use vigia::agent::{Clock, Shared};
 use vigia::inventory::{
     Device, DeviceClass, Inventory, InventoryIndex, Lifecycle, LinkMedium, Policy, PollSettings,
     SecretRef, Site, SiteRole, SnmpProfile, SnmpRef,
 };
+use vigia::metrics::{self, Format};
 use vigia::probe::{IcmpOutcome, IcmpReport, Interface, SnmpOutcome, SnmpReport, SystemInfo};
 use vigia::state::NetworkState;
 
@@ -161,14 +163,14 @@ fn main() {
     );
     drop(index);
 
-    let mut shared = vigia::exporter::Shared::new(inv.clone());
+    let mut shared = Shared::new(inv.clone(), Clock::Wall);
     shared.state = state;
-    let exporter = vigia::exporter::Exporter::new(StdArc::new(RwLock::new(shared)));
+    let shared = StdArc::new(RwLock::new(shared));
     for _ in 0..3 {
         let base = live();
         PEAK.store(base, Ordering::Relaxed);
         let t = Instant::now();
-        let text = exporter.classic();
+        let text = metrics::render(&shared, Format::Classic);
         let took = t.elapsed();
         let series = text.lines().filter(|l| !l.starts_with('#')).count();
         println!(
