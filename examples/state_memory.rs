@@ -2,8 +2,9 @@
 //! device has been polled once over ICMP and SNMP (two interfaces each, like the devices of
 //! scripts/bench-scale), counted by a global allocator that tracks live heap bytes.
 //!
-//! Then it renders `/metrics` from that state a few times and prints the time and the bytes
-//! allocated at the peak of a render.
+//! Then it renders `/metrics` from that state a few times and prints the time, the bytes
+//! allocated at the peak of a render, and how long a writer (the agent applying a poll result)
+//! had to wait for the state's lock meanwhile.
 //!
 //! `cargo run --release --example state_memory [-- --devices N --interfaces K]`. A measurement:
 //! it asserts nothing. docs/scaling.md quotes it.
@@ -12,7 +13,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::{Arc as StdArc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -169,16 +170,49 @@ fn main() {
     for _ in 0..3 {
         let base = live();
         PEAK.store(base, Ordering::Relaxed);
+        let writer = Writer::start(shared.clone());
         let t = Instant::now();
         let text = metrics::render(&shared, Format::Classic);
         let took = t.elapsed();
+        let waited = writer.stop();
         let series = text.lines().filter(|l| !l.starts_with('#')).count();
         println!(
-            "render /metrics    {:>8.1} MiB  {series} series in {:.2} s; {:.0} MiB allocated at the peak",
+            "render /metrics    {:>8.1} MiB  {series} series in {:.2} s; {:.0} MiB allocated at the peak; a writer waited {:.0} ms at most",
             mib(text.len() as isize),
             took.as_secs_f64(),
-            mib(PEAK.load(Ordering::Relaxed) - base)
+            mib(PEAK.load(Ordering::Relaxed) - base),
+            waited.as_secs_f64() * 1e3
         );
+    }
+}
+
+/// Takes the write lock again and again, as the agent does to apply each poll result, and
+/// keeps the longest it had to wait: how long a render held the lock.
+struct Writer {
+    stop: StdArc<AtomicBool>,
+    thread: std::thread::JoinHandle<Duration>,
+}
+
+impl Writer {
+    fn start<T: Send + Sync + 'static>(lock: StdArc<RwLock<T>>) -> Writer {
+        let stop = StdArc::new(AtomicBool::new(false));
+        let done = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut longest = Duration::ZERO;
+            while !done.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                drop(lock.write().unwrap_or_else(|p| p.into_inner()));
+                longest = longest.max(t.elapsed());
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            longest
+        });
+        Writer { stop, thread }
+    }
+
+    fn stop(self) -> Duration {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("the writer does not panic")
     }
 }
 
