@@ -1,8 +1,8 @@
 //! vigia: a network and infrastructure inventory monitor.
 //!
 //! The pure core (inventory, scheduling decisions, life cycle, indicators) knows nothing of
-//! sockets, databases or HTTP; the adapters (ICMP, SNMP, store, metrics, HTTP, reports) depend on it,
-//! and the binary composes them.
+//! sockets, databases or HTTP; the adapters (ICMP, SNMP, store, metrics, HTTP, reports) depend
+//! on it, and the binary composes them.
 
 #[macro_use]
 mod names;
