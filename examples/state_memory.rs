@@ -2,8 +2,9 @@
 //! device has been polled once over ICMP and SNMP (two interfaces each, like the devices of
 //! scripts/bench-scale), counted by a global allocator that tracks live heap bytes.
 //!
-//! Then it renders `/metrics` from that state a few times and prints the time and the bytes
-//! allocated at the peak of a render.
+//! Then it renders `/metrics` from that state a few times and prints the time, the bytes
+//! allocated at the peak of a render, and how long a writer (the agent applying a poll result)
+//! had to wait for the state's lock meanwhile.
 //!
 //! `cargo run --release --example state_memory [-- --devices N --interfaces K]`. A measurement:
 //! it asserts nothing. docs/scaling.md quotes it.
@@ -12,15 +13,17 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::{Arc as StdArc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
+use vigia::agent::{Clock, Shared};
 use vigia::inventory::{
     Device, DeviceClass, Inventory, InventoryIndex, Lifecycle, LinkMedium, Policy, PollSettings,
     SecretRef, Site, SiteRole, SnmpProfile, SnmpRef,
 };
+use vigia::metrics::{self, Format};
 use vigia::probe::{IcmpOutcome, IcmpReport, Interface, SnmpOutcome, SnmpReport, SystemInfo};
 use vigia::state::NetworkState;
 
@@ -136,6 +139,7 @@ fn main() {
                     .collect(),
                 entity: None,
                 host: None,
+                cost: Default::default(),
             };
             events += state.apply_snmp(d, snmp, at - TimeDelta::seconds(1), "bench").len();
         }
@@ -160,22 +164,55 @@ fn main() {
     );
     drop(index);
 
-    let mut shared = vigia::exporter::Shared::new(inv.clone());
+    let mut shared = Shared::new(inv.clone(), Clock::Wall);
     shared.state = state;
-    let exporter = vigia::exporter::Exporter::new(StdArc::new(RwLock::new(shared)));
+    let shared = StdArc::new(RwLock::new(shared));
     for _ in 0..3 {
         let base = live();
         PEAK.store(base, Ordering::Relaxed);
+        let writer = Writer::start(shared.clone());
         let t = Instant::now();
-        let text = exporter.classic();
+        let text = metrics::render(&shared, Format::Classic);
         let took = t.elapsed();
+        let waited = writer.stop();
         let series = text.lines().filter(|l| !l.starts_with('#')).count();
         println!(
-            "render /metrics    {:>8.1} MiB  {series} series in {:.2} s; {:.0} MiB allocated at the peak",
+            "render /metrics    {:>8.1} MiB  {series} series in {:.2} s; {:.0} MiB allocated at the peak; a writer waited {:.0} ms at most",
             mib(text.len() as isize),
             took.as_secs_f64(),
-            mib(PEAK.load(Ordering::Relaxed) - base)
+            mib(PEAK.load(Ordering::Relaxed) - base),
+            waited.as_secs_f64() * 1e3
         );
+    }
+}
+
+/// Takes the write lock again and again, as the agent does to apply each poll result, and
+/// keeps the longest it had to wait: how long a render held the lock.
+struct Writer {
+    stop: StdArc<AtomicBool>,
+    thread: std::thread::JoinHandle<Duration>,
+}
+
+impl Writer {
+    fn start<T: Send + Sync + 'static>(lock: StdArc<RwLock<T>>) -> Writer {
+        let stop = StdArc::new(AtomicBool::new(false));
+        let done = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut longest = Duration::ZERO;
+            while !done.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                drop(lock.write().unwrap_or_else(|p| p.into_inner()));
+                longest = longest.max(t.elapsed());
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            longest
+        });
+        Writer { stop, thread }
+    }
+
+    fn stop(self) -> Duration {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("the writer does not panic")
     }
 }
 

@@ -262,10 +262,10 @@ async fn agent_run(db: vigia::store::DbUrl, once: bool, opts: AgentOptions, inv:
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(vigia::agent::forward_reloads(reload_rx, control_tx.clone()));
     let server = match listen {
-        Some(addr) => match vigia::exporter::bind(addr).await {
+        Some(addr) => match vigia::http::bind(addr).await {
             Ok(listener) => {
                 tracing::info!(%addr, "serving /metrics, /healthz, /api/devices");
-                let app = vigia::exporter::router(agent.shared(), reload_tx);
+                let app = vigia::http::router(agent.shared(), reload_tx);
                 let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
                 let handle = tokio::spawn(async move {
                     axum::serve(listener, app)

@@ -457,6 +457,7 @@ mod tests {
             }],
             entity: None,
             host: None,
+            cost: Default::default(),
         }
     }
 

@@ -214,6 +214,19 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
     // The exposition: promtool finds nothing to say; Prometheus gets OpenMetrics.
     let text = get(&client, &agent.url("/metrics")).await;
     promtool_check(&text);
+    // The agent counts its own work, per family: polls, the echoes sent and answered, the SNMP
+    // requests sent and the varbinds they brought back (one system group alone is six).
+    let total = |name: &str, labels: &[(&str, &str)]| samples(&text, name, labels).iter().sum();
+    for family in ["ipv4", "ipv6"] {
+        let f = [("family", family)];
+        let snmp_polls: f64 = total("vigia_polls_total", &[("probe", "snmp"), f[0]]);
+        let (sent, replies): (f64, f64) =
+            (total("vigia_icmp_echoes_sent_total", &f), total("vigia_icmp_echo_replies_total", &f));
+        assert!(snmp_polls >= 1.0 && replies >= 1.0 && replies <= sent, "{family}:\n{text}");
+        assert!(total("vigia_snmp_requests_sent_total", &f) >= snmp_polls, "{family}:\n{text}");
+        assert!(total("vigia_snmp_varbinds_returned_total", &f) >= 6.0, "{family}:\n{text}");
+        assert!(total("vigia_snmp_poll_seconds_total", &f) > 0.0, "{family}:\n{text}");
+    }
     let om = client
         .get(agent.url("/metrics"))
         .header("Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5")

@@ -384,6 +384,19 @@ fn every_expression_uses_only_contract_metrics_labels_and_values() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The agent's counts of its own work (polls, echoes, SNMP requests and retries): for whoever
+/// runs vigia, and shown on no dashboard yet (they came with issue 10, which left the
+/// dashboards unchanged).
+const NOT_ON_A_DASHBOARD: &[&str] = &[
+    "vigia_polls_total",
+    "vigia_icmp_echoes_sent_total",
+    "vigia_icmp_echo_replies_total",
+    "vigia_snmp_requests_sent_total",
+    "vigia_snmp_requests_retried_total",
+    "vigia_snmp_varbinds_returned_total",
+    "vigia_snmp_poll_seconds_total",
+];
+
 #[test]
 fn every_contract_metric_is_shown_on_a_dashboard() {
     let c = contract();
@@ -391,8 +404,17 @@ fn every_contract_metric_is_shown_on_a_dashboard() {
     for e in every_expr().iter().filter(|e| e.is_dashboard()) {
         used.extend(promql::analyze(&e.promql).unwrap().metrics().into_iter().map(str::to_string));
     }
-    let unused: Vec<&String> = c.metrics.keys().filter(|m| !used.contains(*m)).collect();
+    let unused: Vec<&String> = c
+        .metrics
+        .keys()
+        .filter(|m| !used.contains(*m) && !NOT_ON_A_DASHBOARD.contains(&m.as_str()))
+        .collect();
     assert!(unused.is_empty(), "contract metrics no dashboard shows: {unused:?}");
+    // The exceptions stay true: each is a contract metric that no dashboard shows.
+    for m in NOT_ON_A_DASHBOARD {
+        assert!(c.metrics.contains_key(*m), "{m} is not in the contract");
+        assert!(!used.contains(*m), "{m} is on a dashboard now: take it off NOT_ON_A_DASHBOARD");
+    }
 }
 
 #[test]
@@ -410,7 +432,7 @@ fn the_contract_agrees_with_the_crates_closed_sets() {
     assert_eq!(c.values["link"], links, "link: the inventory's media plus main");
     let mut stages = set(vigia::ipv6::Stage::ALL.iter().map(|x| x.as_str()).collect());
     stages.extend(
-        [vigia::gauges::STAGE_MONITORED, vigia::gauges::STAGE_SNMP_CONFIGURED].map(String::from),
+        [vigia::metrics::STAGE_MONITORED, vigia::metrics::STAGE_SNMP_CONFIGURED].map(String::from),
     );
     assert_eq!(c.values["stage"], stages, "stage: the IPv6 stages plus the two denominators");
 }

@@ -8,6 +8,7 @@
 
 use std::io::{Cursor, Read};
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::NaiveDate;
@@ -37,6 +38,14 @@ fn small() -> (Inventory, History) {
     let text = std::fs::read_to_string(format!("{SMALL}/history.json")).unwrap();
     let history: History = serde_json::from_str(&text).expect("history.json reads");
     (inv, history)
+}
+
+/// `/metrics` of an agent whose plan's figures are those of `inv` and `history` as of `as_of`:
+/// the metrics and the reports tell the same figures.
+fn plan_metrics(inv: &Inventory, history: &History, as_of: AsOf) -> String {
+    let mut shared = vigia::agent::Shared::new(Arc::new(inv.clone()), vigia::agent::Clock::Wall);
+    shared.plan = Some(Arc::new(vigia::agent::Plan::compute(inv, history, as_of)));
+    vigia::metrics::render(&Arc::new(RwLock::new(shared)), vigia::metrics::Format::Classic)
 }
 
 fn small_as_of() -> AsOf {
@@ -186,10 +195,13 @@ fn tacna_links_show_both_counts_of_the_plan() {
         "| PGD 2026-2028, texto sobre la interconexión de sedes | fibra óptica | 5 | 17 | no |"
     ));
     assert!(md.contains("## Sedes sin enlace (11)"));
-    assert_eq!(
-        vigia::gauges::sites(&inv),
-        [("main", 1), ("fibre", 17), ("radio", 3), ("none", 11)]
-    );
+    let text = plan_metrics(&inv, &History::default(), AsOf::end_of_day(day("2026-11-22")));
+    for (link, n) in [("main", 1), ("fibre", 17), ("radio", 3), ("none", 11)] {
+        assert!(
+            text.contains(&format!("vigia_sites{{link=\"{link}\"}} {n}.0\n")),
+            "{link}: {text}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,9 +244,13 @@ fn small_scenario_renewal_by_hand() {
     );
     let missing: Vec<&str> = r.missing_data.iter().map(|m| m.facts.device.as_str()).collect();
     assert_eq!(missing, ["sw-norte", "radio-teatro", "ap-teatro"]);
-    let series = vigia::gauges::renewal_candidates(&r);
-    assert_eq!(series.len(), 7);
-    assert!(series.iter().any(|s| s.device == "fw-central" && s.reason == Reason::SupportEnded));
+    let text = plan_metrics(&inv, &h, small_as_of());
+    let series: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("vigia_device_renewal_candidate{")).collect();
+    assert_eq!(series.len(), 7, "{text}");
+    assert!(series.contains(
+        &r#"vigia_device_renewal_candidate{device="fw-central",site="sede-central",class="firewall",reason="support_ended"} 1.0"#
+    ));
 }
 
 #[test]
@@ -266,8 +282,9 @@ fn small_scenario_ipv6_links_and_indicators_by_hand() {
     assert_eq!(comp.sites_improved[0].site, "teatro");
     assert_eq!(r.ae704.ficha.counted, ["sw-central"]);
     assert_eq!(r.ae704.ficha.progress_percent, Some(100.0));
-    let series = vigia::gauges::indicators(&r);
-    assert_eq!((series[0].value, series[0].target), (1.0, Some(2.0)));
+    let text = plan_metrics(&inv, &h, small_as_of());
+    assert!(text.contains("vigia_indicator_value{indicator=\"AE.7.03\",year=\"2026\"} 1.0\n"));
+    assert!(text.contains("vigia_indicator_target{indicator=\"AE.7.03\",year=\"2026\"} 2.0\n"));
 }
 
 #[test]

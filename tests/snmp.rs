@@ -10,7 +10,7 @@ use std::time::Duration;
 use snmpd::Snmpd;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
 use vigia::probe::snmp::{Credentials, SnmpTarget, poll};
-use vigia::probe::{SnmpOutcome, SnmpQuery, SnmpReport};
+use vigia::probe::{SnmpCost, SnmpOutcome, SnmpQuery, SnmpReport};
 
 const NAME: &str = "sw-test-01";
 const LOCATION: &str = "Tacna, sala de servidores";
@@ -76,6 +76,8 @@ async fn v2c_reads_the_configured_system_group_over_ipv4_and_ipv6() {
         assert_eq!(r.address, addr.ip());
         assert_eq!(r.family.as_str(), if addr.is_ipv4() { "ipv4" } else { "ipv6" });
         assert_eq!(r.detail, None);
+        // One GET of the six system objects, answered at once.
+        assert_eq!(r.cost, SnmpCost { requests: 1, retries: 0, varbinds: 6 });
     }
 }
 
@@ -194,6 +196,8 @@ async fn a_wrong_community_times_out_and_says_it_may_be_the_community() {
         assert!(detail.contains("2 attempt(s)"), "{detail}");
         assert!(!detail.contains("not-the-community"), "a secret in the detail: {detail}");
         assert_eq!(r.system, None);
+        // The GET and its one retry, each dropped.
+        assert_eq!(r.cost, SnmpCost { requests: 2, retries: 1, varbinds: 0 });
     }
 }
 
@@ -337,9 +341,16 @@ async fn interfaces_are_walked_over_v2c_and_v3_on_both_families() {
     ));
     for addr in [agent.v4(), agent.v6()] {
         for creds in [v2c("public"), v3_creds("sha512-aes256"), v3_creds("noauth")] {
+            let v3 = matches!(creds, Credentials::V3 { .. });
             let r = poll(&target(addr, creds), INTERFACES).await;
             assert_sane_interfaces(&r, 64);
             assert_eq!(r.detail, None);
+            // The system GET, the walk's GETBULKs (and for v3 engine discovery), no retry; at
+            // least the six system objects and every interface's columns came back.
+            assert_eq!(r.cost.retries, 0, "{:?}", r.cost);
+            assert!(r.cost.requests >= 2 + u32::from(v3), "{:?}", r.cost);
+            let rows = u32::try_from(r.interfaces.len()).unwrap();
+            assert!(r.cost.varbinds >= 6 + 2 * rows, "{:?}", r.cost);
         }
     }
 }

@@ -1,15 +1,15 @@
-//! The plan's numbers as metrics and reports: fetch what the history store knows for an
-//! as-of moment, and turn the core's results (life cycle, IPv6 coverage, link media,
-//! indicators) into the metric families the exporter publishes.
+//! The plan's numbers for metrics and reports: fetch what the history store knows for an as-of
+//! moment, and compute the core's results (life cycle, IPv6 coverage, indicators) from it.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 
-use crate::exporter::ExtraFamily;
-use crate::gauges;
 use crate::history::{AsOf, FRESH_WITHIN, History};
+use crate::indicators::Indicators;
 use crate::inventory::{Family, Inventory};
+use crate::ipv6::Coverage;
+use crate::lifecycle::Renewal;
 use crate::probe::ProbeKind;
 use crate::store::{EventKind, PollRecord, Store, StoreError};
 
@@ -70,102 +70,30 @@ pub fn end_of_year(year: i32) -> DateTime<Utc> {
         .and_utc()
 }
 
-/// Every metric family computed from the inventory and the history as of `as_of`.
-pub fn families(inv: &Inventory, history: &History, as_of: AsOf) -> Vec<ExtraFamily> {
-    let mut out = Vec::new();
-    let dates = gauges::device_dates(inv, as_of.date);
-    let dl = |d: &gauges::DeviceDates| {
-        vec![("device", d.device.clone()), ("site", d.site.clone()), ("class", d.class.to_string())]
-    };
-    out.push(ExtraFamily {
-        name: gauges::DEVICE_ACQUIRED,
-        help: "When the device was acquired (inventory lifecycle.acquired), where known.",
-        samples: dates.iter().filter_map(|d| Some((dl(d), d.acquired_seconds? as f64))).collect(),
-    });
-    out.push(ExtraFamily {
-        name: gauges::DEVICE_END_OF_SUPPORT,
-        help: "When the vendor's support ends (inventory lifecycle.end_of_support), where known.",
-        samples: dates
-            .iter()
-            .filter_map(|d| Some((dl(d), d.end_of_support_seconds? as f64)))
-            .collect(),
-    });
-    let renewal = crate::lifecycle::analyse(inv, history, as_of);
-    out.push(ExtraFamily {
-        name: gauges::DEVICE_RENEWAL_CANDIDATE,
-        help: "1 for each reason a device is a renewal candidate (support_ended, support_ending, too_old, unreliable, ipv6_overdue).",
-        samples: gauges::renewal_candidates(&renewal)
-            .into_iter()
-            .map(|c| {
-                let labels = vec![
-                    ("device", c.device),
-                    ("site", c.site),
-                    ("class", c.class.to_string()),
-                    ("reason", c.reason.as_str().to_owned()),
-                ];
-                (labels, 1.0)
-            })
-            .collect(),
-    });
-    let coverage = crate::ipv6::coverage(inv, history, as_of);
-    out.push(ExtraFamily {
-        name: gauges::IPV6_COVERAGE_RATIO,
-        help: "Share of monitored devices at each IPv6 transition stage (configured, icmp, snmp, dual_stack).",
-        samples: gauges::ipv6_coverage_ratio(&coverage)
-            .into_iter()
-            .map(|(stage, r)| (vec![("stage", stage.as_str().to_owned())], r))
-            .collect(),
-    });
-    out.push(ExtraFamily {
-        name: gauges::IPV6_DEVICES,
-        help: "Devices per IPv6 stage, site and class; stages monitored and snmp_configured are the denominators.",
-        samples: gauges::ipv6_devices(&coverage)
-            .into_iter()
-            .map(|s| {
-                let labels = vec![
-                    ("stage", s.stage.to_owned()),
-                    ("site", s.site),
-                    ("class", s.class.to_string()),
-                ];
-                (labels, s.value as f64)
-            })
-            .collect(),
-    });
-    out.push(ExtraFamily {
-        name: gauges::SITES,
-        help: "Sites per link medium (main, fibre, radio, none) as the inventory counts them.",
-        samples: gauges::sites(inv)
-            .into_iter()
-            .map(|(link, n)| (vec![("link", link.to_owned())], n as f64))
-            .collect(),
-    });
-    let year = as_of.date.year();
-    let mut values = Vec::new();
-    let mut targets = Vec::new();
-    match crate::indicators::compute(inv, history, year, as_of.date) {
-        Ok(result) => {
-            for s in gauges::indicators(&result) {
-                let labels = vec![
-                    ("indicator", s.indicator.as_str().to_owned()),
-                    ("year", s.year.to_string()),
-                ];
-                if let Some(t) = s.target {
-                    targets.push((labels.clone(), t));
-                }
-                values.push((labels, s.value));
-            }
+/// The plan's figures as of a moment: what the metrics publish of the life cycle, the IPv6
+/// transition and the indicators. The agent recomputes them from the history every
+/// `derive_every`, off its polling loop.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Renewal candidates and their reasons.
+    pub renewal: Renewal,
+    /// IPv6 coverage per stage, site and class.
+    pub coverage: Coverage,
+    /// Both indicators for the as-of year; `None` when they could not be computed (logged).
+    pub indicators: Option<Indicators>,
+}
+
+impl Plan {
+    /// The figures of `inv` and `history` as of `as_of`.
+    pub fn compute(inv: &Inventory, history: &History, as_of: AsOf) -> Plan {
+        let year = as_of.date.year();
+        let indicators = crate::indicators::compute(inv, history, year, as_of.date)
+            .inspect_err(|e| tracing::warn!(error = %e, year, "indicators could not be computed"))
+            .ok();
+        Plan {
+            renewal: crate::lifecycle::analyse(inv, history, as_of),
+            coverage: crate::ipv6::coverage(inv, history, as_of),
+            indicators,
         }
-        Err(e) => tracing::warn!(error = %e, year, "indicators could not be computed"),
     }
-    out.push(ExtraFamily {
-        name: gauges::INDICATOR_VALUE,
-        help: "Indicator value for the year so far (AE.7.03 projects implemented, AE.7.04 devices renewed).",
-        samples: values,
-    });
-    out.push(ExtraFamily {
-        name: gauges::INDICATOR_TARGET,
-        help: "Indicator target for the year, as the inventory records it.",
-        samples: targets,
-    });
-    out
 }

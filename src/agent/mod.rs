@@ -9,7 +9,9 @@ pub mod derived;
 pub mod fds;
 pub mod probe_cmd;
 mod prober;
+mod shared;
 mod summary;
+pub mod view;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -23,11 +25,15 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+pub use derived::Plan;
 pub use prober::{NetProber, Prober};
+pub use shared::{
+    IcmpTotals, PollTotals, ReloadRequest, ReloadStatus, Shared, SharedState, SnmpTotals,
+    read_shared,
+};
 pub use summary::render_summary;
 
 use crate::diag::Diagnostic;
-use crate::exporter::{ReloadRequest, Shared, SharedState};
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{self, Device, Family, Inventory, InventoryIndex, Secrets, Shard};
 use crate::probe::icmp::CycleSettings;
@@ -286,7 +292,7 @@ impl<P: Prober> Agent<P> {
         let credentials = resolve_credentials(&inventory)?;
         let inventory = Arc::new(inventory);
         let index = Arc::new(InventoryIndex::sharded(inventory.clone(), today(&clock), opts.shard));
-        let mut shared = Shared::new(inventory);
+        let mut shared = Shared::new(inventory, clock);
         shared.shard = opts.shard;
         let shared = Arc::new(RwLock::new(shared));
         shared.write().unwrap_or_else(|p| p.into_inner()).reload.last_success = Some(clock.now());
@@ -305,7 +311,7 @@ impl<P: Prober> Agent<P> {
         })
     }
 
-    /// The state the exporter reads.
+    /// The state `/metrics`, `/api/devices` and the summary read.
     pub fn shared(&self) -> SharedState {
         self.shared.clone()
     }
@@ -441,6 +447,7 @@ impl<P: Prober> Agent<P> {
                 Polled::Icmp(reports) => {
                     for r in reports {
                         success |= r.reachable();
+                        shared.polls.add_icmp(&r);
                         self.batch.polls.push(icmp_row(&agent, device, started, &r));
                         let events = shared.state.apply_icmp(&index, device, r, started, &agent);
                         self.batch.events.extend(events);
@@ -449,6 +456,7 @@ impl<P: Prober> Agent<P> {
                 Polled::Snmp(reports) => {
                     for r in reports {
                         success |= r.ok();
+                        shared.polls.add_snmp(&r);
                         self.batch.polls.push(snmp_row(&agent, device, started, &r));
                         self.batch.interfaces.extend(r.interfaces.iter().map(|i| {
                             InterfaceRecord {
@@ -767,7 +775,7 @@ async fn maintain(store: &Store, clock: Clock, retention_days: u32) {
     }
 }
 
-/// Recompute the derived metric families every `every`, off the polling loop.
+/// Recompute the plan's figures every `every`, off the polling loop.
 async fn derive_task(store: Arc<Store>, shared: SharedState, clock: Clock, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -777,10 +785,10 @@ async fn derive_task(store: Arc<Store>, shared: SharedState, clock: Clock, every
         let as_of = crate::history::AsOf::at(now);
         match derived::fetch_history(&store, &inv, as_of, now, now).await {
             Ok(history) => {
-                let families = derived::families(&inv, &history, as_of);
-                shared.write().unwrap_or_else(|p| p.into_inner()).extra = families;
+                let plan = Arc::new(Plan::compute(&inv, &history, as_of));
+                shared.write().unwrap_or_else(|p| p.into_inner()).plan = Some(plan);
             }
-            Err(e) => warn!(error = %e, "could not read the history for the derived metrics"),
+            Err(e) => warn!(error = %e, "could not read the history for the plan's figures"),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::*;
 use crate::history::testkit::{device, inventory, site};
 use crate::inventory::{DeviceClass, LinkMedium, SecretRef, SnmpProfile, SnmpRef};
-use crate::probe::{IcmpOutcome, SnmpOutcome, SystemInfo};
+use crate::probe::{IcmpOutcome, SnmpCost, SnmpOutcome, SystemInfo};
 use crate::store::DbUrl;
 
 /// Counts polls in flight per probe and the most seen at once.
@@ -70,6 +70,7 @@ impl Prober for StandIn {
             interfaces: Vec::new(),
             entity: None,
             host: None,
+            cost: SnmpCost { requests: 2, retries: 1, varbinds: 7 },
         }
     }
 }
@@ -128,6 +129,14 @@ async fn once_runs_every_task_within_each_probes_own_bound() {
     assert!(snmp_peak <= 3, "SNMP ran {snmp_peak} at once with a bound of 3");
     assert!(icmp_peak <= 64, "ICMP ran {icmp_peak} at once with a bound of 64");
     assert!(icmp_peak > 3, "ICMP never ran more than SNMP's bound at once ({icmp_peak})");
+    // What the polls cost, summed for the self-metrics.
+    let echoes = 600 * u64::from(shared.inventory.poll.icmp_count);
+    let icmp = IcmpTotals { cycles: 600, echoes_sent: echoes, replies: echoes };
+    assert_eq!(shared.polls.icmp(Family::Ipv4), icmp);
+    let snmp = shared.polls.snmp(Family::Ipv4);
+    assert_eq!((snmp.polls, snmp.requests, snmp.retries, snmp.varbinds), (600, 1200, 600, 4200));
+    assert!((snmp.seconds - 600.0 * 0.005).abs() < 1e-9, "{snmp:?}");
+    assert_eq!(shared.polls.icmp(Family::Ipv6), IcmpTotals::default());
 }
 
 #[tokio::test]

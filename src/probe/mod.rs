@@ -249,6 +249,21 @@ pub struct SnmpReport {
     pub entity: Option<EntityInfo>,
     /// HOST-RESOURCES figures, when asked and the agent has them.
     pub host: Option<HostResources>,
+    /// What the poll cost.
+    pub cost: SnmpCost,
+}
+
+/// What one SNMP poll cost, as snmp_exporter counts a scrape (`snmp_scrape_packets_sent`,
+/// `_packets_retried`, `_pdus_returned`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SnmpCost {
+    /// Requests sent: GETs, GETBULKs, their retries, SNMPv3 engine discovery, and the second
+    /// looks that diagnose a failure.
+    pub requests: u32,
+    /// Of those, requests sent again after a failed attempt.
+    pub retries: u32,
+    /// Variable bindings the answers returned.
+    pub varbinds: u32,
 }
 
 impl SnmpReport {

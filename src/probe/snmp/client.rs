@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::credentials::{Credentials, SnmpTarget};
 use super::usm::{self, Engine, ProbeReply, User};
 use super::value::{ObjectId, Response, to_oid};
+use crate::probe::SnmpCost;
 
 /// Why a request, or the poll, could not get an answer.
 #[derive(Debug, thiserror::Error)]
@@ -210,15 +211,6 @@ pub(crate) enum Op<'a> {
     Bulk(&'a [ObjectId], u32),
 }
 
-/// Counters of what a poll cost, for diagnostics and benchmarks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Cost {
-    /// Requests sent (including retries and discovery).
-    pub requests: u32,
-    /// Sessions (sockets) opened.
-    pub sockets: u32,
-}
-
 /// Receive buffer for discovery and diagnosis answers (reports of a few hundred bytes; a
 /// longer datagram is cut and fails to decode, which is what it should do here).
 const PROBE_BUFFER: usize = 4096;
@@ -239,8 +231,10 @@ pub(crate) struct Client<'a> {
     addr: SocketAddr,
     v3: Option<V3State<'a>>,
     session: Option<AsyncSession>,
-    /// What it cost so far.
-    pub cost: Cost,
+    /// What it cost so far: requests, retries, varbinds.
+    pub cost: SnmpCost,
+    /// Sessions (sockets) opened so far.
+    pub sockets: u32,
 }
 
 impl<'a> Client<'a> {
@@ -260,7 +254,8 @@ impl<'a> Client<'a> {
                 proven: false,
             }),
         };
-        Client { target, addr: target.socket_addr(), v3, session: None, cost: Cost::default() }
+        let addr = target.socket_addr();
+        Client { target, addr, v3, session: None, cost: SnmpCost::default(), sockets: 0 }
     }
 
     /// Send one request and wait for its answer, retrying as [`Policy`] says.
@@ -275,6 +270,7 @@ impl<'a> Client<'a> {
         let refs: Vec<&snmp2::Oid<'_>> = oids.iter().collect();
         let unproven = self.v3.as_ref().is_some_and(|v| v.user.needs_key_extension() && !v.proven);
         let mut policy = Policy::new(self.target.retries, self.v3.is_some(), unproven);
+        let mut attempts = 0;
         loop {
             if self.session.is_none() {
                 // A discovery that got no answer used this request's attempts already.
@@ -282,6 +278,10 @@ impl<'a> Client<'a> {
             }
             let session = self.session.as_mut().expect("opened above");
             self.cost.requests += 1;
+            if attempts > 0 {
+                self.cost.retries += 1;
+            }
+            attempts += 1;
             let sent = async {
                 let pdu = match op {
                     Op::Get(_) => session.get_many(&refs).await?,
@@ -293,6 +293,8 @@ impl<'a> Client<'a> {
             let next = match result {
                 Ok(Ok(response)) => {
                     self.proven();
+                    let varbinds = u32::try_from(response.varbinds.len()).unwrap_or(u32::MAX);
+                    self.cost.varbinds = self.cost.varbinds.saturating_add(varbinds);
                     return Ok(response);
                 }
                 Err(_) => policy.on_timeout(),
@@ -382,7 +384,7 @@ impl<'a> Client<'a> {
             }
         }
         .map_err(|e| open_failure(e, self.addr))?;
-        self.cost.sockets += 1;
+        self.sockets += 1;
         self.session = Some(session);
         Ok(())
     }
@@ -395,8 +397,11 @@ impl<'a> Client<'a> {
             attempts += 1;
             let socket =
                 usm::connected_socket(self.addr).await.map_err(|e| open_failure(e, self.addr))?;
-            self.cost.sockets += 1;
+            self.sockets += 1;
             self.cost.requests += 1;
+            if attempts > 1 {
+                self.cost.retries += 1;
+            }
             let msg_id = rand::random::<i32>() & i32::MAX;
             let message = usm::probe_message(msg_id, None, b"");
             match usm::exchange(&socket, &message, self.target.timeout, &mut buf).await {
@@ -438,7 +443,7 @@ impl<'a> Client<'a> {
         let Ok(socket) = usm::connected_socket(self.addr).await else {
             return Failure::Refused { port, confirmed: false };
         };
-        self.cost.sockets += 1;
+        self.sockets += 1;
         self.cost.requests += 1;
         let message = usm::probe_message(rand::random::<i32>() & i32::MAX, None, b"");
         let mut buf = vec![0u8; PROBE_BUFFER];
@@ -464,7 +469,7 @@ impl<'a> Client<'a> {
         );
         let Some(engine) = engine else { return generic };
         let Ok(socket) = usm::connected_socket(self.addr).await else { return generic };
-        self.cost.sockets += 1;
+        self.sockets += 1;
         self.cost.requests += 1;
         let message =
             usm::probe_message(rand::random::<i32>() & i32::MAX, Some(&engine), user.as_bytes());

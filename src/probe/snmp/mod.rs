@@ -34,7 +34,7 @@ pub(crate) fn discovery_request(msg_id: i32) -> Vec<u8> {
 }
 
 use crate::inventory::Family;
-use crate::probe::{SnmpOutcome, SnmpQuery, SnmpReport};
+use crate::probe::{SnmpCost, SnmpOutcome, SnmpQuery, SnmpReport};
 use client::{Client, Failure, Op};
 use mibs::Rows;
 use value::{ObjectId, Response, error_status_name};
@@ -78,6 +78,7 @@ pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOpti
         interfaces: Vec::new(),
         entity: None,
         host: None,
+        cost: SnmpCost::default(),
     };
     let mut client = Client::new(target);
     let mut notes = Vec::new();
@@ -88,11 +89,14 @@ pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOpti
     }
     report.detail = (!notes.is_empty()).then(|| notes.join("; "));
     report.elapsed = started.elapsed();
+    report.cost = client.cost;
     tracing::debug!(
         address = %target.address,
         outcome = %report.outcome,
         requests = client.cost.requests,
-        sockets = client.cost.sockets,
+        retries = client.cost.retries,
+        varbinds = client.cost.varbinds,
+        sockets = client.sockets,
         elapsed_ms = report.elapsed.as_millis() as u64,
         "snmp poll"
     );

@@ -136,6 +136,7 @@ mod tests {
                 .collect(),
             entity: None,
             host: None,
+            cost: Default::default(),
         }
     }
 

@@ -1,0 +1,94 @@
+//! The agent's state as `/api/devices` shows it: one entry per inventory device, with the last
+//! ICMP and SNMP results per family.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Shared;
+use crate::inventory::{Family, InventoryIndex};
+
+/// One device as `/api/devices` shows it.
+#[derive(Debug, Serialize)]
+pub struct DeviceView {
+    /// Device id.
+    pub id: String,
+    /// Site id.
+    pub site: String,
+    /// Class.
+    pub class: String,
+    /// Whether vigia polls it.
+    pub polled: bool,
+    /// Per family: address and the last ICMP and SNMP results.
+    pub families: BTreeMap<Family, FamilyView>,
+    /// sysName, sysDescr, uptime.
+    pub system: Option<crate::probe::SystemInfo>,
+    /// Agent restarts seen.
+    pub restarts: u64,
+}
+
+/// One family of a device in `/api/devices`.
+#[derive(Debug, Serialize)]
+pub struct FamilyView {
+    /// The address.
+    pub address: String,
+    /// ICMP: reachable.
+    pub icmp_up: Option<bool>,
+    /// ICMP: mean RTT, seconds.
+    pub rtt_s: Option<f64>,
+    /// ICMP: loss ratio.
+    pub loss: Option<f64>,
+    /// ICMP outcome.
+    pub icmp_outcome: Option<String>,
+    /// When ICMP last ran.
+    pub icmp_at: Option<DateTime<Utc>>,
+    /// SNMP outcome.
+    pub snmp_outcome: Option<String>,
+    /// SNMP diagnostic.
+    pub snmp_detail: Option<String>,
+    /// When SNMP last ran.
+    pub snmp_at: Option<DateTime<Utc>>,
+}
+
+/// The current state of every device, for `/api/devices`.
+pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
+    let today = shared.clock.now().date_naive();
+    let index = InventoryIndex::sharded(shared.inventory.clone(), today, shared.shard);
+    shared
+        .inventory
+        .devices
+        .iter()
+        .map(|d| {
+            let st = shared.state.devices.get(&d.id);
+            let families = d
+                .families()
+                .map(|f| {
+                    let icmp = st.and_then(|s| s.icmp.get(&f));
+                    let snmp = st.and_then(|s| s.snmp.get(&f));
+                    let view = FamilyView {
+                        address: d.address(f).map(|a| a.to_string()).unwrap_or_default(),
+                        icmp_up: icmp.map(|i| i.report.reachable()),
+                        rtt_s: icmp.and_then(|i| i.report.rtt_avg()).map(|r| r.as_secs_f64()),
+                        loss: icmp.map(|i| i.report.loss_ratio()),
+                        icmp_outcome: icmp.map(|i| i.report.outcome.to_string()),
+                        icmp_at: icmp.map(|i| i.at),
+                        snmp_outcome: snmp.map(|s| s.outcome.to_string()),
+                        snmp_detail: snmp.and_then(|s| s.detail.clone()),
+                        snmp_at: snmp.map(|s| s.at),
+                    };
+                    (f, view)
+                })
+                .collect();
+            DeviceView {
+                id: d.id.clone(),
+                site: d.site.clone(),
+                class: d.class.to_string(),
+                polled: index.is_polled(&d.id),
+                families,
+                system: st.and_then(|s| s.system.clone()),
+                restarts: st.map_or(0, |s| s.restarts),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,203 @@
+//! The agent itself: how long its poll cycles take, its inventory reloads, and what its polls
+//! cost (echoes, SNMP requests, retries, varbinds, time), in the manner of snmp_exporter's
+//! `snmp_scrape_packets_sent`, `_retried` and `snmp_scrape_pdus_returned`. The costs are totals
+//! per probe and family since the agent started, not per device: 10,000 devices add nothing.
+
+use std::collections::BTreeMap;
+
+use super::encode::Encoder;
+use super::{Column, Group, Kind, Metric};
+use crate::agent::{PollTotals, ReloadStatus, Shared, SnmpTotals};
+use crate::inventory::Family;
+use crate::probe::ProbeKind;
+
+/// `vigia_poll_duration_seconds`.
+pub const POLL_DURATION: Metric = Metric {
+    name: "vigia_poll_duration_seconds",
+    kind: Kind::Gauge,
+    unit: Some("seconds"),
+    labels: &["probe"],
+    help: "Duration of the last full polling cycle of the probe.",
+    doc_unit: "seconds",
+    doc: "over the last full cycle of that probe (every device once), the longest time from a poll being due to its result: about one poll's length while the agent keeps up (ICMP: echoes × pace; SNMP: milliseconds, a timeout for a dead device), growing toward the poll interval when polls start late",
+};
+
+/// `vigia_inventory_reload_failed`.
+pub const INVENTORY_RELOAD_FAILED: Metric = Metric {
+    name: "vigia_inventory_reload_failed",
+    kind: Kind::Gauge,
+    unit: None,
+    labels: &[],
+    help: "1 if the last inventory reload was refused (the agent runs on the previous inventory).",
+    doc_unit: "0/1",
+    doc: "1 if the last reload attempt was refused (invalid inventory; the agent goes on with the previous one), else 0",
+};
+
+/// `vigia_inventory_last_reload_timestamp_seconds`.
+pub const INVENTORY_LAST_RELOAD: Metric = Metric {
+    name: "vigia_inventory_last_reload_timestamp_seconds",
+    kind: Kind::Gauge,
+    unit: Some("seconds"),
+    labels: &["result"],
+    help: "When the inventory was last loaded (success) or a reload refused (failure).",
+    doc_unit: "Unix seconds",
+    doc: "when the inventory was last loaded successfully, and when a load last failed. The load at start-up counts, so `result=\"success\"` exists from the first scrape",
+};
+
+/// `vigia_polls_total`.
+pub const POLLS: Metric = Metric {
+    name: "vigia_polls_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &["probe", "family"],
+    help: "Polls finished since the agent started (an ICMP cycle, an SNMP poll), whatever their outcome.",
+    doc_unit: "polls",
+    doc: "polls finished since the agent started, whatever their outcome: an ICMP cycle of `icmp_count` echoes, or an SNMP poll. The denominator of the counters below",
+};
+
+/// `vigia_icmp_echoes_sent_total`.
+pub const ICMP_ECHOES_SENT: Metric = Metric {
+    name: "vigia_icmp_echoes_sent_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &["family"],
+    help: "ICMP echo requests sent.",
+    doc_unit: "packets",
+    doc: "ICMP echo requests sent, all devices together",
+};
+
+/// `vigia_icmp_echo_replies_total`.
+pub const ICMP_ECHO_REPLIES: Metric = Metric {
+    name: "vigia_icmp_echo_replies_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &["family"],
+    help: "ICMP echo replies received in time.",
+    doc_unit: "packets",
+    doc: "ICMP echo replies received within the timeout",
+};
+
+/// `vigia_snmp_requests_sent_total`.
+pub const SNMP_REQUESTS_SENT: Metric = Metric {
+    name: "vigia_snmp_requests_sent_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &["family"],
+    help: "SNMP requests sent, retries, SNMPv3 engine discovery and diagnosis included.",
+    doc_unit: "packets",
+    doc: "SNMP requests sent (GET, GETBULK), retries, SNMPv3 engine discovery and the second looks that diagnose a failure included (snmp_exporter's `snmp_scrape_packets_sent`)",
+};
+
+/// `vigia_snmp_requests_retried_total`.
+pub const SNMP_REQUESTS_RETRIED: Metric = Metric {
+    name: "vigia_snmp_requests_retried_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &["family"],
+    help: "SNMP requests sent again after a timeout or a refusal the agent could recover from.",
+    doc_unit: "packets",
+    doc: "of those, the requests sent again: after a timeout, a stale SNMPv3 engine time, or to try the other AES key extension (`snmp_scrape_packets_retried`)",
+};
+
+/// `vigia_snmp_varbinds_returned_total`.
+pub const SNMP_VARBINDS_RETURNED: Metric = Metric {
+    name: "vigia_snmp_varbinds_returned_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &["family"],
+    help: "Variable bindings the agents returned in answers to GET and GETBULK.",
+    doc_unit: "varbinds",
+    doc: "variable bindings returned in the answers to GET and GETBULK (`snmp_scrape_pdus_returned`)",
+};
+
+/// `vigia_snmp_poll_seconds_total`.
+pub const SNMP_POLL_SECONDS: Metric = Metric {
+    name: "vigia_snmp_poll_seconds_total",
+    kind: Kind::Counter,
+    unit: Some("seconds"),
+    labels: &["family"],
+    help: "Time spent in SNMP polls, summed over the polls.",
+    doc_unit: "seconds",
+    doc: "wall time of the SNMP polls (GETs and walks), summed: divided by `vigia_polls_total{probe=\"snmp\"}`, the mean poll time (`snmp_scrape_walk_duration_seconds`)",
+};
+
+/// This group.
+pub const GROUP: Group = Group {
+    title: "the agent itself",
+    metrics: &[
+        &POLL_DURATION,
+        &INVENTORY_RELOAD_FAILED,
+        &INVENTORY_LAST_RELOAD,
+        &POLLS,
+        &ICMP_ECHOES_SENT,
+        &ICMP_ECHO_REPLIES,
+        &SNMP_REQUESTS_SENT,
+        &SNMP_REQUESTS_RETRIED,
+        &SNMP_VARBINDS_RETURNED,
+        &SNMP_POLL_SECONDS,
+    ],
+};
+
+/// What this group read.
+pub(super) struct Reading {
+    poll_duration: BTreeMap<ProbeKind, f64>,
+    reload: ReloadStatus,
+    totals: PollTotals,
+}
+
+pub(super) fn read(shared: &Shared) -> Reading {
+    Reading {
+        poll_duration: shared.poll_duration.clone(),
+        reload: shared.reload.clone(),
+        totals: shared.polls.clone(),
+    }
+}
+
+pub(super) fn write(out: &mut Encoder, r: &Reading) {
+    let mut family = out.family(&POLL_DURATION);
+    for (probe, seconds) in &r.poll_duration {
+        family.sample(&[probe.as_str()], *seconds);
+    }
+    let reload = &r.reload;
+    out.family(&INVENTORY_RELOAD_FAILED).sample(&[], f64::from(u8::from(reload.failed)));
+    let mut family = out.family(&INVENTORY_LAST_RELOAD);
+    for (result, at) in [("success", reload.last_success), ("failure", reload.last_failure)] {
+        if let Some(at) = at {
+            family.sample(&[result], at.timestamp() as f64);
+        }
+    }
+    write_totals(out, &r.totals);
+}
+
+/// Every counter for every family, zeros included: a counter that exists from the start
+/// lets `rate()` see its first increase.
+fn write_totals(out: &mut Encoder, t: &PollTotals) {
+    let mut family = out.family(&POLLS);
+    for f in Family::ALL {
+        family.sample(&[ProbeKind::Icmp.as_str(), f.as_str()], t.icmp(*f).cycles);
+        family.sample(&[ProbeKind::Snmp.as_str(), f.as_str()], t.snmp(*f).polls);
+    }
+    let mut family = out.family(&ICMP_ECHOES_SENT);
+    for f in Family::ALL {
+        family.sample(&[f.as_str()], t.icmp(*f).echoes_sent);
+    }
+    let mut family = out.family(&ICMP_ECHO_REPLIES);
+    for f in Family::ALL {
+        family.sample(&[f.as_str()], t.icmp(*f).replies);
+    }
+    let snmp: [Column<SnmpTotals, u64>; 3] = [
+        (&SNMP_REQUESTS_SENT, |s| s.requests),
+        (&SNMP_REQUESTS_RETRIED, |s| s.retries),
+        (&SNMP_VARBINDS_RETURNED, |s| s.varbinds),
+    ];
+    for (metric, count) in snmp {
+        let mut family = out.family(metric);
+        for f in Family::ALL {
+            family.sample(&[f.as_str()], count(&t.snmp(*f)));
+        }
+    }
+    let mut family = out.family(&SNMP_POLL_SECONDS);
+    for f in Family::ALL {
+        family.sample(&[f.as_str()], t.snmp(*f).seconds);
+    }
+}
