@@ -27,7 +27,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::inventory::{Family, Inventory, InventoryIndex, Shard};
-use crate::probe::ProbeKind;
+use crate::probe::{Counter, ProbeKind};
 use crate::state::{self, NetworkState};
 
 /// What a reload attempt ended in.
@@ -311,20 +311,21 @@ fn collect<'a>(shared: &Shared, index: &'a InventoryIndex) -> Families<'a> {
                 restarts.push((dl(d), st.restarts));
             }
             for (l, i) in interface_labels(d, st) {
-                if let Some(up) = i.oper_up {
+                if let Some(up) = i.interface.oper_up {
                     if_up.push((l.clone(), f64::from(u8::from(up))));
                 }
-                if let Some(s) = i.speed_mbps {
+                if let Some(s) = i.interface.speed_mbps {
                     if_speed.push((l.clone(), s as f64 * 1e6 / 8.0));
                 }
-                if i.has_octets {
-                    rx.push((l.clone(), i.rx.total()));
-                    tx.push((l.clone(), i.tx.total()));
+                if let Some(total) = i.total(Counter::InOctets) {
+                    rx.push((l.clone(), total));
+                    tx.push((l.clone(), i.total(Counter::OutOctets).unwrap_or(0)));
                 }
-                rx_err.push((l.clone(), i.rx_errors.total()));
-                tx_err.push((l.clone(), i.tx_errors.total()));
-                rx_disc.push((l.clone(), i.rx_discards.total()));
-                tx_disc.push((l, i.tx_discards.total()));
+                let total = |c| i.total(c).unwrap_or(0);
+                rx_err.push((l.clone(), total(Counter::InErrors)));
+                tx_err.push((l.clone(), total(Counter::OutErrors)));
+                rx_disc.push((l.clone(), total(Counter::InDiscards)));
+                tx_disc.push((l, total(Counter::OutDiscards)));
             }
             if let Some(h) = &st.host {
                 if let Some(c) = h.cpu_load_percent {
@@ -514,15 +515,16 @@ fn interface_labels<'a, 's>(
 ) -> Vec<(Labels<'a>, &'s state::InterfaceState)> {
     let mut count: HashMap<&str, usize> = HashMap::new();
     for i in st.interfaces.values() {
-        *count.entry(i.name.as_str()).or_default() += 1;
+        *count.entry(i.interface.name.as_str()).or_default() += 1;
     }
     st.interfaces
         .iter()
         .map(|(index, i)| {
-            let name = if i.name.is_empty() || count[i.name.as_str()] > 1 {
-                Lv::Shared(Arc::from(format!("{}#{index}", i.name)))
+            let name = &i.interface.name;
+            let name = if name.is_empty() || count[name.as_str()] > 1 {
+                Lv::Shared(Arc::from(format!("{name}#{index}")))
             } else {
-                owned(&i.name)
+                owned(name)
             };
             let labels = vec![
                 ("device", d.id.as_str().into()),
