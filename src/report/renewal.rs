@@ -238,11 +238,8 @@ row! {
 }
 
 row! {
-    /// A device in the candidates sheet and the CSV; the candidate columns are empty for a
-    /// device that is only missing data.
-    struct DeviceRow {
-        priority: Option<&'static str> = col::PRIORITY,
-        score: Option<u32> = col::SCORE,
+    /// What identifies a device, and when it was acquired: the first columns of both sheets.
+    struct Identity {
         device: String = col::DEVICE,
         site: String = col::SITE,
         site_name: String = col::SITE_NAME,
@@ -251,6 +248,16 @@ row! {
         model: Option<String> = col::MODEL,
         serial: Option<String> = col::SERIAL,
         acquired: Option<NaiveDate> = col::ACQUIRED,
+    }
+}
+
+row! {
+    /// A device in the candidates sheet and the CSV; the candidate columns are empty for a
+    /// device that is only missing data.
+    struct DeviceRow {
+        priority: Option<&'static str> = col::PRIORITY,
+        score: Option<u32> = col::SCORE,
+        identity: Identity = None,
         age_years: Option<u32> = ("Edad (años)", "Age (years)"),
         max_age_years: u32 = ("Límite (años)", "Limit (years)"),
         end_of_sale: Option<NaiveDate> = col::END_OF_SALE,
@@ -275,18 +282,24 @@ row! {
 row! {
     /// A device with unknown dates in the workbook.
     struct MissingRow {
-        device: String = col::DEVICE,
-        site: String = col::SITE,
-        site_name: String = col::SITE_NAME,
-        class: &'static str = col::CLASS,
-        vendor: Option<String> = col::VENDOR,
-        model: Option<String> = col::MODEL,
-        serial: Option<String> = col::SERIAL,
-        acquired: Option<NaiveDate> = col::ACQUIRED,
+        identity: Identity = None,
         end_of_sale: Option<NaiveDate> = col::END_OF_SALE,
         end_of_support: Option<NaiveDate> = col::END_OF_SUPPORT,
         missing: String = col::MISSING,
         candidate: &'static str = col::CANDIDATE,
+    }
+}
+
+fn identity(t: &Strings, f: &DeviceFacts) -> Identity {
+    Identity {
+        device: f.device.clone(),
+        site: f.site.clone(),
+        site_name: f.site_name.clone(),
+        class: t.class(f.class),
+        vendor: f.vendor.clone(),
+        model: f.model.clone(),
+        serial: f.serial.clone(),
+        acquired: f.acquired,
     }
 }
 
@@ -338,14 +351,7 @@ fn device_row(t: &Strings, f: &DeviceFacts, c: Option<&Candidate>, days: u32) ->
     DeviceRow {
         priority: c.map(|c| t.priority(c.priority)),
         score: c.map(|c| c.score),
-        device: f.device.clone(),
-        site: f.site.clone(),
-        site_name: f.site_name.clone(),
-        class: t.class(f.class),
-        vendor: f.vendor.clone(),
-        model: f.model.clone(),
-        serial: f.serial.clone(),
-        acquired: f.acquired,
+        identity: identity(t, f),
         age_years: f.age_years,
         max_age_years: f.max_age_years,
         end_of_sale: f.end_of_sale,
@@ -387,14 +393,7 @@ pub fn xlsx(r: &Renewal, lang: Lang) -> Result<Vec<u8>, XlsxError> {
     let rows = r.missing_data.iter().map(|m| {
         let f = &m.facts;
         MissingRow {
-            device: f.device.clone(),
-            site: f.site.clone(),
-            site_name: f.site_name.clone(),
-            class: t.class(f.class),
-            vendor: f.vendor.clone(),
-            model: f.model.clone(),
-            serial: f.serial.clone(),
-            acquired: f.acquired,
+            identity: identity(t, f),
             end_of_sale: f.end_of_sale,
             end_of_support: f.end_of_support,
             missing: missing(t, f),
