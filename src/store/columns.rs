@@ -5,6 +5,8 @@
 //! The first column of every such row is `at`: SQLite keeps it as microseconds since the Unix
 //! epoch, PostgreSQL as `timestamptz`; every other column has the same Rust type in both.
 
+use super::codec::{EventRow, InterfaceRow, LATEST_KEY, PollRow};
+
 /// Declares a stored row. Each field is `name: Type = "pg_array_element_type"`; an optional
 /// last entry `[name: Type = "pg_type"; N] named ITER` adds N columns of one type, named by
 /// `ITER` (the interface counters). Generates the struct (with `at` first), `columns()`,
@@ -72,30 +74,32 @@ macro_rules! stored_row {
             pub(crate) fn from_sqlite(
                 r: &sqlx::sqlite::SqliteRow,
             ) -> Result<$name, $crate::store::StoreError> {
-                use sqlx::Row;
-                let get = $crate::store::query_error($action);
-                let at = r.try_get("at").map_err(get)?;
-                Ok($name {
-                    at: $crate::store::codec::from_micros($table, "at", at)?,
-                    $( $field: r.try_get(stringify!($field)).map_err(get)?, )+
-                    $( $extra: {
-                        let mut values: [$ety; $n] = Default::default();
-                        for (v, column) in values.iter_mut().zip($names) {
-                            *v = r.try_get(column).map_err(get)?;
-                        }
-                        values
-                    }, )?
-                })
+                let us = sqlx::Row::try_get(r, "at").map_err($crate::store::query_error($action))?;
+                Self::read_columns(r, $crate::store::codec::from_micros($table, "at", us)?)
             }
 
             /// Decodes a PostgreSQL row by column name.
             pub(crate) fn from_pg(
                 r: &sqlx::postgres::PgRow,
             ) -> Result<$name, $crate::store::StoreError> {
-                use sqlx::Row;
+                let at = sqlx::Row::try_get(r, "at").map_err($crate::store::query_error($action))?;
+                Self::read_columns(r, at)
+            }
+
+            /// The columns after `at`, by name, in either backend.
+            fn read_columns<R>(
+                r: &R,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<$name, $crate::store::StoreError>
+            where
+                R: sqlx::Row,
+                for<'c> &'c str: sqlx::ColumnIndex<R>,
+                $( $ty: for<'d> sqlx::Decode<'d, R::Database> + sqlx::Type<R::Database>, )+
+                $( $ety: for<'d> sqlx::Decode<'d, R::Database> + sqlx::Type<R::Database>, )?
+            {
                 let get = $crate::store::query_error($action);
                 Ok($name {
-                    at: r.try_get("at").map_err(get)?,
+                    at,
                     $( $field: r.try_get(stringify!($field)).map_err(get)?, )+
                     $( $extra: {
                         let mut values: [$ety; $n] = Default::default();
@@ -111,19 +115,92 @@ macro_rules! stored_row {
 }
 pub(crate) use stored_row;
 
+/// The SQL dialect a statement is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `?1` placeholders; rows as `VALUES` tuples pushed after the `INSERT`.
+    Sqlite,
+    /// `$1` placeholders; rows as one array per column (`UNNEST`), so one statement (the same
+    /// text whatever the batch size, prepared once) takes any number of rows.
+    Postgres,
+}
+
+/// The statements on the stored rows, built once per backend from their column lists.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    /// Insert polls (SQLite: the values follow).
+    pub insert_polls: String,
+    /// Insert into `latest_polls` (SQLite: the values and then [`Statements::upsert_latest`]
+    /// follow; PostgreSQL: the whole statement).
+    pub insert_latest: String,
+    /// What keeps `latest_polls` at the latest row per key.
+    pub upsert_latest: String,
+    /// Every latest poll.
+    pub select_latest: String,
+    /// A device's polls in a time range (device, from, to).
+    pub select_polls: String,
+    /// Insert interface samples (SQLite: the values follow).
+    pub insert_interfaces: String,
+    /// A device's interface samples in a time range (device, from, to).
+    pub select_interfaces: String,
+    /// Insert events (SQLite: the values follow).
+    pub insert_events: String,
+    /// Events in a time range (from, to).
+    pub select_events: String,
+}
+
+impl Statements {
+    /// The statements in `dialect`.
+    pub(crate) fn new(dialect: Dialect) -> Statements {
+        let p = |n: u8| match dialect {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        };
+        let values = |types: Vec<&str>| match dialect {
+            Dialect::Sqlite => String::new(),
+            Dialect::Postgres => unnest(&types),
+        };
+        let device_range = format!(" WHERE device = {} AND at >= {} AND at < {}", p(1), p(2), p(3));
+        let polls = PollRow::columns();
+        let upsert_latest = upsert_latest("latest_polls", &LATEST_KEY, &polls);
+        let mut insert_latest = insert("latest_polls", &polls);
+        if dialect == Dialect::Postgres {
+            insert_latest += &(unnest(&PollRow::pg_types()) + &upsert_latest);
+        }
+        let interfaces = InterfaceRow::columns();
+        let events = EventRow::columns();
+        Statements {
+            insert_polls: insert("polls", &polls) + &values(PollRow::pg_types()),
+            insert_latest,
+            upsert_latest,
+            select_latest: select("latest_polls", &polls),
+            select_polls: select("polls", &polls)
+                + &device_range
+                + " ORDER BY at, family, probe, agent",
+            insert_interfaces: insert("interfaces", &interfaces)
+                + &values(InterfaceRow::pg_types()),
+            select_interfaces: select("interfaces", &interfaces)
+                + &device_range
+                + " ORDER BY at, if_index, agent",
+            insert_events: insert("events", &events) + &values(EventRow::pg_types()),
+            select_events: select("events", &events)
+                + &format!(" WHERE at >= {} AND at < {} ORDER BY at, id", p(1), p(2)),
+        }
+    }
+}
+
 /// `INSERT INTO table (columns) `, to be followed by the values.
-pub(crate) fn insert(table: &str, columns: &[&str]) -> String {
+fn insert(table: &str, columns: &[&str]) -> String {
     format!("INSERT INTO {table} ({}) ", columns.join(", "))
 }
 
 /// `SELECT columns FROM table`, to be followed by the conditions.
-pub(crate) fn select(table: &str, columns: &[&str]) -> String {
+fn select(table: &str, columns: &[&str]) -> String {
     format!("SELECT {} FROM {table}", columns.join(", "))
 }
 
-/// PostgreSQL: every row of a batch from one array parameter per column, so one statement (the
-/// same text whatever the batch size, prepared once) takes any number of rows.
-pub(crate) fn unnest(types: &[&str]) -> String {
+/// PostgreSQL: every row of a batch from one array parameter per column.
+fn unnest(types: &[&str]) -> String {
     let arrays: Vec<String> =
         types.iter().enumerate().map(|(i, t)| format!("${}::{t}[]", i + 1)).collect();
     format!("SELECT * FROM UNNEST({})", arrays.join(", "))
@@ -131,7 +208,7 @@ pub(crate) fn unnest(types: &[&str]) -> String {
 
 /// Keeps `table` at the latest row per `key`, whichever agent wrote it: every other column is
 /// replaced by a newer row's (SQL shared by both backends).
-pub(crate) fn upsert_latest(table: &str, key: &[&str], columns: &[&str]) -> String {
+fn upsert_latest(table: &str, key: &[&str], columns: &[&str]) -> String {
     let set: Vec<String> = columns
         .iter()
         .filter(|c| !key.contains(c))
@@ -147,6 +224,22 @@ pub(crate) fn upsert_latest(table: &str, key: &[&str], columns: &[&str]) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_dialects_name_the_same_columns_in_the_same_order() {
+        let (lite, pg) = (Statements::new(Dialect::Sqlite), Statements::new(Dialect::Postgres));
+        assert!(pg.insert_interfaces.starts_with(&lite.insert_interfaces));
+        assert!(pg.insert_interfaces.contains("$1::timestamptz[]"));
+        assert_eq!(lite.select_latest, pg.select_latest);
+        assert_eq!(
+            lite.select_events.replace('?', "$"),
+            pg.select_events,
+            "only the placeholders differ"
+        );
+        assert!(pg.insert_latest.ends_with(&lite.upsert_latest));
+        assert_eq!(PollRow::columns().len(), PollRow::pg_types().len());
+        assert_eq!(InterfaceRow::columns().len(), InterfaceRow::pg_types().len());
+    }
 
     #[test]
     fn statements_by_hand() {

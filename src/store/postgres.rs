@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolO
 use sqlx::{AssertSqlSafe, Connection, Postgres, Row};
 
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
-use super::columns;
+use super::columns::{Dialect, Statements};
 use super::plan::{self, Key, Sums};
 use super::records::*;
 use super::url::DbUrl;
@@ -28,42 +28,8 @@ const SNAPSHOT_LOCK: i64 = 0x7669_6769_6102;
 /// Advisory lock that serialises, across agents, adding interface counter columns.
 const COLUMNS_LOCK: i64 = 0x7669_6769_6103;
 
-/// Statements built once from the stored rows' column lists (see `columns`). Inserts take one
-/// array per column (`UNNEST`): one statement for any number of rows, always the same text
-/// (prepared once).
-struct Sql {
-    insert_polls: String,
-    insert_latest: String,
-    select_latest: String,
-    select_polls: String,
-    insert_interfaces: String,
-    select_interfaces: String,
-    insert_events: String,
-    select_events: String,
-}
-
-static SQL: LazyLock<Sql> = LazyLock::new(|| {
-    let polls = PollRow::columns();
-    let unnest_polls = columns::unnest(&PollRow::pg_types());
-    let interfaces = InterfaceRow::columns();
-    let events = EventRow::columns();
-    Sql {
-        insert_polls: columns::insert("polls", &polls) + &unnest_polls,
-        insert_latest: columns::insert("latest_polls", &polls)
-            + &unnest_polls
-            + &columns::upsert_latest("latest_polls", &codec::LATEST_KEY, &polls),
-        select_latest: columns::select("latest_polls", &polls),
-        select_polls: columns::select("polls", &polls)
-            + " WHERE device = $1 AND at >= $2 AND at < $3 ORDER BY at, family, probe, agent",
-        insert_interfaces: columns::insert("interfaces", &interfaces)
-            + &columns::unnest(&InterfaceRow::pg_types()),
-        select_interfaces: columns::select("interfaces", &interfaces)
-            + " WHERE device = $1 AND at >= $2 AND at < $3 ORDER BY at, if_index, agent",
-        insert_events: columns::insert("events", &events) + &columns::unnest(&EventRow::pg_types()),
-        select_events: columns::select("events", &events)
-            + " WHERE at >= $1 AND at < $2 ORDER BY at, id",
-    }
-});
+/// The statements on the stored rows, built once from their column lists.
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::new(Dialect::Postgres));
 
 /// The figures of raw polls per key; the site is that of the latest poll.
 macro_rules! raw_sums_select {

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection, QueryBuilder, Row, Sqlite, SqliteExecutor};
 
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
-use super::columns;
+use super::columns::{Dialect, Statements};
 use super::plan::{self, Key, Sums};
 use super::records::*;
 use super::url::DbUrl;
@@ -29,38 +29,8 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// Rows per DELETE when pruning: short write locks, so inserts go on between them.
 const ROWS_PER_DELETE: i64 = 20_000;
 
-/// Statements built once from the stored rows' column lists (see `columns`).
-struct Sql {
-    insert_polls: String,
-    insert_latest: String,
-    upsert_latest: String,
-    select_latest: String,
-    select_polls: String,
-    insert_interfaces: String,
-    select_interfaces: String,
-    insert_events: String,
-    select_events: String,
-}
-
-static SQL: LazyLock<Sql> = LazyLock::new(|| {
-    let polls = PollRow::columns();
-    let interfaces = InterfaceRow::columns();
-    let events = EventRow::columns();
-    Sql {
-        insert_polls: columns::insert("polls", &polls),
-        insert_latest: columns::insert("latest_polls", &polls),
-        upsert_latest: columns::upsert_latest("latest_polls", &codec::LATEST_KEY, &polls),
-        select_latest: columns::select("latest_polls", &polls),
-        select_polls: columns::select("polls", &polls)
-            + " WHERE device = ?1 AND at >= ?2 AND at < ?3 ORDER BY at, family, probe, agent",
-        insert_interfaces: columns::insert("interfaces", &interfaces),
-        select_interfaces: columns::select("interfaces", &interfaces)
-            + " WHERE device = ?1 AND at >= ?2 AND at < ?3 ORDER BY at, if_index, agent",
-        insert_events: columns::insert("events", &events),
-        select_events: columns::select("events", &events)
-            + " WHERE at >= ?1 AND at < ?2 ORDER BY at, id",
-    }
-});
+/// The statements on the stored rows, built once from their column lists.
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::new(Dialect::Sqlite));
 
 /// The SQLite store.
 pub struct SqliteStore {
