@@ -89,6 +89,19 @@ impl DeviceState {
         }
     }
 
+    /// Take in the interfaces of a poll (those missing from it are forgotten); `restarted`: the
+    /// agent restarted since the previous poll.
+    fn update_interfaces(&mut self, interfaces: Vec<Interface>, restarted: bool) {
+        let mut seen = BTreeMap::new();
+        for i in interfaces {
+            let mut s = self.interfaces.remove(&i.index).unwrap_or_default();
+            s.counters.update(&i, restarted);
+            s.interface = i;
+            seen.insert(s.interface.index, s);
+        }
+        self.interfaces = seen;
+    }
+
     /// Answers ICMP on some of `families` (`None`: none answers and some was not polled yet).
     pub fn icmp_reachable(&self, mut families: impl Iterator<Item = Family>) -> Option<bool> {
         if self.icmp.values().any(|s| s.report.reachable()) {
@@ -214,14 +227,7 @@ impl NetworkState {
             }
         }
         if !report.interfaces.is_empty() {
-            let mut seen = BTreeMap::new();
-            for i in report.interfaces {
-                let mut s = state.interfaces.remove(&i.index).unwrap_or_default();
-                s.counters.update(&i, restarted);
-                s.interface = i;
-                seen.insert(s.interface.index, s);
-            }
-            state.interfaces = seen;
+            state.update_interfaces(report.interfaces, restarted);
         }
         if report.entity.is_some() {
             state.entity = report.entity;

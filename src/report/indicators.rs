@@ -254,15 +254,8 @@ pub fn markdown(r: &Indicators, lang: Lang) -> String {
     out
 }
 
-/// The workbook: one sheet per ficha, then the detail of everything counted.
-pub fn xlsx(r: &Indicators, lang: Lang) -> Result<Vec<u8>, XlsxError> {
-    let t = lang.t();
-    let created = r.period.to.and_time(chrono::NaiveTime::MIN).and_utc();
-    let mut book = Book::new(created);
-    for (f, c) in [(&r.ae703.ficha, Some(&r.ae703.components)), (&r.ae704.ficha, None)] {
-        book.sheet(f.indicator.as_str(), lang, ficha_lines(t, f, c))?;
-    }
-
+/// Every project, device and site behind the figures, for the detail sheet.
+fn detail_rows(t: &Strings, r: &Indicators) -> Vec<DetailRow> {
     let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed] = t.kinds;
     let mut rows = Vec::new();
     let mut row = |ind: IndicatorId,
@@ -334,6 +327,18 @@ pub fn xlsx(r: &Indicators, lang: Lang) -> Result<Vec<u8>, XlsxError> {
             opt(&d.replaces),
         );
     }
-    book.sheet(t.detail, lang, rows)?;
+    rows
+}
+
+/// The workbook: one sheet per ficha, then the detail of everything counted.
+pub fn xlsx(r: &Indicators, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+    let t = lang.t();
+    let created = r.period.to.and_time(chrono::NaiveTime::MIN).and_utc();
+    let mut book = Book::new(created);
+    for (f, c) in [(&r.ae703.ficha, Some(&r.ae703.components)), (&r.ae704.ficha, None)] {
+        book.sheet(f.indicator.as_str(), lang, ficha_lines(t, f, c))?;
+    }
+
+    book.sheet(t.detail, lang, detail_rows(t, r))?;
     book.finish()
 }

@@ -97,6 +97,31 @@ fn health(t: &Strings, h: &Option<Health>) -> FamilyHealth {
     }
 }
 
+/// What the sources state beside the inventory, and any contradiction.
+fn declared(out: &mut String, lang: Lang, l: &Links) {
+    let t = lang.t();
+    if l.declared.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## {}\n", t.links_declared);
+    let rows = l.declared.iter().flat_map(|d| {
+        d.figures.iter().map(|f| DeclaredRow {
+            source: d.source.clone(),
+            figure: LinkMedium::parse(f.what).map_or(t.declared_total, |m| t.medium(m)),
+            stated: f.stated,
+            counted: f.counted,
+            agrees: t.yes_no(f.agrees),
+        })
+    });
+    table::markdown(out, lang, rows);
+    let disagreeing = l.declared.iter().filter(|d| !d.agrees).count();
+    if disagreeing > 0 {
+        let _ =
+            writeln!(out, "\n**{}**", fill(t.declared_contradiction, &[("count", &disagreeing)]));
+    }
+    out.push('\n');
+}
+
 /// The Markdown report.
 pub fn markdown(l: &Links, lang: Lang) -> String {
     let t = lang.t();
@@ -141,29 +166,7 @@ pub fn markdown(l: &Links, lang: Lang) -> String {
         )
     );
 
-    if !l.declared.is_empty() {
-        let _ = writeln!(out, "## {}\n", t.links_declared);
-        let rows = l.declared.iter().flat_map(|d| {
-            d.figures.iter().map(|f| DeclaredRow {
-                source: d.source.clone(),
-                figure: LinkMedium::parse(f.what).map_or(t.declared_total, |m| t.medium(m)),
-                stated: f.stated,
-                counted: f.counted,
-                agrees: t.yes_no(f.agrees),
-            })
-        });
-        table::markdown(&mut out, lang, rows);
-        let disagreeing = l.declared.iter().filter(|d| !d.agrees).count();
-        if disagreeing > 0 {
-            let _ = writeln!(
-                out,
-                "\n**{}**",
-                fill(t.declared_contradiction, &[("count", &disagreeing)])
-            );
-        }
-        out.push('\n');
-    }
-
+    declared(&mut out, lang, l);
     let _ = writeln!(out, "## {}\n", t.links_health);
     let rows = l.sites.iter().filter(|s| s.link != LinkMedium::None).map(|s| HealthRow {
         site: s.name.clone(),
