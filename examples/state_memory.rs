@@ -24,7 +24,9 @@ use vigia::inventory::{
     SecretRef, Site, SiteRole, SnmpProfile, SnmpRef,
 };
 use vigia::metrics::{self, Format};
-use vigia::probe::{IcmpOutcome, IcmpReport, Interface, SnmpOutcome, SnmpReport, SystemInfo};
+use vigia::probe::{
+    Counter, IcmpOutcome, IcmpReport, Interface, SnmpOutcome, SnmpReport, SystemInfo,
+};
 use vigia::state::NetworkState;
 
 /// Counts live heap bytes.
@@ -120,21 +122,25 @@ fn main() {
                     contact: Some("OTIC <otic@example.org>".into()),
                 }),
                 interfaces: (1..=interfaces)
-                    .map(|i| Interface {
-                        index: i,
-                        name: format!("GigabitEthernet0/{i}"),
-                        alias: Some(format!("enlace {i}")),
-                        if_type: Some(6),
-                        speed_mbps: Some(1000),
-                        oper_up: Some(true),
-                        admin_up: Some(true),
-                        in_octets: Some(1_000_000),
-                        out_octets: Some(2_000_000),
-                        counter_bits: 64,
-                        in_errors: Some(0),
-                        out_errors: Some(0),
-                        in_discards: Some(0),
-                        out_discards: Some(0),
+                    .map(|i| {
+                        let mut it = Interface {
+                            index: i,
+                            name: format!("GigabitEthernet0/{i}"),
+                            alias: Some(format!("enlace {i}")),
+                            if_type: Some(6),
+                            speed_mbps: Some(1000),
+                            oper_up: Some(true),
+                            admin_up: Some(true),
+                            counter_bits: 64,
+                            ..Interface::default()
+                        };
+                        // Every counter read, as on a real switch.
+                        for c in Counter::ALL {
+                            *it.counter_mut(c) = Some(0);
+                        }
+                        it.in_octets = Some(1_000_000);
+                        it.out_octets = Some(2_000_000);
+                        it
                     })
                     .collect(),
                 entity: None,

@@ -22,7 +22,7 @@ use clap::Parser;
 use rand::{Rng, SeedableRng};
 use sqlx::Connection;
 use vigia::inventory::Family;
-use vigia::probe::{Interface, ProbeKind, SystemInfo};
+use vigia::probe::{Counter, Interface, ProbeKind, SystemInfo};
 use vigia::store::{Backend, InterfaceRecord, PollRecord, Store};
 
 /// Store benchmark (bounded in rows and time).
@@ -237,27 +237,25 @@ fn snmp(rng: &mut impl Rng, at: DateTime<Utc>, d: u32, family: Family) -> PollRe
 fn interface(rng: &mut impl Rng, at: DateTime<Utc>, n: u64, devices: u32) -> InterfaceRecord {
     let d = (n / 24) as u32 % devices.max(1);
     let i = (n % 24) as u32 + 1;
-    InterfaceRecord {
-        at,
-        agent: "agent-bench".into(),
-        device: device(d),
-        interface: Interface {
-            index: i,
-            name: format!("GigabitEthernet0/{i}"),
-            alias: (i == 1).then(|| "enlace troncal".into()),
-            if_type: Some(6),
-            speed_mbps: Some(1000),
-            oper_up: Some(true),
-            admin_up: Some(true),
-            in_octets: Some(rng.random()),
-            out_octets: Some(rng.random()),
-            counter_bits: 64,
-            in_errors: Some(0),
-            out_errors: Some(0),
-            in_discards: Some(rng.random_range(0..100)),
-            out_discards: Some(0),
-        },
+    let mut interface = Interface {
+        index: i,
+        name: format!("GigabitEthernet0/{i}"),
+        alias: (i == 1).then(|| "enlace troncal".into()),
+        if_type: Some(6),
+        speed_mbps: Some(1000),
+        oper_up: Some(true),
+        admin_up: Some(true),
+        counter_bits: 64,
+        ..Interface::default()
+    };
+    // Every counter read, as on a real switch; octets and discards vary.
+    for c in Counter::ALL {
+        *interface.counter_mut(c) = Some(0);
     }
+    interface.in_octets = Some(rng.random());
+    interface.out_octets = Some(rng.random());
+    interface.in_discards = Some(rng.random_range(0..100));
+    InterfaceRecord { at, agent: "agent-bench".into(), device: device(d), interface }
 }
 
 /// Bytes on disk per poll row.

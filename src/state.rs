@@ -10,8 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::inventory::{Device, Family, Inventory, InventoryIndex, LinkMedium};
-use crate::probe::counters::{self, Monotonic};
-use crate::probe::{EntityInfo, HostResources, IcmpReport, ProbeKind, SnmpReport, SystemInfo};
+use crate::probe::counters;
+use crate::probe::{
+    Counter, EntityInfo, HostResources, IcmpReport, Interface, InterfaceCounters, ProbeKind,
+    SnmpReport, SystemInfo,
+};
 use crate::store::{EventKind, EventRecord};
 
 /// The last ICMP cycle over one family.
@@ -39,36 +42,18 @@ pub struct SnmpSeen {
 /// One interface as last read, with counters that never go backwards.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InterfaceState {
-    /// ifName.
-    pub name: String,
-    /// ifAlias.
-    pub alias: Option<String>,
-    /// ifOperStatus up.
-    pub oper_up: Option<bool>,
-    /// ifAdminStatus up.
-    pub admin_up: Option<bool>,
-    /// ifHighSpeed, Mbit/s.
-    pub speed_mbps: Option<u64>,
-    /// Octets received, monotonic.
+    /// The row as the last poll read it (counters raw, as the device keeps them).
+    pub interface: Interface,
+    /// Totals of its counters since vigia first read them: wraps and restarts accounted for.
     #[serde(skip)]
-    pub rx: Monotonic,
-    /// Octets sent, monotonic.
-    #[serde(skip)]
-    pub tx: Monotonic,
-    /// ifInErrors, monotonic.
-    #[serde(skip)]
-    pub rx_errors: Monotonic,
-    /// ifOutErrors, monotonic.
-    #[serde(skip)]
-    pub tx_errors: Monotonic,
-    /// ifInDiscards, monotonic.
-    #[serde(skip)]
-    pub rx_discards: Monotonic,
-    /// ifOutDiscards, monotonic.
-    #[serde(skip)]
-    pub tx_discards: Monotonic,
-    /// Whether octet counters were ever read (absent counters are not exported as 0).
-    pub has_octets: bool,
+    pub counters: InterfaceCounters,
+}
+
+impl InterfaceState {
+    /// The never-decreasing total of `c`; `None` while the device never gave it.
+    pub fn total(&self, c: Counter) -> Option<u64> {
+        self.counters.total(c)
+    }
 }
 
 /// Everything known about one device.
@@ -102,6 +87,19 @@ impl DeviceState {
                 self.snmp.get(&family).map(|s| s.outcome == crate::probe::SnmpOutcome::Ok)
             }
         }
+    }
+
+    /// Take in the interfaces of a poll (those missing from it are forgotten); `restarted`: the
+    /// agent restarted since the previous poll.
+    fn update_interfaces(&mut self, interfaces: Vec<Interface>, restarted: bool) {
+        let mut seen = BTreeMap::new();
+        for i in interfaces {
+            let mut s = self.interfaces.remove(&i.index).unwrap_or_default();
+            s.counters.update(&i, restarted);
+            s.interface = i;
+            seen.insert(s.interface.index, s);
+        }
+        self.interfaces = seen;
     }
 
     /// Answers ICMP on some of `families` (`None`: none answers and some was not polled yet).
@@ -229,35 +227,7 @@ impl NetworkState {
             }
         }
         if !report.interfaces.is_empty() {
-            let mut seen = BTreeMap::new();
-            for i in report.interfaces {
-                let mut s = state.interfaces.remove(&i.index).unwrap_or_default();
-                s.name = i.name;
-                s.alias = i.alias;
-                s.oper_up = i.oper_up;
-                s.admin_up = i.admin_up;
-                s.speed_mbps = i.speed_mbps;
-                let bits = i.counter_bits;
-                if let Some(v) = i.in_octets {
-                    s.rx.update(v, bits, restarted);
-                    s.has_octets = true;
-                }
-                if let Some(v) = i.out_octets {
-                    s.tx.update(v, bits, restarted);
-                }
-                for (raw, counter) in [
-                    (i.in_errors, &mut s.rx_errors),
-                    (i.out_errors, &mut s.tx_errors),
-                    (i.in_discards, &mut s.rx_discards),
-                    (i.out_discards, &mut s.tx_discards),
-                ] {
-                    if let Some(v) = raw {
-                        counter.update(v, 32, restarted);
-                    }
-                }
-                seen.insert(i.index, s);
-            }
-            state.interfaces = seen;
+            state.update_interfaces(report.interfaces, restarted);
         }
         if report.entity.is_some() {
             state.entity = report.entity;
@@ -366,7 +336,7 @@ mod tests {
 
     use super::*;
     use crate::inventory::{Secrets, load};
-    use crate::probe::{IcmpOutcome, Interface, SnmpOutcome};
+    use crate::probe::{IcmpOutcome, SnmpOutcome};
 
     fn inventory() -> Inventory {
         load(Path::new("tests/resources/inventories/good/full"), Secrets::Warn).unwrap().0
@@ -474,6 +444,7 @@ mod tests {
         let st = &s.devices["sw-grau"];
         assert_eq!(st.restarts, 1);
         // 5000, +4000, reset counts 200.
-        assert_eq!(st.interfaces[&1].rx.total(), 9_200);
+        assert_eq!(st.interfaces[&1].total(Counter::InOctets), Some(9_200));
+        assert_eq!(st.interfaces[&1].interface.in_octets, Some(200), "the raw reading is kept");
     }
 }

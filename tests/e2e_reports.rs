@@ -318,12 +318,54 @@ impl Lang {
         }
     }
 
+    /// The column headers the tests look cells up by, as the reports print them.
+    fn cols(self) -> Cols {
+        Cols {
+            acquired: self.pick("Adquirido", "Acquired"),
+            age: self.pick("Edad (años)", "Age (years)"),
+            candidate: self.pick("Candidato", "Candidate"),
+            counts: self.pick("Cuenta", "Counts"),
+            date: self.pick("Fecha", "Date"),
+            days_end_of_sale: self.pick("Días a fin de venta", "Days to end of sale"),
+            days_end_of_support: self.pick("Días a fin de soporte", "Days to end of support"),
+            device: self.pick("Equipo", "Device"),
+            end_of_sale: self.pick("Fin de venta", "End of sale"),
+            end_of_support: self.pick("Fin de soporte", "End of support"),
+            field: self.pick("Campo", "Field"),
+            id: self.pick("Id", "Id"),
+            kind: self.pick("Tipo", "Kind"),
+            max_age: self.pick("Límite (años)", "Limit (years)"),
+            score: self.pick("Puntaje", "Score"),
+            value: self.pick("Valor", "Value"),
+        }
+    }
+
     fn strings(self) -> &'static vigia::report::i18n::Strings {
         match self {
             Lang::Es => vigia::report::Lang::Es.t(),
             Lang::En => vigia::report::Lang::En.t(),
         }
     }
+}
+
+/// Column headers of the CSV and the workbooks.
+struct Cols {
+    acquired: &'static str,
+    age: &'static str,
+    candidate: &'static str,
+    counts: &'static str,
+    date: &'static str,
+    days_end_of_sale: &'static str,
+    days_end_of_support: &'static str,
+    device: &'static str,
+    end_of_sale: &'static str,
+    end_of_support: &'static str,
+    field: &'static str,
+    id: &'static str,
+    kind: &'static str,
+    max_age: &'static str,
+    score: &'static str,
+    value: &'static str,
 }
 
 /// What the reports read: the scenario's inventory and the history the agent stored.
@@ -761,6 +803,7 @@ async fn renewal(ctx: &Ctx) {
             ctx.report(&["report", "renewal", "--lang", l, "--format", "csv"], 0).await.text();
         let records = csv_records(&text);
         let s = lang.strings();
+        let cols = lang.cols();
         let header = &records[0];
         let col = |h: &str| {
             header
@@ -769,7 +812,7 @@ async fn renewal(ctx: &Ctx) {
                 .unwrap_or_else(|| panic!("CSV column {h}: {header:?}"))
         };
         let devices: Vec<&str> =
-            records[1..].iter().map(|r| r[col(s.col_device)].as_str()).collect();
+            records[1..].iter().map(|r| r[col(cols.device)].as_str()).collect();
         assert_eq!(
             devices,
             [
@@ -784,7 +827,7 @@ async fn renewal(ctx: &Ctx) {
             ]
         );
         for r in &records[1..] {
-            let id = r[col(s.col_device)].as_str();
+            let id = r[col(cols.device)].as_str();
             let is_candidate = CANDIDATES.iter().any(|c| c.0 == id);
             assert_eq!(r[0], if is_candidate { yes } else { no }, "{id}");
             let facts = if is_candidate {
@@ -804,35 +847,35 @@ async fn renewal(ctx: &Ctx) {
                 other => other.to_string(),
             };
             for (h, key) in [
-                (s.col_score, "score"),
-                (s.col_acquired, "acquired"),
-                (s.col_age, "age_years"),
-                (s.col_max_age, "max_age_years"),
-                (s.col_end_of_sale, "end_of_sale"),
-                (s.col_days_end_of_sale, "days_to_end_of_sale"),
-                (s.col_end_of_support, "end_of_support"),
-                (s.col_days_end_of_support, "days_to_end_of_support"),
+                (cols.score, "score"),
+                (cols.acquired, "acquired"),
+                (cols.age, "age_years"),
+                (cols.max_age, "max_age_years"),
+                (cols.end_of_sale, "end_of_sale"),
+                (cols.days_end_of_sale, "days_to_end_of_sale"),
+                (cols.end_of_support, "end_of_support"),
+                (cols.days_end_of_support, "days_to_end_of_support"),
             ] {
                 assert_eq!(r[col(h)], text_of(&facts[key]), "CSV {id} {h} ({l})");
             }
         }
         let fw = &records[1];
-        assert_eq!(fw[col(s.col_days_end_of_support)], "-400", "days to a past date are negative");
-        assert_eq!(fw[col(s.col_acquired)], years_before(t, 8).to_string());
+        assert_eq!(fw[col(cols.days_end_of_support)], "-400", "days to a past date are negative");
+        assert_eq!(fw[col(cols.acquired)], years_before(t, 8).to_string());
 
         // The workbook: typed cells, dates as dates, numbers as numbers, unknowns empty.
         let mut wb = ctx.workbook("renewal", lang, &[]).await;
         assert_eq!(wb.sheet_names(), [s.candidates, s.missing_data, s.policy]);
         let c = Sheet::read(&mut wb, s.candidates);
-        assert_eq!(c.column(s.col_device), CANDIDATES.map(|c| c.0));
+        assert_eq!(c.column(cols.device), CANDIDATES.map(|c| c.0));
         for (id, score, ..) in CANDIDATES {
-            let row = c.row(s.col_device, id);
-            assert_eq!(num(c.cell(row, s.col_score)), score as f64, "{id}");
+            let row = c.row(cols.device, id);
+            assert_eq!(num(c.cell(row, cols.score)), score as f64, "{id}");
             let facts = cand(id);
             for (h, key) in [
-                (s.col_acquired, "acquired"),
-                (s.col_end_of_sale, "end_of_sale"),
-                (s.col_end_of_support, "end_of_support"),
+                (cols.acquired, "acquired"),
+                (cols.end_of_sale, "end_of_sale"),
+                (cols.end_of_support, "end_of_support"),
             ] {
                 match facts[key].as_str() {
                     Some(day) => assert_eq!(date(c.cell(row, h)).to_string(), day, "{id} {h}"),
@@ -840,10 +883,10 @@ async fn renewal(ctx: &Ctx) {
                 }
             }
             for (h, key) in [
-                (s.col_age, "age_years"),
-                (s.col_max_age, "max_age_years"),
-                (s.col_days_end_of_sale, "days_to_end_of_sale"),
-                (s.col_days_end_of_support, "days_to_end_of_support"),
+                (cols.age, "age_years"),
+                (cols.max_age, "max_age_years"),
+                (cols.days_end_of_sale, "days_to_end_of_sale"),
+                (cols.days_end_of_support, "days_to_end_of_support"),
             ] {
                 match facts[key].as_f64() {
                     Some(n) => assert_eq!(num(c.cell(row, h)), n, "{id} {h}"),
@@ -851,16 +894,16 @@ async fn renewal(ctx: &Ctx) {
                 }
             }
         }
-        let fw = c.row(s.col_device, "fw-old");
-        assert_eq!(date(c.cell(fw, s.col_acquired)), years_before(t, 8));
-        assert_eq!(num(c.cell(fw, s.col_days_end_of_support)), -400.0);
-        assert_eq!(num(c.cell(fw, s.col_age)), 8.0);
+        let fw = c.row(cols.device, "fw-old");
+        assert_eq!(date(c.cell(fw, cols.acquired)), years_before(t, 8));
+        assert_eq!(num(c.cell(fw, cols.days_end_of_support)), -400.0);
+        assert_eq!(num(c.cell(fw, cols.age)), 8.0);
         let m = Sheet::read(&mut wb, s.missing_data);
-        assert_eq!(m.column(s.col_device), MISSING.map(|m| m.0));
-        let legacy = m.row(s.col_device, "srv-legacy");
-        assert_eq!(m.cell(legacy, s.col_acquired), &Data::Empty);
-        assert_eq!(date(m.cell(legacy, s.col_end_of_support)), d(10));
-        assert_eq!(m.cell(legacy, s.col_candidate), &Data::String(yes.into()));
+        assert_eq!(m.column(cols.device), MISSING.map(|m| m.0));
+        let legacy = m.row(cols.device, "srv-legacy");
+        assert_eq!(m.cell(legacy, cols.acquired), &Data::Empty);
+        assert_eq!(date(m.cell(legacy, cols.end_of_support)), d(10));
+        assert_eq!(m.cell(legacy, cols.candidate), &Data::String(yes.into()));
         let p = Sheet::read(&mut wb, s.policy);
         let switch = p
             .rows
@@ -1395,10 +1438,11 @@ async fn indicators(ctx: &Ctx) {
 
         // The workbook: one sheet per ficha (typed values) and the detail.
         let s = lang.strings();
+        let cols = lang.cols();
         let mut wb = ctx.workbook("indicators", lang, &["--year", &y]).await;
         assert_eq!(wb.sheet_names(), ["AE.7.03", "AE.7.04", s.detail]);
         let value = |sheet: &Sheet, label: &str| -> Data {
-            sheet.cell(sheet.row(s.col_field, label), s.col_value).clone()
+            sheet.cell(sheet.row(cols.field, label), cols.value).clone()
         };
         let target = vigia::report::i18n::fill(s.f_target, &[("year", &year)]);
         let a = Sheet::read(&mut wb, "AE.7.03");
@@ -1414,7 +1458,7 @@ async fn indicators(ctx: &Ctx) {
         let d = Sheet::read(&mut wb, s.detail);
         let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed] = s.kinds;
         let count = |kind: &str| {
-            d.rows.iter().filter(|r| d.cell(r, s.col_kind) == &Data::String(kind.into())).count()
+            d.rows.iter().filter(|r| d.cell(r, cols.kind) == &Data::String(kind.into())).count()
         };
         assert_eq!(
             [
@@ -1430,13 +1474,13 @@ async fn indicators(ctx: &Ctx) {
         let renewed = d
             .rows
             .iter()
-            .find(|r| d.cell(r, s.col_kind) == &Data::String(k_renewed.into()))
+            .find(|r| d.cell(r, cols.kind) == &Data::String(k_renewed.into()))
             .unwrap();
-        assert_eq!(d.cell(renewed, s.col_id), &Data::String("sw-renewed".into()));
-        assert_eq!(date(d.cell(renewed, s.col_date)), new_year(ctx.today));
-        let fase1 = d.row(s.col_id, "fibra-fase-1");
-        assert_eq!(date(d.cell(fase1, s.col_date)), new_year(ctx.today));
-        assert_eq!(d.cell(fase1, s.col_counts), &Data::String(lang.pick("sí", "yes").into()));
+        assert_eq!(d.cell(renewed, cols.id), &Data::String("sw-renewed".into()));
+        assert_eq!(date(d.cell(renewed, cols.date)), new_year(ctx.today));
+        let fase1 = d.row(cols.id, "fibra-fase-1");
+        assert_eq!(date(d.cell(fase1, cols.date)), new_year(ctx.today));
+        assert_eq!(d.cell(fase1, cols.counts), &Data::String(lang.pick("sí", "yes").into()));
     }
 }
 

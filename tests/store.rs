@@ -6,7 +6,7 @@ mod support;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use vigia::inventory::Family;
-use vigia::probe::{Interface, ProbeKind, SystemInfo};
+use vigia::probe::{Counter, Interface, ProbeKind, SystemInfo};
 use vigia::store::*;
 
 /// Runs each listed test function against SQLite and against PostgreSQL.
@@ -52,6 +52,7 @@ both_backends!(
     text_is_cleaned_the_same_way_by_both_backends,
     times_keep_microseconds,
     a_batch_with_an_unstorable_row_stores_nothing,
+    a_database_without_a_counter_column_gets_it_at_open,
 );
 
 fn day(d: u32) -> NaiveDate {
@@ -146,27 +147,24 @@ fn snmp_timeout(at: DateTime<Utc>, agent: &str, device: &str, site: &str) -> Pol
 
 fn interface(at: DateTime<Utc>, device: &str, if_index: u32, full: bool) -> InterfaceRecord {
     let some = |v: u64| full.then_some(v);
-    InterfaceRecord {
-        at,
-        agent: "agent-a".into(),
-        device: device.into(),
-        interface: Interface {
-            index: if_index,
-            name: format!("GigabitEthernet0/{if_index}"),
-            alias: full.then(|| "enlace fibra a sede Alto de la Alianza".into()),
-            if_type: full.then_some(6),
-            speed_mbps: some(1000),
-            oper_up: full.then_some(true),
-            admin_up: full.then_some(false),
-            in_octets: some(u64::MAX),
-            out_octets: some(1 << 63),
-            counter_bits: if full { 64 } else { 32 },
-            in_errors: some(0),
-            out_errors: some(7),
-            in_discards: some(u64::from(u32::MAX) + 1),
-            out_discards: some(3),
-        },
+    let mut interface = Interface {
+        index: if_index,
+        name: format!("GigabitEthernet0/{if_index}"),
+        alias: full.then(|| "enlace fibra a sede Alto de la Alianza".into()),
+        if_type: full.then_some(6),
+        speed_mbps: some(1000),
+        oper_up: full.then_some(true),
+        admin_up: full.then_some(false),
+        counter_bits: if full { 64 } else { 32 },
+        ..Interface::default()
+    };
+    // Every declared counter, with values at the edges of the signed 64-bit column: a counter
+    // added to `probe::Counter` is stored and read back here with no change to this test.
+    let values = [u64::MAX, 1 << 63, 0, 7, u64::from(u32::MAX) + 1, 3];
+    for (c, v) in Counter::ALL.into_iter().zip(values.into_iter().cycle()) {
+        *interface.counter_mut(c) = some(v);
     }
+    InterfaceRecord { at, agent: "agent-a".into(), device: device.into(), interface }
 }
 
 fn event(at: DateTime<Utc>, kind: EventKind, full: bool) -> EventRecord {
@@ -201,6 +199,18 @@ async fn applied_migrations(url: &str) -> i64 {
     } else {
         let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
         sqlx::query_scalar(sql).fetch_one(&mut c).await.expect("migrations table")
+    }
+}
+
+/// Runs one statement on the database behind `url`, past the store.
+async fn execute(url: &str, sql: &'static str) {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        sqlx::query(sql).execute(&mut c).await.expect(sql);
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+        sqlx::query(sql).execute(&mut c).await.expect(sql);
     }
 }
 
@@ -665,6 +675,29 @@ async fn a_batch_with_an_unstorable_row_stores_nothing(url: &str) {
     bad_if.interface.counter_bits = 16;
     let err = store.insert_interfaces(&[bad_if]).await.unwrap_err();
     assert!(err.to_string().contains("counter_bits = 16"), "{err}");
+}
+
+async fn a_database_without_a_counter_column_gets_it_at_open(url: &str) {
+    let store = open(url).await;
+    let old = interface(t(2, 10, 0), "sw-core", 1, true);
+    store.insert_interfaces(std::slice::from_ref(&old)).await.unwrap();
+    store.close().await;
+    // As a database written before `out_discards` was declared would be.
+    execute(url, "ALTER TABLE interfaces DROP COLUMN out_discards").await;
+
+    // Opening adds the column back: the older row reads as "not read", new rows keep it.
+    let store = open(url).await;
+    let new = interface(t(2, 10, 1), "sw-core", 1, true);
+    store.insert_interfaces(std::slice::from_ref(&new)).await.unwrap();
+    let mut was = old.clone();
+    was.interface.out_discards = None;
+    assert_eq!(
+        store.interfaces("sw-core", midnight(2), midnight(3)).await.unwrap(),
+        vec![was, new]
+    );
+    // Another agent opening the same database finds nothing to add.
+    let other = open(url).await;
+    assert_eq!(other.interfaces("sw-core", t(2, 10, 1), midnight(3)).await.unwrap().len(), 1);
 }
 
 // --- The `--db` URL: errors that say what is wrong, without the password. ---

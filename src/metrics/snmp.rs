@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use super::encode::Encoder;
-use super::{Column, Group, Kind, Metric};
+use super::{Group, Kind, Metric};
 use crate::inventory::{Device, InventoryIndex};
+use crate::probe::Counter;
 use crate::state::{DeviceState, InterfaceState};
 
 /// `vigia_snmp_uptime_seconds`.
@@ -151,10 +152,8 @@ struct Port<'a> {
     name: Box<str>,
     up: Option<bool>,
     speed_bytes: Option<f64>,
-    /// Octets received and sent, where the device has octet counters.
-    octets: Option<[u64; 2]>,
-    /// Errors in, out; discards in, out.
-    packets: [u64; 4],
+    /// Each declared counter's never-decreasing total, in [`Counter::ALL`] order.
+    totals: [Option<u64>; Counter::COUNT],
 }
 
 /// What this group read.
@@ -174,17 +173,19 @@ pub(super) fn read<'a>(
             let uptime = system.uptime().map(|u| u.as_secs_f64());
             r.agents.push(Agent { device, uptime, restarts: st.restarts });
         }
-        let mut names: Vec<&str> = st.interfaces.values().map(|i| i.name.as_str()).collect();
+        let mut names: Vec<&str> =
+            st.interfaces.values().map(|i| i.interface.name.as_str()).collect();
         names.sort_unstable();
         let shared = |name: &str| {
             let first = names.partition_point(|n| *n < name);
             names.get(first + 1) == Some(&name)
         };
         for (if_index, i) in &st.interfaces {
-            let name = if i.name.is_empty() || shared(&i.name) {
-                format!("{}#{if_index}", i.name).into()
+            let if_name = i.interface.name.as_str();
+            let name = if if_name.is_empty() || shared(if_name) {
+                format!("{if_name}#{if_index}").into()
             } else {
-                i.name.as_str().into()
+                if_name.into()
             };
             r.ports.push(port(device, name, i));
         }
@@ -196,15 +197,23 @@ fn port<'a>(device: &'a Device, name: Box<str>, i: &InterfaceState) -> Port<'a> 
     Port {
         device,
         name,
-        up: i.oper_up,
-        speed_bytes: i.speed_mbps.map(|s| s as f64 * 1e6 / 8.0),
-        octets: i.has_octets.then(|| [i.rx.total(), i.tx.total()]),
-        packets: [
-            i.rx_errors.total(),
-            i.tx_errors.total(),
-            i.rx_discards.total(),
-            i.tx_discards.total(),
-        ],
+        up: i.interface.oper_up,
+        speed_bytes: i.interface.speed_mbps.map(|s| s as f64 * 1e6 / 8.0),
+        totals: Counter::ALL.map(|c| i.total(c)),
+    }
+}
+
+/// The metric that exports an interface counter, and whether a device that never gave the
+/// counter still gets a series at 0 (errors and discards, as always exported). The match is
+/// exhaustive: a counter declared in `probe::interface` without a metric does not compile.
+fn counter_metric(c: Counter) -> (&'static Metric, bool) {
+    match c {
+        Counter::InOctets => (&INTERFACE_RECEIVE_BYTES, false),
+        Counter::OutOctets => (&INTERFACE_TRANSMIT_BYTES, false),
+        Counter::InErrors => (&INTERFACE_RECEIVE_ERRORS, true),
+        Counter::OutErrors => (&INTERFACE_TRANSMIT_ERRORS, true),
+        Counter::InDiscards => (&INTERFACE_RECEIVE_DISCARDS, true),
+        Counter::OutDiscards => (&INTERFACE_TRANSMIT_DISCARDS, true),
     }
 }
 
@@ -225,18 +234,12 @@ pub(super) fn write(out: &mut Encoder, r: &Reading) {
             family.sample(&[&p.device.id, &p.device.site, &p.name], f64::from(u8::from(up)));
         }
     }
-    let counters: [Column<Port, Option<u64>>; 6] = [
-        (&INTERFACE_RECEIVE_BYTES, |p| Some(p.octets?[0])),
-        (&INTERFACE_TRANSMIT_BYTES, |p| Some(p.octets?[1])),
-        (&INTERFACE_RECEIVE_ERRORS, |p| Some(p.packets[0])),
-        (&INTERFACE_TRANSMIT_ERRORS, |p| Some(p.packets[1])),
-        (&INTERFACE_RECEIVE_DISCARDS, |p| Some(p.packets[2])),
-        (&INTERFACE_TRANSMIT_DISCARDS, |p| Some(p.packets[3])),
-    ];
-    for (metric, counter) in counters {
+    for (n, c) in Counter::ALL.into_iter().enumerate() {
+        let (metric, zero_when_absent) = counter_metric(c);
         let mut family = out.family(metric);
         for p in &r.ports {
-            if let Some(v) = counter(p) {
+            let total = if zero_when_absent { Some(p.totals[n].unwrap_or(0)) } else { p.totals[n] };
+            if let Some(v) = total {
                 family.sample(&[&p.device.id, &p.device.site, &p.name], v);
             }
         }

@@ -73,6 +73,11 @@ impl Monotonic {
     pub fn total(&self) -> u64 {
         self.total
     }
+
+    /// Whether it was ever fed a reading.
+    pub fn read(&self) -> bool {
+        self.last.is_some()
+    }
 }
 
 #[cfg(test)]

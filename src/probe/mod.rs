@@ -6,6 +6,7 @@
 
 pub mod counters;
 pub mod icmp;
+mod interface;
 pub mod snmp;
 
 use std::net::IpAddr;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::inventory::Family;
+pub use interface::{Counter, Interface, InterfaceCounters, InterfaceTotals};
 
 names! {
     /// The two ways vigia asks a device whether it is there.
@@ -137,39 +139,6 @@ impl SystemInfo {
     pub fn uptime(&self) -> Option<Duration> {
         self.uptime_ticks.map(|t| Duration::from_millis(u64::from(t) * 10))
     }
-}
-
-/// One row of IF-MIB's ifTable / ifXTable.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Interface {
-    /// ifIndex.
-    pub index: u32,
-    /// ifName (ifDescr when the agent has no ifName).
-    pub name: String,
-    /// ifAlias.
-    pub alias: Option<String>,
-    /// ifType (IANAifType number).
-    pub if_type: Option<u32>,
-    /// ifHighSpeed, Mbit/s.
-    pub speed_mbps: Option<u64>,
-    /// ifOperStatus is up(1).
-    pub oper_up: Option<bool>,
-    /// ifAdminStatus is up(1).
-    pub admin_up: Option<bool>,
-    /// Octets received: ifHCInOctets, or ifInOctets where the agent has no 64-bit counter.
-    pub in_octets: Option<u64>,
-    /// Octets sent: ifHCOutOctets or ifOutOctets.
-    pub out_octets: Option<u64>,
-    /// 64 when the octet counters are ifHC*, 32 when they fell back to ifIn/OutOctets.
-    pub counter_bits: u8,
-    /// ifInErrors (32-bit).
-    pub in_errors: Option<u64>,
-    /// ifOutErrors (32-bit).
-    pub out_errors: Option<u64>,
-    /// ifInDiscards (32-bit).
-    pub in_discards: Option<u64>,
-    /// ifOutDiscards (32-bit).
-    pub out_discards: Option<u64>,
 }
 
 /// ENTITY-MIB facts about the chassis, where the agent has them.

@@ -1,5 +1,7 @@
-//! Every user-facing string of the reports, one table per language. Renderers never spell text
-//! of their own: they pick it from here, so a translation is one table and nothing else.
+//! The user-facing prose of the reports, one table per language: titles, sentences, labels,
+//! enum names. Renderers never spell text of their own: they pick it from here. Column headers
+//! are the exception: each stands, in both languages, beside its field in the row that holds the
+//! column (see `table`); the few several tables share are in [`col`].
 //!
 //! Templates hold `{name}` placeholders, filled by [`fill`].
 
@@ -30,6 +32,49 @@ pub fn fill(template: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String
         out = out.replace(&format!("{{{name}}}"), &value.to_string());
     }
     out
+}
+
+/// Column headers that several tables share, (Spanish, English). A header used by one table
+/// only stands beside its field in that table's row (see `table`).
+pub mod col {
+    use crate::report::table::Header;
+
+    /// Device id.
+    pub const DEVICE: Header = ("Equipo", "Device");
+    /// Site (id, or name where the table has no separate name column).
+    pub const SITE: Header = ("Sede", "Site");
+    /// Site name.
+    pub const SITE_NAME: Header = ("Nombre de la sede", "Site name");
+    /// Device class.
+    pub const CLASS: Header = ("Clase", "Class");
+    /// Renewal priority.
+    pub const PRIORITY: Header = ("Prioridad", "Priority");
+    /// Renewal score.
+    pub const SCORE: Header = ("Puntaje", "Score");
+    /// Vendor.
+    pub const VENDOR: Header = ("Fabricante", "Vendor");
+    /// Model.
+    pub const MODEL: Header = ("Modelo", "Model");
+    /// Serial number.
+    pub const SERIAL: Header = ("Serie", "Serial");
+    /// Acquisition day.
+    pub const ACQUIRED: Header = ("Adquirido", "Acquired");
+    /// End of sale.
+    pub const END_OF_SALE: Header = ("Fin de venta", "End of sale");
+    /// End of support.
+    pub const END_OF_SUPPORT: Header = ("Fin de soporte", "End of support");
+    /// The unknown life-cycle dates.
+    pub const MISSING: Header = ("Fechas desconocidas", "Unknown dates");
+    /// Whether the device is a renewal candidate.
+    pub const CANDIDATE: Header = ("Candidato", "Candidate");
+    /// A value (policy rules, ficha fields).
+    pub const VALUE: Header = ("Valor", "Value");
+    /// Link medium.
+    pub const MEDIUM: Header = ("Medio", "Medium");
+    /// A name (projects, detail items).
+    pub const NAME: Header = ("Nombre", "Name");
+    /// Whether an item counts for the indicator.
+    pub const COUNTS: Header = ("Cuenta", "Counts");
 }
 
 /// Position of `value` in `all` (for the per-enum arrays below).
@@ -93,56 +138,6 @@ pub struct Strings {
     pub policy: &'static str,
     /// Rules heading.
     pub rules: &'static str,
-    /// Column: rank.
-    pub col_rank: &'static str,
-    /// Column: priority.
-    pub col_priority: &'static str,
-    /// Column: score.
-    pub col_score: &'static str,
-    /// Column: device.
-    pub col_device: &'static str,
-    /// Column: site id.
-    pub col_site: &'static str,
-    /// Column: site name.
-    pub col_site_name: &'static str,
-    /// Column: class.
-    pub col_class: &'static str,
-    /// Column: vendor.
-    pub col_vendor: &'static str,
-    /// Column: model.
-    pub col_model: &'static str,
-    /// Column: serial.
-    pub col_serial: &'static str,
-    /// Column: acquired.
-    pub col_acquired: &'static str,
-    /// Column: age.
-    pub col_age: &'static str,
-    /// Column: age limit.
-    pub col_max_age: &'static str,
-    /// Column: end of sale.
-    pub col_end_of_sale: &'static str,
-    /// Column: days to end of sale.
-    pub col_days_end_of_sale: &'static str,
-    /// Column: end of support.
-    pub col_end_of_support: &'static str,
-    /// Column: days to end of support.
-    pub col_days_end_of_support: &'static str,
-    /// Column: reasons.
-    pub col_reasons: &'static str,
-    /// Column: evidence.
-    pub col_evidence: &'static str,
-    /// Column: reasons with evidence (Markdown).
-    pub col_reasons_evidence: &'static str,
-    /// Column: missing dates.
-    pub col_missing: &'static str,
-    /// Column: is a candidate.
-    pub col_candidate: &'static str,
-    /// Policy column: rule.
-    pub col_rule: &'static str,
-    /// Policy column: value.
-    pub col_value: &'static str,
-    /// Policy column: unit.
-    pub col_unit: &'static str,
     /// Policy: age limit rule.
     pub rule_max_age: &'static str,
     /// Policy: the class limit for classes not listed.
@@ -211,26 +206,6 @@ pub struct Strings {
     pub ipv6_overdue: &'static str,
     /// Broken heading.
     pub ipv6_broken: &'static str,
-    /// Column: stage.
-    pub col_stage: &'static str,
-    /// Column: passed.
-    pub col_passed: &'static str,
-    /// Column: out of.
-    pub col_of: &'static str,
-    /// Column: coverage.
-    pub col_coverage: &'static str,
-    /// Column: devices.
-    pub col_devices: &'static str,
-    /// Column: IPv6 address.
-    pub col_address: &'static str,
-    /// Column: planned day.
-    pub col_planned: &'static str,
-    /// Column: days overdue.
-    pub col_days_overdue: &'static str,
-    /// Column: latest ICMPv6 result.
-    pub col_icmp6: &'static str,
-    /// Column: link.
-    pub col_link: &'static str,
     /// A tally cell: `{passed}`, `{eligible}`, `{percent}`.
     pub tally: &'static str,
     /// A tally with nothing eligible.
@@ -259,10 +234,6 @@ pub struct Strings {
     pub links_window: &'static str,
     /// Heading: sites by medium.
     pub links_by_medium: &'static str,
-    /// Column: medium.
-    pub col_medium: &'static str,
-    /// Column: sites.
-    pub col_sites: &'static str,
     /// Row: all branches.
     pub branches_total: &'static str,
     /// Fibre coverage: `{fibre}`, `{branches}`, `{percent}`.
@@ -271,40 +242,16 @@ pub struct Strings {
     pub connected_coverage: &'static str,
     /// Heading: what the sources say.
     pub links_declared: &'static str,
-    /// Column: source.
-    pub col_source: &'static str,
-    /// Column: figure.
-    pub col_figure: &'static str,
-    /// Column: stated.
-    pub col_stated: &'static str,
-    /// Column: counted by the inventory.
-    pub col_counted: &'static str,
-    /// Column: agrees.
-    pub col_agrees: &'static str,
     /// Declared figure `total`.
     pub declared_total: &'static str,
     /// Contradiction warning: `{count}`.
     pub declared_contradiction: &'static str,
     /// Heading: link health.
     pub links_health: &'static str,
-    /// Column: provider.
-    pub col_provider: &'static str,
-    /// Column: uplink devices.
-    pub col_uplinks: &'static str,
-    /// Column: availability (`{family}`).
-    pub col_availability: &'static str,
-    /// Column: RTT (`{family}`).
-    pub col_rtt: &'static str,
-    /// Column: loss (`{family}`).
-    pub col_loss: &'static str,
     /// RTT value: `{ms}`.
     pub rtt_ms: &'static str,
     /// Heading: unlinked sites.
     pub links_unlinked: &'static str,
-    /// Column: planned link.
-    pub col_planned_link: &'static str,
-    /// Column: planned day.
-    pub col_planned_date: &'static str,
     /// Link rules, one line each.
     pub links_rules: &'static [&'static str],
 
@@ -341,8 +288,6 @@ pub struct Strings {
     pub f_counted: &'static str,
     /// Ficha field: the formula's result (AE.7.03).
     pub f_formula_result: &'static str,
-    /// Column: field.
-    pub col_field: &'static str,
     /// No target for the year: `{year}`.
     pub no_target: &'static str,
     /// No progress figure without a target.
@@ -359,20 +304,6 @@ pub struct Strings {
     pub formula_empty: &'static str,
     /// Heading: projects.
     pub projects: &'static str,
-    /// Column: project.
-    pub col_project: &'static str,
-    /// Column: name.
-    pub col_name: &'static str,
-    /// Column: status.
-    pub col_status: &'static str,
-    /// Column: implemented on.
-    pub col_implemented_on: &'static str,
-    /// Column: budget.
-    pub col_budget: &'static str,
-    /// Column: plan priority.
-    pub col_plan_priority: &'static str,
-    /// Column: counts.
-    pub col_counts: &'static str,
     /// Heading: components.
     pub components: &'static str,
     /// Components: devices evaluated (`{count}`).
@@ -389,22 +320,8 @@ pub struct Strings {
     pub upgrade: &'static str,
     /// Heading: renewed devices.
     pub renewed_devices: &'static str,
-    /// Column: renewed on.
-    pub col_renewed: &'static str,
-    /// Column: replaces.
-    pub col_replaces: &'static str,
     /// Detail sheet name.
     pub detail: &'static str,
-    /// Column: indicator.
-    pub col_indicator: &'static str,
-    /// Column: id.
-    pub col_id: &'static str,
-    /// Column: kind of item.
-    pub col_kind: &'static str,
-    /// Column: date.
-    pub col_date: &'static str,
-    /// Column: note.
-    pub col_note: &'static str,
     /// Detail kinds: project, device evaluated, site evaluated, device improved, site improved,
     /// device renewed.
     pub kinds: [&'static str; 6],
@@ -493,31 +410,6 @@ pub static ES: Strings = Strings {
     missing_data_note: "Equipos en servicio con fechas desconocidas. No se puntúan como si fueran nuevos: la regla que necesita la fecha no se aplica y las demás sí. Registre las fechas en el inventario (lifecycle.acquired, lifecycle.end_of_sale, lifecycle.end_of_support).",
     policy: "Política",
     rules: "Reglas",
-    col_rank: "N.°",
-    col_priority: "Prioridad",
-    col_score: "Puntaje",
-    col_device: "Equipo",
-    col_site: "Sede",
-    col_site_name: "Nombre de la sede",
-    col_class: "Clase",
-    col_vendor: "Fabricante",
-    col_model: "Modelo",
-    col_serial: "Serie",
-    col_acquired: "Adquirido",
-    col_age: "Edad (años)",
-    col_max_age: "Límite (años)",
-    col_end_of_sale: "Fin de venta",
-    col_days_end_of_sale: "Días a fin de venta",
-    col_end_of_support: "Fin de soporte",
-    col_days_end_of_support: "Días a fin de soporte",
-    col_reasons: "Motivos",
-    col_evidence: "Evidencia",
-    col_reasons_evidence: "Motivos y evidencia",
-    col_missing: "Fechas desconocidas",
-    col_candidate: "Candidato",
-    col_rule: "Regla",
-    col_value: "Valor",
-    col_unit: "Unidad",
     rule_max_age: "Antigüedad máxima",
     other_classes: "otras clases",
     rule_support_warning: "Aviso antes del fin de soporte",
@@ -560,16 +452,6 @@ pub static ES: Strings = Strings {
     ipv6_by_class: "Por clase",
     ipv6_overdue: "Atrasados respecto del plan (ipv6_planned vencido, sin ICMPv6)",
     ipv6_broken: "Configurados pero sin IPv6 mientras IPv4 responde",
-    col_stage: "Etapa",
-    col_passed: "Cumplen",
-    col_of: "De",
-    col_coverage: "Cobertura",
-    col_devices: "Equipos",
-    col_address: "Dirección IPv6",
-    col_planned: "IPv6 previsto",
-    col_days_overdue: "Días de atraso",
-    col_icmp6: "Último ICMPv6",
-    col_link: "Enlace",
     tally: "{passed}/{eligible} ({percent})",
     tally_empty: "—",
     ipv6_rules: &[
@@ -591,29 +473,15 @@ pub static ES: Strings = Strings {
     links_title: "Enlaces de las sedes",
     links_window: "Salud de los enlaces en los {days} días del {from} al {to} (exclusive).",
     links_by_medium: "Sedes por medio",
-    col_medium: "Medio",
-    col_sites: "Sedes",
     branches_total: "total de sedes (sin la principal)",
     fibre_coverage: "Cobertura de fibra: {fibre} de {branches} sedes ({percent}).",
     connected_coverage: "Sedes conectadas (fibra o radio): {connected} de {branches} ({percent}).",
     links_declared: "Lo que dicen las fuentes",
-    col_source: "Fuente",
-    col_figure: "Dato",
-    col_stated: "Declarado",
-    col_counted: "Inventario",
-    col_agrees: "Coincide",
     declared_total: "total de sedes",
     declared_contradiction: "{count} fuente(s) contradicen el inventario: se muestran ambas cifras, ninguna se elige en silencio.",
     links_health: "Salud de los enlaces (sedes conectadas)",
-    col_provider: "Proveedor",
-    col_uplinks: "Equipos de enlace",
-    col_availability: "Disponibilidad {family}",
-    col_rtt: "RTT {family}",
-    col_loss: "Pérdida {family}",
     rtt_ms: "{ms} ms",
     links_unlinked: "Sedes sin enlace",
-    col_planned_link: "Enlace previsto",
-    col_planned_date: "Fecha prevista",
     links_rules: &[
         "Los porcentajes de cobertura se calculan sobre las sedes secundarias (sin la sede principal).",
         "Equipos de enlace: los marcados uplink en la sede, o todos sus equipos monitoreados si ninguno lo está.",
@@ -637,7 +505,6 @@ pub static ES: Strings = Strings {
     f_responsible: "Responsable",
     f_counted: "Contado",
     f_formula_result: "Fórmula de la ficha",
-    col_field: "Campo",
     no_target: "sin meta registrada para {year}",
     no_progress: "sin meta: no se calcula avance",
     progress_of_target: "{percent} de la meta",
@@ -646,13 +513,6 @@ pub static ES: Strings = Strings {
     formula_result: "{improved} de {evaluated} componentes actualizados o mejorados = {percent}",
     formula_empty: "ningún componente evaluado",
     projects: "Proyectos",
-    col_project: "Proyecto",
-    col_name: "Nombre",
-    col_status: "Estado",
-    col_implemented_on: "Implementado el",
-    col_budget: "Presupuesto (S/)",
-    col_plan_priority: "Prioridad del plan",
-    col_counts: "Cuenta",
     components: "Componentes de la fórmula",
     c_devices_evaluated: "Equipos evaluados ({count})",
     c_sites_evaluated: "Enlaces de sedes evaluados ({count})",
@@ -661,14 +521,7 @@ pub static ES: Strings = Strings {
     c_baseline: "Línea base de los enlaces: {kind} (desde {start}, hasta {end}).",
     upgrade: "{site}: {from} → {to}",
     renewed_devices: "Equipos renovados",
-    col_renewed: "Renovado el",
-    col_replaces: "Reemplaza a",
     detail: "Detalle",
-    col_indicator: "Indicador",
-    col_id: "Id",
-    col_kind: "Tipo",
-    col_date: "Fecha",
-    col_note: "Nota",
     kinds: [
         "proyecto",
         "equipo evaluado",
@@ -717,31 +570,6 @@ pub static EN: Strings = Strings {
     missing_data_note: "Devices in service with unknown dates. They are never scored as if new: the rule that needs the date is not applied, the others are. Record the dates in the inventory (lifecycle.acquired, lifecycle.end_of_sale, lifecycle.end_of_support).",
     policy: "Policy",
     rules: "Rules",
-    col_rank: "#",
-    col_priority: "Priority",
-    col_score: "Score",
-    col_device: "Device",
-    col_site: "Site",
-    col_site_name: "Site name",
-    col_class: "Class",
-    col_vendor: "Vendor",
-    col_model: "Model",
-    col_serial: "Serial",
-    col_acquired: "Acquired",
-    col_age: "Age (years)",
-    col_max_age: "Limit (years)",
-    col_end_of_sale: "End of sale",
-    col_days_end_of_sale: "Days to end of sale",
-    col_end_of_support: "End of support",
-    col_days_end_of_support: "Days to end of support",
-    col_reasons: "Reasons",
-    col_evidence: "Evidence",
-    col_reasons_evidence: "Reasons and evidence",
-    col_missing: "Unknown dates",
-    col_candidate: "Candidate",
-    col_rule: "Rule",
-    col_value: "Value",
-    col_unit: "Unit",
     rule_max_age: "Maximum age",
     other_classes: "other classes",
     rule_support_warning: "Warning before end of support",
@@ -784,16 +612,6 @@ pub static EN: Strings = Strings {
     ipv6_by_class: "By class",
     ipv6_overdue: "Overdue against the plan (ipv6_planned passed, no ICMPv6)",
     ipv6_broken: "Configured but broken on IPv6 while IPv4 answers",
-    col_stage: "Stage",
-    col_passed: "Passed",
-    col_of: "Of",
-    col_coverage: "Coverage",
-    col_devices: "Devices",
-    col_address: "IPv6 address",
-    col_planned: "IPv6 planned",
-    col_days_overdue: "Days overdue",
-    col_icmp6: "Latest ICMPv6",
-    col_link: "Link",
     tally: "{passed}/{eligible} ({percent})",
     tally_empty: "—",
     ipv6_rules: &[
@@ -815,29 +633,15 @@ pub static EN: Strings = Strings {
     links_title: "Site links",
     links_window: "Link health over the {days} days from {from} to {to} (exclusive).",
     links_by_medium: "Sites by medium",
-    col_medium: "Medium",
-    col_sites: "Sites",
     branches_total: "all sites but the main one",
     fibre_coverage: "Fibre coverage: {fibre} of {branches} sites ({percent}).",
     connected_coverage: "Connected sites (fibre or radio): {connected} of {branches} ({percent}).",
     links_declared: "What the sources say",
-    col_source: "Source",
-    col_figure: "Figure",
-    col_stated: "Stated",
-    col_counted: "Inventory",
-    col_agrees: "Agrees",
     declared_total: "total sites",
     declared_contradiction: "{count} source(s) contradict the inventory: both figures are shown, none is picked silently.",
     links_health: "Link health (connected sites)",
-    col_provider: "Provider",
-    col_uplinks: "Uplink devices",
-    col_availability: "{family} availability",
-    col_rtt: "{family} RTT",
-    col_loss: "{family} loss",
     rtt_ms: "{ms} ms",
     links_unlinked: "Sites with no link",
-    col_planned_link: "Planned link",
-    col_planned_date: "Planned date",
     links_rules: &[
         "Coverage ratios are over the branch sites (the main site left out).",
         "Uplink devices: those marked uplink at the site, or all its monitored devices when none is.",
@@ -861,7 +665,6 @@ pub static EN: Strings = Strings {
     f_responsible: "Responsible",
     f_counted: "Counted",
     f_formula_result: "Ficha formula",
-    col_field: "Field",
     no_target: "no target recorded for {year}",
     no_progress: "no target: no progress figure",
     progress_of_target: "{percent} of target",
@@ -870,13 +673,6 @@ pub static EN: Strings = Strings {
     formula_result: "{improved} of {evaluated} components updated or improved = {percent}",
     formula_empty: "no component evaluated",
     projects: "Projects",
-    col_project: "Project",
-    col_name: "Name",
-    col_status: "Status",
-    col_implemented_on: "Implemented on",
-    col_budget: "Budget (S/)",
-    col_plan_priority: "Plan priority",
-    col_counts: "Counts",
     components: "Formula components",
     c_devices_evaluated: "Devices evaluated ({count})",
     c_sites_evaluated: "Site links evaluated ({count})",
@@ -885,14 +681,7 @@ pub static EN: Strings = Strings {
     c_baseline: "Link baseline: {kind} (from {start}, to {end}).",
     upgrade: "{site}: {from} → {to}",
     renewed_devices: "Renewed devices",
-    col_renewed: "Renewed on",
-    col_replaces: "Replaces",
     detail: "Detail",
-    col_indicator: "Indicator",
-    col_id: "Id",
-    col_kind: "Kind",
-    col_date: "Date",
-    col_note: "Note",
     kinds: [
         "project",
         "device evaluated",

@@ -7,11 +7,14 @@ use std::fmt::Write;
 use rust_xlsxwriter::XlsxError;
 use serde::Serialize;
 
-use super::i18n::{Lang, Strings, fill};
+use chrono::NaiveDate;
+
+use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::to_json;
-use super::text::{date, ids, instant, md_table, number, opt, percent_value};
-use super::xlsx::{Book, Cell};
-use crate::indicators::{Components, Ficha, Indicators, ProjectRow, RenewedDevice};
+use super::table::{self, Cell, row};
+use super::text::{ids, instant, opt, percent_value};
+use super::xlsx::Book;
+use crate::indicators::{Components, Ficha, Indicators, ProjectRow};
 use crate::inventory::IndicatorId;
 
 /// The `schema` field of the JSON document.
@@ -28,22 +31,26 @@ pub fn json(r: &Indicators) -> Vec<u8> {
     to_json(&Doc { schema: SCHEMA, body: r })
 }
 
-/// One ficha line: its label, its text, its typed cell.
-struct Line {
-    label: String,
-    text: String,
-    cell: Cell,
-}
-
-fn line(label: impl Into<String>, text: impl Into<String>, cell: Cell) -> Line {
-    Line { label: label.into(), text: text.into(), cell }
-}
-
-fn or_not_recorded(t: &Strings, s: &Option<String>) -> (String, Cell) {
-    match s {
-        Some(s) => (s.clone(), Cell::text(s.clone())),
-        None => (t.not_recorded.to_owned(), Cell::text(t.not_recorded)),
+row! {
+    /// One field of a ficha: its label and its value (a phrase in text formats, the typed
+    /// value in the workbook).
+    struct FichaLine {
+        field: String = ("Campo", "Field"),
+        value: Cell = col::VALUE,
     }
+}
+
+fn line(label: impl Into<String>, value: Cell) -> FichaLine {
+    FichaLine { field: label.into(), value }
+}
+
+/// `value` spelt as `text` in text formats.
+fn phrase(value: Cell, text: String) -> Cell {
+    Cell::Phrase(Box::new(value), text)
+}
+
+fn or_not_recorded(t: &Strings, s: &Option<String>) -> Cell {
+    Cell::text(s.as_deref().unwrap_or(t.not_recorded))
 }
 
 fn period_text(t: &Strings, f: &Ficha) -> String {
@@ -66,29 +73,23 @@ fn formula_text(t: &Strings, c: &Components) -> String {
     }
 }
 
-fn ficha_lines(t: &Strings, f: &Ficha, components: Option<&Components>) -> Vec<Line> {
+fn ficha_lines(t: &Strings, f: &Ficha, components: Option<&Components>) -> Vec<FichaLine> {
     let year = f.period.year;
-    let mut lines = Vec::new();
     let text = |s: &Option<String>| or_not_recorded(t, s);
-    let (objective, c) = text(&f.objective);
-    lines.push(line(t.f_objective, objective, c));
-    let (action, c) = text(&f.action);
-    lines.push(line(t.f_action, action, c));
     let name = f.name.as_ref().map(|n| format!("{} — {n}", f.indicator));
-    let (indicator, c) = text(&name.or_else(|| Some(f.indicator.to_string())));
-    lines.push(line(t.f_indicator, indicator, c));
-    let (formula, c) = text(&f.formula);
-    lines.push(line(t.f_formula, formula, c));
+    let mut lines = vec![
+        line(t.f_objective, text(&f.objective)),
+        line(t.f_action, text(&f.action)),
+        line(t.f_indicator, text(&name.or_else(|| Some(f.indicator.to_string())))),
+        line(t.f_formula, text(&f.formula)),
+    ];
     let target_label = fill(t.f_target, &[("year", &year)]);
     match f.target {
-        Some(target) => lines.push(line(target_label, number(target), Cell::Number(target))),
-        None => {
-            let none = fill(t.no_target, &[("year", &year)]);
-            lines.push(line(target_label, none.clone(), Cell::text(none)));
-        }
+        Some(target) => lines.push(line(target_label, Cell::Number(target))),
+        None => lines.push(line(target_label, Cell::text(fill(t.no_target, &[("year", &year)])))),
     }
     if let Some(note) = &f.target_note {
-        lines.push(line(t.f_target_note, note.clone(), Cell::text(note.clone())));
+        lines.push(line(t.f_target_note, Cell::text(note.clone())));
     }
     let value_template = match f.indicator {
         IndicatorId::Ae703 => t.value_projects,
@@ -96,76 +97,79 @@ fn ficha_lines(t: &Strings, f: &Ficha, components: Option<&Components>) -> Vec<L
     };
     lines.push(line(
         t.f_value,
-        fill(value_template, &[("value", &f.value)]),
-        Cell::Number(f.value as f64),
+        phrase(Cell::Number(f.value as f64), fill(value_template, &[("value", &f.value)])),
     ));
-    lines.push(line(t.f_counted, ids(t, &f.counted), Cell::text(ids(t, &f.counted))));
+    lines.push(line(t.f_counted, Cell::text(ids(t, &f.counted))));
     match f.progress_percent {
         Some(p) => lines.push(line(
             t.f_progress,
-            fill(t.progress_of_target, &[("percent", &percent_value(t, p))]),
-            Cell::Percent(p / 100.0),
+            phrase(
+                Cell::Percent(p / 100.0),
+                fill(t.progress_of_target, &[("percent", &percent_value(t, p))]),
+            ),
         )),
-        None => lines.push(line(t.f_progress, t.no_progress, Cell::text(t.no_progress))),
+        None => lines.push(line(t.f_progress, Cell::text(t.no_progress))),
     }
     if let Some(c) = components {
-        lines.push(line(
-            t.f_formula_result,
-            formula_text(t, c),
-            Cell::opt_percent(c.percent.map(|p| p / 100.0)),
-        ));
+        let value = c.percent.map_or(Cell::Empty, |p| Cell::Percent(p / 100.0));
+        lines.push(line(t.f_formula_result, phrase(value, formula_text(t, c))));
     }
-    let period = period_text(t, f);
-    lines.push(line(t.f_period, period.clone(), Cell::text(period)));
-    let (source, c) = text(&f.source);
-    lines.push(line(t.f_source, source, c));
-    let (responsible, c) = text(&f.responsible);
-    lines.push(line(t.f_responsible, responsible, c));
+    lines.push(line(t.f_period, Cell::text(period_text(t, f))));
+    lines.push(line(t.f_source, text(&f.source)));
+    lines.push(line(t.f_responsible, text(&f.responsible)));
     lines
 }
 
-fn project_rows(t: &Strings, projects: &[ProjectRow]) -> Vec<Vec<String>> {
-    projects
-        .iter()
-        .map(|p| {
-            vec![
-                p.id.clone(),
-                p.name.clone(),
-                t.status(p.status).to_owned(),
-                date(p.implemented_on),
-                p.budget_pen.map(number).unwrap_or_default(),
-                p.priority.map(|n| n.to_string()).unwrap_or_default(),
-                t.yes_no(p.counted).to_owned(),
-            ]
-        })
-        .collect()
+row! {
+    /// A project of an indicator.
+    struct ProjectLine {
+        project: String = ("Proyecto", "Project"),
+        name: String = col::NAME,
+        status: &'static str = ("Estado", "Status"),
+        implemented_on: Option<NaiveDate> = ("Implementado el", "Implemented on"),
+        budget: Option<f64> = ("Presupuesto (S/)", "Budget (S/)"),
+        priority: Option<u32> = ("Prioridad del plan", "Plan priority"),
+        counts: &'static str = col::COUNTS,
+    }
 }
 
-fn project_headers(t: &Strings) -> [&'static str; 7] {
-    [
-        t.col_project,
-        t.col_name,
-        t.col_status,
-        t.col_implemented_on,
-        t.col_budget,
-        t.col_plan_priority,
-        t.col_counts,
-    ]
+fn project_lines<'a>(
+    t: &'a Strings,
+    projects: &'a [ProjectRow],
+) -> impl Iterator<Item = ProjectLine> + 'a {
+    projects.iter().map(|p| ProjectLine {
+        project: p.id.clone(),
+        name: p.name.clone(),
+        status: t.status(p.status),
+        implemented_on: p.implemented_on,
+        budget: p.budget_pen,
+        priority: p.priority,
+        counts: t.yes_no(p.counted),
+    })
 }
 
-fn renewed_rows(t: &Strings, devices: &[RenewedDevice]) -> Vec<Vec<String>> {
-    devices
-        .iter()
-        .map(|d| {
-            vec![
-                d.device.clone(),
-                d.site.clone(),
-                t.class(d.class).to_owned(),
-                d.renewed.to_string(),
-                opt(&d.replaces),
-            ]
-        })
-        .collect()
+row! {
+    /// A device renewed in the period.
+    struct RenewedLine {
+        device: String = col::DEVICE,
+        site: String = col::SITE,
+        class: &'static str = col::CLASS,
+        renewed: NaiveDate = ("Renovado el", "Renewed on"),
+        replaces: Option<String> = ("Reemplaza a", "Replaces"),
+    }
+}
+
+row! {
+    /// One item behind the figures, in the workbook's detail sheet.
+    struct DetailRow {
+        indicator: &'static str = ("Indicador", "Indicator"),
+        kind: &'static str = ("Tipo", "Kind"),
+        id: String = ("Id", "Id"),
+        name: String = col::NAME,
+        date: Option<NaiveDate> = ("Fecha", "Date"),
+        counts: Option<&'static str> = col::COUNTS,
+        note: String = ("Nota", "Note"),
+    }
 }
 
 /// The Markdown report.
@@ -179,14 +183,12 @@ pub fn markdown(r: &Indicators, lang: Lang) -> String {
         let title =
             f.name.as_ref().map_or(f.indicator.to_string(), |n| format!("{} — {n}", f.indicator));
         let _ = writeln!(out, "## {title}\n");
-        let rows: Vec<Vec<String>> =
-            ficha_lines(t, f, c).into_iter().map(|l| vec![l.label, l.text]).collect();
-        md_table(out, &[t.col_field, t.col_value], &rows);
+        table::markdown(out, lang, ficha_lines(t, f, c));
     };
 
     ficha(&mut out, &r.ae703.ficha, Some(&r.ae703.components));
     let _ = writeln!(out, "\n### {}\n", t.projects);
-    md_table(&mut out, &project_headers(t), &project_rows(t, &r.ae703.projects));
+    table::markdown(&mut out, lang, project_lines(t, &r.ae703.projects));
     let c = &r.ae703.components;
     let _ = writeln!(out, "\n### {}\n", t.components);
     let _ = writeln!(out, "{}\n", formula_text(t, c));
@@ -232,15 +234,18 @@ pub fn markdown(r: &Indicators, lang: Lang) -> String {
     if r.ae704.renewed.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
     } else {
-        md_table(
-            &mut out,
-            &[t.col_device, t.col_site, t.col_class, t.col_renewed, t.col_replaces],
-            &renewed_rows(t, &r.ae704.renewed),
-        );
+        let rows = r.ae704.renewed.iter().map(|d| RenewedLine {
+            device: d.device.clone(),
+            site: d.site.clone(),
+            class: t.class(d.class),
+            renewed: d.renewed,
+            replaces: d.replaces.clone(),
+        });
+        table::markdown(&mut out, lang, rows);
     }
     if !r.ae704.projects.is_empty() {
         let _ = writeln!(out, "\n### {}\n", t.projects);
-        md_table(&mut out, &project_headers(t), &project_rows(t, &r.ae704.projects));
+        table::markdown(&mut out, lang, project_lines(t, &r.ae704.projects));
     }
     let _ = writeln!(out, "\n## {}\n", t.rules);
     for rule in t.indicator_rules {
@@ -249,35 +254,26 @@ pub fn markdown(r: &Indicators, lang: Lang) -> String {
     out
 }
 
-/// The workbook: one sheet per ficha, then the detail of everything counted.
-pub fn xlsx(r: &Indicators, lang: Lang) -> Result<Vec<u8>, XlsxError> {
-    let t = lang.t();
-    let created = r.period.to.and_time(chrono::NaiveTime::MIN).and_utc();
-    let mut book = Book::new(created);
-    for (f, c) in [(&r.ae703.ficha, Some(&r.ae703.components)), (&r.ae704.ficha, None)] {
-        let rows: Vec<Vec<Cell>> =
-            ficha_lines(t, f, c).into_iter().map(|l| vec![Cell::text(l.label), l.cell]).collect();
-        book.table(f.indicator.as_str(), &[t.col_field, t.col_value], &rows)?;
-    }
-
+/// Every project, device and site behind the figures, for the detail sheet.
+fn detail_rows(t: &Strings, r: &Indicators) -> Vec<DetailRow> {
     let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed] = t.kinds;
     let mut rows = Vec::new();
     let mut row = |ind: IndicatorId,
-                   kind: &str,
+                   kind: &'static str,
                    id: &str,
                    name: String,
-                   day,
+                   date,
                    counts: Option<bool>,
                    note: String| {
-        rows.push(vec![
-            Cell::text(ind.as_str()),
-            Cell::text(kind),
-            Cell::text(id),
-            Cell::text(name),
-            Cell::opt_date(day),
-            counts.map_or(Cell::Empty, |c| Cell::text(t.yes_no(c))),
-            Cell::text(note),
-        ]);
+        rows.push(DetailRow {
+            indicator: ind.as_str(),
+            kind,
+            id: id.to_owned(),
+            name,
+            date,
+            counts: counts.map(|c| t.yes_no(c)),
+            note,
+        });
     };
     let device_name = |class, site: &str| format!("{} · {site}", t.class(class));
     let c = &r.ae703.components;
@@ -331,10 +327,18 @@ pub fn xlsx(r: &Indicators, lang: Lang) -> Result<Vec<u8>, XlsxError> {
             opt(&d.replaces),
         );
     }
-    book.table(
-        t.detail,
-        &[t.col_indicator, t.col_kind, t.col_id, t.col_name, t.col_date, t.col_counts, t.col_note],
-        &rows,
-    )?;
+    rows
+}
+
+/// The workbook: one sheet per ficha, then the detail of everything counted.
+pub fn xlsx(r: &Indicators, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+    let t = lang.t();
+    let created = r.period.to.and_time(chrono::NaiveTime::MIN).and_utc();
+    let mut book = Book::new(created);
+    for (f, c) in [(&r.ae703.ficha, Some(&r.ae703.components)), (&r.ae704.ficha, None)] {
+        book.sheet(f.indicator.as_str(), lang, ficha_lines(t, f, c))?;
+    }
+
+    book.sheet(t.detail, lang, detail_rows(t, r))?;
     book.finish()
 }

@@ -2,13 +2,16 @@
 //! and pipelines; stable, documented in docs/reports.md) and the Markdown sites × classes
 //! matrix for people.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
+use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::i18n::{Lang, Strings, fill};
+use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::to_json;
-use super::text::{date, instant, md_table, pct, text_table};
+use super::table::{self, Cell, row};
+use super::text::{instant, pct};
 use crate::ipv6::{CheckOutcome, Coverage, Stage, Stages, Tally};
 
 /// The `schema` field of the JSON document.
@@ -44,35 +47,87 @@ fn tally(t: &Strings, x: Tally) -> String {
     )
 }
 
-fn stage_headers(t: &Strings) -> Vec<&'static str> {
-    Stage::ALL.iter().map(|s| t.stage(*s)).collect()
+/// How many IPv6 stages there are: one column each.
+const STAGES: usize = Stage::ALL.len();
+
+/// The stage columns' headers: the stage names.
+fn stage_headers(lang: Lang) -> [Cow<'static, str>; STAGES] {
+    std::array::from_fn(|i| lang.t().stage(Stage::ALL[i]).into())
 }
 
-fn stage_cells(t: &Strings, s: &Stages) -> Vec<String> {
-    Stage::ALL.iter().map(|st| tally(t, s.get(*st))).collect()
+fn stage_cells(t: &Strings, s: &Stages) -> [String; STAGES] {
+    std::array::from_fn(|i| tally(t, s.get(Stage::ALL[i])))
 }
 
-fn overall_rows(t: &Strings, s: &Stages) -> Vec<Vec<String>> {
-    Stage::ALL
-        .iter()
-        .map(|st| {
-            let x = s.get(*st);
-            vec![
-                t.stage(*st).to_owned(),
-                x.passed.to_string(),
-                x.eligible.to_string(),
-                pct(t, x.ratio()),
-            ]
-        })
-        .collect()
+row! {
+    /// One stage of the overall coverage.
+    struct OverallRow {
+        stage: &'static str = ("Etapa", "Stage"),
+        passed: usize = ("Cumplen", "Passed"),
+        of: usize = ("De", "Of"),
+        coverage: Cell = ("Cobertura", "Coverage"),
+    }
+}
+
+row! {
+    /// A site's coverage by stage.
+    struct SiteRow {
+        /// The site's name.
+        site: String = col::SITE,
+        link: &'static str = ("Enlace", "Link"),
+        stages: [String; STAGES] = stage_headers,
+    }
+}
+
+row! {
+    /// A class's coverage by stage.
+    struct ClassRow {
+        class: &'static str = col::CLASS,
+        stages: [String; STAGES] = stage_headers,
+    }
+}
+
+row! {
+    /// One cell of the sites × classes matrix.
+    struct MatrixRow {
+        /// The site's name.
+        site: String = col::SITE,
+        class: &'static str = col::CLASS,
+        devices: usize = ("Equipos", "Devices"),
+        stages: [String; STAGES] = stage_headers,
+    }
+}
+
+row! {
+    /// A device overdue against its `ipv6_planned` day.
+    struct OverdueRow {
+        device: String = col::DEVICE,
+        /// The site's name.
+        site: String = col::SITE,
+        class: &'static str = col::CLASS,
+        planned: Option<NaiveDate> = ("IPv6 previsto", "IPv6 planned"),
+        days_overdue: Option<i64> = ("Días de atraso", "Days overdue"),
+    }
+}
+
+row! {
+    /// A device configured for IPv6 that does not answer over it while IPv4 does.
+    struct BrokenRow {
+        device: String = col::DEVICE,
+        /// The site's name.
+        site: String = col::SITE,
+        class: &'static str = col::CLASS,
+        address: Option<String> = ("Dirección IPv6", "IPv6 address"),
+        icmp6: String = ("Último ICMPv6", "Latest ICMPv6"),
+    }
 }
 
 struct Sections {
-    overall: Vec<Vec<String>>,
-    sites: Vec<Vec<String>>,
-    classes: Vec<Vec<String>>,
-    overdue: Vec<Vec<String>>,
-    broken: Vec<Vec<String>>,
+    overall: Vec<OverallRow>,
+    sites: Vec<SiteRow>,
+    classes: Vec<ClassRow>,
+    overdue: Vec<OverdueRow>,
+    broken: Vec<BrokenRow>,
 }
 
 fn sections(t: &Strings, c: &Coverage) -> Sections {
@@ -80,35 +135,40 @@ fn sections(t: &Strings, c: &Coverage) -> Sections {
         c.sites.iter().find(|s| s.site == id).map(|s| s.name.clone()).unwrap_or_default()
     };
     Sections {
-        overall: overall_rows(t, &c.stages),
+        overall: Stage::ALL
+            .iter()
+            .map(|st| {
+                let x = c.stages.get(*st);
+                OverallRow {
+                    stage: t.stage(*st),
+                    passed: x.passed,
+                    of: x.eligible,
+                    coverage: Cell::percent_or(x.ratio(), t.no_data),
+                }
+            })
+            .collect(),
         sites: c
             .sites
             .iter()
-            .map(|s| {
-                let mut row = vec![s.name.clone(), t.link_label(s.link).to_owned()];
-                row.extend(stage_cells(t, &s.stages));
-                row
+            .map(|s| SiteRow {
+                site: s.name.clone(),
+                link: t.link_label(s.link),
+                stages: stage_cells(t, &s.stages),
             })
             .collect(),
         classes: c
             .classes
             .iter()
-            .map(|k| {
-                let mut row = vec![t.class(k.class).to_owned()];
-                row.extend(stage_cells(t, &k.stages));
-                row
-            })
+            .map(|k| ClassRow { class: t.class(k.class), stages: stage_cells(t, &k.stages) })
             .collect(),
         overdue: c
             .overdue()
-            .map(|d| {
-                vec![
-                    d.device.clone(),
-                    site_name(&d.site),
-                    t.class(d.class).to_owned(),
-                    date(d.ipv6_planned),
-                    d.days_overdue.map(|n| n.to_string()).unwrap_or_default(),
-                ]
+            .map(|d| OverdueRow {
+                device: d.device.clone(),
+                site: site_name(&d.site),
+                class: t.class(d.class),
+                planned: d.ipv6_planned,
+                days_overdue: d.days_overdue,
             })
             .collect(),
         broken: c
@@ -118,13 +178,13 @@ fn sections(t: &Strings, c: &Coverage) -> Sections {
                     (Some(o), Some(at)) => format!("{o} ({})", instant(at)),
                     _ => String::new(),
                 };
-                vec![
-                    d.device.clone(),
-                    site_name(&d.site),
-                    t.class(d.class).to_owned(),
-                    d.address.map(|a| a.to_string()).unwrap_or_default(),
-                    latest,
-                ]
+                BrokenRow {
+                    device: d.device.clone(),
+                    site: site_name(&d.site),
+                    class: t.class(d.class),
+                    address: d.address.map(|a| a.to_string()),
+                    icmp6: latest,
+                }
             })
             .collect(),
     }
@@ -172,30 +232,18 @@ pub fn text(c: &Coverage, check: Option<&CheckOutcome>, lang: Lang) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}\n{}\n", t.ipv6_title, header_lines(t, c));
     let _ = writeln!(out, "{}", t.ipv6_overall);
-    text_table(&mut out, &[t.col_stage, t.col_passed, t.col_of, t.col_coverage], &s.overall);
-    let mut site_headers = vec![t.col_site, t.col_link];
-    site_headers.extend(stage_headers(t));
+    table::text(&mut out, lang, s.overall);
     let _ = writeln!(out, "\n{}", t.ipv6_by_site);
-    text_table(&mut out, &site_headers, &s.sites);
-    let mut class_headers = vec![t.col_class];
-    class_headers.extend(stage_headers(t));
+    table::text(&mut out, lang, s.sites);
     let _ = writeln!(out, "\n{}", t.ipv6_by_class);
-    text_table(&mut out, &class_headers, &s.classes);
+    table::text(&mut out, lang, s.classes);
     let _ = writeln!(out, "\n{}: {}", t.ipv6_overdue, s.overdue.len());
     if !s.overdue.is_empty() {
-        text_table(
-            &mut out,
-            &[t.col_device, t.col_site, t.col_class, t.col_planned, t.col_days_overdue],
-            &s.overdue,
-        );
+        table::text(&mut out, lang, s.overdue);
     }
     let _ = writeln!(out, "\n{}: {}", t.ipv6_broken, s.broken.len());
     if !s.broken.is_empty() {
-        text_table(
-            &mut out,
-            &[t.col_device, t.col_site, t.col_class, t.col_address, t.col_icmp6],
-            &s.broken,
-        );
+        table::text(&mut out, lang, s.broken);
     }
     if let Some(check) = check {
         let _ = writeln!(out, "\n{}: {}", t.check, check_line(t, check));
@@ -213,53 +261,38 @@ pub fn markdown(c: &Coverage, lang: Lang) -> String {
         let _ = writeln!(out, "{line}  ");
     }
     let _ = writeln!(out, "\n## {}\n", t.ipv6_overall);
-    md_table(&mut out, &[t.col_stage, t.col_passed, t.col_of, t.col_coverage], &s.overall);
+    table::markdown(&mut out, lang, s.overall);
 
     let _ = writeln!(out, "\n## {}\n", t.ipv6_matrix);
-    let mut headers = vec![t.col_site, t.col_class, t.col_devices];
-    headers.extend(stage_headers(t));
     let mut rows = Vec::new();
     for site in &c.sites {
         for cell in c.matrix.iter().filter(|m| m.site == site.site) {
-            let mut row = vec![
-                site.name.clone(),
-                t.class(cell.class).to_owned(),
-                cell.stages.configured.eligible.to_string(),
-            ];
-            row.extend(stage_cells(t, &cell.stages));
-            rows.push(row);
+            rows.push(MatrixRow {
+                site: site.name.clone(),
+                class: t.class(cell.class),
+                devices: cell.stages.configured.eligible,
+                stages: stage_cells(t, &cell.stages),
+            });
         }
     }
-    md_table(&mut out, &headers, &rows);
+    table::markdown(&mut out, lang, rows);
 
-    let mut site_headers = vec![t.col_site, t.col_link];
-    site_headers.extend(stage_headers(t));
     let _ = writeln!(out, "\n## {}\n", t.ipv6_by_site);
-    md_table(&mut out, &site_headers, &s.sites);
-    let mut class_headers = vec![t.col_class];
-    class_headers.extend(stage_headers(t));
+    table::markdown(&mut out, lang, s.sites);
     let _ = writeln!(out, "\n## {}\n", t.ipv6_by_class);
-    md_table(&mut out, &class_headers, &s.classes);
+    table::markdown(&mut out, lang, s.classes);
 
     let _ = writeln!(out, "\n## {}: {}\n", t.ipv6_overdue, s.overdue.len());
     if s.overdue.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
     } else {
-        md_table(
-            &mut out,
-            &[t.col_device, t.col_site, t.col_class, t.col_planned, t.col_days_overdue],
-            &s.overdue,
-        );
+        table::markdown(&mut out, lang, s.overdue);
     }
     let _ = writeln!(out, "\n## {}: {}\n", t.ipv6_broken, s.broken.len());
     if s.broken.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
     } else {
-        md_table(
-            &mut out,
-            &[t.col_device, t.col_site, t.col_class, t.col_address, t.col_icmp6],
-            &s.broken,
-        );
+        table::markdown(&mut out, lang, s.broken);
     }
     let _ = writeln!(out, "\n## {}\n", t.rules);
     for rule in t.ipv6_rules {

@@ -5,9 +5,12 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::i18n::{Lang, Strings, fill};
+use chrono::NaiveDate;
+
+use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::{family_label, to_json};
-use super::text::{date, instant, md_table, pct};
+use super::table::{self, Cell, row};
+use super::text::{instant, pct};
 use crate::inventory::{Family, LinkMedium};
 use crate::links::{Health, Links};
 
@@ -25,18 +28,98 @@ pub fn json(l: &Links) -> Vec<u8> {
     to_json(&Doc { schema: SCHEMA, body: l })
 }
 
-fn health_cells(t: &Strings, h: &Option<Health>) -> [String; 3] {
+row! {
+    /// How many sites use a medium.
+    struct MediumRow {
+        medium: &'static str = col::MEDIUM,
+        sites: usize = ("Sedes", "Sites"),
+    }
+}
+
+row! {
+    /// A figure a source states beside the inventory's count.
+    struct DeclaredRow {
+        source: String = ("Fuente", "Source"),
+        figure: &'static str = ("Dato", "Figure"),
+        stated: u32 = ("Declarado", "Stated"),
+        counted: usize = ("Inventario", "Inventory"),
+        agrees: &'static str = ("Coincide", "Agrees"),
+    }
+}
+
+row! {
+    /// A connected site's link health over one family (`{family}` filled by the parent row).
+    struct FamilyHealth {
+        availability: Cell = ("Disponibilidad {family}", "{family} availability"),
+        rtt: Cell = ("RTT {family}", "{family} RTT"),
+        loss: Cell = ("Pérdida {family}", "{family} loss"),
+    }
+}
+
+row! {
+    /// A connected site and its link health in both families.
+    struct HealthRow {
+        /// The site's name.
+        site: String = col::SITE,
+        medium: &'static str = col::MEDIUM,
+        provider: Option<String> = ("Proveedor", "Provider"),
+        uplinks: String = ("Equipos de enlace", "Uplink devices"),
+        ipv4: FamilyHealth = Some(("family", family_label(Family::Ipv4))),
+        ipv6: FamilyHealth = Some(("family", family_label(Family::Ipv6))),
+    }
+}
+
+row! {
+    /// A site with no link yet.
+    struct UnlinkedRow {
+        /// The site's name.
+        site: String = col::SITE,
+        planned_link: Option<&'static str> = ("Enlace previsto", "Planned link"),
+        planned_date: Option<NaiveDate> = ("Fecha prevista", "Planned date"),
+    }
+}
+
+fn health(t: &Strings, h: &Option<Health>) -> FamilyHealth {
     match h {
-        Some(h) => [
-            pct(t, h.availability),
-            h.rtt_mean_s.map_or_else(
+        Some(h) => FamilyHealth {
+            availability: Cell::percent_or(h.availability, t.no_data),
+            rtt: Cell::text(h.rtt_mean_s.map_or_else(
                 || t.no_data.to_owned(),
                 |s| fill(t.rtt_ms, &[("ms", &format!("{:.1}", s * 1000.0))]),
-            ),
-            pct(t, h.loss_ratio),
-        ],
-        None => [t.no_data.to_owned(), String::new(), String::new()],
+            )),
+            loss: Cell::percent_or(h.loss_ratio, t.no_data),
+        },
+        None => FamilyHealth {
+            availability: Cell::text(t.no_data),
+            rtt: Cell::Empty,
+            loss: Cell::Empty,
+        },
     }
+}
+
+/// What the sources state beside the inventory, and any contradiction.
+fn declared(out: &mut String, lang: Lang, l: &Links) {
+    let t = lang.t();
+    if l.declared.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## {}\n", t.links_declared);
+    let rows = l.declared.iter().flat_map(|d| {
+        d.figures.iter().map(|f| DeclaredRow {
+            source: d.source.clone(),
+            figure: LinkMedium::parse(f.what).map_or(t.declared_total, |m| t.medium(m)),
+            stated: f.stated,
+            counted: f.counted,
+            agrees: t.yes_no(f.agrees),
+        })
+    });
+    table::markdown(out, lang, rows);
+    let disagreeing = l.declared.iter().filter(|d| !d.agrees).count();
+    if disagreeing > 0 {
+        let _ =
+            writeln!(out, "\n**{}**", fill(t.declared_contradiction, &[("count", &disagreeing)]));
+    }
+    out.push('\n');
 }
 
 /// The Markdown report.
@@ -60,12 +143,12 @@ pub fn markdown(l: &Links, lang: Lang) -> String {
 
     let c = &l.counts;
     let _ = writeln!(out, "## {}\n", t.links_by_medium);
-    let mut rows = vec![vec![t.main_site.to_owned(), c.main.to_string()]];
+    let mut rows = vec![MediumRow { medium: t.main_site, sites: c.main }];
     for m in LinkMedium::ALL {
-        rows.push(vec![t.medium(*m).to_owned(), c.of_medium(*m).to_string()]);
+        rows.push(MediumRow { medium: t.medium(*m), sites: c.of_medium(*m) });
     }
-    rows.push(vec![t.branches_total.to_owned(), c.branches.to_string()]);
-    md_table(&mut out, &[t.col_medium, t.col_sites], &rows);
+    rows.push(MediumRow { medium: t.branches_total, sites: c.branches });
+    table::markdown(&mut out, lang, rows);
     let _ = writeln!(
         out,
         "\n{}  \n{}\n",
@@ -83,82 +166,33 @@ pub fn markdown(l: &Links, lang: Lang) -> String {
         )
     );
 
-    if !l.declared.is_empty() {
-        let _ = writeln!(out, "## {}\n", t.links_declared);
-        let mut rows = Vec::new();
-        for d in &l.declared {
-            for f in &d.figures {
-                let what = LinkMedium::parse(f.what).map_or(t.declared_total, |m| t.medium(m));
-                rows.push(vec![
-                    d.source.clone(),
-                    what.to_owned(),
-                    f.stated.to_string(),
-                    f.counted.to_string(),
-                    t.yes_no(f.agrees).to_owned(),
-                ]);
-            }
-        }
-        md_table(
-            &mut out,
-            &[t.col_source, t.col_figure, t.col_stated, t.col_counted, t.col_agrees],
-            &rows,
-        );
-        let disagreeing = l.declared.iter().filter(|d| !d.agrees).count();
-        if disagreeing > 0 {
-            let _ = writeln!(
-                out,
-                "\n**{}**",
-                fill(t.declared_contradiction, &[("count", &disagreeing)])
-            );
-        }
-        out.push('\n');
-    }
-
+    declared(&mut out, lang, l);
     let _ = writeln!(out, "## {}\n", t.links_health);
-    let mut headers = vec![t.col_site, t.col_medium, t.col_provider, t.col_uplinks];
-    let family_headers: Vec<String> = [Family::Ipv4, Family::Ipv6]
-        .iter()
-        .flat_map(|f| {
-            let family = family_label(*f);
-            [t.col_availability, t.col_rtt, t.col_loss].map(|h| fill(h, &[("family", &family)]))
-        })
-        .collect();
-    headers.extend(family_headers.iter().map(String::as_str));
-    let rows: Vec<Vec<String>> = l
-        .sites
-        .iter()
-        .filter(|s| s.link != LinkMedium::None)
-        .map(|s| {
-            let mut row = vec![
-                s.name.clone(),
-                t.medium(s.link).to_owned(),
-                s.provider.clone().unwrap_or_default(),
-                super::text::ids(t, &s.uplinks),
-            ];
-            row.extend(health_cells(t, &s.ipv4));
-            row.extend(health_cells(t, &s.ipv6));
-            row
-        })
-        .collect();
-    md_table(&mut out, &headers, &rows);
+    let rows = l.sites.iter().filter(|s| s.link != LinkMedium::None).map(|s| HealthRow {
+        site: s.name.clone(),
+        medium: t.medium(s.link),
+        provider: s.provider.clone(),
+        uplinks: super::text::ids(t, &s.uplinks),
+        ipv4: health(t, &s.ipv4),
+        ipv6: health(t, &s.ipv6),
+    });
+    table::markdown(&mut out, lang, rows);
 
-    let unlinked: Vec<Vec<String>> = l
+    let unlinked: Vec<UnlinkedRow> = l
         .sites
         .iter()
         .filter(|s| s.link == LinkMedium::None)
-        .map(|s| {
-            vec![
-                s.name.clone(),
-                s.planned_link.map(|m| t.medium(m).to_owned()).unwrap_or_default(),
-                date(s.planned_date),
-            ]
+        .map(|s| UnlinkedRow {
+            site: s.name.clone(),
+            planned_link: s.planned_link.map(|m| t.medium(m)),
+            planned_date: s.planned_date,
         })
         .collect();
     let _ = writeln!(out, "\n## {} ({})\n", t.links_unlinked, unlinked.len());
     if unlinked.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
     } else {
-        md_table(&mut out, &[t.col_site, t.col_planned_link, t.col_planned_date], &unlinked);
+        table::markdown(&mut out, lang, unlinked);
     }
     let _ = writeln!(out, "\n## {}\n", t.rules);
     for rule in t.links_rules {

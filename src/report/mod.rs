@@ -9,6 +9,7 @@ pub mod indicators;
 pub mod ipv6;
 pub mod links;
 pub mod renewal;
+pub mod table;
 pub mod text;
 pub mod xlsx;
 

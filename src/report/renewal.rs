@@ -3,12 +3,15 @@
 
 use std::fmt::Write;
 
+use chrono::NaiveDate;
+
 use rust_xlsxwriter::XlsxError;
 use serde::Serialize;
 
-use super::i18n::{Lang, Strings, fill};
-use super::text::{csv_record, instant, md_table, opt};
-use super::xlsx::{Book, Cell};
+use super::i18n::{Lang, Strings, col, fill};
+use super::table::{self, row};
+use super::text::instant;
+use super::xlsx::Book;
 use crate::inventory::DeviceClass;
 use crate::lifecycle::{Candidate, DeviceFacts, Evidence, Finding, Priority, Renewal};
 
@@ -147,42 +150,24 @@ pub fn markdown(r: &Renewal, lang: Lang) -> String {
     if r.candidates.is_empty() {
         let _ = writeln!(out, "{}\n", t.no_candidates);
     } else {
-        let rows: Vec<Vec<String>> = r
-            .candidates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let findings: Vec<String> = c
-                    .findings
-                    .iter()
-                    .map(|f| format!("{}: {}", t.reason(f.reason), evidence(t, f, days)))
-                    .collect();
-                vec![
-                    (i + 1).to_string(),
-                    t.priority(c.priority).to_owned(),
-                    c.score.to_string(),
-                    c.facts.device.clone(),
-                    c.facts.site_name.clone(),
-                    t.class(c.facts.class).to_owned(),
-                    findings.join(t.list_sep),
-                    missing(t, &c.facts),
-                ]
-            })
-            .collect();
-        md_table(
-            &mut out,
-            &[
-                t.col_rank,
-                t.col_priority,
-                t.col_score,
-                t.col_device,
-                t.col_site,
-                t.col_class,
-                t.col_reasons_evidence,
-                t.col_missing,
-            ],
-            &rows,
-        );
+        let rows = r.candidates.iter().enumerate().map(|(i, c)| {
+            let findings: Vec<String> = c
+                .findings
+                .iter()
+                .map(|f| format!("{}: {}", t.reason(f.reason), evidence(t, f, days)))
+                .collect();
+            CandidateLine {
+                rank: i + 1,
+                priority: t.priority(c.priority),
+                score: c.score,
+                device: c.facts.device.clone(),
+                site: c.facts.site_name.clone(),
+                class: t.class(c.facts.class),
+                findings: findings.join(t.list_sep),
+                missing: missing(t, &c.facts),
+            }
+        });
+        table::markdown(&mut out, lang, rows);
         out.push('\n');
     }
 
@@ -191,39 +176,21 @@ pub fn markdown(r: &Renewal, lang: Lang) -> String {
     if r.missing_data.is_empty() {
         let _ = writeln!(out, "{}\n", t.none_listed);
     } else {
-        let rows: Vec<Vec<String>> = r
-            .missing_data
-            .iter()
-            .map(|m| {
-                vec![
-                    m.facts.device.clone(),
-                    m.facts.site_name.clone(),
-                    t.class(m.facts.class).to_owned(),
-                    opt(&m.facts.vendor),
-                    opt(&m.facts.model),
-                    missing(t, &m.facts),
-                    t.yes_no(m.candidate).to_owned(),
-                ]
-            })
-            .collect();
-        md_table(
-            &mut out,
-            &[
-                t.col_device,
-                t.col_site,
-                t.col_class,
-                t.col_vendor,
-                t.col_model,
-                t.col_missing,
-                t.col_candidate,
-            ],
-            &rows,
-        );
+        let rows = r.missing_data.iter().map(|m| MissingLine {
+            device: m.facts.device.clone(),
+            site: m.facts.site_name.clone(),
+            class: t.class(m.facts.class),
+            vendor: m.facts.vendor.clone(),
+            model: m.facts.model.clone(),
+            missing: missing(t, &m.facts),
+            candidate: t.yes_no(m.candidate),
+        });
+        table::markdown(&mut out, lang, rows);
         out.push('\n');
     }
 
     let _ = writeln!(out, "## {}\n", t.policy);
-    md_table(&mut out, &[t.col_rule, t.col_class, t.col_value, t.col_unit], &policy_rows(t, r));
+    table::markdown(&mut out, lang, policy(t, r));
     let _ = writeln!(out, "\n## {}\n", t.rules);
     for rule in t.renewal_rules {
         let _ = writeln!(out, "- {rule}");
@@ -231,25 +198,127 @@ pub fn markdown(r: &Renewal, lang: Lang) -> String {
     out
 }
 
-/// The policy as (rule, class, value, unit) rows.
-fn policy_rows(t: &Strings, r: &Renewal) -> Vec<Vec<String>> {
-    policy_cells(t, r)
-        .into_iter()
-        .map(|(rule, class, value, unit)| {
-            vec![rule.to_owned(), class, value.to_string(), unit.to_owned()]
-        })
-        .collect()
+row! {
+    /// A candidate in the Markdown report.
+    struct CandidateLine {
+        rank: usize = ("N.°", "#"),
+        priority: &'static str = col::PRIORITY,
+        score: u32 = col::SCORE,
+        device: String = col::DEVICE,
+        /// The site's name.
+        site: String = col::SITE,
+        class: &'static str = col::CLASS,
+        findings: String = ("Motivos y evidencia", "Reasons and evidence"),
+        missing: String = col::MISSING,
+    }
 }
 
-fn policy_cells(t: &Strings, r: &Renewal) -> Vec<(&'static str, String, u64, &'static str)> {
-    let mut rows: Vec<(&str, String, u64, &str)> = DeviceClass::ALL
+row! {
+    /// A device with unknown dates in the Markdown report.
+    struct MissingLine {
+        device: String = col::DEVICE,
+        /// The site's name.
+        site: String = col::SITE,
+        class: &'static str = col::CLASS,
+        vendor: Option<String> = col::VENDOR,
+        model: Option<String> = col::MODEL,
+        missing: String = col::MISSING,
+        candidate: &'static str = col::CANDIDATE,
+    }
+}
+
+row! {
+    /// One rule of the policy.
+    struct PolicyRow {
+        rule: &'static str = ("Regla", "Rule"),
+        class: String = col::CLASS,
+        value: u64 = col::VALUE,
+        unit: &'static str = ("Unidad", "Unit"),
+    }
+}
+
+row! {
+    /// What identifies a device, and when it was acquired: the first columns of both sheets.
+    struct Identity {
+        device: String = col::DEVICE,
+        site: String = col::SITE,
+        site_name: String = col::SITE_NAME,
+        class: &'static str = col::CLASS,
+        vendor: Option<String> = col::VENDOR,
+        model: Option<String> = col::MODEL,
+        serial: Option<String> = col::SERIAL,
+        acquired: Option<NaiveDate> = col::ACQUIRED,
+    }
+}
+
+row! {
+    /// A device in the candidates sheet and the CSV; the candidate columns are empty for a
+    /// device that is only missing data.
+    struct DeviceRow {
+        priority: Option<&'static str> = col::PRIORITY,
+        score: Option<u32> = col::SCORE,
+        identity: Identity = None,
+        age_years: Option<u32> = ("Edad (años)", "Age (years)"),
+        max_age_years: u32 = ("Límite (años)", "Limit (years)"),
+        end_of_sale: Option<NaiveDate> = col::END_OF_SALE,
+        days_to_end_of_sale: Option<i64> = ("Días a fin de venta", "Days to end of sale"),
+        end_of_support: Option<NaiveDate> = col::END_OF_SUPPORT,
+        days_to_end_of_support: Option<i64> =
+            ("Días a fin de soporte", "Days to end of support"),
+        reasons: Option<String> = ("Motivos", "Reasons"),
+        evidence: Option<String> = ("Evidencia", "Evidence"),
+        missing: String = col::MISSING,
+    }
+}
+
+row! {
+    /// A CSV record: whether the device is a candidate, then its row.
+    struct CsvRow {
+        candidate: &'static str = col::CANDIDATE,
+        device: DeviceRow = None,
+    }
+}
+
+row! {
+    /// A device with unknown dates in the workbook.
+    struct MissingRow {
+        identity: Identity = None,
+        end_of_sale: Option<NaiveDate> = col::END_OF_SALE,
+        end_of_support: Option<NaiveDate> = col::END_OF_SUPPORT,
+        missing: String = col::MISSING,
+        candidate: &'static str = col::CANDIDATE,
+    }
+}
+
+fn identity(t: &Strings, f: &DeviceFacts) -> Identity {
+    Identity {
+        device: f.device.clone(),
+        site: f.site.clone(),
+        site_name: f.site_name.clone(),
+        class: t.class(f.class),
+        vendor: f.vendor.clone(),
+        model: f.model.clone(),
+        serial: f.serial.clone(),
+        acquired: f.acquired,
+    }
+}
+
+/// The policy's rules: the age limit per class listed, then the other rules.
+fn policy(t: &Strings, r: &Renewal) -> Vec<PolicyRow> {
+    let rule = |rule, class: String, value: u64, unit| PolicyRow { rule, class, value, unit };
+    let mut rows: Vec<PolicyRow> = DeviceClass::ALL
         .iter()
         .filter(|c| r.policy.max_age_years.contains_key(c))
         .map(|c| {
-            (t.rule_max_age, t.class(*c).to_owned(), u64::from(r.policy.max_age(*c)), t.unit_years)
+            rule(
+                t.rule_max_age,
+                t.class(*c).to_owned(),
+                u64::from(r.policy.max_age(*c)),
+                t.unit_years,
+            )
         })
         .collect();
-    rows.push((
+    rows.push(rule(
         t.rule_max_age,
         t.other_classes.to_owned(),
         u64::from(r.policy.default_max_age_years),
@@ -257,17 +326,17 @@ fn policy_cells(t: &Strings, r: &Renewal) -> Vec<(&'static str, String, u64, &'s
     ));
     let rules = &r.rules;
     rows.extend([
-        (
+        rule(
             t.rule_support_warning,
             String::new(),
             u64::from(r.policy.support_warning_days),
             t.unit_days,
         ),
-        (t.rule_window, String::new(), u64::from(rules.reliability_days), t.unit_days),
-        (t.rule_availability, String::new(), rules.unreliable_below_percent, t.unit_percent),
-        (t.rule_min_polls, String::new(), rules.min_polls, t.unit_polls),
-        (t.rule_restarts, String::new(), rules.repeated_restarts as u64, t.unit_restarts),
-        (
+        rule(t.rule_window, String::new(), u64::from(rules.reliability_days), t.unit_days),
+        rule(t.rule_availability, String::new(), rules.unreliable_below_percent, t.unit_percent),
+        rule(t.rule_min_polls, String::new(), rules.min_polls, t.unit_polls),
+        rule(t.rule_restarts, String::new(), rules.repeated_restarts as u64, t.unit_restarts),
+        rule(
             t.rule_explained,
             String::new(),
             u64::try_from(rules.explained_within_minutes).unwrap_or(0),
@@ -277,62 +346,21 @@ fn policy_cells(t: &Strings, r: &Renewal) -> Vec<(&'static str, String, u64, &'s
     rows
 }
 
-fn candidate_headers(t: &Strings) -> Vec<&'static str> {
-    vec![
-        t.col_priority,
-        t.col_score,
-        t.col_device,
-        t.col_site,
-        t.col_site_name,
-        t.col_class,
-        t.col_vendor,
-        t.col_model,
-        t.col_serial,
-        t.col_acquired,
-        t.col_age,
-        t.col_max_age,
-        t.col_end_of_sale,
-        t.col_days_end_of_sale,
-        t.col_end_of_support,
-        t.col_days_end_of_support,
-        t.col_reasons,
-        t.col_evidence,
-        t.col_missing,
-    ]
-}
-
-/// The typed cells of a device row; `c` adds priority, score, reasons and evidence.
-fn device_cells(t: &Strings, f: &DeviceFacts, c: Option<&Candidate>, days: u32) -> Vec<Cell> {
-    vec![
-        c.map_or(Cell::Empty, |c| Cell::text(t.priority(c.priority))),
-        c.map_or(Cell::Empty, |c| Cell::Number(f64::from(c.score))),
-        Cell::text(f.device.clone()),
-        Cell::text(f.site.clone()),
-        Cell::text(f.site_name.clone()),
-        Cell::text(t.class(f.class)),
-        Cell::opt_text(&f.vendor),
-        Cell::opt_text(&f.model),
-        Cell::opt_text(&f.serial),
-        Cell::opt_date(f.acquired),
-        Cell::opt_num(f.age_years),
-        Cell::Number(f64::from(f.max_age_years)),
-        Cell::opt_date(f.end_of_sale),
-        f.days_to_end_of_sale.map_or(Cell::Empty, Cell::int),
-        Cell::opt_date(f.end_of_support),
-        f.days_to_end_of_support.map_or(Cell::Empty, Cell::int),
-        c.map_or(Cell::Empty, |c| Cell::text(reasons(t, c))),
-        c.map_or(Cell::Empty, |c| Cell::text(evidences(t, c, days))),
-        Cell::text(missing(t, f)),
-    ]
-}
-
-fn cell_text(c: &Cell) -> String {
-    match c {
-        Cell::Text(s) => s.clone(),
-        Cell::Number(n) => super::text::number(*n),
-        Cell::Percent(p) => format!("{:.4}", p),
-        Cell::Date(d) => d.to_string(),
-        Cell::Empty => String::new(),
+/// A device's row; `c` fills priority, score, reasons and evidence.
+fn device_row(t: &Strings, f: &DeviceFacts, c: Option<&Candidate>, days: u32) -> DeviceRow {
+    DeviceRow {
+        priority: c.map(|c| t.priority(c.priority)),
+        score: c.map(|c| c.score),
+        identity: identity(t, f),
+        age_years: f.age_years,
+        max_age_years: f.max_age_years,
+        end_of_sale: f.end_of_sale,
+        days_to_end_of_sale: f.days_to_end_of_sale,
+        end_of_support: f.end_of_support,
+        days_to_end_of_support: f.days_to_end_of_support,
+        reasons: c.map(|c| reasons(t, c)),
+        evidence: c.map(|c| evidences(t, c, days)),
+        missing: missing(t, f),
     }
 }
 
@@ -341,20 +369,17 @@ fn cell_text(c: &Cell) -> String {
 pub fn csv(r: &Renewal, lang: Lang) -> String {
     let t = lang.t();
     let days = r.rules.reliability_days;
+    let candidates = r
+        .candidates
+        .iter()
+        .map(|c| CsvRow { candidate: t.yes, device: device_row(t, &c.facts, Some(c), days) });
+    let others = r
+        .missing_data
+        .iter()
+        .filter(|m| !m.candidate)
+        .map(|m| CsvRow { candidate: t.no, device: device_row(t, &m.facts, None, days) });
     let mut out = String::new();
-    let mut headers = vec![t.col_candidate.to_owned()];
-    headers.extend(candidate_headers(t).iter().map(|h| (*h).to_owned()));
-    csv_record(&mut out, &headers);
-    for c in &r.candidates {
-        let mut row = vec![t.yes.to_owned()];
-        row.extend(device_cells(t, &c.facts, Some(c), days).iter().map(cell_text));
-        csv_record(&mut out, &row);
-    }
-    for m in r.missing_data.iter().filter(|m| !m.candidate) {
-        let mut row = vec![t.no.to_owned()];
-        row.extend(device_cells(t, &m.facts, None, days).iter().map(cell_text));
-        csv_record(&mut out, &row);
-    }
+    table::csv(&mut out, lang, candidates.chain(others));
     out
 }
 
@@ -363,56 +388,19 @@ pub fn xlsx(r: &Renewal, lang: Lang) -> Result<Vec<u8>, XlsxError> {
     let t = lang.t();
     let days = r.rules.reliability_days;
     let mut book = Book::new(r.as_of.instant);
-    let rows: Vec<Vec<Cell>> =
-        r.candidates.iter().map(|c| device_cells(t, &c.facts, Some(c), days)).collect();
-    book.table(t.candidates, &candidate_headers(t), &rows)?;
-
-    let rows: Vec<Vec<Cell>> = r
-        .missing_data
-        .iter()
-        .map(|m| {
-            let f = &m.facts;
-            vec![
-                Cell::text(f.device.clone()),
-                Cell::text(f.site.clone()),
-                Cell::text(f.site_name.clone()),
-                Cell::text(t.class(f.class)),
-                Cell::opt_text(&f.vendor),
-                Cell::opt_text(&f.model),
-                Cell::opt_text(&f.serial),
-                Cell::opt_date(f.acquired),
-                Cell::opt_date(f.end_of_sale),
-                Cell::opt_date(f.end_of_support),
-                Cell::text(missing(t, f)),
-                Cell::text(t.yes_no(m.candidate)),
-            ]
-        })
-        .collect();
-    book.table(
-        t.missing_data,
-        &[
-            t.col_device,
-            t.col_site,
-            t.col_site_name,
-            t.col_class,
-            t.col_vendor,
-            t.col_model,
-            t.col_serial,
-            t.col_acquired,
-            t.col_end_of_sale,
-            t.col_end_of_support,
-            t.col_missing,
-            t.col_candidate,
-        ],
-        &rows,
-    )?;
-
-    let rows: Vec<Vec<Cell>> = policy_cells(t, r)
-        .into_iter()
-        .map(|(rule, class, value, unit)| {
-            vec![Cell::text(rule), Cell::text(class), Cell::Number(value as f64), Cell::text(unit)]
-        })
-        .collect();
-    book.table(t.policy, &[t.col_rule, t.col_class, t.col_value, t.col_unit], &rows)?;
+    let rows = r.candidates.iter().map(|c| device_row(t, &c.facts, Some(c), days));
+    book.sheet(t.candidates, lang, rows)?;
+    let rows = r.missing_data.iter().map(|m| {
+        let f = &m.facts;
+        MissingRow {
+            identity: identity(t, f),
+            end_of_sale: f.end_of_sale,
+            end_of_support: f.end_of_support,
+            missing: missing(t, f),
+            candidate: t.yes_no(m.candidate),
+        }
+    });
+    book.sheet(t.missing_data, lang, rows)?;
+    book.sheet(t.policy, lang, policy(t, r))?;
     book.finish()
 }

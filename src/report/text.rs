@@ -1,7 +1,7 @@
 //! Small text helpers shared by the renderers: percentages, dates, Markdown tables, RFC 4180
 //! CSV records.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::i18n::{Strings, fill};
 
@@ -27,11 +27,6 @@ pub fn number(value: f64) -> String {
     }
 }
 
-/// An optional date as `YYYY-MM-DD`, or empty.
-pub fn date(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
-}
-
 /// An instant as `YYYY-MM-DD HH:MM UTC`.
 pub fn instant(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -53,12 +48,12 @@ pub fn md_cell(s: &str) -> String {
 }
 
 /// A Markdown table.
-pub fn md_table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
+pub fn md_table(out: &mut String, headers: &[impl AsRef<str>], rows: &[Vec<String>]) {
     let line = |cells: &mut dyn Iterator<Item = String>| {
         let cells: Vec<String> = cells.collect();
         format!("| {} |\n", cells.join(" | "))
     };
-    out.push_str(&line(&mut headers.iter().map(|h| md_cell(h))));
+    out.push_str(&line(&mut headers.iter().map(|h| md_cell(h.as_ref()))));
     out.push_str(&line(&mut headers.iter().map(|_| "---".to_owned())));
     for row in rows {
         out.push_str(&line(&mut row.iter().map(|c| md_cell(c))));
@@ -66,8 +61,8 @@ pub fn md_table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
 }
 
 /// A plain-text table: columns padded to their widest cell, two spaces apart, header first.
-pub fn text_table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+pub fn text_table(out: &mut String, headers: &[impl AsRef<str>], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.as_ref().chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -84,7 +79,7 @@ pub fn text_table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
         out.push_str(l.trim_end());
         out.push('\n');
     };
-    line(headers.to_vec());
+    line(headers.iter().map(AsRef::as_ref).collect());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
     }

@@ -1,64 +1,21 @@
 //! Workbooks for office spreadsheets: every sheet is a table with a bold, frozen header row and
 //! an autofilter; cells are typed (dates are dates, numbers are numbers, ratios are percentages).
 
-use chrono::{DateTime, NaiveDate, Utc};
-use rust_xlsxwriter::{DocProperties, Format, Workbook, XlsxError};
+use chrono::{DateTime, Utc};
+use rust_xlsxwriter::{DocProperties, Format, Workbook, Worksheet, XlsxError};
 
-/// A typed cell.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// Text.
-    Text(String),
-    /// A number.
-    Number(f64),
-    /// A ratio (0-1), shown as a percentage.
-    Percent(f64),
-    /// A date.
-    Date(NaiveDate),
-    /// Nothing.
-    Empty,
-}
+use super::i18n::Lang;
+use super::table::{Cell, Row};
 
-impl Cell {
-    /// Text, or empty for an empty string.
-    pub fn text(s: impl Into<String>) -> Cell {
-        let s = s.into();
-        if s.is_empty() { Cell::Empty } else { Cell::Text(s) }
-    }
-
-    /// Optional text.
-    pub fn opt_text(s: &Option<String>) -> Cell {
-        s.as_ref().map_or(Cell::Empty, |s| Cell::text(s.clone()))
-    }
-
-    /// Optional number.
-    pub fn opt_num<T: Into<f64>>(n: Option<T>) -> Cell {
-        n.map_or(Cell::Empty, |n| Cell::Number(n.into()))
-    }
-
-    /// An integer (days, counts) as a number; precise to 2^53, far beyond any count here.
-    pub fn int(n: i64) -> Cell {
-        Cell::Number(n as f64)
-    }
-
-    /// Optional date.
-    pub fn opt_date(d: Option<NaiveDate>) -> Cell {
-        d.map_or(Cell::Empty, Cell::Date)
-    }
-
-    /// Optional ratio.
-    pub fn opt_percent(r: Option<f64>) -> Cell {
-        r.map_or(Cell::Empty, Cell::Percent)
-    }
-
-    fn width(&self) -> usize {
-        match self {
-            Cell::Text(s) => s.chars().count(),
-            Cell::Number(n) => n.to_string().len(),
-            Cell::Percent(_) => 7,
-            Cell::Date(_) => 10,
-            Cell::Empty => 0,
-        }
+/// Characters a cell takes on screen, for the column width.
+fn width(cell: &Cell) -> usize {
+    match cell {
+        Cell::Text(s) => s.chars().count(),
+        Cell::Number(n) => n.to_string().len(),
+        Cell::Percent(_) => 7,
+        Cell::Date(_) => 10,
+        Cell::Phrase(value, _) => width(value),
+        Cell::Empty => 0,
     }
 }
 
@@ -86,41 +43,37 @@ impl Book {
         }
     }
 
-    /// Add a sheet holding one table.
-    pub fn table(
+    /// Add a sheet named `name` holding `rows` as a table.
+    pub fn sheet<R: Row>(
         &mut self,
         name: &str,
-        headers: &[&str],
+        lang: Lang,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<(), XlsxError> {
+        let rows: Vec<Vec<Cell>> = rows.into_iter().map(Row::cells).collect();
+        self.table(name, &R::headers(lang), &rows)
+    }
+
+    /// Add a sheet holding one table.
+    fn table(
+        &mut self,
+        name: &str,
+        headers: &[String],
         rows: &[Vec<Cell>],
     ) -> Result<(), XlsxError> {
         let ws = self.wb.add_worksheet();
         ws.set_name(name)?;
         let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
         for (c, h) in headers.iter().enumerate() {
-            ws.write_string_with_format(0, col(c), *h, &self.header)?;
+            ws.write_string_with_format(0, col(c), h, &self.header)?;
         }
         for (r, row) in rows.iter().enumerate() {
             let r = u32::try_from(r + 1).map_err(|_| XlsxError::RowColumnLimitError)?;
             for (c, cell) in row.iter().enumerate() {
                 if let Some(w) = widths.get_mut(c) {
-                    *w = (*w).max(cell.width());
+                    *w = (*w).max(width(cell));
                 }
-                let c = col(c);
-                match cell {
-                    Cell::Text(s) => {
-                        ws.write_string(r, c, s)?;
-                    }
-                    Cell::Number(n) => {
-                        ws.write_number(r, c, *n)?;
-                    }
-                    Cell::Percent(p) => {
-                        ws.write_number_with_format(r, c, *p, &self.percent)?;
-                    }
-                    Cell::Date(d) => {
-                        ws.write_datetime_with_format(r, c, d, &self.date)?;
-                    }
-                    Cell::Empty => {}
-                }
+                write_cell(ws, (&self.date, &self.percent), r, col(c), cell)?;
             }
         }
         for (c, w) in widths.iter().enumerate() {
@@ -136,6 +89,34 @@ impl Book {
     pub fn finish(mut self) -> Result<Vec<u8>, XlsxError> {
         self.wb.save_to_buffer()
     }
+}
+
+/// Writes one typed cell.
+fn write_cell(
+    ws: &mut Worksheet,
+    formats: (&Format, &Format),
+    r: u32,
+    c: u16,
+    cell: &Cell,
+) -> Result<(), XlsxError> {
+    let (date, percent) = formats;
+    match cell {
+        Cell::Text(s) => {
+            ws.write_string(r, c, s)?;
+        }
+        Cell::Number(n) => {
+            ws.write_number(r, c, *n)?;
+        }
+        Cell::Percent(p) => {
+            ws.write_number_with_format(r, c, *p, percent)?;
+        }
+        Cell::Date(d) => {
+            ws.write_datetime_with_format(r, c, d, date)?;
+        }
+        Cell::Phrase(value, _) => write_cell(ws, formats, r, c, value)?,
+        Cell::Empty => {}
+    }
+    Ok(())
 }
 
 fn col(c: usize) -> u16 {

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreError;
+use super::columns::stored_row;
 use super::records::{EventKind, EventRecord, InterfaceRecord, PollRecord};
 use crate::inventory::Family;
-use crate::probe::ProbeKind;
-use crate::probe::{Interface, SystemInfo};
+use crate::probe::{Counter, Interface, ProbeKind, SystemInfo};
 
 /// Longest repeated string stored (device, site, SNMP system values, interface names), in bytes;
 /// longer ones are cut at a character boundary. PostgreSQL's unique index on them refuses
@@ -331,31 +331,34 @@ pub(crate) fn interface_strings(rows: &[InterfaceRecord]) -> impl Iterator<Item 
     })
 }
 
-/// A poll as stored (`polls` and `latest_polls` columns).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PollRow {
-    pub at: DateTime<Utc>,
-    pub agent: Id,
-    pub device: Id,
-    pub site: Id,
-    pub family: i16,
-    pub probe: i16,
-    pub outcome: Id,
-    pub success: bool,
-    pub sent: Option<i32>,
-    pub received: Option<i32>,
-    pub rtt_min_us: Option<i32>,
-    pub rtt_avg_us: Option<i32>,
-    pub rtt_max_us: Option<i32>,
-    pub jitter_us: Option<i32>,
-    pub duration_us: i32,
-    pub sys_descr: Option<Id>,
-    pub sys_object_id: Option<Id>,
-    pub sys_name: Option<Id>,
-    pub sys_location: Option<Id>,
-    pub sys_contact: Option<Id>,
-    pub sys_uptime_ticks: Option<i64>,
+stored_row! {
+    /// A poll as stored (`polls` and `latest_polls` columns).
+    pub(crate) struct PollRow in "polls", "reading polls" {
+        agent: Id = "int4",
+        device: Id = "int4",
+        site: Id = "int4",
+        family: i16 = "int2",
+        probe: i16 = "int2",
+        outcome: Id = "int4",
+        success: bool = "bool",
+        sent: Option<i32> = "int4",
+        received: Option<i32> = "int4",
+        rtt_min_us: Option<i32> = "int4",
+        rtt_avg_us: Option<i32> = "int4",
+        rtt_max_us: Option<i32> = "int4",
+        jitter_us: Option<i32> = "int4",
+        duration_us: i32 = "int4",
+        sys_descr: Option<Id> = "int4",
+        sys_object_id: Option<Id> = "int4",
+        sys_name: Option<Id> = "int4",
+        sys_location: Option<Id> = "int4",
+        sys_contact: Option<Id> = "int4",
+        sys_uptime_ticks: Option<i64> = "int8",
+    }
 }
+
+/// The key of `latest_polls`.
+pub(crate) const LATEST_KEY: [&str; 3] = ["device", "family", "probe"];
 
 impl PollRow {
     /// Encodes a record; every string must be in `ids`.
@@ -452,26 +455,21 @@ pub(crate) fn latest_per_key(rows: &[PollRow]) -> Vec<&PollRow> {
     out
 }
 
-/// An interface sample as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct InterfaceRow {
-    pub at: DateTime<Utc>,
-    pub agent: Id,
-    pub device: Id,
-    pub if_index: i32,
-    pub name: Id,
-    pub alias: Option<Id>,
-    pub if_type: Option<i32>,
-    pub speed_mbps: Option<i64>,
-    pub oper_up: Option<bool>,
-    pub admin_up: Option<bool>,
-    pub in_octets: Option<i64>,
-    pub out_octets: Option<i64>,
-    pub counter_bits: i16,
-    pub in_errors: Option<i64>,
-    pub out_errors: Option<i64>,
-    pub in_discards: Option<i64>,
-    pub out_discards: Option<i64>,
+stored_row! {
+    /// An interface sample as stored: one column per declared counter (`probe::Counter`).
+    pub(crate) struct InterfaceRow in "interfaces", "reading interfaces" {
+        agent: Id = "int4",
+        device: Id = "int4",
+        if_index: i32 = "int4",
+        name: Id = "int4",
+        alias: Option<Id> = "int4",
+        if_type: Option<i32> = "int4",
+        speed_mbps: Option<i64> = "int8",
+        oper_up: Option<bool> = "bool",
+        admin_up: Option<bool> = "bool",
+        counter_bits: i16 = "int2",
+        [counters: Option<i64> = "int8"; Counter::COUNT] named Counter::ALL.map(Counter::name),
+    }
 }
 
 impl InterfaceRow {
@@ -496,13 +494,8 @@ impl InterfaceRow {
             speed_mbps: i.speed_mbps.map(u64_bits),
             oper_up: i.oper_up,
             admin_up: i.admin_up,
-            in_octets: i.in_octets.map(u64_bits),
-            out_octets: i.out_octets.map(u64_bits),
             counter_bits: i16::from(i.counter_bits),
-            in_errors: i.in_errors.map(u64_bits),
-            out_errors: i.out_errors.map(u64_bits),
-            in_discards: i.in_discards.map(u64_bits),
-            out_discards: i.out_discards.map(u64_bits),
+            counters: Counter::ALL.map(|c| i.counter(c).map(u64_bits)),
         })
     }
 
@@ -514,32 +507,37 @@ impl InterfaceRow {
     /// Decodes a row; every id must be in `names`.
     pub(crate) fn decode(self, names: &Names) -> Result<InterfaceRecord, StoreError> {
         const T: &str = "interfaces";
+        let mut interface = Interface {
+            index: i64_to_u32(T, "if_index", self.if_index.into())?,
+            name: name(names, T, "name", self.name)?,
+            alias: opt_name(names, T, "alias", self.alias)?,
+            if_type: self.if_type.map(|v| i64_to_u32(T, "if_type", v.into())).transpose()?,
+            speed_mbps: self.speed_mbps.map(bits_u64),
+            oper_up: self.oper_up,
+            admin_up: self.admin_up,
+            counter_bits: u8::try_from(self.counter_bits).map_err(|_| StoreError::Corrupt {
+                table: T,
+                column: "counter_bits",
+                value: self.counter_bits.to_string(),
+            })?,
+            ..Interface::default()
+        };
+        for (c, v) in Counter::ALL.into_iter().zip(self.counters) {
+            *interface.counter_mut(c) = v.map(bits_u64);
+        }
         Ok(InterfaceRecord {
             at: self.at,
             agent: name(names, T, "agent", self.agent)?,
             device: name(names, T, "device", self.device)?,
-            interface: Interface {
-                index: i64_to_u32(T, "if_index", self.if_index.into())?,
-                name: name(names, T, "name", self.name)?,
-                alias: opt_name(names, T, "alias", self.alias)?,
-                if_type: self.if_type.map(|v| i64_to_u32(T, "if_type", v.into())).transpose()?,
-                speed_mbps: self.speed_mbps.map(bits_u64),
-                oper_up: self.oper_up,
-                admin_up: self.admin_up,
-                in_octets: self.in_octets.map(bits_u64),
-                out_octets: self.out_octets.map(bits_u64),
-                counter_bits: u8::try_from(self.counter_bits).map_err(|_| StoreError::Corrupt {
-                    table: T,
-                    column: "counter_bits",
-                    value: self.counter_bits.to_string(),
-                })?,
-                in_errors: self.in_errors.map(bits_u64),
-                out_errors: self.out_errors.map(bits_u64),
-                in_discards: self.in_discards.map(bits_u64),
-                out_discards: self.out_discards.map(bits_u64),
-            },
+            interface,
         })
     }
+}
+
+/// The counter columns of `interfaces` missing from `have` (the columns a database has), in
+/// declaration order.
+pub(crate) fn missing_counter_columns(have: &[String]) -> Vec<&'static str> {
+    Counter::ALL.map(Counter::name).into_iter().filter(|c| !have.iter().any(|h| h == c)).collect()
 }
 
 /// The latest polls in their documented order: device, family, probe.
@@ -556,17 +554,17 @@ pub(crate) fn snapshot_content(text: &str) -> Result<serde_json::Value, StoreErr
     })
 }
 
-/// An event as stored: plain text columns.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct EventRow {
-    pub at: DateTime<Utc>,
-    pub agent: String,
-    pub kind: String,
-    pub device: Option<String>,
-    pub site: Option<String>,
-    pub family: Option<String>,
-    pub probe: Option<String>,
-    pub detail: String,
+stored_row! {
+    /// An event as stored: plain text columns.
+    pub(crate) struct EventRow in "events", "reading events" {
+        agent: String = "text",
+        kind: String = "text",
+        device: Option<String> = "text",
+        site: Option<String> = "text",
+        family: Option<String> = "text",
+        probe: Option<String> = "text",
+        detail: String = "text",
+    }
 }
 
 impl EventRow {

@@ -6,53 +6,18 @@
 //! driver cannot read either database's date and time columns. `docs/storage.md` describes the
 //! schema, retention and sizing.
 //!
+//! The columns of `polls`, `latest_polls`, `interfaces` and `events` are listed once each
+//! (`codec`, with `columns::stored_row!`); both backends build their SQL, binders and decoders
+//! from those lists. `interfaces` has one column per interface counter declared in
+//! `probe::Counter`: a database that lacks one (written before the counter was declared) gets
+//! it when it is opened, beside the migrations, so a new counter needs no migration file.
+//!
 //! Conventions shared by both backends, so they give the same answers:
 //! - every time range is half-open, `[from, to)`, and days are UTC calendar days;
 //! - times are kept to the microsecond (PostgreSQL's resolution), RTTs and durations too;
 //! - text is stored with NUL characters replaced by U+FFFD (PostgreSQL refuses NUL) and
 //!   repeated strings (device, site, SNMP system values, interface names) longer than
 //!   [`MAX_TEXT_BYTES`] cut at a character boundary.
-
-/// The columns of `polls` and `latest_polls`, in the order both backends bind them.
-macro_rules! poll_columns {
-    () => {
-        "at, agent, device, site, family, probe, outcome, success, sent, received, rtt_min_us, \
-         rtt_avg_us, rtt_max_us, jitter_us, duration_us, sys_descr, sys_object_id, sys_name, \
-         sys_location, sys_contact, sys_uptime_ticks"
-    };
-}
-
-/// Keeps `latest_polls` at the latest row per key, whichever agent wrote it (SQL shared by both
-/// backends).
-macro_rules! latest_upsert {
-    () => {
-        " ON CONFLICT (device, family, probe) DO UPDATE SET at = excluded.at, \
-         agent = excluded.agent, site = excluded.site, outcome = excluded.outcome, \
-         success = excluded.success, sent = excluded.sent, received = excluded.received, \
-         rtt_min_us = excluded.rtt_min_us, rtt_avg_us = excluded.rtt_avg_us, \
-         rtt_max_us = excluded.rtt_max_us, jitter_us = excluded.jitter_us, \
-         duration_us = excluded.duration_us, sys_descr = excluded.sys_descr, \
-         sys_object_id = excluded.sys_object_id, sys_name = excluded.sys_name, \
-         sys_location = excluded.sys_location, sys_contact = excluded.sys_contact, \
-         sys_uptime_ticks = excluded.sys_uptime_ticks \
-         WHERE excluded.at > latest_polls.at"
-    };
-}
-
-/// The columns of `interfaces`, in the order both backends bind them.
-macro_rules! interface_columns {
-    () => {
-        "at, agent, device, if_index, name, alias, if_type, speed_mbps, oper_up, admin_up, \
-         in_octets, out_octets, counter_bits, in_errors, out_errors, in_discards, out_discards"
-    };
-}
-
-/// The columns of `events`, in the order both backends bind them.
-macro_rules! event_columns {
-    () => {
-        "at, agent, kind, device, site, family, probe, detail"
-    };
-}
 
 /// The figures columns of `daily`, in the order of `plan::Sums` after the key.
 macro_rules! daily_columns {
@@ -73,6 +38,7 @@ macro_rules! daily_upsert {
 }
 
 mod codec;
+mod columns;
 mod plan;
 mod postgres;
 pub mod records;

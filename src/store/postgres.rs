@@ -3,16 +3,15 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use sqlx::postgres::{
-    PgArguments, PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolOptions, PgRow,
-};
-use sqlx::query::Query;
-use sqlx::{Connection, Postgres, Row};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Connection, Postgres, Row};
 
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
+use super::columns::{Dialect, Statements};
 use super::plan::{self, Key, Sums};
 use super::records::*;
 use super::url::DbUrl;
@@ -26,17 +25,11 @@ const MAX_CONNECTIONS: u32 = 8;
 const ROLLUP_LOCK: i64 = 0x7669_6769_6101;
 /// Advisory lock that serialises, across agents, "store this snapshot unless it is the latest".
 const SNAPSHOT_LOCK: i64 = 0x7669_6769_6102;
+/// Advisory lock that serialises, across agents, adding interface counter columns.
+const COLUMNS_LOCK: i64 = 0x7669_6769_6103;
 
-/// `INSERT INTO polls|latest_polls (poll_columns!()) ` followed by this: one statement for any
-/// number of rows, always the same text (prepared once).
-macro_rules! unnest_polls {
-    () => {
-        "SELECT * FROM UNNEST($1::timestamptz[], $2::int4[], $3::int4[], $4::int4[], \
-         $5::int2[], $6::int2[], $7::int4[], $8::bool[], $9::int4[], $10::int4[], $11::int4[], \
-         $12::int4[], $13::int4[], $14::int4[], $15::int4[], $16::int4[], $17::int4[], \
-         $18::int4[], $19::int4[], $20::int4[], $21::int8[])"
-    };
-}
+/// The statements on the stored rows, built once from their column lists.
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::new(Dialect::Postgres));
 
 /// The figures of raw polls per key; the site is that of the latest poll.
 macro_rules! raw_sums_select {
@@ -90,6 +83,7 @@ impl PgStore {
             .run(&mut first)
             .await
             .map_err(|error| StoreError::Migrate { url: shown.clone(), error })?;
+        add_counter_columns(&mut first).await?;
         first.close().await.map_err(|error| StoreError::Connect { url: shown.clone(), error })?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -188,26 +182,14 @@ impl PgStore {
         let all: Vec<&PollRow> = encoded.iter().collect();
         let latest = codec::latest_per_key(&encoded);
         let mut tx = self.begin().await?;
-        bind_polls(
-            sqlx::query(concat!("INSERT INTO polls (", poll_columns!(), ") ", unnest_polls!())),
-            &all,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(query_error("storing polls"))?;
-        bind_polls(
-            sqlx::query(concat!(
-                "INSERT INTO latest_polls (",
-                poll_columns!(),
-                ") ",
-                unnest_polls!(),
-                latest_upsert!()
-            )),
-            &latest,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(query_error("storing the latest polls"))?;
+        PollRow::bind_pg(sqlx::query(SQL.insert_polls.as_str()), &all)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error("storing polls"))?;
+        PollRow::bind_pg(sqlx::query(SQL.insert_latest.as_str()), &latest)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error("storing the latest polls"))?;
         // Matches (and so locks) the row only when the day moves back: agents do not queue here.
         sqlx::query(
             "UPDATE retention SET raw_first_day = $1 \
@@ -228,36 +210,13 @@ impl PgStore {
             return Ok(());
         }
         let ids = self.intern(codec::interface_strings(rows)).await?;
-        let r =
+        let encoded =
             rows.iter().map(|r| InterfaceRow::encode(r, &ids)).collect::<Result<Vec<_>, _>>()?;
-        sqlx::query(concat!(
-            "INSERT INTO interfaces (",
-            interface_columns!(),
-            ") SELECT * FROM UNNEST($1::timestamptz[], $2::int4[], $3::int4[], $4::int4[], \
-             $5::int4[], $6::int4[], $7::int4[], $8::int8[], $9::bool[], $10::bool[], \
-             $11::int8[], $12::int8[], $13::int2[], $14::int8[], $15::int8[], $16::int8[], \
-             $17::int8[])"
-        ))
-        .bind(column!(r, at))
-        .bind(column!(r, agent))
-        .bind(column!(r, device))
-        .bind(column!(r, if_index))
-        .bind(column!(r, name))
-        .bind(column!(r, alias))
-        .bind(column!(r, if_type))
-        .bind(column!(r, speed_mbps))
-        .bind(column!(r, oper_up))
-        .bind(column!(r, admin_up))
-        .bind(column!(r, in_octets))
-        .bind(column!(r, out_octets))
-        .bind(column!(r, counter_bits))
-        .bind(column!(r, in_errors))
-        .bind(column!(r, out_errors))
-        .bind(column!(r, in_discards))
-        .bind(column!(r, out_discards))
-        .execute(&self.pool)
-        .await
-        .map_err(query_error("storing interfaces"))?;
+        let rows: Vec<&InterfaceRow> = encoded.iter().collect();
+        InterfaceRow::bind_pg(sqlx::query(SQL.insert_interfaces.as_str()), &rows)
+            .execute(&self.pool)
+            .await
+            .map_err(query_error("storing interfaces"))?;
         Ok(())
     }
 
@@ -265,27 +224,12 @@ impl PgStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let r: Vec<EventRow> = rows.iter().map(EventRow::encode).collect();
-        let text = |f: fn(&EventRow) -> &String| r.iter().map(f).cloned().collect::<Vec<_>>();
-        let opt =
-            |f: fn(&EventRow) -> &Option<String>| r.iter().map(f).cloned().collect::<Vec<_>>();
-        sqlx::query(concat!(
-            "INSERT INTO events (",
-            event_columns!(),
-            ") SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], \
-             $5::text[], $6::text[], $7::text[], $8::text[])"
-        ))
-        .bind(column!(r, at))
-        .bind(text(|e| &e.agent))
-        .bind(text(|e| &e.kind))
-        .bind(opt(|e| &e.device))
-        .bind(opt(|e| &e.site))
-        .bind(opt(|e| &e.family))
-        .bind(opt(|e| &e.probe))
-        .bind(text(|e| &e.detail))
-        .execute(&self.pool)
-        .await
-        .map_err(query_error("storing events"))?;
+        let encoded: Vec<EventRow> = rows.iter().map(EventRow::encode).collect();
+        let rows: Vec<&EventRow> = encoded.iter().collect();
+        EventRow::bind_pg(sqlx::query(SQL.insert_events.as_str()), &rows)
+            .execute(&self.pool)
+            .await
+            .map_err(query_error("storing events"))?;
         Ok(())
     }
 
@@ -343,7 +287,7 @@ impl PgStore {
     }
 
     pub(crate) async fn latest_polls(&self) -> Result<Vec<PollRecord>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", poll_columns!(), " FROM latest_polls"))
+        let rows = sqlx::query(SQL.select_latest.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(query_error("reading the latest polls"))?;
@@ -357,32 +301,13 @@ impl PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<EventRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events WHERE at >= $1 AND at < $2 ORDER BY at, id"
-        ))
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_error("reading events"))?;
-        rows.iter()
-            .map(|r| {
-                let get = query_error("reading events");
-                EventRow {
-                    at: r.try_get(0).map_err(get)?,
-                    agent: r.try_get(1).map_err(get)?,
-                    kind: r.try_get(2).map_err(get)?,
-                    device: r.try_get(3).map_err(get)?,
-                    site: r.try_get(4).map_err(get)?,
-                    family: r.try_get(5).map_err(get)?,
-                    probe: r.try_get(6).map_err(get)?,
-                    detail: r.try_get(7).map_err(get)?,
-                }
-                .decode()
-            })
-            .collect()
+        let rows = sqlx::query(SQL.select_events.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading events"))?;
+        rows.iter().map(|r| EventRow::from_pg(r)?.decode()).collect()
     }
 
     pub(crate) async fn polls(
@@ -394,23 +319,18 @@ impl PgStore {
         let Some(device) = self.id_of(device).await? else {
             return Ok(Vec::new());
         };
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            poll_columns!(),
-            " FROM polls WHERE device = $1 AND at >= $2 AND at < $3 \
-             ORDER BY at, family, probe, agent"
-        ))
-        .bind(device)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_error("reading polls"))?;
+        let rows = sqlx::query(SQL.select_polls.as_str())
+            .bind(device)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading polls"))?;
         self.decode_polls(&rows).await
     }
 
     async fn decode_polls(&self, rows: &[PgRow]) -> Result<Vec<PollRecord>, StoreError> {
-        let rows = rows.iter().map(poll_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = rows.iter().map(PollRow::from_pg).collect::<Result<Vec<_>, _>>()?;
         let names = self.names(rows.iter().flat_map(PollRow::ids)).await?;
         rows.into_iter().map(|r| r.decode(&names)).collect()
     }
@@ -424,19 +344,14 @@ impl PgStore {
         let Some(device) = self.id_of(device).await? else {
             return Ok(Vec::new());
         };
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            interface_columns!(),
-            " FROM interfaces WHERE device = $1 AND at >= $2 AND at < $3 \
-             ORDER BY at, if_index, agent"
-        ))
-        .bind(device)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_error("reading interfaces"))?;
-        let rows = rows.iter().map(interface_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(SQL.select_interfaces.as_str())
+            .bind(device)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading interfaces"))?;
+        let rows = rows.iter().map(InterfaceRow::from_pg).collect::<Result<Vec<_>, _>>()?;
         let names = self.names(rows.iter().flat_map(InterfaceRow::ids)).await?;
         rows.into_iter().map(|r| r.decode(&names)).collect()
     }
@@ -608,6 +523,34 @@ impl plan::Source for PgConnection {
     }
 }
 
+/// Adds to `interfaces` a column for every declared interface counter the database lacks (it
+/// was written before the counter was declared); its older rows read as "not read". Adding a
+/// nullable column without a default rewrites nothing.
+async fn add_counter_columns(c: &mut PgConnection) -> Result<(), StoreError> {
+    async fn have(c: &mut PgConnection) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'interfaces'",
+        )
+        .fetch_all(c)
+        .await
+        .map_err(query_error("reading the columns of interfaces"))
+    }
+    if codec::missing_counter_columns(&have(c).await?).is_empty() {
+        return Ok(());
+    }
+    let adding = query_error("adding interface counter columns");
+    let mut tx = c.begin().await.map_err(adding)?;
+    // Under the lock, looked at again: another agent may have just added them.
+    lock(&mut tx, COLUMNS_LOCK).await?;
+    for column in codec::missing_counter_columns(&have(&mut tx).await?) {
+        // `column` is a declared counter name (lower-case letters and `_`, checked by a test).
+        let sql = format!("ALTER TABLE interfaces ADD COLUMN IF NOT EXISTS {column} bigint");
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(adding)?;
+    }
+    tx.commit().await.map_err(adding)
+}
+
 async fn lock(tx: &mut PgConnection, key: i64) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(key)
@@ -615,83 +558,6 @@ async fn lock(tx: &mut PgConnection, key: i64) -> Result<(), StoreError> {
         .await
         .map(drop)
         .map_err(query_error("taking a lock"))
-}
-
-fn bind_polls<'q>(
-    q: Query<'q, Postgres, PgArguments>,
-    r: &[&PollRow],
-) -> Query<'q, Postgres, PgArguments> {
-    q.bind(column!(r, at))
-        .bind(column!(r, agent))
-        .bind(column!(r, device))
-        .bind(column!(r, site))
-        .bind(column!(r, family))
-        .bind(column!(r, probe))
-        .bind(column!(r, outcome))
-        .bind(column!(r, success))
-        .bind(column!(r, sent))
-        .bind(column!(r, received))
-        .bind(column!(r, rtt_min_us))
-        .bind(column!(r, rtt_avg_us))
-        .bind(column!(r, rtt_max_us))
-        .bind(column!(r, jitter_us))
-        .bind(column!(r, duration_us))
-        .bind(column!(r, sys_descr))
-        .bind(column!(r, sys_object_id))
-        .bind(column!(r, sys_name))
-        .bind(column!(r, sys_location))
-        .bind(column!(r, sys_contact))
-        .bind(column!(r, sys_uptime_ticks))
-}
-
-fn poll_row(r: &PgRow) -> Result<PollRow, StoreError> {
-    let get = query_error("reading polls");
-    Ok(PollRow {
-        at: r.try_get(0).map_err(get)?,
-        agent: r.try_get(1).map_err(get)?,
-        device: r.try_get(2).map_err(get)?,
-        site: r.try_get(3).map_err(get)?,
-        family: r.try_get(4).map_err(get)?,
-        probe: r.try_get(5).map_err(get)?,
-        outcome: r.try_get(6).map_err(get)?,
-        success: r.try_get(7).map_err(get)?,
-        sent: r.try_get(8).map_err(get)?,
-        received: r.try_get(9).map_err(get)?,
-        rtt_min_us: r.try_get(10).map_err(get)?,
-        rtt_avg_us: r.try_get(11).map_err(get)?,
-        rtt_max_us: r.try_get(12).map_err(get)?,
-        jitter_us: r.try_get(13).map_err(get)?,
-        duration_us: r.try_get(14).map_err(get)?,
-        sys_descr: r.try_get(15).map_err(get)?,
-        sys_object_id: r.try_get(16).map_err(get)?,
-        sys_name: r.try_get(17).map_err(get)?,
-        sys_location: r.try_get(18).map_err(get)?,
-        sys_contact: r.try_get(19).map_err(get)?,
-        sys_uptime_ticks: r.try_get(20).map_err(get)?,
-    })
-}
-
-fn interface_row(r: &PgRow) -> Result<InterfaceRow, StoreError> {
-    let get = query_error("reading interfaces");
-    Ok(InterfaceRow {
-        at: r.try_get(0).map_err(get)?,
-        agent: r.try_get(1).map_err(get)?,
-        device: r.try_get(2).map_err(get)?,
-        if_index: r.try_get(3).map_err(get)?,
-        name: r.try_get(4).map_err(get)?,
-        alias: r.try_get(5).map_err(get)?,
-        if_type: r.try_get(6).map_err(get)?,
-        speed_mbps: r.try_get(7).map_err(get)?,
-        oper_up: r.try_get(8).map_err(get)?,
-        admin_up: r.try_get(9).map_err(get)?,
-        in_octets: r.try_get(10).map_err(get)?,
-        out_octets: r.try_get(11).map_err(get)?,
-        counter_bits: r.try_get(12).map_err(get)?,
-        in_errors: r.try_get(13).map_err(get)?,
-        out_errors: r.try_get(14).map_err(get)?,
-        in_discards: r.try_get(15).map_err(get)?,
-        out_discards: r.try_get(16).map_err(get)?,
-    })
 }
 
 async fn raw_sums<'e>(

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -10,9 +11,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteExecutor};
+use sqlx::{AssertSqlSafe, Connection, QueryBuilder, Row, Sqlite, SqliteExecutor};
 
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
+use super::columns::{Dialect, Statements};
 use super::plan::{self, Key, Sums};
 use super::records::*;
 use super::url::DbUrl;
@@ -26,6 +28,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 const ROWS_PER_STATEMENT: usize = 500;
 /// Rows per DELETE when pruning: short write locks, so inserts go on between them.
 const ROWS_PER_DELETE: i64 = 20_000;
+
+/// The statements on the stored rows, built once from their column lists.
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::new(Dialect::Sqlite));
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -75,6 +80,7 @@ impl SqliteStore {
             .run(&mut first)
             .await
             .map_err(|error| StoreError::Migrate { url: shown.clone(), error })?;
+        add_counter_columns(&mut first).await?;
         // One connection for every write, kept open (an in-memory database would vanish with
         // its last connection).
         let write = SqlitePoolOptions::new()
@@ -190,19 +196,14 @@ impl SqliteStore {
         let first_day = encoded.iter().map(|r| r.at).min().expect("not empty").date_naive();
         let mut tx = self.write_tx().await?;
         for chunk in encoded.chunks(ROWS_PER_STATEMENT) {
-            let mut q =
-                QueryBuilder::<Sqlite>::new(concat!("INSERT INTO polls (", poll_columns!(), ") "));
-            q.push_values(chunk, bind_poll);
+            let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_polls);
+            q.push_values(chunk, |b, r| r.bind_sqlite(b));
             q.build().execute(&mut *tx).await.map_err(query_error("storing polls"))?;
         }
         for chunk in codec::latest_per_key(&encoded).chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!(
-                "INSERT INTO latest_polls (",
-                poll_columns!(),
-                ") "
-            ));
-            q.push_values(chunk, |b, r| bind_poll(b, r));
-            q.push(latest_upsert!());
+            let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_latest);
+            q.push_values(chunk, |b, r| r.bind_sqlite(b));
+            q.push(&SQL.upsert_latest);
             q.build().execute(&mut *tx).await.map_err(query_error("storing the latest polls"))?;
         }
         sqlx::query(
@@ -228,30 +229,8 @@ impl SqliteStore {
             rows.iter().map(|r| InterfaceRow::encode(r, &ids)).collect::<Result<Vec<_>, _>>()?;
         let mut tx = self.write_tx().await?;
         for chunk in encoded.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!(
-                "INSERT INTO interfaces (",
-                interface_columns!(),
-                ") "
-            ));
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(codec::micros(r.at))
-                    .push_bind(r.agent)
-                    .push_bind(r.device)
-                    .push_bind(r.if_index)
-                    .push_bind(r.name)
-                    .push_bind(r.alias)
-                    .push_bind(r.if_type)
-                    .push_bind(r.speed_mbps)
-                    .push_bind(r.oper_up)
-                    .push_bind(r.admin_up)
-                    .push_bind(r.in_octets)
-                    .push_bind(r.out_octets)
-                    .push_bind(r.counter_bits)
-                    .push_bind(r.in_errors)
-                    .push_bind(r.out_errors)
-                    .push_bind(r.in_discards)
-                    .push_bind(r.out_discards);
-            });
+            let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_interfaces);
+            q.push_values(chunk, |b, r| r.bind_sqlite(b));
             q.build().execute(&mut *tx).await.map_err(query_error("storing interfaces"))?;
         }
         tx.commit().await.map_err(query_error("storing interfaces"))
@@ -264,21 +243,8 @@ impl SqliteStore {
         let encoded: Vec<EventRow> = rows.iter().map(EventRow::encode).collect();
         let mut tx = self.write_tx().await?;
         for chunk in encoded.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!(
-                "INSERT INTO events (",
-                event_columns!(),
-                ") "
-            ));
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(codec::micros(e.at))
-                    .push_bind(e.agent.clone())
-                    .push_bind(e.kind.clone())
-                    .push_bind(e.device.clone())
-                    .push_bind(e.site.clone())
-                    .push_bind(e.family.clone())
-                    .push_bind(e.probe.clone())
-                    .push_bind(e.detail.clone());
-            });
+            let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_events);
+            q.push_values(chunk, |b, e| e.bind_sqlite(b));
             q.build().execute(&mut *tx).await.map_err(query_error("storing events"))?;
         }
         tx.commit().await.map_err(query_error("storing events"))
@@ -343,7 +309,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn latest_polls(&self) -> Result<Vec<PollRecord>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", poll_columns!(), " FROM latest_polls"))
+        let rows = sqlx::query(SQL.select_latest.as_str())
             .fetch_all(&self.read)
             .await
             .map_err(query_error("reading the latest polls"))?;
@@ -357,32 +323,13 @@ impl SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<EventRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events WHERE at >= ?1 AND at < ?2 ORDER BY at, id"
-        ))
-        .bind(codec::micros(from))
-        .bind(codec::micros(to))
-        .fetch_all(&self.read)
-        .await
-        .map_err(query_error("reading events"))?;
-        rows.iter()
-            .map(|r| {
-                let get = query_error("reading events");
-                EventRow {
-                    at: codec::from_micros("events", "at", r.try_get(0).map_err(get)?)?,
-                    agent: r.try_get(1).map_err(get)?,
-                    kind: r.try_get(2).map_err(get)?,
-                    device: r.try_get(3).map_err(get)?,
-                    site: r.try_get(4).map_err(get)?,
-                    family: r.try_get(5).map_err(get)?,
-                    probe: r.try_get(6).map_err(get)?,
-                    detail: r.try_get(7).map_err(get)?,
-                }
-                .decode()
-            })
-            .collect()
+        let rows = sqlx::query(SQL.select_events.as_str())
+            .bind(codec::micros(from))
+            .bind(codec::micros(to))
+            .fetch_all(&self.read)
+            .await
+            .map_err(query_error("reading events"))?;
+        rows.iter().map(|r| EventRow::from_sqlite(r)?.decode()).collect()
     }
 
     pub(crate) async fn polls(
@@ -394,23 +341,18 @@ impl SqliteStore {
         let Some(device) = self.id_of(device).await? else {
             return Ok(Vec::new());
         };
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            poll_columns!(),
-            " FROM polls WHERE device = ?1 AND at >= ?2 AND at < ?3 \
-             ORDER BY at, family, probe, agent"
-        ))
-        .bind(device)
-        .bind(codec::micros(from))
-        .bind(codec::micros(to))
-        .fetch_all(&self.read)
-        .await
-        .map_err(query_error("reading polls"))?;
+        let rows = sqlx::query(SQL.select_polls.as_str())
+            .bind(device)
+            .bind(codec::micros(from))
+            .bind(codec::micros(to))
+            .fetch_all(&self.read)
+            .await
+            .map_err(query_error("reading polls"))?;
         self.decode_polls(&rows).await
     }
 
     async fn decode_polls(&self, rows: &[SqliteRow]) -> Result<Vec<PollRecord>, StoreError> {
-        let rows = rows.iter().map(poll_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = rows.iter().map(PollRow::from_sqlite).collect::<Result<Vec<_>, _>>()?;
         let names = self.names(rows.iter().flat_map(PollRow::ids)).await?;
         rows.into_iter().map(|r| r.decode(&names)).collect()
     }
@@ -424,19 +366,14 @@ impl SqliteStore {
         let Some(device) = self.id_of(device).await? else {
             return Ok(Vec::new());
         };
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            interface_columns!(),
-            " FROM interfaces WHERE device = ?1 AND at >= ?2 AND at < ?3 \
-             ORDER BY at, if_index, agent"
-        ))
-        .bind(device)
-        .bind(codec::micros(from))
-        .bind(codec::micros(to))
-        .fetch_all(&self.read)
-        .await
-        .map_err(query_error("reading interfaces"))?;
-        let rows = rows.iter().map(interface_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(SQL.select_interfaces.as_str())
+            .bind(device)
+            .bind(codec::micros(from))
+            .bind(codec::micros(to))
+            .fetch_all(&self.read)
+            .await
+            .map_err(query_error("reading interfaces"))?;
+        let rows = rows.iter().map(InterfaceRow::from_sqlite).collect::<Result<Vec<_>, _>>()?;
         let names = self.names(rows.iter().flat_map(InterfaceRow::ids)).await?;
         rows.into_iter().map(|r| r.decode(&names)).collect()
     }
@@ -604,6 +541,29 @@ impl plan::Source for SqliteConnection {
     }
 }
 
+/// Adds to `interfaces` a column for every declared interface counter the database lacks (it
+/// was written before the counter was declared); its older rows read as "not read".
+async fn add_counter_columns(c: &mut SqliteConnection) -> Result<(), StoreError> {
+    async fn have(c: &mut SqliteConnection) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('interfaces')")
+            .fetch_all(c)
+            .await
+            .map_err(query_error("reading the columns of interfaces"))
+    }
+    if codec::missing_counter_columns(&have(c).await?).is_empty() {
+        return Ok(());
+    }
+    let adding = query_error("adding interface counter columns");
+    // Under the write lock, looked at again: another agent may have just added them.
+    let mut tx = c.begin_with("BEGIN IMMEDIATE").await.map_err(adding)?;
+    for column in codec::missing_counter_columns(&have(&mut tx).await?) {
+        // `column` is a declared counter name (lower-case letters and `_`, checked by a test).
+        let sql = format!("ALTER TABLE interfaces ADD COLUMN {column} INTEGER");
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(adding)?;
+    }
+    tx.commit().await.map_err(adding)
+}
+
 fn to_id(table: &'static str, column: &'static str, v: i64) -> Result<Id, StoreError> {
     Id::try_from(v).map_err(|_| StoreError::Corrupt { table, column, value: v.to_string() })
 }
@@ -615,80 +575,6 @@ fn id_value_pairs(rows: &[SqliteRow]) -> Result<Vec<(Id, String)>, StoreError> {
             Ok((to_id("strings", "id", id)?, r.try_get(1).map_err(query_error("reading names"))?))
         })
         .collect()
-}
-
-fn bind_poll(mut b: sqlx::query_builder::Separated<'_, Sqlite, &'static str>, r: &PollRow) {
-    b.push_bind(codec::micros(r.at))
-        .push_bind(r.agent)
-        .push_bind(r.device)
-        .push_bind(r.site)
-        .push_bind(r.family)
-        .push_bind(r.probe)
-        .push_bind(r.outcome)
-        .push_bind(r.success)
-        .push_bind(r.sent)
-        .push_bind(r.received)
-        .push_bind(r.rtt_min_us)
-        .push_bind(r.rtt_avg_us)
-        .push_bind(r.rtt_max_us)
-        .push_bind(r.jitter_us)
-        .push_bind(r.duration_us)
-        .push_bind(r.sys_descr)
-        .push_bind(r.sys_object_id)
-        .push_bind(r.sys_name)
-        .push_bind(r.sys_location)
-        .push_bind(r.sys_contact)
-        .push_bind(r.sys_uptime_ticks);
-}
-
-fn poll_row(r: &SqliteRow) -> Result<PollRow, StoreError> {
-    let get = query_error("reading polls");
-    Ok(PollRow {
-        at: codec::from_micros("polls", "at", r.try_get(0).map_err(get)?)?,
-        agent: r.try_get(1).map_err(get)?,
-        device: r.try_get(2).map_err(get)?,
-        site: r.try_get(3).map_err(get)?,
-        family: r.try_get(4).map_err(get)?,
-        probe: r.try_get(5).map_err(get)?,
-        outcome: r.try_get(6).map_err(get)?,
-        success: r.try_get(7).map_err(get)?,
-        sent: r.try_get(8).map_err(get)?,
-        received: r.try_get(9).map_err(get)?,
-        rtt_min_us: r.try_get(10).map_err(get)?,
-        rtt_avg_us: r.try_get(11).map_err(get)?,
-        rtt_max_us: r.try_get(12).map_err(get)?,
-        jitter_us: r.try_get(13).map_err(get)?,
-        duration_us: r.try_get(14).map_err(get)?,
-        sys_descr: r.try_get(15).map_err(get)?,
-        sys_object_id: r.try_get(16).map_err(get)?,
-        sys_name: r.try_get(17).map_err(get)?,
-        sys_location: r.try_get(18).map_err(get)?,
-        sys_contact: r.try_get(19).map_err(get)?,
-        sys_uptime_ticks: r.try_get(20).map_err(get)?,
-    })
-}
-
-fn interface_row(r: &SqliteRow) -> Result<InterfaceRow, StoreError> {
-    let get = query_error("reading interfaces");
-    Ok(InterfaceRow {
-        at: codec::from_micros("interfaces", "at", r.try_get(0).map_err(get)?)?,
-        agent: r.try_get(1).map_err(get)?,
-        device: r.try_get(2).map_err(get)?,
-        if_index: r.try_get(3).map_err(get)?,
-        name: r.try_get(4).map_err(get)?,
-        alias: r.try_get(5).map_err(get)?,
-        if_type: r.try_get(6).map_err(get)?,
-        speed_mbps: r.try_get(7).map_err(get)?,
-        oper_up: r.try_get(8).map_err(get)?,
-        admin_up: r.try_get(9).map_err(get)?,
-        in_octets: r.try_get(10).map_err(get)?,
-        out_octets: r.try_get(11).map_err(get)?,
-        counter_bits: r.try_get(12).map_err(get)?,
-        in_errors: r.try_get(13).map_err(get)?,
-        out_errors: r.try_get(14).map_err(get)?,
-        in_discards: r.try_get(15).map_err(get)?,
-        out_discards: r.try_get(16).map_err(get)?,
-    })
 }
 
 /// The figures of the raw polls in `[from, to)`, per key. With a single `max()`, SQLite takes

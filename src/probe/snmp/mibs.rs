@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::value::{ObjectId, Val, Varbind, dotted};
-use crate::probe::{EntityInfo, HostResources, Interface, Storage, SystemInfo};
+use crate::probe::{Counter, EntityInfo, HostResources, Interface, Storage, SystemInfo};
 
 /// SNMPv2-MIB system group scalars, in the order [`system_info`] expects them.
 pub(crate) const SYSTEM: [&[u32]; 6] = [
@@ -15,8 +15,8 @@ pub(crate) const SYSTEM: [&[u32]; 6] = [
     &[1, 3, 6, 1, 2, 1, 1, 4, 0], // sysContact
 ];
 
-/// IF-MIB columns, in the order of [`IfCol`].
-pub(crate) const IF_COLUMNS: [&[u32]; 16] = [
+/// IF-MIB columns other than the counters, in the order of [`IfCol`].
+const IF_FIXED: [&[u32]; 8] = [
     &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1],  // ifName
     &[1, 3, 6, 1, 2, 1, 2, 2, 1, 2],      // ifDescr
     &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18], // ifAlias
@@ -25,17 +25,9 @@ pub(crate) const IF_COLUMNS: [&[u32]; 16] = [
     &[1, 3, 6, 1, 2, 1, 2, 2, 1, 5],      // ifSpeed
     &[1, 3, 6, 1, 2, 1, 2, 2, 1, 8],      // ifOperStatus
     &[1, 3, 6, 1, 2, 1, 2, 2, 1, 7],      // ifAdminStatus
-    &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6],  // ifHCInOctets
-    &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10], // ifHCOutOctets
-    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 10],     // ifInOctets
-    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 16],     // ifOutOctets
-    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 14],     // ifInErrors
-    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 20],     // ifOutErrors
-    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 13],     // ifInDiscards
-    &[1, 3, 6, 1, 2, 1, 2, 2, 1, 19],     // ifOutDiscards
 ];
 
-/// Positions in [`IF_COLUMNS`].
+/// Positions in [`IF_FIXED`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum IfCol {
     Name,
@@ -46,14 +38,32 @@ pub(crate) enum IfCol {
     Speed,
     OperStatus,
     AdminStatus,
-    HcIn,
-    HcOut,
-    In,
-    Out,
-    InErrors,
-    OutErrors,
-    InDiscards,
-    OutDiscards,
+}
+
+/// One IF-MIB column walked for a counter: which counter, and whether it is the 64-bit object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CounterColumn {
+    pub counter: Counter,
+    pub hc: bool,
+}
+
+/// The counter columns walked after [`IF_FIXED`], in order: each declared counter's 64-bit
+/// object (where IF-MIB has one), then its Counter32 object.
+pub(crate) fn counter_columns() -> impl Iterator<Item = CounterColumn> {
+    Counter::ALL.into_iter().flat_map(|counter| {
+        let hc = counter.oid64().map(|_| CounterColumn { counter, hc: true });
+        hc.into_iter().chain([CounterColumn { counter, hc: false }])
+    })
+}
+
+/// Every IF-MIB column a poll walks: [`IF_FIXED`], then [`counter_columns`].
+pub(crate) fn if_columns() -> Vec<&'static [u32]> {
+    let counters = counter_columns().map(|c| {
+        let (_, oid) =
+            if c.hc { c.counter.oid64().expect("an hc column has one") } else { c.counter.oid32() };
+        oid
+    });
+    IF_FIXED.into_iter().chain(counters).collect()
 }
 
 /// HOST-RESOURCES-MIB columns, in the order of [`HrCol`].
@@ -125,27 +135,31 @@ fn by_index(rows: &[(ObjectId, Val)]) -> BTreeMap<u32, &Val> {
     rows.iter().filter(|(s, _)| s.len() == 1).map(|(s, v)| (s[0], v)).collect()
 }
 
-/// IF-MIB rows into interfaces, ordered by ifIndex. The octet counters are the 64-bit ifHC*
-/// pair where the agent has both for the interface, else the 32-bit pair.
+/// IF-MIB rows (the columns of [`if_columns`]) into interfaces, ordered by ifIndex. The
+/// counters with a 64-bit variant are read from their ifHC* objects where the agent has both
+/// ifHCInOctets and ifHCOutOctets for the interface, else from their 32-bit objects.
 pub(crate) fn interfaces(columns: &[Rows]) -> Vec<Interface> {
     let col: Vec<BTreeMap<u32, &Val>> = columns.iter().map(|c| by_index(c)).collect();
     let get = |c: IfCol, i: u32| col.get(c as usize).and_then(|m| m.get(&i).copied());
     let num = |c: IfCol, i: u32| get(c, i).and_then(Val::as_u64);
+    let at: Vec<CounterColumn> = counter_columns().collect();
+    let counter = |want: CounterColumn, i: u32| {
+        let n = at.iter().position(|c| *c == want)?;
+        col.get(IF_FIXED.len() + n).and_then(|m| m.get(&i)).and_then(|v| v.as_u64())
+    };
     let mut indices: Vec<u32> = col.iter().flat_map(|m| m.keys().copied()).collect();
     indices.sort_unstable();
     indices.dedup();
     indices
         .into_iter()
         .map(|i| {
-            let (in_octets, out_octets, counter_bits) =
-                match (num(IfCol::HcIn, i), num(IfCol::HcOut, i)) {
-                    (Some(a), Some(b)) => (Some(a), Some(b), 64),
-                    _ => {
-                        let (a, b) = (num(IfCol::In, i), num(IfCol::Out, i));
-                        (a, b, if a.is_some() || b.is_some() { 32 } else { 0 })
-                    }
-                };
-            Interface {
+            let hc = |counter| counter_column(counter, true);
+            let low = |counter| counter_column(counter, false);
+            let wide = counter(hc(Counter::InOctets), i).is_some()
+                && counter(hc(Counter::OutOctets), i).is_some();
+            let narrow = counter(low(Counter::InOctets), i).is_some()
+                || counter(low(Counter::OutOctets), i).is_some();
+            let mut interface = Interface {
                 index: i,
                 name: get(IfCol::Name, i)
                     .and_then(Val::as_nonempty_text)
@@ -157,16 +171,26 @@ pub(crate) fn interfaces(columns: &[Rows]) -> Vec<Interface> {
                     .or_else(|| num(IfCol::Speed, i).map(|bps| bps / 1_000_000)),
                 oper_up: get(IfCol::OperStatus, i).and_then(Val::as_i64).map(|s| s == 1),
                 admin_up: get(IfCol::AdminStatus, i).and_then(Val::as_i64).map(|s| s == 1),
-                in_octets,
-                out_octets,
-                counter_bits,
-                in_errors: num(IfCol::InErrors, i),
-                out_errors: num(IfCol::OutErrors, i),
-                in_discards: num(IfCol::InDiscards, i),
-                out_discards: num(IfCol::OutDiscards, i),
+                counter_bits: if wide {
+                    64
+                } else if narrow {
+                    32
+                } else {
+                    0
+                },
+                ..Interface::default()
+            };
+            for c in Counter::ALL {
+                let from_hc = wide && c.oid64().is_some();
+                *interface.counter_mut(c) = counter(counter_column(c, from_hc), i);
             }
+            interface
         })
         .collect()
+}
+
+fn counter_column(counter: Counter, hc: bool) -> CounterColumn {
+    CounterColumn { counter, hc }
 }
 
 /// hrStorageSize and hrStorageUsed are Integer32; agents with more than 2^31 allocation units
@@ -251,10 +275,16 @@ mod tests {
         entries.iter().map(|(i, v)| (vec![*i], v.clone())).collect()
     }
 
-    fn if_columns(set: &[(IfCol, Rows)]) -> Vec<Rows> {
-        let mut cols = vec![Rows::new(); IF_COLUMNS.len()];
-        for (c, r) in set {
+    /// The walked columns with `fixed` and `counters` set, the others empty.
+    fn if_rows(fixed: &[(IfCol, Rows)], counters: &[(Counter, bool, Rows)]) -> Vec<Rows> {
+        let mut cols = vec![Rows::new(); if_columns().len()];
+        for (c, r) in fixed {
             cols[*c as usize] = r.clone();
+        }
+        let at: Vec<CounterColumn> = counter_columns().collect();
+        for (counter, hc, r) in counters {
+            let n = at.iter().position(|c| *c == counter_column(*counter, *hc)).unwrap();
+            cols[IF_FIXED.len() + n] = r.clone();
         }
         cols
     }
@@ -277,21 +307,37 @@ mod tests {
 
     #[test]
     fn interfaces_prefer_64_bit_counters_per_interface_and_fall_back_to_32() {
-        let cols = if_columns(&[
-            (IfCol::Name, rows(&[(1, Val::Bytes(b"lo".to_vec())), (2, Val::Bytes(Vec::new()))])),
-            (
-                IfCol::Descr,
-                rows(&[(1, Val::Bytes(b"lo".to_vec())), (2, Val::Bytes(b"Gi0/1".to_vec()))]),
-            ),
-            (IfCol::HcIn, rows(&[(1, Val::Counter64(5_000_000_000))])),
-            (IfCol::HcOut, rows(&[(1, Val::Counter64(6_000_000_000))])),
-            (IfCol::In, rows(&[(1, Val::Counter32(1)), (2, Val::Counter32(700))])),
-            (IfCol::Out, rows(&[(1, Val::Counter32(2)), (2, Val::Counter32(800))])),
-            (IfCol::Speed, rows(&[(2, Val::Gauge32(100_000_000))])),
-            (IfCol::HighSpeed, rows(&[(1, Val::Gauge32(10))])),
-            (IfCol::OperStatus, rows(&[(1, Val::Int(1)), (2, Val::Int(2))])),
-            (IfCol::AdminStatus, rows(&[(1, Val::Int(1)), (2, Val::Int(1))])),
-        ]);
+        let cols = if_rows(
+            &[
+                (
+                    IfCol::Name,
+                    rows(&[(1, Val::Bytes(b"lo".to_vec())), (2, Val::Bytes(Vec::new()))]),
+                ),
+                (
+                    IfCol::Descr,
+                    rows(&[(1, Val::Bytes(b"lo".to_vec())), (2, Val::Bytes(b"Gi0/1".to_vec()))]),
+                ),
+                (IfCol::Speed, rows(&[(2, Val::Gauge32(100_000_000))])),
+                (IfCol::HighSpeed, rows(&[(1, Val::Gauge32(10))])),
+                (IfCol::OperStatus, rows(&[(1, Val::Int(1)), (2, Val::Int(2))])),
+                (IfCol::AdminStatus, rows(&[(1, Val::Int(1)), (2, Val::Int(1))])),
+            ],
+            &[
+                (Counter::InOctets, true, rows(&[(1, Val::Counter64(5_000_000_000))])),
+                (Counter::OutOctets, true, rows(&[(1, Val::Counter64(6_000_000_000))])),
+                (
+                    Counter::InOctets,
+                    false,
+                    rows(&[(1, Val::Counter32(1)), (2, Val::Counter32(700))]),
+                ),
+                (
+                    Counter::OutOctets,
+                    false,
+                    rows(&[(1, Val::Counter32(2)), (2, Val::Counter32(800))]),
+                ),
+                (Counter::InErrors, false, rows(&[(2, Val::Counter32(3))])),
+            ],
+        );
         let ifs = interfaces(&cols);
         assert_eq!(ifs.len(), 2);
         assert_eq!(
@@ -306,6 +352,7 @@ mod tests {
         assert_eq!(ifs[0].speed_mbps, Some(10));
         assert_eq!(ifs[1].speed_mbps, Some(100), "ifSpeed when ifHighSpeed is missing");
         assert_eq!((ifs[1].oper_up, ifs[1].admin_up), (Some(false), Some(true)));
+        assert_eq!((ifs[0].in_errors, ifs[1].in_errors), (None, Some(3)));
     }
 
     #[test]

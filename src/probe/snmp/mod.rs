@@ -153,10 +153,8 @@ async fn read(
     }
 
     // Interfaces and host resources in one walk: every column side by side.
-    let mut columns: Vec<&[u32]> = Vec::new();
-    if query.interfaces {
-        columns.extend(mibs::IF_COLUMNS);
-    }
+    let mut columns: Vec<&[u32]> = if query.interfaces { mibs::if_columns() } else { Vec::new() };
+    let if_count = columns.len();
     if query.host_resources {
         columns.extend(mibs::HR_COLUMNS);
     }
@@ -167,8 +165,7 @@ async fn read(
         if let Some(note) = note {
             notes.push(format!("{}: {note}", stage.what()));
         }
-        let (if_rows, hr_rows) =
-            rows.split_at(if query.interfaces { mibs::IF_COLUMNS.len() } else { 0 });
+        let (if_rows, hr_rows) = rows.split_at(if_count);
         if query.interfaces {
             report.interfaces = mibs::interfaces(if_rows);
             if report.interfaces.is_empty() {

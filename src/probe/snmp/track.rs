@@ -5,25 +5,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::probe::SnmpReport;
-use crate::probe::counters::{Monotonic, restarted};
+pub use crate::probe::InterfaceTotals;
+use crate::probe::counters::restarted;
+use crate::probe::{InterfaceCounters, SnmpReport};
 
 /// Per-device, per-family state: feed it every report of that agent, in order.
 #[derive(Debug, Clone, Default)]
 pub struct AgentTracker {
     last_uptime: Option<(DateTime<Utc>, u32)>,
-    interfaces: BTreeMap<u32, IfState>,
-}
-
-#[derive(Debug, Clone, Default)]
-struct IfState {
-    octet_bits: u8,
-    in_octets: Monotonic,
-    out_octets: Monotonic,
-    in_errors: Monotonic,
-    out_errors: Monotonic,
-    in_discards: Monotonic,
-    out_discards: Monotonic,
+    interfaces: BTreeMap<u32, InterfaceCounters>,
 }
 
 /// What one report told about the agent.
@@ -35,35 +25,9 @@ pub struct Observation {
     pub interfaces: Vec<InterfaceTotals>,
 }
 
-/// Never-decreasing totals of one interface's counters (`None` where the agent gave no value).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InterfaceTotals {
-    /// ifIndex.
-    pub index: u32,
-    /// Octets received.
-    pub in_octets: Option<u64>,
-    /// Octets sent.
-    pub out_octets: Option<u64>,
-    /// Input errors.
-    pub in_errors: Option<u64>,
-    /// Output errors.
-    pub out_errors: Option<u64>,
-    /// Input discards.
-    pub in_discards: Option<u64>,
-    /// Output discards.
-    pub out_discards: Option<u64>,
-}
-
-fn feed(m: &mut Monotonic, reading: Option<u64>, bits: u8, reset: bool) -> Option<u64> {
-    reading.map(|r| {
-        m.update(r, bits, reset);
-        m.total()
-    })
-}
-
 impl AgentTracker {
     /// Take the report of a poll started at `at`. Reports that are not `ok` change nothing.
-    /// An interface whose octet counters switched between 64 and 32 bits starts a new count
+    /// An interface whose counters switched between 64 and 32 bits starts a new count of them
     /// (the readings are of different counters); interfaces missing from a report that has
     /// interfaces are forgotten.
     pub fn observe(&mut self, at: DateTime<Utc>, report: &SnmpReport) -> Observation {
@@ -85,21 +49,9 @@ impl AgentTracker {
             .interfaces
             .iter()
             .map(|i| {
-                let known = self.interfaces.contains_key(&i.index);
-                let s = self.interfaces.entry(i.index).or_default();
-                let switched = known && s.octet_bits != i.counter_bits;
-                s.octet_bits = i.counter_bits;
-                let reset = agent_restarted || switched;
-                InterfaceTotals {
-                    index: i.index,
-                    in_octets: feed(&mut s.in_octets, i.in_octets, i.counter_bits, reset),
-                    out_octets: feed(&mut s.out_octets, i.out_octets, i.counter_bits, reset),
-                    // ifIn/OutErrors and ifIn/OutDiscards are Counter32.
-                    in_errors: feed(&mut s.in_errors, i.in_errors, 32, agent_restarted),
-                    out_errors: feed(&mut s.out_errors, i.out_errors, 32, agent_restarted),
-                    in_discards: feed(&mut s.in_discards, i.in_discards, 32, agent_restarted),
-                    out_discards: feed(&mut s.out_discards, i.out_discards, 32, agent_restarted),
-                }
+                let counters = self.interfaces.entry(i.index).or_default();
+                counters.update(i, agent_restarted);
+                counters.totals_of(i)
             })
             .collect();
         Observation { restarted: agent_restarted, interfaces }
