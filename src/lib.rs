@@ -24,3 +24,4 @@ pub mod report;
 pub mod schedule;
 pub mod state;
 pub mod store;
+pub mod sys;
