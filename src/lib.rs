@@ -16,7 +16,6 @@ pub mod history;
 pub mod indicators;
 pub mod inventory;
 pub mod ipv6;
-pub mod lab;
 pub mod lifecycle;
 pub mod links;
 pub mod probe;
