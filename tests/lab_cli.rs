@@ -173,6 +173,35 @@ fn the_cli_brings_a_lab_up_reports_it_and_takes_it_down() {
     assert_eq!(again.status.code(), Some(1), "{}", String::from_utf8_lossy(&again.stderr));
     assert!(state.owner.is_alive());
 
+    // Another name on the same addresses passes the checks made before the holder starts;
+    // the holder then fails, and `up` says why with the end of its log, leaving nothing.
+    let clash = unique_name("t");
+    let _down_clash = DownIfPanicking(&clash);
+    let other = vigia()
+        .args(["lab", "up", "--inventory"])
+        .arg(dir.path())
+        .args([
+            "--name",
+            &clash,
+            "--host-v4",
+            &block.v4(253).to_string(),
+            "--host-v6",
+            &block.v6(0xfd).to_string(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the lab holder failed")
+            && stderr.contains("already exists on this machine"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(AUTH_PASS) && !stderr.contains(PRIV_PASS), "a secret was printed");
+    assert!(!vigia_lab::run_dir(&clash).exists());
+    assert!(!vigia_lab::state::holder_log(&clash).exists());
+    assert!(state.owner.is_alive());
+
     let down = vigia().args(["lab", "down", "--name", &name]).output().unwrap();
     assert!(down.status.success(), "down: {}", String::from_utf8_lossy(&down.stderr));
     assert!(!state.owner.is_alive(), "the holder is gone");

@@ -400,13 +400,13 @@ pub enum LabError {
         path: PathBuf,
     },
     /// The holder program was started with arguments or input it cannot use.
-    #[error("lab holder: {reason}")]
+    #[error("{reason}")]
     HolderInput {
         /// What is wrong.
         reason: String,
     },
     /// The holder process failed before the lab was up.
-    #[error("the lab holder failed ({status}); its log ({}) ended with:\n{}", log.display(), tail.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"))]
+    #[error("the lab holder failed ({status}); its log ({}, removed since) ended with:\n{}", log.display(), tail.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"))]
     HolderFailed {
         /// How it ended.
         status: String,
