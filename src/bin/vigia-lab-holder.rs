@@ -15,7 +15,11 @@ const _: () = assert!(exit::INVALID_INPUT == holder::EXIT_INVALID_INPUT);
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
     match holder::serve(std::env::args().skip(1), std::io::stdin().lock()) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
