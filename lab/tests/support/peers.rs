@@ -15,11 +15,17 @@ use vigia_lab::Lab;
 
 use super::support::{AUTH_PASS, COMMUNITY, PRIV_PASS};
 
+/// sysName.0.
 pub const SYS_NAME: &str = ".1.3.6.1.2.1.1.5.0";
+/// sysDescr.0.
 pub const SYS_DESCR: &str = ".1.3.6.1.2.1.1.1.0";
+/// sysLocation.0.
 pub const SYS_LOCATION: &str = ".1.3.6.1.2.1.1.6.0";
+/// sysUpTime.0.
 pub const SYS_UPTIME: &str = ".1.3.6.1.2.1.1.3.0";
+/// ENTITY-MIB entPhysicalModelName.1.
 pub const ENT_MODEL: &str = ".1.3.6.1.2.1.47.1.1.1.1.13.1";
+/// ENTITY-MIB entPhysicalSerialNum.1.
 pub const ENT_SERIAL: &str = ".1.3.6.1.2.1.47.1.1.1.1.11.1";
 
 /// net-snmp's `snmpget`, which these tests probe with.
@@ -57,10 +63,12 @@ pub async fn snmpget(security: &[&str], address: IpAddr, oid: &str) -> Result<St
     }
 }
 
+/// `snmpget` arguments for the test agents' v2c community.
 pub fn v2c() -> Vec<&'static str> {
     vec!["-v2c", "-c", COMMUNITY]
 }
 
+/// `snmpget` arguments for the test agents' v3 user (authPriv, SHA-256 / AES-128).
 pub fn v3() -> Vec<&'static str> {
     vec![
         "-v3", "-l", "authPriv", "-u", "vigia", "-a", "SHA-256", "-A", AUTH_PASS, "-x", "AES",
@@ -68,6 +76,7 @@ pub fn v3() -> Vec<&'static str> {
     ]
 }
 
+/// The ticks of a `Timeticks: (N) ...` value.
 pub fn uptime_ticks(text: &str) -> u64 {
     // "Timeticks: (1234) 0:00:12.34"
     text.split(['(', ')'])
@@ -76,6 +85,7 @@ pub fn uptime_ticks(text: &str) -> u64 {
         .unwrap_or_else(|| panic!("not timeticks: {text}"))
 }
 
+/// What a run of [`ping`] got back.
 #[derive(Debug, Default)]
 pub struct Pings {
     /// Echo requests sent.
@@ -89,17 +99,21 @@ pub struct Pings {
 }
 
 impl Pings {
+    /// Echoes that got no answer at all.
     pub fn lost(&self) -> u32 {
         self.sent - self.replies.len() as u32 - self.unreachable
     }
+    /// The round trips, shortest first.
     pub fn sorted(&self) -> Vec<Duration> {
         let mut v = self.replies.clone();
         v.sort();
         v
     }
+    /// The median round trip.
     pub fn median(&self) -> Duration {
         self.sorted()[self.replies.len() / 2]
     }
+    /// The mean round trip.
     pub fn mean(&self) -> Duration {
         self.replies.iter().sum::<Duration>() / self.replies.len() as u32
     }
@@ -151,15 +165,20 @@ pub async fn ping(address: IpAddr, count: u32, every: Duration, wait: Duration) 
     out
 }
 
-/// Send one SNMP-sized datagram on a connected socket and say what came back.
+/// What came back to one datagram ([`udp_probe`]).
 #[derive(Debug, PartialEq)]
 pub enum Udp {
+    /// An answer.
     Answer,
+    /// Port unreachable.
     Refused,
+    /// Nothing within the wait.
     Timeout,
+    /// The datagram could not leave (no route, unreachable at once).
     SendFailed(std::io::ErrorKind),
 }
 
+/// Send one SNMP-sized datagram on a connected socket and say what came back.
 pub async fn udp_probe(source: IpAddr, address: IpAddr, wait: Duration) -> Udp {
     let socket = UdpSocket::bind(SocketAddr::new(source, 0)).await.expect("bind");
     if let Err(e) = socket.connect(SocketAddr::new(address, 161)).await {
@@ -177,6 +196,7 @@ pub async fn udp_probe(source: IpAddr, address: IpAddr, wait: Duration) -> Udp {
     }
 }
 
+/// The lab's host-side source address of `a`'s family.
 pub fn src_for(lab: &Lab, a: IpAddr) -> IpAddr {
     if a.is_ipv4() { IpAddr::V4(lab.host_v4()) } else { IpAddr::V6(lab.host_v6()) }
 }
