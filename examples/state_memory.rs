@@ -9,6 +9,9 @@
 //! `cargo run --release --example state_memory [-- --devices N --interfaces K]`. A measurement:
 //! it asserts nothing. docs/scaling.md quotes it.
 
+// A measurement, not the monitor: a counting global allocator is `unsafe` by definition.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;

@@ -51,10 +51,10 @@ pub struct LabArgs {
     #[arg(long, default_value = "tacna")]
     pub name: String,
     /// Host-side IPv4 source address of probes into the lab (inside 198.18.0.0/15).
-    #[arg(long, default_value_t = vigia::lab::DEFAULT_HOST_V4)]
+    #[arg(long, default_value_t = vigia_lab::DEFAULT_HOST_V4)]
     pub host_v4: std::net::Ipv4Addr,
     /// Host-side IPv6 source address of probes into the lab (inside 2001:db8::/32).
-    #[arg(long, default_value_t = vigia::lab::DEFAULT_HOST_V6)]
+    #[arg(long, default_value_t = vigia_lab::DEFAULT_HOST_V6)]
     pub host_v6: std::net::Ipv6Addr,
 }
 
@@ -70,7 +70,8 @@ pub struct LabName {
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// Build the lab for the inventory's polled devices and return once every agent answers;
-    /// a detached holder process keeps it up until `vigia lab down`.
+    /// a detached holder process (vigia-lab-holder, beside vigia) keeps it up until
+    /// `vigia lab down`.
     Up {
         /// The inventory.
         #[command(flatten)]
@@ -92,19 +93,6 @@ pub enum LabCommand {
         /// List every lab on this machine instead.
         #[arg(long)]
         all: bool,
-    },
-    /// The holder `vigia lab up` starts (not for direct use).
-    #[command(hide = true)]
-    Serve {
-        /// The lab.
-        #[command(flatten)]
-        lab: LabArgs,
-        /// The inventory.
-        #[command(flatten)]
-        inventory: InventoryArg,
-        /// Descriptor to write "ready" to once the lab answers.
-        #[arg(long)]
-        ready_fd: Option<i32>,
     },
 }
 

@@ -2,6 +2,8 @@
 //! that says how it went (see `vigia::exit`).
 
 mod cli;
+mod lab_cli;
+mod lab_twin;
 
 use std::process::ExitCode;
 
@@ -95,63 +97,22 @@ fn run(cli: Cli) -> u8 {
         }
         Command::Lab(LabCommand::Up { inventory: args, lab }) => {
             match load(&args.inventory, Secrets::Require) {
-                Ok(inv) => vigia::lab::command::up(
-                    &inv,
-                    &args.inventory,
-                    &lab.name,
-                    lab.host_v4,
-                    lab.host_v6,
-                ),
+                Ok(inv) => lab_cli::up(&inv, &lab.name, lab.host_v4, lab.host_v6),
                 Err(code) => code,
             }
         }
-        Command::Lab(LabCommand::Serve { lab, inventory: args, ready_fd }) => {
-            match load(&args.inventory, Secrets::Require) {
-                Ok(inv) => {
-                    vigia::lab::command::serve(&inv, &lab.name, lab.host_v4, lab.host_v6, ready_fd)
-                }
-                Err(code) => code,
-            }
-        }
-        Command::Lab(LabCommand::Down(lab)) => vigia::lab::command::down(&lab.name),
+        Command::Lab(LabCommand::Down(lab)) => lab_cli::down(&lab.name),
         // Warnings (unset secrets) are not this question's business; errors still refuse.
         Command::Lab(LabCommand::Check(args)) => {
-            match inventory::load(&args.inventory, Secrets::Warn).map(|(inv, _)| inv).map_err(
-                |invalid| {
+            match inventory::load(&args.inventory, Secrets::Warn) {
+                Ok((inv, _)) => lab_cli::check(&inv, &args.inventory),
+                Err(invalid) => {
                     print_diagnostics(&invalid.diagnostics);
                     exit::INVALID_INPUT
-                },
-            ) {
-                Ok(inv) => {
-                    let day = chrono::Utc::now().date_naive();
-                    let outside: Vec<String> = inv
-                        .polled_devices(day)
-                        .flat_map(|d| d.families().filter_map(move |f| Some((d, d.address(f)?))))
-                        .filter(|(_, a)| !vigia::lab::in_lab_range(*a))
-                        .map(|(d, a)| format!("{} {a}", d.id))
-                        .collect();
-                    if outside.is_empty() {
-                        eprintln!(
-                            "{}: every polled address is a lab placeholder",
-                            args.inventory.display()
-                        );
-                        exit::OK
-                    } else {
-                        eprintln!(
-                            "{}: {} polled address(es) outside the lab ranges, e.g. {}",
-                            args.inventory.display(),
-                            outside.len(),
-                            outside[0]
-                        );
-                        exit::CHECK_FAILED
-                    }
                 }
-                Err(code) => code,
             }
         }
-        Command::Lab(LabCommand::Status { lab, all }) => {
-            vigia::lab::command::status(&lab.name, all)
-        }
+        Command::Lab(LabCommand::Status { lab, all }) => lab_cli::status(&lab.name, all),
     }
 }
 
@@ -193,7 +154,7 @@ async fn agent(args: AgentArgs) -> u8 {
     opts.derive_every = args.derive_every;
 
     let lab = if args.lab {
-        match lab_up(&inv).await {
+        match lab_cli::agent_lab(&inv).await {
             Ok(lab) => Some(lab),
             Err(code) => return code,
         }
@@ -346,21 +307,6 @@ async fn probe(args: ProbeArgs) -> u8 {
         probe_cmd::render(&result, &device)
     };
     emit(&None, text.as_bytes(), false)
-}
-
-/// Bring up the lab twin of the inventory for `vigia agent --lab`.
-async fn lab_up(inv: &Inventory) -> Result<vigia::lab::Lab, u8> {
-    let fail = |e: vigia::lab::LabError| {
-        eprintln!("vigia agent --lab: {e}");
-        if e.is_invalid_input() { exit::INVALID_INPUT } else { exit::FAILURE }
-    };
-    vigia::lab::check_prerequisites().map_err(fail)?;
-    let spec = vigia::lab::spec_from_inventory(inv, "agent", chrono::Utc::now().date_naive())
-        .map_err(fail)?;
-    tracing::info!(devices = spec.devices.len(), "bringing up the lab twin of the inventory");
-    let lab = vigia::lab::Lab::up(spec).await.map_err(fail)?;
-    tracing::info!(name = lab.name(), "lab up");
-    Ok(lab)
 }
 
 /// Load the inventory and open the store a report reads.

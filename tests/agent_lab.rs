@@ -9,17 +9,25 @@
 //! Needs root, /dev/net/tun, iproute2, snmpd and promtool (`scripts/deps test`); without them it
 //! fails saying what is missing.
 
+// Test harness, not the monitor: kill(2) on its own agent child, and setting the environment
+// (unsafe since Rust 2024) before any thread reads it.
+#![allow(unsafe_code)]
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[allow(dead_code)] // the binary's conversion; these tests use part of it
+#[path = "../src/lab_twin.rs"]
+mod lab_twin;
+
 use chrono::{TimeDelta, Utc};
 use vigia::inventory::Secrets;
-use vigia::lab::Lab;
-use vigia::lab::block::AddressBlock;
 use vigia::store::{EventKind, Store};
+use vigia_lab::Lab;
+use vigia_lab::block::AddressBlock;
 
 const VIGIA: &str = env!("CARGO_BIN_EXE_vigia");
 const ICMP_INTERVAL: Duration = Duration::from_secs(2);
@@ -151,7 +159,7 @@ fn promtool_check(text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
-    vigia::lab::check_prerequisites().unwrap_or_else(|e| panic!("needs the lab: {e}"));
+    vigia_lab::check_prerequisites().unwrap_or_else(|e| panic!("needs the lab: {e}"));
     let block = AddressBlock::claim().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inv_dir = dir.path().join("inventory");
@@ -164,7 +172,7 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
     }
     let (inv, _) = vigia::inventory::load(&inv_dir, Secrets::Require).unwrap();
     let name = format!("ag{}", std::process::id());
-    let mut spec = vigia::lab::spec_from_inventory(&inv, &name, Utc::now().date_naive()).unwrap();
+    let mut spec = lab_twin::spec_from_inventory(&inv, &name, Utc::now().date_naive()).unwrap();
     spec.host_v4 = block.host_v4();
     spec.host_v6 = block.host_v6();
     let lab = Lab::up(spec).await.unwrap();
@@ -347,7 +355,7 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
 }
 
 /// None of the lab's namespaces remain.
-fn assert_nothing_of(state: &vigia::lab::state::LabState) {
+fn assert_nothing_of(state: &vigia_lab::state::LabState) {
     let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
     let list = String::from_utf8_lossy(&out.stdout);
     for ns in &state.namespaces {

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate};
 use vigia::inventory;
-use vigia::lab::block::AddressBlock;
-use vigia::lab::{Lab, LabDevice, LabSpec, LinkModel};
+use vigia_lab::block::AddressBlock;
+use vigia_lab::{Lab, LabDevice, LabSpec, LinkModel};
 
 use e2e::{
     AgentProcess, assert_every_address_in_lab, days_before, free_port, load, new_year,
@@ -126,7 +126,7 @@ indicators:
 /// agent gone, and sw-camal (no link, never polled) routed to "unreachable".
 fn lab_spec(inv: &inventory::Inventory, block: &AddressBlock, today: NaiveDate) -> LabSpec {
     let name = format!("e2ep-{}", std::process::id());
-    let mut spec = vigia::lab::spec_from_inventory(inv, &name, today).expect("the lab spec");
+    let mut spec = e2e::lab_twin::spec_from_inventory(inv, &name, today).expect("the lab spec");
     spec.host_v4 = block.host_v4();
     spec.host_v6 = block.host_v6();
     spec.seed = 2026;

@@ -37,8 +37,8 @@ use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 use vigia::inventory;
-use vigia::lab::block::AddressBlock;
-use vigia::lab::{Lab, LabDevice, LinkModel};
+use vigia_lab::block::AddressBlock;
+use vigia_lab::{Lab, LabDevice, LinkModel};
 
 use e2e::{
     AgentProcess, assert_every_address_in_lab, assert_has, days_before, free_port, load, new_year,
@@ -255,9 +255,9 @@ fn lab_spec(
     inv: &inventory::Inventory,
     block: &AddressBlock,
     today: NaiveDate,
-) -> vigia::lab::LabSpec {
+) -> vigia_lab::LabSpec {
     let name = format!("e2er-{}", std::process::id());
-    let mut spec = vigia::lab::spec_from_inventory(inv, &name, today).expect("the lab spec");
+    let mut spec = e2e::lab_twin::spec_from_inventory(inv, &name, today).expect("the lab spec");
     spec.host_v4 = block.host_v4();
     spec.host_v6 = block.host_v6();
     spec.seed = 2026;

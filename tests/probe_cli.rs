@@ -16,8 +16,14 @@
 //! These tests need root, /dev/net/tun, iproute2 and snmpd (`scripts/deps test`); without them
 //! they fail, saying what is missing.
 
+// Test harness, not the monitor: flock(2) on the Tacna lab's lock file.
+#![allow(unsafe_code)]
+
 #[path = "support/lab.rs"]
 mod lab_support;
+#[allow(dead_code)] // the binary's conversion; these tests use part of it
+#[path = "../src/lab_twin.rs"]
+mod lab_twin;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -27,10 +33,10 @@ use std::time::{Duration, Instant};
 
 use lab_support::*;
 use serde_json::Value;
-use vigia::inventory::{AuthProtocol, Secrets};
-use vigia::lab::Lab;
-use vigia::lab::block::AddressBlock;
-use vigia::lab::state::LabState;
+use vigia::inventory::Secrets;
+use vigia_lab::block::AddressBlock;
+use vigia_lab::state::LabState;
+use vigia_lab::{AuthProtocol, Lab};
 
 /// The lock every test building a lab on the Tacna inventory's addresses holds.
 const TACNA_LOCK: &str = "/run/vigia/tacna.lock";
@@ -176,7 +182,7 @@ async fn vigia_probe_shows_rtt_system_group_interfaces_and_wrong_credentials() {
     write_inventory(dir.path(), &block);
     let (inv, _) = vigia::inventory::load(dir.path(), Secrets::Require).unwrap();
     let today = chrono::Utc::now().date_naive();
-    let mut spec = vigia::lab::spec_from_inventory(&inv, &unique_name("c"), today).unwrap();
+    let mut spec = lab_twin::spec_from_inventory(&inv, &unique_name("c"), today).unwrap();
     spec.host_v4 = block.host_v4();
     spec.host_v6 = block.host_v6();
     // Two devices whose credentials changed on the device but not in the inventory.
@@ -371,7 +377,7 @@ fn the_tacna_lab_shows_fibre_against_radio_and_leaves_nothing_behind() {
     prerequisites();
     let _lock = TacnaLock::take();
     assert!(
-        !vigia::lab::run_dir("tacna").exists(),
+        !vigia_lab::run_dir("tacna").exists(),
         "a Tacna lab is already up on this machine, not made by this test (it would hold the \
          lock): `vigia lab down --name tacna` removes it; this test leaves it alone"
     );
@@ -426,11 +432,11 @@ fn the_tacna_lab_shows_fibre_against_radio_and_leaves_nothing_behind() {
     assert!(out.status.success(), "vigia lab down: {stdout}\n{stderr}");
     lab.up = false;
     assert!(
-        vigia::lab::state::wait_gone(state.owner, Duration::from_secs(10)),
+        vigia_lab::state::wait_gone(state.owner, Duration::from_secs(10)),
         "the holder remains"
     );
     assert_nothing_remains(&state);
-    assert!(!vigia::lab::state::holder_log("tacna").exists());
+    assert!(!vigia_lab::state::holder_log("tacna").exists());
     let netns = ip(&["netns", "list"]);
     assert!(!netns.contains("vigia-tacna-"), "a Tacna namespace remains:\n{netns}");
 }

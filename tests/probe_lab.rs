@@ -12,6 +12,9 @@
 
 #[path = "support/lab.rs"]
 mod lab_support;
+#[allow(dead_code)] // the binary's conversion; these tests use part of it
+#[path = "../src/lab_twin.rs"]
+mod lab_twin;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -19,12 +22,12 @@ use std::time::Duration;
 use chrono::Utc;
 use lab_support::*;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
-use vigia::lab::block::AddressBlock;
-use vigia::lab::{Lab, LabDevice, LinkModel, Refusal, V3User};
 use vigia::probe::counters;
 use vigia::probe::icmp::{CycleSettings, Icmp};
 use vigia::probe::snmp::{AgentTracker, Credentials, SnmpTarget, poll};
 use vigia::probe::{Family, IcmpOutcome, IcmpReport, SnmpOutcome, SnmpQuery, SnmpReport};
+use vigia_lab::block::AddressBlock;
+use vigia_lab::{Lab, LabDevice, LinkModel, Refusal, V3User};
 
 fn family_of(a: IpAddr) -> Family {
     if a.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 }
@@ -171,8 +174,8 @@ async fn every_required_v3_protocol_pair_answers_over_a_fibre_link_on_both_famil
         .iter()
         .map(|(user, auth, privacy)| V3User {
             name: (*user).into(),
-            auth: Some((*auth, auth_pass(user))),
-            privacy: privacy.map(|p| (p, priv_pass(user))),
+            auth: Some((lab_twin::auth_protocol(*auth), auth_pass(user))),
+            privacy: privacy.map(|p| (lab_twin::priv_protocol(p), priv_pass(user))),
         })
         .collect();
     let lab = Lab::up(spec(&block, 2, vec![d.clone()])).await.unwrap();

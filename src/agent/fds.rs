@@ -16,22 +16,13 @@ pub const FDS_PER_SNMP_TASK: u64 = 2;
 /// Raise the soft limit on open files to the hard limit. Returns the soft limit in force
 /// afterwards (unchanged when it cannot be read or raised).
 pub fn raise_open_files_limit() -> std::io::Result<u64> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `limit` is a valid rlimit for the kernel to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(std::io::Error::last_os_error());
+    let (soft, hard) = crate::sys::open_files_limit()?;
+    if soft >= hard {
+        return Ok(soft);
     }
-    if limit.rlim_cur >= limit.rlim_max {
-        return Ok(limit.rlim_cur);
-    }
-    let before = limit.rlim_cur;
-    limit.rlim_cur = limit.rlim_max;
-    // SAFETY: as above; raising the soft limit up to the hard one needs no privilege.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    info!(from = before, to = limit.rlim_cur, "raised the open-files limit");
-    Ok(limit.rlim_cur)
+    crate::sys::set_open_files_limit(hard, hard)?;
+    info!(from = soft, to = hard, "raised the open-files limit");
+    Ok(hard)
 }
 
 /// The most SNMP polls that may run at once under an open-files limit: `wanted`, or fewer when
@@ -93,9 +84,7 @@ mod tests {
     #[test]
     fn the_soft_limit_ends_at_the_hard_limit() {
         let soft = raise_open_files_limit().expect("RLIMIT_NOFILE is readable");
-        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: a valid rlimit for the kernel to fill.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
-        assert_eq!((soft, limit.rlim_cur), (limit.rlim_max, limit.rlim_max));
+        let (now, hard) = crate::sys::open_files_limit().unwrap();
+        assert_eq!((soft, now), (hard, hard));
     }
 }

@@ -237,19 +237,9 @@ fn open_client(family: Family) -> Result<Client, IcmpError> {
 /// buffer only means bursts should be smaller.
 fn raise_receive_buffer(client: &Client) {
     let fd = client.get_socket().get_native_sock();
-    let size = libc::c_int::try_from(RECV_BUFFER_BYTES).unwrap_or(libc::c_int::MAX);
+    let size = i32::try_from(RECV_BUFFER_BYTES).unwrap_or(i32::MAX);
     for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: fd is a live socket owned by the client; the option value is a c_int.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                option,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
+        if crate::sys::set_socket_option(fd, libc::SOL_SOCKET, option, size).is_ok() {
             return;
         }
     }

@@ -2,6 +2,8 @@
 //! `vigia` binary run as a child process (every run bounded in time, every child stopped by its
 //! own pid), dates relative to today, the lab prerequisites, and the inventory the lab twins.
 
+// Test harness, not the monitor: it signals its own vigia child with kill(2).
+#![allow(unsafe_code)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -10,7 +12,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use vigia::inventory::{self, Inventory, Secrets};
-use vigia::lab::LabSpec;
+use vigia_lab::LabSpec;
+
+/// The binary's conversion of an inventory into a lab spec.
+#[path = "../../src/lab_twin.rs"]
+pub mod lab_twin;
 
 /// The `vigia` binary Cargo built for this test.
 pub const VIGIA: &str = env!("CARGO_BIN_EXE_vigia");
@@ -22,7 +28,7 @@ pub fn repo_root() -> PathBuf {
 
 /// Fail, saying what is missing, when this machine cannot build a lab.
 pub fn lab_prerequisites() {
-    if let Err(e) = vigia::lab::check_prerequisites() {
+    if let Err(e) = vigia_lab::check_prerequisites() {
         panic!("the end-to-end tests need a lab: {e} (scripts/deps test installs the packages)");
     }
 }

@@ -12,6 +12,9 @@
 //! let alerts = prom.alerts().await?;
 //! ```
 
+// Test harness, not the monitor: it signals its own Prometheus child with kill(2).
+#![allow(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

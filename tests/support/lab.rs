@@ -1,34 +1,18 @@
 //! Helpers shared by the tests that probe labs with vigia's own adapters (tests/probe_lab.rs,
-//! tests/probe_cli.rs): prerequisites, unique lab names, agent configurations, and the check
-//! that nothing a lab recorded remains after it is gone.
+//! tests/probe_cli.rs, tests/lab_cli.rs): the lab crate's own test helpers
+//! (lab/tests/support/mod.rs: unique lab names, agent configurations, specs, the check that
+//! nothing a lab recorded remains), and the prerequisites of probing a lab with vigia.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::net::IpAddr;
-use std::path::Path;
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+#[path = "../../lab/tests/support/mod.rs"]
+mod shared;
 
-use vigia::inventory::{AuthProtocol, PrivProtocol};
-use vigia::lab::block::AddressBlock;
-use vigia::lab::state::LabState;
-use vigia::lab::{AgentConfig, LabDevice, LabSpec, LinkModel, V3User};
+pub use shared::*;
 
-/// The v2c community every test agent answers.
-pub const COMMUNITY: &str = "lab-community-7";
-/// The v3 user every test agent has (SHA-256 / AES-128).
-pub const USER: &str = "vigia";
-/// Its authentication password.
-pub const AUTH_PASS: &str = "lab-auth-pass";
-/// Its privacy password.
-pub const PRIV_PASS: &str = "lab-priv-pass";
-
-/// Fail (never skip) when the machine cannot run a lab or open ICMP sockets.
+/// Fail (never skip) when the machine cannot run a lab or open vigia's ICMP sockets.
 pub fn prerequisites() {
-    if let Err(e) = vigia::lab::check_prerequisites() {
-        panic!("these tests cannot run: {e} (scripts/deps test installs the packages)");
-    }
+    lab_prerequisites();
     // The ICMP client registers with a tokio runtime: the caller's, or one made for the check.
     let icmp = match tokio::runtime::Handle::try_current() {
         Ok(_) => vigia::probe::icmp::Icmp::open().map(drop),
@@ -41,111 +25,4 @@ pub fn prerequisites() {
     if let Err(e) = icmp {
         panic!("these tests need ICMP sockets: {e}");
     }
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A lab name unique to this process and call: `PREFIX` + pid + a counter.
-pub fn unique_name(prefix: &str) -> String {
-    format!("{prefix}{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
-/// An agent answering [`COMMUNITY`] and the v3 user [`USER`] (SHA-256 / AES-128).
-pub fn agent(id: &str) -> AgentConfig {
-    AgentConfig {
-        communities: vec![COMMUNITY.into()],
-        users: vec![V3User {
-            name: USER.into(),
-            auth: Some((AuthProtocol::Sha256, AUTH_PASS.into())),
-            privacy: Some((PrivProtocol::Aes128, PRIV_PASS.into())),
-        }],
-        sys_name: id.into(),
-        sys_location: format!("Sitio de {id}"),
-        sys_descr: format!("Lab switch {id} (vigia lab)"),
-        sys_contact: "OTIC (vigia lab)".into(),
-        entity_model: None,
-        entity_serial: None,
-    }
-}
-
-/// A present device with [`agent`].
-pub fn device(
-    id: &str,
-    ipv4: Option<std::net::Ipv4Addr>,
-    ipv6: Option<std::net::Ipv6Addr>,
-    link: LinkModel,
-) -> LabDevice {
-    LabDevice { id: id.into(), ipv4, ipv6, link: Some(link), present: true, agent: Some(agent(id)) }
-}
-
-/// A spec in `block`, with a unique name.
-pub fn spec(block: &AddressBlock, seed: u64, devices: Vec<LabDevice>) -> LabSpec {
-    LabSpec {
-        name: unique_name("p"),
-        host_v4: block.host_v4(),
-        host_v6: block.host_v6(),
-        seed,
-        devices,
-    }
-}
-
-/// The addresses of a device of the spec, IPv4 first.
-pub fn addresses(d: &LabDevice) -> Vec<IpAddr> {
-    d.ipv4.map(IpAddr::V4).into_iter().chain(d.ipv6.map(IpAddr::V6)).collect()
-}
-
-/// `ip ARGS`, its standard output.
-pub fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().unwrap_or_else(|e| panic!("ip: {e}"));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Assert that nothing a lab recorded remains: namespaces, links, routes, host addresses,
-/// agent processes, its directory.
-pub fn assert_nothing_remains(state: &LabState) {
-    let netns = ip(&["netns", "list"]);
-    let links = ip(&["-o", "link", "show"]);
-    let routes = ip(&["-4", "route", "show", "table", "all"])
-        + &ip(&["-6", "route", "show", "table", "all"]);
-    let addrs = ip(&["-o", "addr", "show"]);
-    for ns in &state.namespaces {
-        assert!(
-            !netns.lines().any(|l| l.split_whitespace().next() == Some(ns)),
-            "namespace {ns} remains"
-        );
-    }
-    for link in &state.links {
-        assert!(!links.contains(&format!(" {link}:")), "link {link} remains");
-    }
-    for r in &state.routes {
-        assert!(
-            !routes.lines().any(|l| l.split_whitespace().any(|w| w == r.prefix)),
-            "route {} {} remains:\n{routes}",
-            r.kind,
-            r.prefix
-        );
-    }
-    for d in &state.devices {
-        for a in
-            d.ipv4.map(|a| format!("{a}/32")).into_iter().chain(d.ipv6.map(|a| format!("{a}/128")))
-        {
-            let bare = a.split('/').next().unwrap().to_owned();
-            assert!(
-                !routes.lines().any(|l| l.split_whitespace().any(|w| w == a || w == bare)),
-                "a route to {a} remains:\n{routes}"
-            );
-        }
-        if let Some(p) = d.agent {
-            assert!(
-                vigia::lab::state::wait_gone(p, Duration::from_secs(5)),
-                "snmpd {} of {} remains",
-                p.pid,
-                d.id
-            );
-        }
-    }
-    assert!(!addrs.contains(&format!(" {}/32", state.host_v4)), "{} remains", state.host_v4);
-    assert!(!addrs.contains(&format!(" {}/128", state.host_v6)), "{} remains", state.host_v6);
-    assert!(!vigia::lab::run_dir(&state.name).exists(), "the lab's directory remains");
-    assert!(!Path::new(&vigia::lab::state::state_path(&state.name)).exists());
 }

@@ -12,6 +12,9 @@
 //!
 //! When PostgreSQL cannot be started, every PostgreSQL test fails with the reason: none skips.
 
+// Test harness, not the monitor: atexit(3) and kill(2) on its own PostgreSQL script.
+#![allow(unsafe_code)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,8 @@
 //! configured from text into a temporary directory and killed by its recorded pid when dropped.
 //! Shared by tests/snmp.rs, the SNMP unit tests and examples/snmp_bench.rs (`#[path]` includes).
 
+// Test harness, not the monitor: it signals its own snmpd child with kill(2).
+#![allow(unsafe_code)]
 #![allow(dead_code)]
 
 use std::fs;

@@ -28,8 +28,9 @@ pub use track::{AgentTracker, InterfaceTotals, Observation};
 
 /// An RFC 3414 engine-discovery request: a reportable noAuthNoPriv GET with an empty user.
 /// Every SNMPv3 agent answers it with a Report whatever its credentials, so an answer proves
-/// the agent is there without knowing them. `msg_id` must be in 0..2^31.
-pub(crate) fn discovery_request(msg_id: i32) -> Vec<u8> {
+/// the agent is there without knowing them. `msg_id` must be in 0..2^31. The lab asks its
+/// agents with this very message before it counts as up.
+pub fn discovery_request(msg_id: i32) -> Vec<u8> {
     usm::probe_message(msg_id, None, b"")
 }
 

@@ -335,19 +335,8 @@ fn report_soft_errors(socket: &tokio::net::UdpSocket, ipv4: bool) {
     } else {
         (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
     };
-    let on: libc::c_int = 1;
-    // SAFETY: a live socket we own; the option value is a c_int of the size we pass.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            option,
-            (&raw const on).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "cannot set IP_RECVERR");
+    if let Err(e) = crate::sys::set_socket_option(socket.as_raw_fd(), level, option, 1) {
+        tracing::debug!(error = %e, "cannot set IP_RECVERR");
     }
 }
 

@@ -140,7 +140,7 @@ impl LabState {
         Ok(state)
     }
 
-    /// True when the owner is a `vigia lab serve` holder of this lab.
+    /// True when the owner is a holder ([`crate::holder`]) of this lab.
     pub fn owner_is_holder(&self) -> bool {
         self.owner.cmdline().is_some_and(|c| is_holder_cmdline(&c, &self.name))
     }
@@ -180,9 +180,9 @@ impl LabState {
     }
 }
 
-/// The arguments `vigia lab up` starts its holder with, after the program.
+/// The arguments a lab's holder is started with (after the program) that name its lab.
 pub fn holder_args(name: &str) -> Vec<String> {
-    vec!["lab".into(), "serve".into(), "--name".into(), name.to_owned()]
+    vec!["--name".into(), name.to_owned()]
 }
 
 /// True when a command line is that of the holder of lab `name`.
@@ -191,7 +191,7 @@ pub fn is_holder_cmdline(cmdline: &[String], name: &str) -> bool {
     cmdline.len() > want.len()
         && Path::new(&cmdline[0])
             .file_name()
-            .is_some_and(|f| f.to_string_lossy().starts_with("vigia"))
+            .is_some_and(|f| f.to_string_lossy().starts_with(crate::holder::PROGRAM))
         && cmdline[1..=want.len()] == want[..]
 }
 
@@ -363,18 +363,21 @@ mod tests {
     #[test]
     fn holder_command_lines_are_recognised_exactly() {
         let args = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert!(is_holder_cmdline(
-            &args(&["/usr/bin/vigia", "lab", "serve", "--name", "tacna", "--inventory", "x"]),
+        let holder = "/usr/bin/vigia-lab-holder";
+        assert!(is_holder_cmdline(&args(&[holder, "--name", "tacna", "--ready-fd", "3"]), "tacna"));
+        assert!(!is_holder_cmdline(
+            &args(&[holder, "--name", "other", "--ready-fd", "3"]),
             "tacna"
         ));
         assert!(!is_holder_cmdline(
-            &args(&["/usr/bin/vigia", "lab", "serve", "--name", "other", "--inventory", "x"]),
+            &args(&["/usr/bin/sleep", "--name", "tacna", "--ready-fd", "3"]),
             "tacna"
         ));
+        // `vigia lab up --name tacna` starts the holder; it is not one.
         assert!(!is_holder_cmdline(
-            &args(&["/usr/bin/sleep", "lab", "serve", "--name", "tacna", "x"]),
+            &args(&["/usr/bin/vigia", "lab", "up", "--name", "tacna"]),
             "tacna"
         ));
-        assert!(!is_holder_cmdline(&args(&["/usr/bin/vigia", "agent"]), "tacna"));
+        assert!(!is_holder_cmdline(&args(&[holder]), "tacna"));
     }
 }

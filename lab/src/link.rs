@@ -24,8 +24,6 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::inventory::LinkMedium;
-
 /// What a link does to the packets crossing it, in each direction.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LinkModel {
@@ -53,17 +51,6 @@ impl LinkModel {
         jitter: Duration::from_millis(5),
         loss: 0.005,
     };
-
-    /// The model of a site's link: `None` (the main site) is the LAN, `Some(None)` (a site with
-    /// no link) has no route at all and gets no model.
-    pub fn for_site(link: Option<LinkMedium>) -> Option<LinkModel> {
-        match link {
-            None => Some(LinkModel::LAN),
-            Some(LinkMedium::Fibre) => Some(LinkModel::FIBRE),
-            Some(LinkMedium::Radio) => Some(LinkModel::RADIO),
-            Some(LinkMedium::None) => None,
-        }
-    }
 
     /// The medium this model is the lab's model of (`lan`, `fibre`, `radio`), or `custom`.
     pub fn label(&self) -> &'static str {
@@ -522,11 +509,9 @@ mod tests {
     }
 
     #[test]
-    fn models_per_site_medium() {
-        assert_eq!(LinkModel::for_site(None), Some(LinkModel::LAN));
-        assert_eq!(LinkModel::for_site(Some(LinkMedium::Fibre)), Some(LinkModel::FIBRE));
-        assert_eq!(LinkModel::for_site(Some(LinkMedium::Radio)), Some(LinkModel::RADIO));
-        assert_eq!(LinkModel::for_site(Some(LinkMedium::None)), None);
+    fn models_are_labelled_by_medium() {
+        assert_eq!(LinkModel::LAN.label(), "lan");
+        assert_eq!(LinkModel::FIBRE.label(), "fibre");
         assert_eq!(LinkModel::RADIO.label(), "radio");
         assert_eq!(LinkModel { delay: ms(2), ..LinkModel::LAN }.label(), "custom");
         // Round trip loss of the radio model is about 1 %.
@@ -563,8 +548,8 @@ mod tests {
         let mut buf = [0u8; 2048];
         loop {
             let mut guard = fd.readable().await.unwrap();
-            // SAFETY: reading into our buffer.
             if let Ok(r) = guard.try_io(|fd| {
+                // SAFETY: reading into our buffer, at most its length.
                 let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
                 if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
             }) {

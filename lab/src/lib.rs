@@ -1,4 +1,4 @@
-//! The lab: a real twin of an inventory's network on this machine.
+//! The lab: a real twin of a network on this machine.
 //!
 //! Each device gets its own network namespace holding its addresses and, where it speaks
 //! SNMP, a real net-snmp `snmpd` configured with the device's own credentials and identity.
@@ -8,11 +8,23 @@
 //! its namespace, sourced from a host address of the lab's own, so nothing a lab builds can
 //! leak to the default route. `docs/lab.md` tells the whole story.
 //!
+//! The lab knows nothing of the monitor: it is built from a [`LabSpec`], plain data (devices,
+//! addresses, link models, SNMP communities and users, the request that proves an agent
+//! answers). The `vigia` binary turns an inventory into a spec. [`Lab::up`] builds a lab held
+//! by the calling process; [`holder`] keeps one up in a detached process after the command
+//! that started it returns (`vigia lab up`).
+//!
 //! Only addresses in 198.18.0.0/15 and 2001:db8::/32 are ever built.
 
+// The lab is system programming: TUN devices (ioctl), entering namespaces (setns), timerfd,
+// raw reads and writes on descriptors, fork-to-exec hooks, signals, priorities. Each `unsafe`
+// block says why it is sound (`// SAFETY:`, required by the workspace's clippy lints). The
+// monitor crate, which needs none of this, denies `unsafe_code`.
+#![allow(unsafe_code)]
+
 pub mod block;
-pub mod command;
 mod engine;
+pub mod holder;
 pub mod link;
 mod snmpd;
 pub mod state;
@@ -26,14 +38,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 pub use self::link::LinkModel;
 use self::link::LinkStats;
 use self::state::{GUARD_METRIC, LabState, RouteRecord};
-use crate::inventory::{AuthProtocol, Inventory, PrivProtocol, SecretError, SnmpProfile};
 
 /// Where labs keep their state, snmpd configurations and logs: `/run/vigia/lab/NAME/`.
 pub const RUN_ROOT: &str = "/run/vigia/lab";
@@ -58,8 +69,9 @@ pub fn in_lab_range(address: IpAddr) -> bool {
     }
 }
 
-/// Everything a lab is built from.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything a lab is built from: the lab's whole input. It holds secrets (communities, v3
+/// passwords), so it is never written to a file or a command line; its `Debug` shows none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabSpec {
     /// The lab's name: `[a-z0-9][a-z0-9-]*`, at most 40 characters, unique among live labs.
     pub name: String,
@@ -71,10 +83,15 @@ pub struct LabSpec {
     pub seed: u64,
     /// The devices.
     pub devices: Vec<LabDevice>,
+    /// The SNMP message every agent must answer, through its link, before the lab counts as
+    /// up: an engine-discovery request, which any agent answers whatever its credentials. The
+    /// monitor passes the one its own SNMP probe builds, so the lab needs no SNMP encoder.
+    /// Required when any device has an agent.
+    pub readiness_request: Vec<u8>,
 }
 
 /// One device of a lab.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabDevice {
     /// Its id (the inventory's).
     pub id: String,
@@ -92,7 +109,7 @@ pub struct LabDevice {
 }
 
 /// What a device's snmpd answers and to whom.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentConfig {
     /// SNMPv2c read-only communities.
     pub communities: Vec<String>,
@@ -128,7 +145,7 @@ impl fmt::Debug for AgentConfig {
 }
 
 /// An SNMPv3 user: noAuthNoPriv without `auth`, authNoPriv with it, authPriv with both.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct V3User {
     /// User name.
     pub name: String,
@@ -145,6 +162,90 @@ impl fmt::Debug for V3User {
             .field("auth", &self.auth.as_ref().map(|a| a.0))
             .field("privacy", &self.privacy.as_ref().map(|p| p.0))
             .finish()
+    }
+}
+
+/// An SNMPv3 authentication protocol an agent can be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthProtocol {
+    /// HMAC-MD5-96.
+    Md5,
+    /// HMAC-SHA-96.
+    Sha1,
+    /// HMAC-SHA-224 (RFC 7860).
+    Sha224,
+    /// HMAC-SHA-256 (RFC 7860).
+    Sha256,
+    /// HMAC-SHA-384 (RFC 7860).
+    Sha384,
+    /// HMAC-SHA-512 (RFC 7860).
+    Sha512,
+}
+
+impl AuthProtocol {
+    /// Every protocol.
+    pub const ALL: &'static [AuthProtocol] = &[
+        AuthProtocol::Md5,
+        AuthProtocol::Sha1,
+        AuthProtocol::Sha224,
+        AuthProtocol::Sha256,
+        AuthProtocol::Sha384,
+        AuthProtocol::Sha512,
+    ];
+
+    /// Its name in net-snmp's `createUser` and `snmpget -a`.
+    pub fn net_snmp(self) -> &'static str {
+        snmpd::auth_token(self)
+    }
+}
+
+impl fmt::Display for AuthProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthProtocol::Md5 => "md5",
+            AuthProtocol::Sha1 => "sha1",
+            AuthProtocol::Sha224 => "sha224",
+            AuthProtocol::Sha256 => "sha256",
+            AuthProtocol::Sha384 => "sha384",
+            AuthProtocol::Sha512 => "sha512",
+        })
+    }
+}
+
+/// An SNMPv3 privacy protocol an agent can be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrivProtocol {
+    /// DES-CBC.
+    Des,
+    /// AES-128-CFB.
+    Aes128,
+    /// AES-192-CFB, Blumenthal key extension (net-snmp's `AES-192`).
+    Aes192,
+    /// AES-256-CFB, Blumenthal key extension (net-snmp's `AES-256`).
+    Aes256,
+}
+
+impl PrivProtocol {
+    /// Every protocol.
+    pub const ALL: &'static [PrivProtocol] =
+        &[PrivProtocol::Des, PrivProtocol::Aes128, PrivProtocol::Aes192, PrivProtocol::Aes256];
+
+    /// Its name in net-snmp's `createUser` and `snmpget -x`.
+    pub fn net_snmp(self) -> &'static str {
+        snmpd::priv_token(self)
+    }
+}
+
+impl fmt::Display for PrivProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PrivProtocol::Des => "des",
+            PrivProtocol::Aes128 => "aes128",
+            PrivProtocol::Aes192 => "aes192",
+            PrivProtocol::Aes256 => "aes256",
+        })
     }
 }
 
@@ -188,6 +289,12 @@ pub enum LabError {
         /// The address.
         address: IpAddr,
     },
+    /// The spec as a whole is not usable.
+    #[error("the lab spec is not usable: {reason}")]
+    InvalidSpec {
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A device spec is not usable.
     #[error("device {device:?}: {reason}")]
     InvalidDevice {
@@ -195,14 +302,6 @@ pub enum LabError {
         device: String,
         /// What is wrong.
         reason: String,
-    },
-    /// A device's SNMP secret cannot be read.
-    #[error("device {device}: SNMP secret cannot be read: {source}")]
-    Secret {
-        /// The device.
-        device: String,
-        /// Why (names the variable or file, never the value).
-        source: SecretError,
     },
     /// The machine lacks what the lab needs.
     #[error("the lab cannot run on this machine: {}", missing.join("; "))]
@@ -280,9 +379,9 @@ pub enum LabError {
         /// Its log file.
         log: PathBuf,
     },
-    /// The lab is held by a process that is not a vigia lab holder.
+    /// The lab is held by a process that is not a lab holder.
     #[error(
-        "lab {name} is held by process {pid} ({cmdline}), not by a `vigia lab serve` holder: stop that process, it removes its lab"
+        "lab {name} is held by process {pid} ({cmdline}), not by a vigia-lab-holder: stop that process, it removes its lab"
     )]
     ForeignHolder {
         /// The lab.
@@ -291,6 +390,32 @@ pub enum LabError {
         pid: u32,
         /// Its command line.
         cmdline: String,
+    },
+    /// The holder program is not where it was looked for.
+    #[error(
+        "the lab holder {} is not there: it is built beside vigia (`cargo build` from the repository's top)", path.display()
+    )]
+    HolderMissing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The holder program was started with arguments or input it cannot use.
+    #[error("{reason}")]
+    HolderInput {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The holder process failed before the lab was up.
+    #[error("the lab holder failed ({status}); its log ({}, removed since) ended with:\n{}", log.display(), tail.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"))]
+    HolderFailed {
+        /// How it ended.
+        status: String,
+        /// Whether it refused its input (it exited with [`holder::EXIT_INVALID_INPUT`]).
+        invalid_input: bool,
+        /// Its log file (removed since).
+        log: PathBuf,
+        /// The last lines of that log.
+        tail: Vec<String>,
     },
     /// The holder process did not stop.
     #[error("lab {name}: holder process {pid} did not stop within {waited:?}")]
@@ -335,9 +460,10 @@ impl LabError {
                 | LabError::OutsideLab { .. }
                 | LabError::HostOutsideLab { .. }
                 | LabError::DuplicateAddress { .. }
+                | LabError::InvalidSpec { .. }
                 | LabError::InvalidDevice { .. }
-                | LabError::Secret { .. }
-        )
+                | LabError::HolderInput { .. }
+        ) || matches!(self, LabError::HolderFailed { invalid_input: true, .. })
     }
 
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> LabError {
@@ -414,88 +540,16 @@ pub fn validate(spec: &LabSpec) -> Result<(), LabError> {
             snmpd::check_agent(&d.id, agent)?;
         }
     }
+    if spec.readiness_request.is_empty() && spec.devices.iter().any(|d| d.agent.is_some()) {
+        return Err(LabError::InvalidSpec {
+            reason: "devices have SNMP agents but the spec has no readiness request",
+        });
+    }
     Ok(())
 }
 
 fn is_broadcastish(a: IpAddr) -> bool {
     matches!(a, IpAddr::V4(v4) if v4.octets()[3] == 255 || v4.octets()[3] == 0)
-}
-
-/// The lab of an inventory's polled devices on `day`, each with its site's link model, its
-/// own SNMP credentials (secrets resolved now) and identity. Fails on any address outside
-/// the lab ranges, naming the device and the address, and on any secret it cannot read.
-pub fn spec_from_inventory(
-    inv: &Inventory,
-    name: &str,
-    day: NaiveDate,
-) -> Result<LabSpec, LabError> {
-    check_name(name)?;
-    let mut devices = Vec::new();
-    for d in inv.polled_devices(day) {
-        for a in d.ipv4.map(IpAddr::V4).into_iter().chain(d.ipv6.map(IpAddr::V6)) {
-            if !in_lab_range(a) {
-                return Err(LabError::OutsideLab { device: d.id.clone(), address: a });
-            }
-        }
-        let site = inv.site(&d.site);
-        let link = LinkModel::for_site(site.and_then(|s| s.link));
-        let agent = match &d.snmp {
-            None => None,
-            Some(snmp) => {
-                let secret = |r: &crate::inventory::SecretRef| {
-                    r.resolve().map_err(|source| LabError::Secret { device: d.id.clone(), source })
-                };
-                let (communities, users) = match snmp.profile.as_ref() {
-                    SnmpProfile::V2c { community } => (vec![secret(community)?], vec![]),
-                    SnmpProfile::V3 { user, auth, privacy } => {
-                        let auth = match auth {
-                            Some((p, s)) => Some((*p, secret(s)?)),
-                            None => None,
-                        };
-                        let privacy = match privacy {
-                            Some((p, s)) => Some((*p, secret(s)?)),
-                            None => None,
-                        };
-                        (vec![], vec![V3User { name: user.clone(), auth, privacy }])
-                    }
-                };
-                let what: Vec<&str> =
-                    [d.vendor.as_deref(), d.model.as_deref()].into_iter().flatten().collect();
-                let sys_descr = if what.is_empty() {
-                    format!("{} (vigia lab)", d.class)
-                } else {
-                    format!("{} {} (vigia lab)", what.join(" "), d.class)
-                };
-                Some(AgentConfig {
-                    communities,
-                    users,
-                    sys_name: d.id.clone(),
-                    sys_location: site.map_or_else(|| d.site.clone(), |s| s.name.clone()),
-                    sys_descr,
-                    sys_contact: "OTIC, Municipalidad Provincial de Tacna (vigia lab)".into(),
-                    entity_model: d.model.clone(),
-                    entity_serial: d.serial.clone(),
-                })
-            }
-        };
-        devices.push(LabDevice {
-            id: d.id.clone(),
-            ipv4: d.ipv4,
-            ipv6: d.ipv6,
-            link,
-            present: true,
-            agent,
-        });
-    }
-    let spec = LabSpec {
-        name: name.to_owned(),
-        host_v4: DEFAULT_HOST_V4,
-        host_v6: DEFAULT_HOST_V6,
-        seed: seed_of(name),
-        devices,
-    };
-    validate(&spec)?;
-    Ok(spec)
 }
 
 /// A lab's default seed: fixed for a name, so a lab's loss pattern is the same every time.
@@ -877,6 +931,7 @@ mod tests {
             host_v6: DEFAULT_HOST_V6,
             seed: 1,
             devices,
+            readiness_request: vec![],
         }
     }
 
@@ -948,7 +1003,13 @@ mod tests {
             entity_model: None,
             entity_serial: None,
         });
-        assert!(matches!(validate(&spec(vec![d])), Err(LabError::InvalidDevice { .. })));
+        assert!(matches!(validate(&spec(vec![d.clone()])), Err(LabError::InvalidDevice { .. })));
+        // A present one still needs a request that proves its agent answers.
+        d.present = true;
+        let mut s = spec(vec![d]);
+        assert!(matches!(validate(&s), Err(LabError::InvalidSpec { .. })));
+        s.readiness_request = vec![0x30, 0x00];
+        assert!(validate(&s).is_ok());
     }
 
     #[test]

@@ -117,6 +117,7 @@ struct Engine {
     devices: Vec<Dev>,
     host_v4: std::net::Ipv4Addr,
     host_v6: std::net::Ipv6Addr,
+    readiness_request: Vec<u8>,
     anchor: Option<OwnedFd>,
     host_fds: BTreeMap<String, OwnedFd>,
     pending_fds: BTreeMap<String, (OwnedFd, OwnedFd)>,
@@ -302,6 +303,7 @@ impl Engine {
             devices,
             host_v4: spec.host_v4,
             host_v6: spec.host_v6,
+            readiness_request: spec.readiness_request.clone(),
             anchor: None,
             host_fds: BTreeMap::new(),
             pending_fds: BTreeMap::new(),
@@ -646,8 +648,9 @@ impl Engine {
         })
     }
 
-    /// Wait until every agent answers an engine-discovery request through its link, from
-    /// the lab's host address: the whole path (routes, link, namespace, snmpd) works.
+    /// Wait until every agent answers the spec's readiness request (an SNMP engine-discovery
+    /// request) through its link, from the lab's host address: the whole path (routes, link,
+    /// namespace, snmpd) works.
     async fn wait_answers(&mut self, ids: &[String]) -> Result<(), LabError> {
         const LIMIT: Duration = Duration::from_secs(30);
         let probes: Vec<(String, Vec<IpAddr>, Duration, PathBuf)> = ids
@@ -667,7 +670,7 @@ impl Engine {
                 addrs.into_iter().map(move |a| (id.clone(), a, wait, log.clone()))
             })
             .collect();
-        let mut round = 0u32;
+        let request = self.readiness_request.as_slice();
         while !pending.is_empty() {
             for (id, _, _, log) in &pending {
                 if let Some(child) = self.children.get_mut(id)
@@ -688,16 +691,12 @@ impl Engine {
                     log: log.clone(),
                 });
             }
-            round += 1;
-            let answered: Vec<bool> = futures_util::future::join_all(
-                pending.iter().enumerate().map(|(i, (_, a, wait, _))| {
+            let answered: Vec<bool> =
+                futures_util::future::join_all(pending.iter().map(|(_, a, wait, _)| {
                     let src = if a.is_ipv4() { IpAddr::V4(host_v4) } else { IpAddr::V6(host_v6) };
-                    // Any answer counts: the id only tells the rounds apart in a capture.
-                    let id = (round << 16 | i as u32) & 0x7fff_ffff;
-                    snmpd::answers(src, *a, *wait, id as i32)
-                }),
-            )
-            .await;
+                    snmpd::answers(src, *a, *wait, request)
+                }))
+                .await;
             let mut i = 0;
             pending.retain(|_| {
                 let keep = !answered[i];

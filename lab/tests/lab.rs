@@ -5,41 +5,41 @@
 //! (`AddressBlock::claim`: 198.19.K.0/24, 2001:db8:1:K::/64), so tests of this and other
 //! binaries run side by side. Every test checks that nothing of its lab remains afterwards.
 //! These tests need root, /dev/net/tun, iproute2, snmpd and snmp (`scripts/deps test`); without
-//! them they fail, saying what is missing.
+//! them they fail, saying what is missing. The lab as `vigia lab up` drives it (the holder
+//! process, an inventory's twin) is tested by the monitor's tests/lab_cli.rs.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use surge_ping::{Client, Config, ICMP, PingIdentifier, PingSequence, SurgeError};
-use tokio::net::UdpSocket;
-use vigia::inventory::{AuthProtocol, PrivProtocol};
-use vigia::lab::block::AddressBlock;
-use vigia::lab::state::LabState;
-use vigia::lab::{AgentConfig, Lab, LabDevice, LabError, LabSpec, LinkModel, V3User};
+use vigia_lab::block::AddressBlock;
+use vigia_lab::{
+    AgentConfig, AuthProtocol, Lab, LabDevice, LabError, LabSpec, LinkModel, PrivProtocol, V3User,
+};
 
-#[path = "support/lab.rs"]
-mod lab_support;
+#[path = "support/peers.rs"]
+mod peers;
+mod support;
 
-use lab_support::{AUTH_PASS, COMMUNITY, PRIV_PASS, assert_nothing_remains, unique_name};
+use peers::*;
+use support::{AUTH_PASS, PRIV_PASS, assert_nothing_remains};
 
-const SYS_NAME: &str = ".1.3.6.1.2.1.1.5.0";
-const SYS_DESCR: &str = ".1.3.6.1.2.1.1.1.0";
-const SYS_LOCATION: &str = ".1.3.6.1.2.1.1.6.0";
-const SYS_UPTIME: &str = ".1.3.6.1.2.1.1.3.0";
-const ENT_MODEL: &str = ".1.3.6.1.2.1.47.1.1.1.1.13.1";
-const ENT_SERIAL: &str = ".1.3.6.1.2.1.47.1.1.1.1.11.1";
-
-/// The shared prerequisites, and net-snmp's `snmpget`, which these tests probe with.
+/// The lab, raw ICMP sockets (root) and net-snmp's `snmpget`, which these tests probe with.
 fn prerequisites() {
-    lab_support::prerequisites();
-    let ok = StdCommand::new("snmpget").arg("-V").output().is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "the lab tests need `snmpget` (Debian package snmp; scripts/deps test installs it)"
-    );
+    support::lab_prerequisites();
+    // The ICMP client registers with a tokio runtime: the caller's, or one made for the check.
+    let open = || surge_ping::Client::new(&surge_ping::Config::default()).map(drop);
+    let icmp = match tokio::runtime::Handle::try_current() {
+        Ok(_) => open(),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(async { open() }),
+    };
+    if let Err(e) = icmp {
+        panic!("these tests need raw ICMP sockets (root): {e}");
+    }
+    snmpget_prerequisite();
 }
 
 /// The shared test agent, with the system group and ENTITY-MIB values these tests read back.
@@ -50,7 +50,7 @@ fn agent(id: &str) -> AgentConfig {
         sys_contact: "OTIC".into(),
         entity_model: Some("X-100 \"rev 2\"".into()),
         entity_serial: Some("SN-0042".into()),
-        ..lab_support::agent(id)
+        ..support::agent(id)
     }
 }
 
@@ -64,153 +64,7 @@ fn device(
 }
 
 fn spec(block: &AddressBlock, devices: Vec<LabDevice>) -> LabSpec {
-    lab_support::spec(block, 2026, devices)
-}
-
-fn target(a: IpAddr) -> String {
-    match a {
-        IpAddr::V4(v4) => format!("udp:{v4}:161"),
-        IpAddr::V6(v6) => format!("udp6:[{v6}]:161"),
-    }
-}
-
-/// `snmpget` one OID; Ok(value text) or Err(what snmpget said).
-async fn snmpget(security: &[&str], address: IpAddr, oid: &str) -> Result<String, String> {
-    let out = tokio::process::Command::new("snmpget")
-        .env("MIBS", "")
-        .args(["-M", "/dev/null", "-On", "-Ov", "-t", "1", "-r", "2"])
-        .args(security)
-        .arg(target(address))
-        .arg(oid)
-        .output()
-        .await
-        .expect("snmpget runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if out.status.success() && !stdout.is_empty() {
-        Ok(stdout)
-    } else {
-        Err(format!("{} {}", stdout, String::from_utf8_lossy(&out.stderr).trim()))
-    }
-}
-
-fn v2c() -> Vec<&'static str> {
-    vec!["-v2c", "-c", COMMUNITY]
-}
-
-fn v3() -> Vec<&'static str> {
-    vec![
-        "-v3", "-l", "authPriv", "-u", "vigia", "-a", "SHA-256", "-A", AUTH_PASS, "-x", "AES",
-        "-X", PRIV_PASS,
-    ]
-}
-
-fn uptime_ticks(text: &str) -> u64 {
-    // "Timeticks: (1234) 0:00:12.34"
-    text.split(['(', ')'])
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("not timeticks: {text}"))
-}
-
-#[derive(Debug, Default)]
-struct Pings {
-    sent: u32,
-    replies: Vec<Duration>,
-    unreachable: u32,
-    errors: u32,
-}
-
-impl Pings {
-    fn lost(&self) -> u32 {
-        self.sent - self.replies.len() as u32 - self.unreachable
-    }
-    fn sorted(&self) -> Vec<Duration> {
-        let mut v = self.replies.clone();
-        v.sort();
-        v
-    }
-    fn median(&self) -> Duration {
-        self.sorted()[self.replies.len() / 2]
-    }
-    fn mean(&self) -> Duration {
-        self.replies.iter().sum::<Duration>() / self.replies.len() as u32
-    }
-}
-
-static IDENT: AtomicU32 = AtomicU32::new(1);
-
-/// `count` echoes to `address`, one every `every`, each waiting up to `wait` for its reply.
-async fn ping(address: IpAddr, count: u32, every: Duration, wait: Duration) -> Pings {
-    let config = match address {
-        IpAddr::V4(_) => Config::default(),
-        IpAddr::V6(_) => Config::builder().kind(ICMP::V6).build(),
-    };
-    let client = Client::new(&config).expect("raw ICMP socket (root)");
-    let ident = PingIdentifier(
-        ((std::process::id() as u16)
-            ^ (IDENT.fetch_add(1, Ordering::Relaxed) as u16).wrapping_mul(97))
-            | 1,
-    );
-    let mut tasks = Vec::new();
-    let start = tokio::time::Instant::now();
-    for seq in 0..count {
-        tokio::time::sleep_until(start + every * seq).await;
-        let mut pinger = client.pinger(address, ident).await;
-        pinger.timeout(wait);
-        // Time the whole exchange from before the send: surge-ping starts its clock after
-        // send_to returns, which on a busy machine can read a round trip shorter than the
-        // link's delay. Measured this way a late wake-up can only lengthen it.
-        tasks.push(tokio::spawn(async move {
-            let sent = Instant::now();
-            let result = pinger.ping(PingSequence(seq as u16), &[0u8; 56]).await;
-            result.map(|(packet, _)| (packet, sent.elapsed()))
-        }));
-    }
-    let mut out = Pings { sent: count, ..Pings::default() };
-    for t in tasks {
-        match t.await.expect("ping task") {
-            Ok((packet, rtt)) => {
-                let echo_reply = match &packet {
-                    surge_ping::IcmpPacket::V4(p) => p.get_icmp_type().0 == 0,
-                    surge_ping::IcmpPacket::V6(p) => p.get_icmpv6_type().0 == 129,
-                };
-                if echo_reply { out.replies.push(rtt) } else { out.unreachable += 1 }
-            }
-            Err(SurgeError::Timeout { .. }) => {}
-            Err(_) => out.errors += 1,
-        }
-    }
-    out
-}
-
-/// Send one SNMP-sized datagram on a connected socket and say what came back.
-#[derive(Debug, PartialEq)]
-enum Udp {
-    Answer,
-    Refused,
-    Timeout,
-    SendFailed(std::io::ErrorKind),
-}
-
-async fn udp_probe(source: IpAddr, address: IpAddr, wait: Duration) -> Udp {
-    let socket = UdpSocket::bind(SocketAddr::new(source, 0)).await.expect("bind");
-    if let Err(e) = socket.connect(SocketAddr::new(address, 161)).await {
-        return Udp::SendFailed(e.kind());
-    }
-    if let Err(e) = socket.send(b"\x30\x00").await {
-        return Udp::SendFailed(e.kind());
-    }
-    let mut buf = [0u8; 1500];
-    match tokio::time::timeout(wait, socket.recv(&mut buf)).await {
-        Ok(Ok(_)) => Udp::Answer,
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Udp::Refused,
-        Ok(Err(e)) => Udp::SendFailed(e.kind()),
-        Err(_) => Udp::Timeout,
-    }
-}
-
-fn src_for(lab: &Lab, a: IpAddr) -> IpAddr {
-    if a.is_ipv4() { IpAddr::V4(lab.host_v4()) } else { IpAddr::V6(lab.host_v6()) }
+    support::spec(block, 2026, devices)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,8 +204,9 @@ async fn every_v3_auth_and_privacy_protocol_answers() {
     }
     assert!(failures.is_empty(), "users that did not answer: {failures:#?}");
 
-    // vigia's own client (snmp2) speaks to the same agent; AES-192/256 after a short digest
-    // need the Blumenthal key extension, which is what net-snmp's AES-192/AES-256 are.
+    // The monitor's SNMP client library (snmp2) speaks to the same agent; AES-192/256 after a
+    // short digest need the Blumenthal key extension, which is what net-snmp's AES-192/AES-256
+    // are.
     use snmp2::v3::{Auth, AuthProtocol as A, Cipher, KeyExtension, Security};
     let sys_name = snmp2::Oid::from(&[1, 3, 6, 1, 2, 1, 1, 5, 0]).unwrap();
     for (user, auth, cipher) in [
@@ -577,7 +432,7 @@ async fn restarting_an_agent_starts_sys_uptime_again() {
     lab.stop_agent("rt-1").await.unwrap();
     assert_eq!(udp_probe(src_for(&lab, v4), v4, Duration::from_secs(1)).await, Udp::Refused);
     assert!(
-        !vigia::lab::sys::ProcId::of(first_pid)
+        !vigia_lab::sys::ProcId::of(first_pid)
             .is_some_and(|p| p.cmdline().is_some_and(|c| c[0].contains("snmpd")))
     );
     lab.start_agent("rt-1").await.unwrap();
@@ -610,10 +465,10 @@ async fn a_site_with_no_link_gets_no_route_and_nothing_leaks() {
         assert!(matches!(r, Udp::SendFailed(_)), "{a}: {r:?}");
         let prefix = if a.is_ipv4() { format!("{a}/32") } else { format!("{a}/128") };
         let family = if a.is_ipv4() { "-4" } else { "-6" };
-        let route = lab_support::ip(&[family, "route", "show", "exact", &prefix]);
+        let route = support::ip(&[family, "route", "show", "exact", &prefix]);
         assert!(route.starts_with("unreachable") && route.lines().count() == 1, "{a}: {route}");
     }
-    let route = lab_support::ip(&["route", "get", &block.v4(80).to_string()]);
+    let route = support::ip(&["route", "get", &block.v4(80).to_string()]);
     assert!(
         route.contains(&format!(
             "dev {}",
@@ -645,7 +500,7 @@ async fn a_second_lab_on_the_same_addresses_fails_and_undoes_nothing_of_the_firs
         matches!(err, LabError::Clash { ref what } if what.contains(&block.v4(90).to_string())),
         "{err}"
     );
-    assert!(!vigia::lab::run_dir(&other_name).exists(), "the failed lab left its directory");
+    assert!(!vigia_lab::run_dir(&other_name).exists(), "the failed lab left its directory");
     // The first lab is whole.
     assert_eq!(
         snmpget(&v2c(), IpAddr::V4(block.v4(90)), SYS_NAME).await,
@@ -660,10 +515,14 @@ async fn a_second_lab_on_the_same_addresses_fails_and_undoes_nothing_of_the_firs
         snmpget(&v2c(), IpAddr::V6(block.v6(0x90)), SYS_NAME).await,
         Ok("STRING: \"sw-a\"".into())
     );
-    // `vigia lab down` leaves a lab held by another process (this test) alone.
-    let down = vigia().args(["lab", "down", "--name", first.name()]).output().unwrap();
-    assert_eq!(down.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&down.stderr).contains("not by a `vigia lab serve` holder"));
+    // Stopping a held lab (`vigia lab down`) leaves a lab held by another process (this
+    // test) alone.
+    let err = vigia_lab::holder::stop(first.name()).unwrap_err();
+    assert!(
+        matches!(err, LabError::ForeignHolder { pid, .. } if pid == std::process::id()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not by a vigia-lab-holder"), "{err}");
     assert_eq!(
         snmpget(&v2c(), IpAddr::V4(block.v4(90)), SYS_NAME).await,
         Ok("STRING: \"sw-a\"".into())
@@ -701,301 +560,5 @@ fn a_test_that_panics_mid_way_leaves_nothing_behind() {
     assert!(outcome.is_err(), "the inner test was meant to panic");
     let state = recorded.lock().unwrap().clone().expect("the lab came up before the panic");
     assert!(!state.namespaces.is_empty() && !state.links.is_empty());
-    assert_nothing_remains(&state);
-}
-
-// --- the command line -------------------------------------------------------------------
-
-fn vigia() -> StdCommand {
-    StdCommand::new(env!("CARGO_BIN_EXE_vigia"))
-}
-
-/// Takes down a lab brought up through the command line when the test fails before taking it
-/// down itself, so that a failure leaves nothing behind either.
-struct DownIfPanicking<'a>(&'a str);
-
-impl Drop for DownIfPanicking<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let _ = vigia().args(["lab", "down", "--name", self.0]).output();
-        }
-    }
-}
-
-/// A small inventory in a temporary directory: a main-site server and a radio-site switch,
-/// SNMPv3 with passwords in files.
-fn write_inventory(dir: &Path, v4_main: Ipv4Addr, v4_radio: Ipv4Addr, v6_radio: Ipv6Addr) {
-    std::fs::write(dir.join("auth.secret"), format!("{AUTH_PASS}\n")).unwrap();
-    std::fs::write(dir.join("priv.secret"), format!("{PRIV_PASS}\n")).unwrap();
-    std::fs::write(
-        dir.join("inventory.yaml"),
-        format!(
-            r#"sites:
-  - {{ id: main, name: Sede principal, role: main }}
-  - {{ id: far, name: Teatro Municipal, role: branch, link: radio }}
-  - {{ id: gap, name: Camal Municipal, role: branch, link: none }}
-snmp_profiles:
-  v3:
-    version: "3"
-    user: vigia
-    auth_protocol: sha256
-    auth_password_file: auth.secret
-    priv_protocol: aes128
-    priv_password_file: priv.secret
-defaults:
-  snmp: v3
-devices:
-  - {{ id: srv-01, site: main, class: server, vendor: Dell, model: R740, serial: ABC123, ipv4: {v4_main} }}
-  - {{ id: sw-teatro, site: far, class: switch, ipv4: {v4_radio}, ipv6: "{v6_radio}" }}
-  - {{ id: sw-camal, site: gap, class: switch, ipv4: 198.19.254.77 }}
-"#
-        ),
-    )
-    .unwrap();
-}
-
-#[test]
-fn the_cli_brings_a_lab_up_reports_it_and_takes_it_down() {
-    prerequisites();
-    let block = AddressBlock::claim().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_inventory(dir.path(), block.v4(110), block.v4(111), block.v6(0x111));
-    let name = unique_name("t");
-    let _down = DownIfPanicking(&name);
-    let started = Instant::now();
-    let out = vigia()
-        .args(["lab", "up", "--inventory"])
-        .arg(dir.path())
-        .args([
-            "--name",
-            &name,
-            "--host-v4",
-            &block.host_v4().to_string(),
-            "--host-v6",
-            &block.host_v6().to_string(),
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "up: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    eprintln!("vigia lab up took {:?}:\n{stdout}", started.elapsed());
-    assert!(stdout.contains("2 devices (1 lan, 1 radio)"), "{stdout}");
-    assert!(!stdout.contains(AUTH_PASS) && !stdout.contains(PRIV_PASS), "a secret was printed");
-    let state = LabState::load(&name).unwrap();
-    assert!(
-        state.owner.is_alive() && state.owner_is_holder(),
-        "the holder runs: {:?}",
-        state.owner.cmdline()
-    );
-    assert_ne!(state.owner.pid, std::process::id());
-    // sw-camal's site has no link: it is not polled, so the lab has nothing of it.
-    assert!(state.devices.iter().all(|d| d.id != "sw-camal"));
-
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let p =
-            ping(IpAddr::V4(block.v4(111)), 20, Duration::from_millis(10), Duration::from_secs(1))
-                .await;
-        assert!(
-            p.replies.len() >= 17 && p.sorted()[0] >= Duration::from_millis(20),
-            "radio: {p:?}"
-        );
-        assert_eq!(
-            snmpget(&v3(), IpAddr::V4(block.v4(110)), SYS_DESCR).await,
-            Ok("STRING: \"Dell R740 server (vigia lab)\"".into())
-        );
-        assert_eq!(
-            snmpget(&v3(), IpAddr::V4(block.v4(110)), SYS_LOCATION).await,
-            Ok("STRING: \"Sede principal\"".into())
-        );
-        assert_eq!(
-            snmpget(&v3(), IpAddr::V4(block.v4(110)), ENT_SERIAL).await,
-            Ok("STRING: \"ABC123\"".into())
-        );
-        assert_eq!(
-            snmpget(&v3(), IpAddr::V6(block.v6(0x111)), SYS_NAME).await,
-            Ok("STRING: \"sw-teatro\"".into())
-        );
-    });
-
-    let status = vigia().args(["lab", "status", "--name", &name]).output().unwrap();
-    let text = String::from_utf8_lossy(&status.stdout);
-    assert!(status.status.success(), "status: {text}");
-    assert!(
-        text.contains("sw-teatro") && text.contains("radio") && text.contains("alive"),
-        "{text}"
-    );
-
-    // Another up under the same name is refused; the lab stays.
-    let again = vigia()
-        .args(["lab", "up", "--inventory"])
-        .arg(dir.path())
-        .args(["--name", &name])
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(1), "{}", String::from_utf8_lossy(&again.stderr));
-    assert!(state.owner.is_alive());
-
-    let down = vigia().args(["lab", "down", "--name", &name]).output().unwrap();
-    assert!(down.status.success(), "down: {}", String::from_utf8_lossy(&down.stderr));
-    assert!(!state.owner.is_alive(), "the holder is gone");
-    let latest = state; // pids recorded at up; the holder kept them
-    assert_nothing_remains(&latest);
-    assert!(!vigia::lab::state::holder_log(&name).exists());
-    let gone = vigia().args(["lab", "status", "--name", &name]).output().unwrap();
-    assert_eq!(gone.status.code(), Some(1));
-}
-
-#[test]
-fn the_cli_refuses_addresses_outside_the_lab_with_exit_64_and_builds_nothing() {
-    prerequisites();
-    let dir = tempfile::tempdir().unwrap();
-    // 198.51.100.7 (TEST-NET-2) is outside the lab ranges: the lab refuses it before making
-    // anything, so no packet is ever sent to it.
-    write_inventory(
-        dir.path(),
-        Ipv4Addr::new(198, 51, 100, 7),
-        Ipv4Addr::new(198, 19, 254, 1),
-        "2001:db8:1:fe::1".parse().unwrap(),
-    );
-    let name = unique_name("t");
-    let _down = DownIfPanicking(&name);
-    let out = vigia()
-        .args(["lab", "up", "--inventory"])
-        .arg(dir.path())
-        .args(["--name", &name])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(64), "{stderr}");
-    assert!(
-        stderr.contains("device srv-01: address 198.51.100.7 is outside the lab ranges"),
-        "{stderr}"
-    );
-    assert!(!vigia::lab::run_dir(&name).exists());
-    assert!(!vigia::lab::state::holder_log(&name).exists());
-}
-
-#[test]
-fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
-    let dir = tempfile::tempdir().unwrap();
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("inventory/tacna");
-    for entry in std::fs::read_dir(&source).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        // Passwords from files instead of the environment (tests must not set variables).
-        let text = text
-            .replace("auth_password_env: VIGIA_SNMP_AUTH", "auth_password_file: auth.secret")
-            .replace("priv_password_env: VIGIA_SNMP_PRIV", "priv_password_file: priv.secret");
-        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
-    }
-    std::fs::write(dir.path().join("auth.secret"), "tacna-auth-1\n").unwrap();
-    std::fs::write(dir.path().join("priv.secret"), "tacna-priv-1\n").unwrap();
-    let (inv, _) = vigia::inventory::load(dir.path(), vigia::inventory::Secrets::Require).unwrap();
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-    let spec = vigia::lab::spec_from_inventory(&inv, "tacna", day).unwrap();
-    assert_eq!(spec.devices.len(), 45);
-    let count = |m: LinkModel| spec.devices.iter().filter(|d| d.link == Some(m)).count();
-    assert_eq!(
-        (count(LinkModel::LAN), count(LinkModel::FIBRE), count(LinkModel::RADIO)),
-        (25, 17, 3)
-    );
-    let grau = spec.devices.iter().find(|d| d.id == "sw-mercado-grau").unwrap();
-    assert_eq!(grau.ipv4, Some(Ipv4Addr::new(198, 18, 10, 10)));
-    assert_eq!(grau.link, Some(LinkModel::FIBRE));
-    let agent = grau.agent.as_ref().unwrap();
-    assert_eq!(agent.sys_location, "Mercado Grau");
-    assert_eq!(
-        agent.users,
-        vec![V3User {
-            name: "vigia".into(),
-            auth: Some((AuthProtocol::Sha256, "tacna-auth-1".into())),
-            privacy: Some((PrivProtocol::Aes128, "tacna-priv-1".into())),
-        }]
-    );
-    let fw =
-        spec.devices.iter().find(|d| d.id == "fw-fortigate-500e").unwrap().agent.as_ref().unwrap();
-    assert_eq!(fw.sys_descr, "Fortinet FortiGate 500E firewall (vigia lab)");
-    assert_eq!(fw.entity_model.as_deref(), Some("FortiGate 500E"));
-    let teatro = spec.devices.iter().find(|d| d.id == "sw-teatro-municipal").unwrap();
-    assert_eq!(teatro.link, Some(LinkModel::RADIO));
-
-    // A secret that cannot be read fails clearly, naming the file, never a value.
-    std::fs::remove_file(dir.path().join("priv.secret")).unwrap();
-    let (inv, _) = vigia::inventory::load(dir.path(), vigia::inventory::Secrets::Warn).unwrap();
-    let err = vigia::lab::spec_from_inventory(&inv, "tacna", day).unwrap_err();
-    assert!(
-        matches!(err, LabError::Secret { .. }) && err.to_string().contains("priv.secret"),
-        "{err}"
-    );
-    assert!(!err.to_string().contains("tacna-auth-1"));
-}
-
-#[test]
-fn after_a_killed_holder_nothing_leaks_and_down_removes_the_rest() {
-    prerequisites();
-    let block = AddressBlock::claim().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_inventory(dir.path(), block.v4(120), block.v4(121), block.v6(0x121));
-    let name = unique_name("t");
-    let _down = DownIfPanicking(&name);
-    let out = vigia()
-        .args(["lab", "up", "--inventory"])
-        .arg(dir.path())
-        .args([
-            "--name",
-            &name,
-            "--host-v4",
-            &block.host_v4().to_string(),
-            "--host-v6",
-            &block.host_v6().to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "up: {}", String::from_utf8_lossy(&out.stderr));
-    let state = LabState::load(&name).unwrap();
-    assert!(state.owner.signal(libc::SIGKILL));
-    assert!(vigia::lab::state::wait_gone(state.owner, Duration::from_secs(10)));
-    // Its agents die with it (parent-death signal), its TUN devices with its descriptors.
-    for d in &state.devices {
-        let agent = d.agent.expect("an agent was recorded");
-        assert!(
-            vigia::lab::state::wait_gone(agent, Duration::from_secs(10)),
-            "snmpd of {} outlived its holder",
-            d.id
-        );
-    }
-    // The kernel unregisters a TUN device once its last descriptor is closed, but not
-    // necessarily before the holder's pid is gone (under load it lagged): allow it 10 s.
-    for link in &state.links {
-        let start = Instant::now();
-        while vigia::lab::sys::link_exists(link) && start.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert!(!vigia::lab::sys::link_exists(link), "link {link} outlived its holder");
-    }
-    // What remains (namespaces, guard routes) keeps every probe on this machine.
-    assert!(state.namespaces.iter().all(|ns| vigia::lab::sys::netns_exists(ns)));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        for a in [IpAddr::V4(block.v4(120)), IpAddr::V4(block.v4(121)), IpAddr::V6(block.v6(0x121))]
-        {
-            let src = if a.is_ipv4() {
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            } else {
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-            };
-            let r = udp_probe(src, a, Duration::from_millis(300)).await;
-            assert!(
-                matches!(r, Udp::SendFailed(_)),
-                "{a}: {r:?} (must be refused locally, never routed out)"
-            );
-        }
-    });
-    let status = vigia().args(["lab", "status", "--name", &name]).output().unwrap();
-    assert_eq!(status.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&status.stdout).contains("DEAD"));
-    let down = vigia().args(["lab", "down", "--name", &name]).output().unwrap();
-    assert!(down.status.success(), "down: {}", String::from_utf8_lossy(&down.stderr));
     assert_nothing_remains(&state);
 }

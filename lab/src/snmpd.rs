@@ -17,8 +17,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::process::{Child, Command};
 
-use super::{AgentConfig, LabError, find_program, sys};
-use crate::inventory::{AuthProtocol, PrivProtocol};
+use super::{AgentConfig, AuthProtocol, LabError, PrivProtocol, find_program, sys};
 
 /// ENTITY-MIB entPhysicalModelName of the first entity.
 pub const ENT_PHYSICAL_MODEL_NAME_1: &str = ".1.3.6.1.2.1.47.1.1.1.1.13.1";
@@ -253,13 +252,14 @@ pub fn spawn(ns: &str, dir: &Path, addresses: &[IpAddr]) -> Result<Child, LabErr
     Ok(child)
 }
 
-/// Send one discovery request from `source` to `target:161` and wait `wait` for any answer.
-pub async fn answers(source: IpAddr, target: IpAddr, wait: Duration, id: i32) -> bool {
+/// Send `request` from `source` to `target:161` and wait `wait` for any answer: each socket is
+/// new, so an answer is to this request whatever its message id.
+pub async fn answers(source: IpAddr, target: IpAddr, wait: Duration, request: &[u8]) -> bool {
     let Ok(socket) = UdpSocket::bind(SocketAddr::new(source, 0)).await else { return false };
     if socket.connect(SocketAddr::new(target, 161)).await.is_err() {
         return false;
     }
-    if socket.send(&crate::probe::snmp::discovery_request(id)).await.is_err() {
+    if socket.send(request).await.is_err() {
         return false;
     }
     let mut buf = [0u8; 2048];
@@ -269,7 +269,7 @@ pub async fn answers(source: IpAddr, target: IpAddr, wait: Duration, id: i32) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::V3User;
+    use crate::V3User;
 
     fn agent() -> AgentConfig {
         AgentConfig {
