@@ -31,6 +31,8 @@ use vigia_lab::block::AddressBlock;
 
 const VIGIA: &str = env!("CARGO_BIN_EXE_vigia");
 const ICMP_INTERVAL: Duration = Duration::from_secs(2);
+/// The inventory's `snmp_interval` below.
+const SNMP_INTERVAL: Duration = Duration::from_secs(4);
 
 fn inventory(block: &AddressBlock, with_extra: bool) -> String {
     let extra = if with_extra {
@@ -264,9 +266,15 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
     .await;
     eprintln!("sw-grau seen down {took:?} after the cut");
     lab.restore("sw-grau").await.unwrap();
-    // Backoff after a few failures stretches the interval up to four times.
-    wait_metrics(&client, &agent, ICMP_INTERVAL * 4 + Duration::from_secs(4), "sw-grau up", |t| {
-        up("sw-grau", "ipv4")(t) && samples(t, "vigia_site_up", &[("site", "grau")]) == [1.0]
+    // Backoff after a few failures stretches the interval up to four times. Every probe over
+    // every family must be back before the events are counted below (each down has its up):
+    // under load SNMP, on its longer interval, comes back after ICMP.
+    let bound = ICMP_INTERVAL.max(SNMP_INTERVAL) * 4 + Duration::from_secs(4);
+    wait_metrics(&client, &agent, bound, "sw-grau up", |t| {
+        let ups = samples(t, "vigia_device_up", &[("device", "sw-grau")]);
+        ups.len() >= 2
+            && ups.iter().all(|v| *v == 1.0)
+            && samples(t, "vigia_site_up", &[("site", "grau")]) == [1.0]
     })
     .await;
 
