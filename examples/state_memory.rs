@@ -9,6 +9,8 @@
 //! `cargo run --release --example state_memory [-- --devices N --interfaces K]`. A measurement:
 //! it asserts nothing. docs/scaling.md quotes it.
 
+// Benchmarks read the clock for deadlines, timings and dates (clippy.toml bans it in src/).
+#![allow(clippy::disallowed_methods)]
 // A measurement, not the monitor: a counting global allocator is `unsafe` by definition.
 #![allow(unsafe_code)]
 

@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vigia::exit;
 use vigia::inventory::{Inventory, SecretRef, SnmpProfile};
@@ -44,7 +44,7 @@ fn holder_program() -> Result<PathBuf, LabError> {
 
 /// `vigia lab up`: check, start the holder, wait until the lab answers, print a summary.
 pub fn up(inv: &Inventory, name: &str, host_v4: Ipv4Addr, host_v6: Ipv6Addr) -> u8 {
-    let started = Instant::now();
+    let started = vigia::clock::monotonic();
     // The lab's own checks (root, TUN, programs) come first, as `vigia lab up` always did.
     if let Err(e) = vigia_lab::check_prerequisites() {
         return fail(&e);
@@ -94,7 +94,7 @@ pub fn status(name: &str, all: bool) -> u8 {
 
 /// `vigia lab check`: whether every address the inventory polls today is a lab placeholder.
 pub fn check(inv: &Inventory, inventory_dir: &Path) -> u8 {
-    let outside = lab_twin::outside_lab(inv, chrono::Utc::now().date_naive());
+    let outside = lab_twin::outside_lab(inv, vigia::clock::Clock::Wall.today());
     if outside.is_empty() {
         eprintln!("{}: every polled address is a lab placeholder", inventory_dir.display());
         exit::OK
@@ -116,7 +116,7 @@ pub async fn agent_lab(inv: &Inventory) -> Result<Lab, u8> {
         if invalid { exit::INVALID_INPUT } else { exit::FAILURE }
     };
     vigia_lab::check_prerequisites().map_err(|e| fail(&e, e.is_invalid_input()))?;
-    let spec = lab_twin::spec_from_inventory(inv, "agent", chrono::Utc::now().date_naive())
+    let spec = lab_twin::spec_from_inventory(inv, "agent", vigia::clock::Clock::Wall.today())
         .map_err(|e| fail(&e, e.is_invalid_input()))?;
     tracing::info!(devices = spec.devices.len(), "bringing up the lab twin of the inventory");
     let lab = Lab::up(spec).await.map_err(|e| fail(&e, e.is_invalid_input()))?;

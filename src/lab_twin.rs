@@ -183,7 +183,7 @@ pub fn cli_spec(
     host_v4: Ipv4Addr,
     host_v6: Ipv6Addr,
 ) -> Result<LabSpec, TwinError> {
-    let mut spec = spec_from_inventory(inv, name, chrono::Local::now().date_naive())?;
+    let mut spec = spec_from_inventory(inv, name, vigia::clock::Clock::Wall.local_today())?;
     spec.host_v4 = host_v4;
     spec.host_v6 = host_v6;
     vigia_lab::validate(&spec)?;

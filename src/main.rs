@@ -199,7 +199,7 @@ async fn agent_run(db: vigia::store::DbUrl, once: bool, opts: AgentOptions, inv:
         }
     };
     if once {
-        let started = std::time::Instant::now();
+        let started = vigia::clock::monotonic();
         return match agent.run_once().await {
             Ok((_, shared)) => {
                 let shared = shared.read().unwrap_or_else(|p| p.into_inner());
@@ -362,7 +362,7 @@ async fn history_for(
     as_of: vigia::history::AsOf,
     snapshots_until: chrono::DateTime<chrono::Utc>,
 ) -> Result<vigia::history::History, u8> {
-    vigia::agent::derived::fetch_history(store, inv, as_of, snapshots_until, chrono::Utc::now())
+    vigia::agent::derived::fetch_history(store, inv, as_of, snapshots_until, Clock::Wall.now())
         .await
         .map_err(|e| {
             eprintln!("vigia: reading the history: {e}");
@@ -371,7 +371,7 @@ async fn history_for(
 }
 
 fn as_of(day: Option<chrono::NaiveDate>) -> vigia::history::AsOf {
-    let now = chrono::Utc::now();
+    let now = Clock::Wall.now();
     match day {
         Some(d) => vigia::history::AsOf::day_or_now(d, now),
         None => vigia::history::AsOf::at(now),
@@ -420,7 +420,7 @@ async fn report(cmd: ReportCommand) -> u8 {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            let today = chrono::Utc::now().date_naive();
+            let today = Clock::Wall.now().date_naive();
             let year = year.unwrap_or(today.year());
             let end = vigia::agent::derived::end_of_year(year);
             let last_day = end.date_naive().pred_opt().unwrap_or(today);
@@ -466,7 +466,7 @@ async fn check(cmd: CheckCommand) -> u8 {
         let prober = std::sync::Arc::new(NetProber::new(icmp));
         let latest = vigia::agent::poll_now(prober, &inv, &creds, Clock::Wall, 256).await;
         // The results were taken just now: the check describes the instant after them.
-        let at = vigia::history::AsOf::at(chrono::Utc::now() + chrono::TimeDelta::seconds(1));
+        let at = vigia::history::AsOf::at(Clock::Wall.now() + chrono::TimeDelta::seconds(1));
         (inv, at, vigia::history::History { latest, ..Default::default() })
     } else {
         match report_history(&source, day).await {

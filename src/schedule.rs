@@ -218,6 +218,7 @@ fn spread(key: &TaskKey, interval: Duration) -> Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the tests pick an arbitrary origin for `now`
 mod tests {
     use super::*;
 

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -32,6 +32,9 @@ pub use shared::{
     read_shared,
 };
 pub use summary::render_summary;
+
+/// The agent's clock (its home is `crate::clock`).
+pub use crate::clock::Clock;
 
 use crate::diag::Diagnostic;
 use crate::inventory::snapshot::Snapshot;
@@ -121,33 +124,6 @@ pub enum AgentError {
     /// A signal handler could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
-}
-
-/// Where timestamps come from: the wall clock, or (in simulations) a fixed start plus the tokio
-/// clock, so paused time moves the timestamps too.
-#[derive(Debug, Clone, Copy)]
-pub enum Clock {
-    /// `Utc::now()`.
-    Wall,
-    /// `start` plus the time elapsed on the tokio clock since `origin`.
-    Simulated {
-        /// Wall time at `origin`.
-        start: DateTime<Utc>,
-        /// The tokio instant `start` corresponds to.
-        origin: Instant,
-    },
-}
-
-impl Clock {
-    /// Now.
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::Wall => Utc::now(),
-            Clock::Simulated { start, origin } => {
-                *start + chrono::Duration::from_std(origin.elapsed()).unwrap_or_default()
-            }
-        }
-    }
 }
 
 /// What makes the agent stop or reload.
@@ -291,7 +267,7 @@ impl<P: Prober> Agent<P> {
     ) -> Result<Agent<P>, AgentError> {
         let credentials = resolve_credentials(&inventory)?;
         let inventory = Arc::new(inventory);
-        let index = Arc::new(InventoryIndex::sharded(inventory.clone(), today(&clock), opts.shard));
+        let index = Arc::new(InventoryIndex::sharded(inventory.clone(), clock.today(), opts.shard));
         let mut shared = Shared::new(inventory, clock);
         shared.shard = opts.shard;
         let shared = Arc::new(RwLock::new(shared));
@@ -339,11 +315,11 @@ impl<P: Prober> Agent<P> {
     /// On a new (UTC) day, index the inventory again: retirement dates may have taken devices
     /// out of polling. Cheap to call often: it compares two dates.
     fn roll_day(&mut self) {
-        let day = today(&self.clock);
+        let day = self.clock.today();
         if day != self.index.day() {
             self.index = Arc::new(InventoryIndex::sharded(self.inventory(), day, self.opts.shard));
             let wanted = self.wanted();
-            self.scheduler.sync(&wanted, Instant::now().into_std());
+            self.scheduler.sync(&wanted, self.clock.instant().into_std());
         }
     }
 
@@ -399,7 +375,7 @@ impl<P: Prober> Agent<P> {
     ) {
         let inv = self.inventory();
         let Some(device) = self.index.device(&key.device).cloned() else {
-            self.scheduler.finish(&key, Instant::now().into_std(), true);
+            self.scheduler.finish(&key, self.clock.instant().into_std(), true);
             return;
         };
         if self.passes.get(&key.probe).is_none_or(Pass::is_complete) {
@@ -472,7 +448,7 @@ impl<P: Prober> Agent<P> {
                 }
             }
         }
-        let now = Instant::now().into_std();
+        let now = self.clock.instant().into_std();
         let took = self
             .scheduler
             .due(&key)
@@ -540,7 +516,7 @@ impl<P: Prober> Agent<P> {
                 let inv = Arc::new(inv);
                 self.index = Arc::new(InventoryIndex::sharded(
                     inv.clone(),
-                    today(&self.clock),
+                    self.clock.today(),
                     self.opts.shard,
                 ));
                 {
@@ -552,7 +528,7 @@ impl<P: Prober> Agent<P> {
                 }
                 self.credentials = creds;
                 let wanted = self.wanted();
-                self.scheduler.sync(&wanted, Instant::now().into_std());
+                self.scheduler.sync(&wanted, self.clock.instant().into_std());
                 self.passes.clear();
                 if let Err(e) = self.record_inventory(format!("reload: {summary}")).await {
                     error!(error = %e, "could not store the inventory snapshot");
@@ -570,11 +546,11 @@ impl<P: Prober> Agent<P> {
         let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
-        self.scheduler.sync(&wanted, Instant::now().into_std());
+        self.scheduler.sync(&wanted, self.clock.instant().into_std());
         // Everything is due now: take every task regardless of its spread offset. ICMP goes
         // first, alone: SNMPv3 key derivation for every device at once would load the CPU and
         // lengthen the round trips being measured.
-        let far = Instant::now().into_std() + Duration::from_secs(365 * 86400);
+        let far = self.clock.instant().into_std() + Duration::from_secs(365 * 86400);
         let (icmp, snmp): (Vec<TaskKey>, Vec<TaskKey>) =
             self.scheduler.take_due(far).into_iter().partition(|k| k.probe == ProbeKind::Icmp);
         for pass in [icmp, snmp] {
@@ -647,14 +623,14 @@ impl<P: Prober> Agent<P> {
         let mut waiting = Waiting::default();
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
-        self.scheduler.sync(&wanted, Instant::now().into_std());
+        self.scheduler.sync(&wanted, self.clock.instant().into_std());
         info!(tasks = self.scheduler.len(), shard = %self.opts.shard, "agent polling");
 
         let mut flush = tokio::time::interval(self.opts.flush_every);
         let far = Duration::from_secs(3600);
         loop {
             let next = self.scheduler.next_due().map(Instant::from_std);
-            let sleep_until = next.unwrap_or_else(|| Instant::now() + far);
+            let sleep_until = next.unwrap_or_else(|| self.clock.instant() + far);
             tokio::select! {
                 biased;
                 msg = control.recv() => match msg {
@@ -674,7 +650,7 @@ impl<P: Prober> Agent<P> {
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
                 _ = tokio::time::sleep_until(sleep_until) => {
-                    for key in self.scheduler.take_due(Instant::now().into_std()) {
+                    for key in self.scheduler.take_due(self.clock.instant().into_std()) {
                         waiting.push(key);
                     }
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
@@ -698,7 +674,7 @@ impl<P: Prober> Agent<P> {
         }
         permits.close();
         drop(done_tx);
-        let deadline = Instant::now() + self.opts.grace;
+        let deadline = self.clock.instant() + self.opts.grace;
         loop {
             tokio::select! {
                 Some(done) = done_rx.recv() => self.apply(done),
@@ -984,11 +960,6 @@ fn change_summary(old: &Inventory, new: &Inventory) -> String {
         "{added} device(s) added, {removed} removed, {media} site(s) changed medium; {} devices",
         new.devices.len()
     )
-}
-
-/// The day's date of a clock, for the inventory's retired/active checks.
-pub fn today(clock: &Clock) -> NaiveDate {
-    clock.now().date_naive()
 }
 
 /// Forward reload requests from HTTP into the control channel.

@@ -421,7 +421,8 @@ impl SqliteStore {
              ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, rows = excluded.rows",
         )
         .bind(day)
-        .bind(codec::micros(Utc::now()))
+        // When the roll-up ran, by the wall clock (PostgreSQL writes its own `now()`).
+        .bind(codec::micros(crate::clock::Clock::Wall.now()))
         .bind(n)
         .execute(&mut *tx)
         .await

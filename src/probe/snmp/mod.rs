@@ -16,12 +16,11 @@ mod walk;
 
 /// The tests' real snmpd (a test helper shared with tests/snmp.rs).
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // a test helper: waits for snmpd with deadlines
 #[path = "../../../tests/support/snmpd.rs"]
 mod test_snmpd;
 
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 pub use credentials::{Credentials, SnmpTarget};
 pub use track::{AgentTracker, InterfaceTotals, Observation};
@@ -68,7 +67,7 @@ pub async fn poll(target: &SnmpTarget, query: SnmpQuery) -> SnmpReport {
 
 /// [`poll`] with explicit tuning (benchmarks, the lab).
 pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOptions) -> SnmpReport {
-    let started = Instant::now();
+    let started = crate::clock::monotonic();
     let mut report = SnmpReport {
         family: if target.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
         address: target.address,
