@@ -15,13 +15,13 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, TimeDelta};
 use vigia::history::{AsOf, History};
+use vigia::history::{Availability, EventKind, EventRecord, PollRecord};
 use vigia::inventory::{
     Device, DeviceClass, Family, Inventory, Lifecycle, LinkMedium, Policy, PollSettings, SecretRef,
     Site, SiteRole, SnmpProfile, SnmpRef,
 };
-use vigia::probe::{ProbeKind, SystemInfo};
+use vigia::poll::{ProbeKind, SystemInfo};
 use vigia::report::{self, IndicatorsFormat, Ipv6Format, Lang, LinksFormat, RenewalFormat};
-use vigia::store::records::{Availability, EventKind, EventRecord, PollRecord};
 
 const SITES: usize = 1_000;
 const DEVICES: usize = 10_000;

@@ -28,8 +28,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
+use vigia::poll::SnmpOutcome;
+use vigia::probe::SnmpQuery;
 use vigia::probe::snmp::{Credentials, PollOptions, SnmpTarget, poll_with};
-use vigia::probe::{SnmpOutcome, SnmpQuery};
 
 struct Args {
     polls: usize,

@@ -29,7 +29,7 @@ use vigia::inventory::{
     SecretRef, Site, SiteRole, SnmpProfile, SnmpRef,
 };
 use vigia::metrics::{self, Format};
-use vigia::probe::{
+use vigia::poll::{
     Counter, IcmpOutcome, IcmpReport, Interface, SnmpOutcome, SnmpReport, SystemInfo,
 };
 use vigia::state::NetworkState;

@@ -24,9 +24,10 @@ use chrono::{DateTime, Days, TimeZone, Utc};
 use clap::Parser;
 use rand::{Rng, SeedableRng};
 use sqlx::Connection;
+use vigia::history::{InterfaceRecord, PollRecord};
 use vigia::inventory::Family;
-use vigia::probe::{Counter, Interface, ProbeKind, SystemInfo};
-use vigia::store::{Backend, InterfaceRecord, PollRecord, Store};
+use vigia::poll::{Counter, Interface, ProbeKind, SystemInfo};
+use vigia::store::{Backend, Store};
 
 /// Store benchmark (bounded in rows and time).
 #[derive(Debug, Parser)]

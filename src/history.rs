@@ -14,8 +14,10 @@ use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::Family;
-use crate::probe::ProbeKind;
-use crate::store::records::{Availability, EventRecord, InventorySnapshot, PollRecord};
+use crate::poll::ProbeKind;
+
+mod records;
+pub use records::*;
 
 /// Days of history behind the life-cycle "unreliable" rule (availability and restarts).
 pub const RELIABILITY_DAYS: u32 = 90;
@@ -196,7 +198,7 @@ pub fn date_timestamp(date: NaiveDate) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::SystemInfo;
+    use crate::poll::SystemInfo;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()

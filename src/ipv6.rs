@@ -26,7 +26,7 @@ use serde::{Serialize, Serializer, ser::SerializeStruct};
 use crate::history::{AsOf, FRESH_WITHIN, History, Latest};
 use crate::inventory::{DeviceClass, Family, Inventory};
 use crate::lifecycle::{SiteIndex, in_service};
-use crate::probe::ProbeKind;
+use crate::poll::ProbeKind;
 
 names! {
     /// A stage of a device's IPv6 transition.

@@ -19,6 +19,7 @@ pub mod ipv6;
 pub mod lifecycle;
 pub mod links;
 pub mod metrics;
+pub mod poll;
 pub mod probe;
 pub mod report;
 pub mod schedule;

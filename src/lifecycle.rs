@@ -35,9 +35,9 @@ use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::history::{AsOf, AvailabilityIndex, FRESH_WITHIN, History, Latest, Window};
+use crate::history::{EventKind, EventRecord};
 use crate::inventory::{Device, DeviceClass, Family, Inventory, LinkMedium, Policy, Site};
-use crate::probe::ProbeKind;
-use crate::store::records::{EventKind, EventRecord};
+use crate::poll::ProbeKind;
 
 /// Availability under this percentage (over the reliability window) makes a device unreliable.
 pub const UNRELIABLE_BELOW_PERCENT: u64 = 99;

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::history::{AsOf, AvailabilityIndex, History, Window};
 use crate::inventory::{Device, Family, Inventory, LinkMedium, SiteRole};
 use crate::lifecycle::{SiteIndex, in_service};
-use crate::probe::ProbeKind;
+use crate::poll::ProbeKind;
 
 /// Sites per medium.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -10,7 +10,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::probe::ProbeKind;
+use crate::poll::ProbeKind;
 
 /// One recurring job: a probe of a device (over every family the device has).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

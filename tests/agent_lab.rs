@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 mod lab_twin;
 
 use chrono::{TimeDelta, Utc};
+use vigia::history::EventKind;
 use vigia::inventory::Secrets;
-use vigia::store::{EventKind, Store};
+use vigia::store::Store;
 use vigia_lab::Lab;
 use vigia_lab::block::AddressBlock;
 

@@ -423,7 +423,7 @@ fn every_contract_metric_is_shown_on_a_dashboard() {
 #[test]
 fn the_contract_agrees_with_the_crates_closed_sets() {
     use vigia::inventory::{DeviceClass, Family, IndicatorId, LinkMedium};
-    use vigia::probe::ProbeKind;
+    use vigia::poll::ProbeKind;
     let c = contract();
     let set = |xs: Vec<&str>| xs.into_iter().map(str::to_string).collect::<BTreeSet<_>>();
     assert_eq!(c.values["family"], set(Family::ALL.iter().map(|x| x.as_str()).collect()));

@@ -27,7 +27,7 @@ use vigia::agent::{Clock, Plan, Shared};
 use vigia::history::{AsOf, History};
 use vigia::inventory::{self, DeviceClass, Family, Inventory, InventoryIndex, Secrets};
 use vigia::metrics::{self, Format};
-use vigia::probe::{
+use vigia::poll::{
     HostResources, IcmpOutcome, IcmpReport, Interface, ProbeKind, SnmpCost, SnmpOutcome,
     SnmpReport, Storage, SystemInfo,
 };

@@ -25,10 +25,11 @@ use std::time::Duration;
 use chrono::Utc;
 use lab_support::*;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
-use vigia::probe::counters;
+use vigia::poll::counters;
+use vigia::poll::{IcmpOutcome, IcmpReport, SnmpOutcome, SnmpReport};
 use vigia::probe::icmp::{CycleSettings, Icmp};
 use vigia::probe::snmp::{AgentTracker, Credentials, SnmpTarget, poll};
-use vigia::probe::{Family, IcmpOutcome, IcmpReport, SnmpOutcome, SnmpQuery, SnmpReport};
+use vigia::probe::{Family, SnmpQuery};
 use vigia_lab::block::AddressBlock;
 use vigia_lab::{Lab, LabDevice, LinkModel, Refusal, V3User};
 

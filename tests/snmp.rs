@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use snmpd::Snmpd;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
+use vigia::poll::{SnmpCost, SnmpOutcome, SnmpReport};
+use vigia::probe::SnmpQuery;
 use vigia::probe::snmp::{Credentials, SnmpTarget, poll};
-use vigia::probe::{SnmpCost, SnmpOutcome, SnmpQuery, SnmpReport};
 
 const NAME: &str = "sw-test-01";
 const LOCATION: &str = "Tacna, sala de servidores";

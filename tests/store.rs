@@ -9,7 +9,7 @@ mod support;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use vigia::inventory::Family;
-use vigia::probe::{Counter, Interface, ProbeKind, SystemInfo};
+use vigia::poll::{Counter, Interface, ProbeKind, SystemInfo};
 use vigia::store::*;
 
 /// Runs each listed test function against SQLite and against PostgreSQL.
@@ -162,7 +162,7 @@ fn interface(at: DateTime<Utc>, device: &str, if_index: u32, full: bool) -> Inte
         ..Interface::default()
     };
     // Every declared counter, with values at the edges of the signed 64-bit column: a counter
-    // added to `probe::Counter` is stored and read back here with no change to this test.
+    // added to `poll::Counter` is stored and read back here with no change to this test.
     let values = [u64::MAX, 1 << 63, 0, 7, u64::from(u32::MAX) + 1, 3];
     for (c, v) in Counter::ALL.into_iter().zip(values.into_iter().cycle()) {
         *interface.counter_mut(c) = some(v);

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 
 use crate::history::{AsOf, FRESH_WITHIN, History};
+use crate::history::{EventKind, PollRecord};
 use crate::indicators::Indicators;
 use crate::inventory::{Family, Inventory};
 use crate::ipv6::Coverage;
 use crate::lifecycle::Renewal;
-use crate::probe::ProbeKind;
-use crate::store::{EventKind, PollRecord, Store, StoreError};
+use crate::poll::ProbeKind;
+use crate::store::{Store, StoreError};
 
 /// Fetch the history the reports need as of `as_of`; inventory snapshots up to `snapshots_until`
 /// (the end of the year an indicator report is about, or `as_of`).

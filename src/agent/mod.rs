@@ -37,15 +37,15 @@ pub use summary::render_summary;
 pub use crate::clock::Clock;
 
 use crate::diag::Diagnostic;
+use crate::history::{EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord};
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{self, Device, Family, Inventory, InventoryIndex, Secrets, Shard};
+use crate::poll::{IcmpReport, ProbeKind, SnmpReport, SystemInfo};
+use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
-use crate::probe::{IcmpReport, ProbeKind, SnmpQuery, SnmpReport, SystemInfo};
 use crate::schedule::{Pass, Scheduler, TaskKey};
-use crate::store::{
-    EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord, Store, StoreError,
-};
+use crate::store::{Store, StoreError};
 
 /// How the agent runs.
 #[derive(Debug, Clone)]

@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::Prober;
 use crate::inventory::{Device, Family, Inventory, SnmpProfile};
+use crate::poll::{IcmpReport, SnmpReport};
+use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
-use crate::probe::{IcmpReport, SnmpQuery, SnmpReport};
 
 /// What one probe of one device found.
 #[derive(Debug, Serialize)]

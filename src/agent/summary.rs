@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::Shared;
 use crate::inventory::{Family, InventoryIndex, LinkMedium};
-use crate::probe::{ProbeKind, SnmpOutcome};
+use crate::poll::{ProbeKind, SnmpOutcome};
 use crate::state;
 
 /// The summary of what the last poll found.

@@ -23,7 +23,7 @@ pub struct DeviceView {
     /// Per family: address and the last ICMP and SNMP results.
     pub families: BTreeMap<Family, FamilyView>,
     /// sysName, sysDescr, uptime.
-    pub system: Option<crate::probe::SystemInfo>,
+    pub system: Option<crate::poll::SystemInfo>,
     /// Agent restarts seen.
     pub restarts: u64,
 }

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::history::{Availability, EventKind, EventRecord, InventorySnapshot, PollRecord};
 use crate::inventory::snapshot::{SiteSnapshot, Snapshot};
 use crate::inventory::{
     Device, DeviceClass, Family, Inventory, Lifecycle, LinkMedium, Policy, PollSettings, SecretRef,
     Site, SiteRole, SnmpProfile, SnmpRef,
 };
-use crate::probe::{ProbeKind, SystemInfo};
-use crate::store::records::{Availability, EventKind, EventRecord, InventorySnapshot, PollRecord};
+use crate::poll::{ProbeKind, SystemInfo};
 
 /// A date from `YYYY-MM-DD`.
 pub fn day(s: &str) -> NaiveDate {

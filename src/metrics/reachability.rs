@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::encode::Encoder;
 use super::{Column, Group, Kind, Metric};
 use crate::inventory::{Device, Family, InventoryIndex};
-use crate::probe::ProbeKind;
+use crate::poll::ProbeKind;
 use crate::state::DeviceState;
 
 /// `vigia_device_up`.

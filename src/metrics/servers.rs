@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::encode::Encoder;
 use super::{Group, Kind, Metric};
 use crate::inventory::{Device, InventoryIndex};
-use crate::probe::HostResources;
+use crate::poll::HostResources;
 use crate::state::DeviceState;
 
 /// `vigia_server_cpu_load_ratio`.

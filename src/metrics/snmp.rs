@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::encode::Encoder;
 use super::{Group, Kind, Metric};
 use crate::inventory::{Device, InventoryIndex};
-use crate::probe::Counter;
+use crate::poll::Counter;
 use crate::state::{DeviceState, InterfaceState};
 
 /// `vigia_snmp_uptime_seconds`.

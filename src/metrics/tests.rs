@@ -8,7 +8,7 @@ use crate::history::testkit::{at, day, device, inventory, site, with_snmp, with_
 use crate::history::{AsOf, History};
 use crate::inventory::DeviceClass::{Server, Switch};
 use crate::inventory::{Family, Inventory, LinkMedium, Shard};
-use crate::probe::{
+use crate::poll::{
     HostResources, IcmpOutcome, IcmpReport, Interface, SnmpCost, SnmpOutcome, SnmpReport, Storage,
     SystemInfo,
 };

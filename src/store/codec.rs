@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreError;
 use super::columns::stored_row;
-use super::records::{EventKind, EventRecord, InterfaceRecord, PollRecord};
+use crate::history::{EventKind, EventRecord, InterfaceRecord, PollRecord};
 use crate::inventory::Family;
 use crate::probe::{Counter, Interface, ProbeKind, SystemInfo};
 
@@ -456,7 +456,7 @@ pub(crate) fn latest_per_key(rows: &[PollRow]) -> Vec<&PollRow> {
 }
 
 stored_row! {
-    /// An interface sample as stored: one column per declared counter (`probe::Counter`).
+    /// An interface sample as stored: one column per declared counter (`poll::Counter`).
     pub(crate) struct InterfaceRow in "interfaces", "reading interfaces" {
         agent: Id = "int4",
         device: Id = "int4",

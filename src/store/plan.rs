@@ -8,7 +8,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use super::StoreError;
 use super::codec::{self, Id, Names};
-use super::records::{Availability, DailyRollup};
+use crate::history::{Availability, DailyRollup};
 
 /// A part of a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

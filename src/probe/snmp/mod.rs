@@ -34,7 +34,8 @@ pub fn discovery_request(msg_id: i32) -> Vec<u8> {
 }
 
 use crate::inventory::Family;
-use crate::probe::{SnmpCost, SnmpOutcome, SnmpQuery, SnmpReport};
+use crate::poll::{SnmpCost, SnmpOutcome, SnmpReport};
+use crate::probe::SnmpQuery;
 use client::{Client, Failure, Op};
 use mibs::Rows;
 use value::{ObjectId, Response, error_status_name};
@@ -234,7 +235,7 @@ async fn walk(
 
 /// ENTITY-MIB: the first entity with a model name, then its serial number and software
 /// revision. `None` when no entity has a model.
-async fn entity(client: &mut Client<'_>) -> Result<Option<crate::probe::EntityInfo>, Failure> {
+async fn entity(client: &mut Client<'_>) -> Result<Option<crate::poll::EntityInfo>, Failure> {
     let mut walk = ColumnWalk::new(&[mibs::ENT_MODEL_NAME]);
     let mut found = None;
     let mut requests = 0;

@@ -1,10 +1,11 @@
-//! What the store keeps: rows as plain data, shared by both backends.
+//! What the history keeps: rows as plain data. The agent and the state make them, the store
+//! keeps them (both backends), the core reads them back in a [`super::History`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::Family;
-use crate::probe::{Interface, ProbeKind, SystemInfo};
+use crate::poll::{Interface, ProbeKind, SystemInfo};
 
 names! {
     /// Things that happened, stored as events.
