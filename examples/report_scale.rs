@@ -92,7 +92,7 @@ fn build(as_of: AsOf) -> (Inventory, History) {
     }];
     for i in 1..SITES {
         sites.push(Site {
-            id: format!("site-{i}"),
+            id: format!("site-{i}").into(),
             name: format!("Sede {i}"),
             role: SiteRole::Branch,
             link: Some(media[i % 3]),
@@ -110,7 +110,7 @@ fn build(as_of: AsOf) -> (Inventory, History) {
         .map(|i| {
             let n = u32::try_from(i).unwrap();
             Device {
-                id: format!("dev-{i}"),
+                id: format!("dev-{i}").into(),
                 site: sites[i % SITES].id.clone(),
                 class: classes[i % classes.len()],
                 vendor: None,

@@ -25,7 +25,7 @@ use clap::Parser;
 use rand::{Rng, SeedableRng};
 use sqlx::Connection;
 use vigia::history::{InterfaceRecord, PollRecord};
-use vigia::inventory::Family;
+use vigia::inventory::{DeviceId, Family, SiteId};
 use vigia::poll::{Counter, Interface, ProbeKind, SystemInfo};
 use vigia::store::{Backend, Store};
 
@@ -174,12 +174,12 @@ fn due(rng: &mut impl Rng, devices: u32, second: u32, at: DateTime<Utc>) -> Vec<
     out
 }
 
-fn device(d: u32) -> String {
-    format!("sw-{:05}", d)
+fn device(d: u32) -> DeviceId {
+    format!("sw-{:05}", d).into()
 }
 
-fn site(d: u32) -> String {
-    format!("sede-{:03}", d / 40)
+fn site(d: u32) -> SiteId {
+    format!("sede-{:03}", d / 40).into()
 }
 
 fn icmp(rng: &mut impl Rng, at: DateTime<Utc>, d: u32, family: Family) -> PollRecord {

@@ -29,7 +29,10 @@ use serde::Serialize;
 
 use crate::history::History;
 use crate::inventory::snapshot::Snapshot;
-use crate::inventory::{DeviceClass, IndicatorId, Inventory, LinkMedium, ProjectStatus, SiteRole};
+use crate::inventory::{
+    DeviceClass, DeviceId, IndicatorId, Inventory, LinkMedium, ProjectId, ProjectStatus, SiteId,
+    SiteRole,
+};
 use crate::lifecycle::{SiteIndex, in_service};
 
 /// The months a yearly indicator covers, up to the as-of day.
@@ -109,7 +112,7 @@ pub enum IndicatorError {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectRow {
     /// Project id.
-    pub id: String,
+    pub id: ProjectId,
     /// Name.
     pub name: String,
     /// Planned year.
@@ -130,22 +133,22 @@ pub struct ProjectRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RenewedDevice {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
     pub class: DeviceClass,
     /// When it entered service as a renewal.
     pub renewed: NaiveDate,
     /// The device it replaced.
-    pub replaces: Option<String>,
+    pub replaces: Option<DeviceId>,
 }
 
 /// A site whose link medium was upgraded in the period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteUpgrade {
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Name.
     pub name: String,
     /// Medium in the baseline snapshot.
@@ -181,9 +184,9 @@ pub struct Baseline {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Components {
     /// Devices evaluated (polled and in service at the end of the period).
-    pub devices_evaluated: Vec<String>,
+    pub devices_evaluated: Vec<DeviceId>,
     /// Site links evaluated (every branch site).
-    pub sites_evaluated: Vec<String>,
+    pub sites_evaluated: Vec<SiteId>,
     /// Evaluated devices renewed in the period.
     pub devices_improved: Vec<RenewedDevice>,
     /// Branch sites whose medium was upgraded in the period.
@@ -316,13 +319,13 @@ pub fn compute(
     // AE.7.03.
     let p703 = projects(IndicatorId::Ae703);
     let implemented: Vec<String> =
-        p703.iter().filter(|p| p.counted).map(|p| p.id.clone()).collect();
+        p703.iter().filter(|p| p.counted).map(|p| p.id.to_string()).collect();
     let index = SiteIndex::new(inv);
     let evaluated_device =
         |d: &crate::inventory::Device| index.polled(d) && in_service(d, period.to);
-    let devices_evaluated: Vec<String> =
+    let devices_evaluated: Vec<DeviceId> =
         inv.devices.iter().filter(|d| evaluated_device(d)).map(|d| d.id.clone()).collect();
-    let sites_evaluated: Vec<String> =
+    let sites_evaluated: Vec<SiteId> =
         inv.sites.iter().filter(|s| s.role == SiteRole::Branch).map(|s| s.id.clone()).collect();
     let devices_improved = renewed(&evaluated_device);
     let (sites_improved, baseline) = site_upgrades(inv, history, &period)?;
@@ -351,7 +354,7 @@ pub fn compute(
             inv,
             IndicatorId::Ae704,
             period,
-            renewed_all.iter().map(|r| r.device.clone()).collect(),
+            renewed_all.iter().map(|r| r.device.to_string()).collect(),
         ),
         renewed: renewed_all,
         projects: projects(IndicatorId::Ae704),

@@ -24,7 +24,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer, ser::SerializeStruct};
 
 use crate::history::{AsOf, FRESH_WITHIN, History, Latest};
-use crate::inventory::{DeviceClass, Family, Inventory};
+use crate::inventory::{DeviceClass, DeviceId, Family, Inventory, SiteId};
 use crate::lifecycle::{SiteIndex, in_service};
 use crate::poll::ProbeKind;
 
@@ -112,9 +112,9 @@ impl Stages {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceIpv6 {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
     pub class: DeviceClass,
     /// Its IPv6 address, if configured.
@@ -162,7 +162,7 @@ impl DeviceIpv6 {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteCoverage {
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Site name.
     pub name: String,
     /// `main`, `fibre` or `radio`.
@@ -184,7 +184,7 @@ pub struct ClassCoverage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cell {
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
     pub class: DeviceClass,
     /// Tallies.
@@ -334,7 +334,7 @@ pub struct Threshold {
     /// Minimum passed / eligible, in percent (0-100).
     pub min_percent: f64,
     /// Only this site's devices.
-    pub site: Option<String>,
+    pub site: Option<SiteId>,
     /// Only this class's devices.
     pub class: Option<DeviceClass>,
 }
@@ -368,13 +368,13 @@ pub enum ThresholdError {
     #[error("site {site} is not in the inventory")]
     UnknownSite {
         /// What was given.
-        site: String,
+        site: SiteId,
     },
     /// The site has no link: its devices are never polled.
     #[error("site {site} has no link (link: none): its devices are not polled")]
     SiteNotPolled {
         /// What was given.
-        site: String,
+        site: SiteId,
     },
 }
 

@@ -36,7 +36,9 @@ use serde::Serialize;
 
 use crate::history::{AsOf, AvailabilityIndex, FRESH_WITHIN, History, Latest, Window};
 use crate::history::{EventKind, EventRecord};
-use crate::inventory::{Device, DeviceClass, Family, Inventory, LinkMedium, Policy, Site};
+use crate::inventory::{
+    Device, DeviceClass, DeviceId, Family, Inventory, LinkMedium, Policy, Site, SiteId,
+};
 use crate::poll::ProbeKind;
 
 /// Availability under this percentage (over the reliability window) makes a device unreliable.
@@ -181,9 +183,9 @@ pub struct Renewal {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceFacts {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Site name.
     pub site_name: String,
     /// Class.
@@ -421,7 +423,7 @@ pub fn priority(score: u32, support_ended: bool) -> Priority {
 }
 
 /// A restart: when, and at which site (from the event, else the inventory).
-type Sighting = (DateTime<Utc>, Option<String>);
+type Sighting = (DateTime<Utc>, Option<SiteId>);
 
 /// Restart events of one site, sorted by time, for the "explained" lookups.
 #[derive(Default)]
@@ -453,12 +455,12 @@ pub fn analyse(inv: &Inventory, history: &History, as_of: AsOf) -> Renewal {
 
     // Restarts per device, and per site for the explanations.
     let in_window = |e: &&EventRecord| window.contains(e.at) && e.device.is_some();
-    let site_of = |e: &EventRecord| -> Option<String> {
+    let site_of = |e: &EventRecord| -> Option<SiteId> {
         e.site
             .clone()
             .or_else(|| e.device.as_deref().and_then(|d| devices.get(d)).map(|d| d.site.clone()))
     };
-    let mut by_site: HashMap<String, SiteEvents> = HashMap::new();
+    let mut by_site: HashMap<SiteId, SiteEvents> = HashMap::new();
     let mut restarts_of: HashMap<&str, Vec<Sighting>> = HashMap::new();
     for e in history.restarts_90d.iter().filter(in_window) {
         if e.kind != EventKind::AgentRestart {

@@ -443,6 +443,7 @@ async fn report(cmd: ReportCommand) -> u8 {
 async fn check(cmd: CheckCommand) -> u8 {
     let CheckCommand::Ipv6 { source, min_coverage, stage, site, class, as_of: day, probe, format } =
         cmd;
+    let site = site.map(vigia::inventory::SiteId::from);
     let threshold = vigia::ipv6::Threshold { stage, min_percent: min_coverage, site, class };
     let (inv, at, history) = if probe {
         let inv = match load(&source.inventory.inventory, Secrets::Require) {

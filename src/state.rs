@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::history::{EventKind, EventRecord};
-use crate::inventory::{Device, Family, Inventory, InventoryIndex, LinkMedium};
+use crate::inventory::{Device, DeviceId, Family, Inventory, InventoryIndex, LinkMedium, SiteId};
 use crate::poll::counters;
 use crate::poll::{
     Counter, EntityInfo, HostResources, IcmpReport, Interface, InterfaceCounters, ProbeKind,
@@ -118,9 +118,9 @@ impl DeviceState {
 #[derive(Debug, Default)]
 pub struct NetworkState {
     /// Per device id.
-    pub devices: HashMap<String, DeviceState>,
+    pub devices: HashMap<DeviceId, DeviceState>,
     /// Per site id: whether one of its uplink devices answers ICMP (absent: not known yet).
-    pub sites: HashMap<String, bool>,
+    pub sites: HashMap<SiteId, bool>,
 }
 
 impl NetworkState {
@@ -241,7 +241,7 @@ impl NetworkState {
     fn update_site(
         &mut self,
         index: &InventoryIndex,
-        site_id: &str,
+        site_id: &SiteId,
         at: DateTime<Utc>,
         agent: &str,
     ) -> Option<EventRecord> {
@@ -250,7 +250,7 @@ impl NetworkState {
             return None;
         }
         let now = site_reachable(index, &self.devices, site_id)?;
-        let was = self.sites.insert(site_id.to_owned(), now);
+        let was = self.sites.insert(site_id.clone(), now);
         let kind = match (was, now) {
             (Some(true) | None, false) => EventKind::SiteIsolated,
             (Some(false), true) => EventKind::SiteRestored,
@@ -261,7 +261,7 @@ impl NetworkState {
             agent: agent.to_owned(),
             kind,
             device: None,
-            site: Some(site_id.to_owned()),
+            site: Some(site_id.clone()),
             family: None,
             probe: None,
             detail: match kind {
@@ -278,7 +278,7 @@ impl NetworkState {
 /// knows them (see [`InventoryIndex::site_deciders`]).
 pub fn site_reachable(
     index: &InventoryIndex,
-    devices: &HashMap<String, DeviceState>,
+    devices: &HashMap<DeviceId, DeviceState>,
     site: &str,
 ) -> Option<bool> {
     let mut any = false;

@@ -331,7 +331,9 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
     assert_eq!(stored_events.len(), events, "{stored_events:#?}");
     let mut kinds: HashMap<(EventKind, Option<String>), usize> = HashMap::new();
     for e in &stored_events {
-        *kinds.entry((e.kind, e.device.clone().or(e.site.clone()))).or_default() += 1;
+        *kinds
+            .entry((e.kind, e.device.as_deref().or(e.site.as_deref()).map(str::to_owned)))
+            .or_default() += 1;
     }
     let count =
         |k: EventKind, who: &str| kinds.get(&(k, Some(who.to_owned()))).copied().unwrap_or(0);

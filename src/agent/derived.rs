@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use crate::history::{AsOf, FRESH_WITHIN, History};
 use crate::history::{EventKind, PollRecord};
 use crate::indicators::Indicators;
-use crate::inventory::{Family, Inventory};
+use crate::inventory::{DeviceId, Family, Inventory};
 use crate::ipv6::Coverage;
 use crate::lifecycle::Renewal;
 use crate::poll::ProbeKind;
@@ -50,7 +50,7 @@ async fn latest_before(
         rows.retain(|r| r.at < instant);
         return Ok(rows);
     }
-    let mut latest: HashMap<(String, Family, ProbeKind), PollRecord> = HashMap::new();
+    let mut latest: HashMap<(DeviceId, Family, ProbeKind), PollRecord> = HashMap::new();
     for d in &inv.devices {
         for row in store.polls(&d.id, instant - FRESH_WITHIN, instant).await? {
             let key = (row.device.clone(), row.family, row.probe);

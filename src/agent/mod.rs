@@ -39,7 +39,7 @@ pub use crate::clock::Clock;
 use crate::diag::Diagnostic;
 use crate::history::{EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord};
 use crate::inventory::snapshot::Snapshot;
-use crate::inventory::{self, Device, Family, Inventory, InventoryIndex, Secrets, Shard};
+use crate::inventory::{self, Device, DeviceId, Family, Inventory, InventoryIndex, Secrets, Shard};
 use crate::poll::{IcmpReport, ProbeKind, SnmpReport, SystemInfo};
 use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
@@ -249,7 +249,7 @@ pub struct Agent<P: Prober> {
     scheduler: Scheduler,
     /// The inventory in force (the same as `shared`'s) with its lookups, for today.
     index: Arc<InventoryIndex>,
-    credentials: HashMap<String, Arc<Credentials>>,
+    credentials: HashMap<DeviceId, Arc<Credentials>>,
     batch: Batch,
     passes: HashMap<ProbeKind, Pass>,
     report: RunReport,
@@ -304,9 +304,9 @@ impl<P: Prober> Agent<P> {
             if d.families().next().is_none() {
                 continue;
             }
-            tasks.push((TaskKey::new(&d.id, ProbeKind::Icmp), inv.poll.icmp_interval));
+            tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Icmp), inv.poll.icmp_interval));
             if d.snmp.is_some() {
-                tasks.push((TaskKey::new(&d.id, ProbeKind::Snmp), inv.poll.snmp_interval));
+                tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Snmp), inv.poll.snmp_interval));
             }
         }
         tasks
@@ -406,7 +406,7 @@ impl<P: Prober> Agent<P> {
         });
     }
 
-    fn scheduler_keys(&self, probe: ProbeKind) -> Vec<Arc<str>> {
+    fn scheduler_keys(&self, probe: ProbeKind) -> Vec<DeviceId> {
         self.wanted().into_iter().filter(|(k, _)| k.probe == probe).map(|(k, _)| k.device).collect()
     }
 
@@ -813,7 +813,7 @@ async fn write_batch(store: &Store, batch: Batch) -> Result<(), StoreError> {
 }
 
 /// Resolve every device's SNMP credentials once (secrets are read at start and reload).
-fn resolve_credentials(inv: &Inventory) -> Result<HashMap<String, Arc<Credentials>>, AgentError> {
+fn resolve_credentials(inv: &Inventory) -> Result<HashMap<DeviceId, Arc<Credentials>>, AgentError> {
     let mut out = HashMap::new();
     let mut problems = Vec::new();
     for d in &inv.devices {
@@ -1001,7 +1001,7 @@ pub fn watch_signals(control: mpsc::Sender<Control>) -> Result<(), AgentError> {
 pub async fn poll_now<P: Prober>(
     prober: Arc<P>,
     inv: &Inventory,
-    credentials: &HashMap<String, Arc<Credentials>>,
+    credentials: &HashMap<DeviceId, Arc<Credentials>>,
     clock: Clock,
     max_in_flight: usize,
 ) -> Vec<PollRecord> {
@@ -1051,7 +1051,7 @@ pub async fn poll_now<P: Prober>(
 }
 
 /// Every device's SNMP credentials, for commands that poll outside the agent.
-pub fn credentials(inv: &Inventory) -> Result<HashMap<String, Arc<Credentials>>, AgentError> {
+pub fn credentials(inv: &Inventory) -> Result<HashMap<DeviceId, Arc<Credentials>>, AgentError> {
     resolve_credentials(inv)
 }
 

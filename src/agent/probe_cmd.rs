@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Prober;
-use crate::inventory::{Device, Family, Inventory, SnmpProfile};
+use crate::inventory::{Device, DeviceId, Family, Inventory, SiteId, SnmpProfile};
 use crate::poll::{IcmpReport, SnmpReport};
 use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
@@ -18,11 +18,11 @@ use crate::probe::snmp::{Credentials, SnmpTarget};
 #[derive(Debug, Serialize)]
 pub struct ProbeResult {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Class.
     pub class: String,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Site name.
     pub site_name: String,
     /// The site's medium (`main` for the main site).

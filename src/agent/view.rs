@@ -7,15 +7,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Shared;
-use crate::inventory::{Family, InventoryIndex};
+use crate::inventory::{DeviceId, Family, InventoryIndex, SiteId};
 
 /// One device as `/api/devices` shows it.
 #[derive(Debug, Serialize)]
 pub struct DeviceView {
     /// Device id.
-    pub id: String,
+    pub id: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
     pub class: String,
     /// Whether vigia polls it.

@@ -11,7 +11,7 @@ use crate::history::{Availability, EventKind, EventRecord, InventorySnapshot, Po
 use crate::inventory::snapshot::{SiteSnapshot, Snapshot};
 use crate::inventory::{
     Device, DeviceClass, Family, Inventory, Lifecycle, LinkMedium, Policy, PollSettings, SecretRef,
-    Site, SiteRole, SnmpProfile, SnmpRef,
+    Site, SiteId, SiteRole, SnmpProfile, SnmpRef,
 };
 use crate::poll::{ProbeKind, SystemInfo};
 
@@ -94,7 +94,7 @@ pub fn poll(device: &str, family: Family, probe: ProbeKind, when: &str, ok: bool
         at: at(when),
         agent: "test".into(),
         device: device.into(),
-        site: String::new(),
+        site: SiteId::default(),
         family,
         probe,
         outcome: if ok { "ok" } else { "timeout" }.into(),
@@ -114,7 +114,7 @@ pub fn poll(device: &str, family: Family, probe: ProbeKind, when: &str, ok: bool
 pub fn availability(device: &str, family: Family, polls: u64, successes: u64) -> Availability {
     Availability {
         device: device.into(),
-        site: String::new(),
+        site: SiteId::default(),
         family,
         probe: ProbeKind::Icmp,
         polls,

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use super::id::DeviceId;
 use super::model::*;
 use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Pos, Severity};
@@ -737,7 +738,7 @@ fn read_site(cx: &mut Cx, node: &Node, i: usize) -> Option<Item<Site>> {
     }
     f.finish(cx);
     let site = Site {
-        id: id?,
+        id: id?.into(),
         name: name?,
         role: role?,
         link: if role == Some(SiteRole::Main) { None } else { Some(link?) },
@@ -1116,13 +1117,13 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
         cx.error(f.pos, &label, "a monitored device needs ipv4 or ipv6 (or monitor: false)");
     }
     if let (Some(id), Some(replaces)) = (&id, &lifecycle.replaces)
-        && id == replaces
+        && replaces == id
     {
         cx.error(f.pos, &format!("{label}.lifecycle.replaces"), "a device cannot replace itself");
     }
     let device = Device {
-        id: id?,
-        site: site?,
+        id: id?.into(),
+        site: site?.into(),
         class: class?,
         vendor,
         model,
@@ -1210,7 +1211,7 @@ fn read_lifecycle(
         end_of_sale: end_of_sale.map(|d| d.0),
         end_of_support: end_of_support.map(|d| d.0),
         renewed: renewed.map(|d| d.0),
-        replaces,
+        replaces: replaces.map(DeviceId::from),
         retired: retired.map(|d| d.0),
     })
 }
@@ -1296,7 +1297,7 @@ fn read_project(cx: &mut Cx, node: &Node, i: usize) -> Option<Item<Project>> {
         return None;
     }
     let project = Project {
-        id: id?,
+        id: id?.into(),
         indicator: indicator?,
         name: name?,
         year: year? as i32,
@@ -1406,9 +1407,9 @@ fn read_declared(cx: &mut Cx, node: &Node, i: usize) -> Option<Declared> {
 /// Checks across items and files, then the typed inventory.
 fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
     // Unique ids.
-    unique(cx, &parts.sites, "site", |s| s.id.clone());
-    unique(cx, &parts.devices, "device", |d| d.device.id.clone());
-    unique(cx, &parts.projects, "project", |p| p.id.clone());
+    unique(cx, &parts.sites, "site", |s| s.id.to_string());
+    unique(cx, &parts.devices, "device", |d| d.device.id.to_string());
+    unique(cx, &parts.projects, "project", |p| p.id.to_string());
     unique(cx, &parts.indicators, "indicator", |i| i.id.as_str().to_owned());
     let mut profile_seen: HashMap<&str, Loc> = HashMap::new();
     for p in &parts.profiles {

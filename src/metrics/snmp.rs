@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::encode::Encoder;
 use super::{Group, Kind, Metric};
-use crate::inventory::{Device, InventoryIndex};
+use crate::inventory::{Device, DeviceId, InventoryIndex};
 use crate::poll::Counter;
 use crate::state::{DeviceState, InterfaceState};
 
@@ -164,7 +164,7 @@ pub(super) struct Reading<'a> {
 
 pub(super) fn read<'a>(
     index: &'a InventoryIndex,
-    devices: &HashMap<String, DeviceState>,
+    devices: &HashMap<DeviceId, DeviceState>,
 ) -> Reading<'a> {
     let mut r = Reading { agents: Vec::new(), ports: Vec::new() };
     for device in index.polled().filter(|d| d.snmp.is_some()) {

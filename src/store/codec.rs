@@ -281,6 +281,20 @@ fn opt_id(ids: &Ids, value: Option<&str>) -> Option<Id> {
     value.map(|v| id(ids, v))
 }
 
+/// The interned string of an id read back.
+fn lookup<'n>(
+    names: &'n Names,
+    table: &'static str,
+    column: &'static str,
+    id: Id,
+) -> Result<&'n Arc<str>, StoreError> {
+    names.get(&id).ok_or_else(|| StoreError::Corrupt {
+        table,
+        column,
+        value: format!("string id {id} (not in `strings`)"),
+    })
+}
+
 /// The string of an id read back.
 pub(crate) fn name(
     names: &Names,
@@ -288,11 +302,17 @@ pub(crate) fn name(
     column: &'static str,
     id: Id,
 ) -> Result<String, StoreError> {
-    names.get(&id).map(|v| v.to_string()).ok_or_else(|| StoreError::Corrupt {
-        table,
-        column,
-        value: format!("string id {id} (not in `strings`)"),
-    })
+    lookup(names, table, column, id).map(|v| v.to_string())
+}
+
+/// A device or site id read back, sharing the interned string.
+pub(crate) fn ident<T: From<Arc<str>>>(
+    names: &Names,
+    table: &'static str,
+    column: &'static str,
+    id: Id,
+) -> Result<T, StoreError> {
+    lookup(names, table, column, id).map(|v| T::from(v.clone()))
 }
 
 fn opt_name(
@@ -307,27 +327,30 @@ fn opt_name(
 /// The strings of poll records that are interned.
 pub(crate) fn poll_strings(rows: &[PollRecord]) -> impl Iterator<Item = &str> {
     rows.iter().flat_map(|r| {
-        [Some(&r.agent), Some(&r.device), Some(&r.site), Some(&r.outcome)]
+        [Some(r.agent.as_str()), Some(r.device.as_str()), Some(r.site.as_str()), Some(&r.outcome)]
             .into_iter()
             .chain([
-                r.system.descr.as_ref(),
-                r.system.object_id.as_ref(),
-                r.system.name.as_ref(),
-                r.system.location.as_ref(),
-                r.system.contact.as_ref(),
+                r.system.descr.as_deref(),
+                r.system.object_id.as_deref(),
+                r.system.name.as_deref(),
+                r.system.location.as_deref(),
+                r.system.contact.as_deref(),
             ])
             .flatten()
-            .map(String::as_str)
     })
 }
 
 /// The strings of interface records that are interned.
 pub(crate) fn interface_strings(rows: &[InterfaceRecord]) -> impl Iterator<Item = &str> {
     rows.iter().flat_map(|r| {
-        [Some(&r.agent), Some(&r.device), Some(&r.interface.name), r.interface.alias.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
+        [
+            Some(r.agent.as_str()),
+            Some(r.device.as_str()),
+            Some(r.interface.name.as_str()),
+            r.interface.alias.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
     })
 }
 
@@ -408,8 +431,8 @@ impl PollRow {
         Ok(PollRecord {
             at: self.at,
             agent: name(names, T, "agent", self.agent)?,
-            device: name(names, T, "device", self.device)?,
-            site: name(names, T, "site", self.site)?,
+            device: ident(names, T, "device", self.device)?,
+            site: ident(names, T, "site", self.site)?,
             family: family_of(T, self.family.into())?,
             probe: probe_of(T, self.probe.into())?,
             outcome: name(names, T, "outcome", self.outcome)?,
@@ -528,7 +551,7 @@ impl InterfaceRow {
         Ok(InterfaceRecord {
             at: self.at,
             agent: name(names, T, "agent", self.agent)?,
-            device: name(names, T, "device", self.device)?,
+            device: ident(names, T, "device", self.device)?,
             interface,
         })
     }
@@ -592,8 +615,8 @@ impl EventRow {
             at: self.at,
             agent: self.agent,
             kind: EventKind::parse(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?,
-            device: self.device,
-            site: self.site,
+            device: self.device.map(Into::into),
+            site: self.site.map(Into::into),
             family: self
                 .family
                 .as_deref()
