@@ -20,7 +20,7 @@ use vigia::inventory::{
     Device, DeviceClass, Family, Inventory, Lifecycle, LinkMedium, Policy, PollSettings, SecretRef,
     Site, SiteRole, SnmpProfile, SnmpRef,
 };
-use vigia::poll::{ProbeKind, SystemInfo};
+use vigia::poll::{PollOutcome, ProbeKind, SystemInfo};
 use vigia::report::{self, IndicatorsFormat, Ipv6Format, Lang, LinksFormat, RenewalFormat};
 
 const SITES: usize = 1_000;
@@ -155,7 +155,7 @@ fn build(as_of: AsOf) -> (Inventory, History) {
                     site: d.site.clone(),
                     family,
                     probe: *probe,
-                    outcome: "ok".into(),
+                    outcome: PollOutcome::Ok,
                     success: i % 11 != 0,
                     sent: None,
                     received: None,

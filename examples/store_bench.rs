@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use sqlx::Connection;
 use vigia::history::{InterfaceRecord, PollRecord};
 use vigia::inventory::{DeviceId, Family, SiteId};
-use vigia::poll::{Counter, Interface, ProbeKind, SystemInfo};
+use vigia::poll::{Counter, Interface, PollOutcome, ProbeKind, SystemInfo};
 use vigia::store::{Backend, Store};
 
 /// Store benchmark (bounded in rows and time).
@@ -193,7 +193,7 @@ fn icmp(rng: &mut impl Rng, at: DateTime<Utc>, d: u32, family: Family) -> PollRe
         site: site(d),
         family,
         probe: ProbeKind::Icmp,
-        outcome: if ok { "ok" } else { "timeout" }.into(),
+        outcome: if ok { PollOutcome::Ok } else { PollOutcome::Timeout },
         success: ok,
         sent: Some(3),
         received: Some(received),
@@ -216,7 +216,7 @@ fn snmp(rng: &mut impl Rng, at: DateTime<Utc>, d: u32, family: Family) -> PollRe
         site: site(d),
         family,
         probe: ProbeKind::Snmp,
-        outcome: if ok { "ok" } else { "timeout" }.into(),
+        outcome: if ok { PollOutcome::Ok } else { PollOutcome::Timeout },
         success: ok,
         sent: None,
         received: None,

@@ -198,7 +198,7 @@ pub fn date_timestamp(date: NaiveDate) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::SystemInfo;
+    use crate::poll::{PollOutcome, SystemInfo};
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -212,7 +212,7 @@ mod tests {
             site: "s".into(),
             family: Family::Ipv6,
             probe: ProbeKind::Icmp,
-            outcome: if success { "ok" } else { "timeout" }.into(),
+            outcome: if success { PollOutcome::Ok } else { PollOutcome::Timeout },
             success,
             sent: Some(3),
             received: Some(if success { 3 } else { 0 }),

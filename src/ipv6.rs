@@ -26,7 +26,7 @@ use serde::{Serialize, Serializer, ser::SerializeStruct};
 use crate::history::{AsOf, FRESH_WITHIN, History, Latest};
 use crate::inventory::{DeviceClass, DeviceId, Family, Inventory, SiteId};
 use crate::lifecycle::{SiteIndex, in_service};
-use crate::poll::ProbeKind;
+use crate::poll::{PollOutcome, ProbeKind};
 
 names! {
     /// A stage of a device's IPv6 transition.
@@ -129,8 +129,8 @@ pub struct DeviceIpv6 {
     pub snmp6: Option<bool>,
     /// When the latest ICMPv6 result was taken.
     pub icmp6_at: Option<DateTime<Utc>>,
-    /// Its outcome (`ok`, `timeout`, `unreachable`...).
-    pub icmp6_outcome: Option<String>,
+    /// How it ended.
+    pub icmp6_outcome: Option<PollOutcome>,
     /// Stages passed, in stage order.
     pub stages: Vec<Stage>,
     /// When the IPv6 plan gives it an address.
@@ -263,7 +263,7 @@ pub fn coverage(inv: &Inventory, history: &History, as_of: AsOf) -> Coverage {
             icmp6,
             snmp6,
             icmp6_at: v6.map(|r| r.at),
-            icmp6_outcome: v6.map(|r| r.outcome.clone()),
+            icmp6_outcome: v6.map(|r| r.outcome),
             stages,
             ipv6_planned: d.ipv6_planned,
             days_overdue,

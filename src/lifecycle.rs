@@ -39,7 +39,7 @@ use crate::history::{EventKind, EventRecord};
 use crate::inventory::{
     Device, DeviceClass, DeviceId, Family, Inventory, LinkMedium, Policy, Site, SiteId,
 };
-use crate::poll::ProbeKind;
+use crate::poll::{PollOutcome, ProbeKind};
 
 /// Availability under this percentage (over the reliability window) makes a device unreliable.
 pub const UNRELIABLE_BELOW_PERCENT: u64 = 99;
@@ -330,8 +330,8 @@ pub struct RestartEvidence {
 pub struct LatestResult {
     /// When.
     pub at: DateTime<Utc>,
-    /// The outcome's spelling (`ok`, `timeout`...).
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: PollOutcome,
     /// Whether it succeeded.
     pub success: bool,
 }
@@ -569,7 +569,7 @@ pub fn analyse(inv: &Inventory, history: &History, as_of: AsOf) -> Renewal {
             let configured = device.ipv6.is_some();
             let latest_icmp = latest
                 .get(&device.id, Family::Ipv6, ProbeKind::Icmp)
-                .map(|r| LatestResult { at: r.at, outcome: r.outcome.clone(), success: r.success });
+                .map(|r| LatestResult { at: r.at, outcome: r.outcome, success: r.success });
             let working = configured && latest_icmp.as_ref().is_some_and(|r| r.success);
             // An unpolled device with an address cannot be judged: nothing says it fails.
             if !working && (!configured || is_polled) {

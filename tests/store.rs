@@ -9,7 +9,7 @@ mod support;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use vigia::inventory::Family;
-use vigia::poll::{Counter, Interface, ProbeKind, SystemInfo};
+use vigia::poll::{Counter, Interface, PollOutcome, ProbeKind, SystemInfo};
 use vigia::store::*;
 
 /// Runs each listed test function against SQLite and against PostgreSQL.
@@ -93,7 +93,7 @@ fn icmp(
         site: site.into(),
         family,
         probe: ProbeKind::Icmp,
-        outcome: if ok { "ok" } else { "timeout" }.into(),
+        outcome: if ok { PollOutcome::Ok } else { PollOutcome::Timeout },
         success: ok,
         sent: Some(3),
         received: Some(received),
@@ -115,7 +115,7 @@ fn snmp(at: DateTime<Utc>, agent: &str, device: &str, site: &str, family: Family
         site: site.into(),
         family,
         probe: ProbeKind::Snmp,
-        outcome: "ok".into(),
+        outcome: PollOutcome::Ok,
         success: true,
         sent: None,
         received: None,
@@ -140,7 +140,7 @@ fn snmp(at: DateTime<Utc>, agent: &str, device: &str, site: &str, family: Family
 /// An SNMP poll with no optional value at all (a timeout).
 fn snmp_timeout(at: DateTime<Utc>, agent: &str, device: &str, site: &str) -> PollRecord {
     PollRecord {
-        outcome: "timeout".into(),
+        outcome: PollOutcome::Timeout,
         success: false,
         duration_s: 1.0,
         system: SystemInfo::default(),

@@ -732,7 +732,7 @@ async fn maintenance_task(store: Arc<Store>, clock: Clock, retention_days: u32, 
 
 /// Roll up the last finished days (idempotent) and prune raw rows past retention.
 async fn maintain(store: &Store, clock: Clock, retention_days: u32) {
-    let today = clock.now().date_naive();
+    let today = clock.today();
     let retention = i64::from(retention_days);
     for back in (1..=retention.min(3)).rev() {
         let day = today - chrono::Duration::days(back);
@@ -914,7 +914,7 @@ fn icmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &IcmpReport) -> PollR
         site: d.site.clone(),
         family: r.family,
         probe: ProbeKind::Icmp,
-        outcome: r.outcome.to_string(),
+        outcome: r.outcome.into(),
         success: r.reachable(),
         sent: Some(r.sent),
         received: Some(r.received),
@@ -935,7 +935,7 @@ fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollR
         site: d.site.clone(),
         family: r.family,
         probe: ProbeKind::Snmp,
-        outcome: r.outcome.to_string(),
+        outcome: r.outcome.into(),
         success: r.ok(),
         sent: None,
         received: None,
@@ -1007,7 +1007,7 @@ pub async fn poll_now<P: Prober>(
 ) -> Vec<PollRecord> {
     let permits = Arc::new(Semaphore::new(max_in_flight.max(1)));
     let mut tasks = JoinSet::new();
-    let day = clock.now().date_naive();
+    let day = clock.today();
     for device in inv.polled_devices(day).cloned() {
         let prober = prober.clone();
         let permits = permits.clone();

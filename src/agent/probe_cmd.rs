@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Prober;
-use crate::inventory::{Device, DeviceId, Family, Inventory, SiteId, SnmpProfile};
+use crate::inventory::{Device, DeviceClass, DeviceId, Family, Inventory, SiteId, SnmpProfile};
 use crate::poll::{IcmpReport, SnmpReport};
 use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
@@ -20,7 +20,7 @@ pub struct ProbeResult {
     /// Device id.
     pub device: DeviceId,
     /// Class.
-    pub class: String,
+    pub class: DeviceClass,
     /// Site id.
     pub site: SiteId,
     /// Site name.
@@ -62,7 +62,7 @@ pub async fn probe<P: Prober>(
         system: true,
         interfaces: true,
         entity: true,
-        host_resources: device.class == crate::inventory::DeviceClass::Server,
+        host_resources: device.class == DeviceClass::Server,
     };
     let mut out = Vec::new();
     for family in families {
@@ -84,7 +84,7 @@ pub async fn probe<P: Prober>(
     }
     ProbeResult {
         device: device.id.clone(),
-        class: device.class.to_string(),
+        class: device.class,
         site: device.site.clone(),
         site_name: site.map(|s| s.name.clone()).unwrap_or_default(),
         link: site.map_or("unknown", |s| s.link_label()).to_owned(),

@@ -11,7 +11,7 @@ use crate::state;
 /// The summary of what the last poll found.
 pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
     let inv = &shared.inventory;
-    let index = InventoryIndex::sharded(inv.clone(), shared.clock.now().date_naive(), shared.shard);
+    let index = InventoryIndex::sharded(inv.clone(), shared.clock.today(), shared.shard);
     let polled: Vec<_> = index.polled().collect();
     let mut out = String::new();
     let _ = writeln!(

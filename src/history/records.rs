@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::{DeviceId, Family, SiteId};
-use crate::poll::{Interface, ProbeKind, SystemInfo};
+use crate::poll::{Interface, PollOutcome, ProbeKind, SystemInfo};
 
 names! {
     /// Things that happened, stored as events.
@@ -42,8 +42,8 @@ pub struct PollRecord {
     pub family: Family,
     /// ICMP or SNMP.
     pub probe: ProbeKind,
-    /// `IcmpOutcome` or `SnmpOutcome` spelling.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: PollOutcome,
     /// Whether the probe succeeded.
     pub success: bool,
     /// ICMP: echoes sent.

@@ -13,7 +13,7 @@ use crate::inventory::{
     Device, DeviceClass, Family, Inventory, Lifecycle, LinkMedium, Policy, PollSettings, SecretRef,
     Site, SiteId, SiteRole, SnmpProfile, SnmpRef,
 };
-use crate::poll::{ProbeKind, SystemInfo};
+use crate::poll::{PollOutcome, ProbeKind, SystemInfo};
 
 /// A date from `YYYY-MM-DD`.
 pub fn day(s: &str) -> NaiveDate {
@@ -97,7 +97,7 @@ pub fn poll(device: &str, family: Family, probe: ProbeKind, when: &str, ok: bool
         site: SiteId::default(),
         family,
         probe,
-        outcome: if ok { "ok" } else { "timeout" }.into(),
+        outcome: if ok { PollOutcome::Ok } else { PollOutcome::Timeout },
         success: ok,
         sent: (probe == ProbeKind::Icmp).then_some(3),
         received: (probe == ProbeKind::Icmp).then_some(if ok { 3 } else { 0 }),

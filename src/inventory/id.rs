@@ -41,9 +41,10 @@ macro_rules! id_type {
             }
         }
 
+        // Padded like a string's (`{:<20}` in tables).
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -155,7 +156,7 @@ mod tests {
         assert_eq!(id, "sw-core");
         assert!("sw-core" == id);
         assert_eq!(id.len(), 7, "derefs to str");
-        assert_eq!(format!("{id} {id:?}"), "sw-core \"sw-core\"");
+        assert_eq!(format!("{id} {id:?} [{id:<9}]"), "sw-core \"sw-core\" [sw-core  ]");
         let map = HashMap::from([(id.clone(), 1)]);
         assert_eq!(map.get("sw-core"), Some(&1), "looked up by &str");
     }

@@ -116,6 +116,53 @@ names! {
     }
 }
 
+names! {
+    /// How a poll ended, whichever its probe: the spellings of [`IcmpOutcome`] and
+    /// [`SnmpOutcome`] in one set, as the history keeps them beside the probe.
+    PollOutcome {
+        /// ICMP or SNMP: the device answered.
+        Ok = "ok",
+        /// ICMP or SNMP: no answer in time.
+        Timeout = "timeout",
+        /// ICMP: destination unreachable.
+        Unreachable = "unreachable",
+        /// ICMP: the echo could not be sent.
+        SendError = "send_error",
+        /// SNMP: nothing listens on the port.
+        Refused = "refused",
+        /// SNMP: SNMPv3 credentials refused.
+        AuthFailed = "auth_failed",
+        /// SNMP: none of the objects asked for.
+        NoSuchObject = "no_such_object",
+        /// SNMP: the answer could not be decoded.
+        DecodeError = "decode_error",
+    }
+}
+
+impl From<IcmpOutcome> for PollOutcome {
+    fn from(o: IcmpOutcome) -> PollOutcome {
+        match o {
+            IcmpOutcome::Ok => PollOutcome::Ok,
+            IcmpOutcome::Timeout => PollOutcome::Timeout,
+            IcmpOutcome::Unreachable => PollOutcome::Unreachable,
+            IcmpOutcome::SendError => PollOutcome::SendError,
+        }
+    }
+}
+
+impl From<SnmpOutcome> for PollOutcome {
+    fn from(o: SnmpOutcome) -> PollOutcome {
+        match o {
+            SnmpOutcome::Ok => PollOutcome::Ok,
+            SnmpOutcome::Timeout => PollOutcome::Timeout,
+            SnmpOutcome::Refused => PollOutcome::Refused,
+            SnmpOutcome::AuthFailed => PollOutcome::AuthFailed,
+            SnmpOutcome::NoSuchObject => PollOutcome::NoSuchObject,
+            SnmpOutcome::DecodeError => PollOutcome::DecodeError,
+        }
+    }
+}
+
 /// The SNMP system group.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SystemInfo {
@@ -234,6 +281,16 @@ fn seconds_list<S: serde::Serializer>(ds: &[Duration], s: S) -> Result<S::Ok, S:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_poll_outcome_keeps_the_spelling_of_its_probe_outcome() {
+        for o in IcmpOutcome::ALL {
+            assert_eq!(PollOutcome::from(*o).as_str(), o.as_str());
+        }
+        for o in SnmpOutcome::ALL {
+            assert_eq!(PollOutcome::from(*o).as_str(), o.as_str());
+        }
+    }
 
     #[test]
     fn durations_serialise_as_seconds() {

@@ -8,8 +8,8 @@ pub mod snmp;
 
 pub use crate::poll::{
     Counter, EntityInfo, Family, HostResources, IcmpOutcome, IcmpReport, Interface,
-    InterfaceCounters, InterfaceTotals, ProbeKind, SnmpCost, SnmpOutcome, SnmpReport, Storage,
-    SystemInfo,
+    InterfaceCounters, InterfaceTotals, PollOutcome, ProbeKind, SnmpCost, SnmpOutcome, SnmpReport,
+    Storage, SystemInfo,
 };
 
 /// What to ask in one SNMP poll.

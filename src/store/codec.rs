@@ -11,7 +11,7 @@ use super::StoreError;
 use super::columns::stored_row;
 use crate::history::{EventKind, EventRecord, InterfaceRecord, PollRecord};
 use crate::inventory::Family;
-use crate::probe::{Counter, Interface, ProbeKind, SystemInfo};
+use crate::poll::{Counter, Interface, PollOutcome, ProbeKind, SystemInfo};
 
 /// Longest repeated string stored (device, site, SNMP system values, interface names), in bytes;
 /// longer ones are cut at a character boundary. PostgreSQL's unique index on them refuses
@@ -324,19 +324,34 @@ fn opt_name(
     id.map(|id| name(names, table, column, id)).transpose()
 }
 
+/// A poll's outcome read back.
+fn outcome(names: &Names, table: &'static str, id: Id) -> Result<PollOutcome, StoreError> {
+    let text = lookup(names, table, "outcome", id)?;
+    PollOutcome::parse(text).ok_or_else(|| StoreError::Corrupt {
+        table,
+        column: "outcome",
+        value: text.to_string(),
+    })
+}
+
 /// The strings of poll records that are interned.
 pub(crate) fn poll_strings(rows: &[PollRecord]) -> impl Iterator<Item = &str> {
     rows.iter().flat_map(|r| {
-        [Some(r.agent.as_str()), Some(r.device.as_str()), Some(r.site.as_str()), Some(&r.outcome)]
-            .into_iter()
-            .chain([
-                r.system.descr.as_deref(),
-                r.system.object_id.as_deref(),
-                r.system.name.as_deref(),
-                r.system.location.as_deref(),
-                r.system.contact.as_deref(),
-            ])
-            .flatten()
+        [
+            Some(r.agent.as_str()),
+            Some(r.device.as_str()),
+            Some(r.site.as_str()),
+            Some(r.outcome.as_str()),
+        ]
+        .into_iter()
+        .chain([
+            r.system.descr.as_deref(),
+            r.system.object_id.as_deref(),
+            r.system.name.as_deref(),
+            r.system.location.as_deref(),
+            r.system.contact.as_deref(),
+        ])
+        .flatten()
     })
 }
 
@@ -393,7 +408,7 @@ impl PollRow {
             site: id(ids, &r.site),
             family: family_code(r.family),
             probe: probe_code(r.probe),
-            outcome: id(ids, &r.outcome),
+            outcome: id(ids, r.outcome.as_str()),
             success: r.success,
             sent: opt_u32_to_i32("sent", r.sent)?,
             received: opt_u32_to_i32("received", r.received)?,
@@ -435,7 +450,7 @@ impl PollRow {
             site: ident(names, T, "site", self.site)?,
             family: family_of(T, self.family.into())?,
             probe: probe_of(T, self.probe.into())?,
-            outcome: name(names, T, "outcome", self.outcome)?,
+            outcome: outcome(names, T, self.outcome)?,
             success: self.success,
             sent: self.sent.map(|v| i64_to_u32(T, "sent", v.into())).transpose()?,
             received: self.received.map(|v| i64_to_u32(T, "received", v.into())).transpose()?,
