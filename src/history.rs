@@ -60,6 +60,14 @@ impl AsOf {
         if whole.instant <= now { whole } else { AsOf { date, instant: now } }
     }
 
+    /// The moment a report describes when asked for `day`, or for now when no day is given.
+    pub fn asked(day: Option<NaiveDate>, now: DateTime<Utc>) -> AsOf {
+        match day {
+            Some(d) => AsOf::day_or_now(d, now),
+            None => AsOf::at(now),
+        }
+    }
+
     /// The `days` of history that end at the as-of instant.
     pub fn window(&self, days: u32) -> Window {
         Window { from: self.instant - TimeDelta::days(i64::from(days)), to: self.instant }

@@ -27,7 +27,7 @@
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::history::History;
+use crate::history::{AsOf, History};
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{
     DeviceClass, DeviceId, IndicatorId, Inventory, LinkMedium, ProjectId, ProjectStatus, SiteId,
@@ -271,6 +271,42 @@ pub fn medium_rank(m: LinkMedium) -> u8 {
         LinkMedium::None => 0,
         LinkMedium::Radio => 1,
         LinkMedium::Fibre => 2,
+    }
+}
+
+/// The end of `year` (next 1 January, midnight UTC).
+pub fn end_of_year(year: i32) -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .unwrap_or(NaiveDate::MAX)
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+}
+
+/// What an indicators report counts when asked for a year and a day, either left out: the
+/// year is this year by default, and the day the end of the year, or today while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    /// The year.
+    pub year: i32,
+    /// The day it counts up to.
+    pub day: NaiveDate,
+    /// The history's as-of moment for that day ([`AsOf::day_or_now`]).
+    pub as_of: AsOf,
+    /// Inventory snapshots are read up to here: the end of the year, or the as-of instant when
+    /// sooner.
+    pub snapshots_until: DateTime<Utc>,
+}
+
+impl Asked {
+    /// The year and day asked, defaults filled in, seen from `now`.
+    pub fn new(year: Option<i32>, day: Option<NaiveDate>, now: DateTime<Utc>) -> Asked {
+        let today = now.date_naive();
+        let year = year.unwrap_or(today.year());
+        let end = end_of_year(year);
+        let last_day = end.date_naive().pred_opt().unwrap_or(today);
+        let day = day.unwrap_or(last_day.min(today));
+        let as_of = AsOf::day_or_now(day, now);
+        Asked { year, day, as_of, snapshots_until: end.min(as_of.instant) }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 
 use crate::history::{AsOf, FRESH_WITHIN, History};
 use crate::history::{EventKind, PollRecord};
@@ -60,15 +60,6 @@ async fn latest_before(
         }
     }
     Ok(latest.into_values().collect())
-}
-
-/// The end of `year` (next 1 January, midnight UTC).
-pub fn end_of_year(year: i32) -> DateTime<Utc> {
-    NaiveDate::from_ymd_opt(year + 1, 1, 1)
-        .unwrap_or(NaiveDate::MAX)
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
 }
 
 /// The plan's figures as of a moment: what the metrics publish of the life cycle, the IPv6
