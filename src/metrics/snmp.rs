@@ -205,7 +205,7 @@ fn port<'a>(device: &'a Device, name: Box<str>, i: &InterfaceState) -> Port<'a> 
 
 /// The metric that exports an interface counter, and whether a device that never gave the
 /// counter still gets a series at 0 (errors and discards, as always exported). The match is
-/// exhaustive: a counter declared in `probe::interface` without a metric does not compile.
+/// exhaustive: a counter declared in `poll::interface` without a metric does not compile.
 fn counter_metric(c: Counter) -> (&'static Metric, bool) {
     match c {
         Counter::InOctets => (&INTERFACE_RECEIVE_BYTES, false),
