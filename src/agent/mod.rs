@@ -40,7 +40,7 @@ use crate::diag::Diagnostic;
 use crate::history::{EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord};
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{self, Device, DeviceId, Family, Inventory, InventoryIndex, Secrets, Shard};
-use crate::poll::{IcmpReport, ProbeKind, SnmpReport, SystemInfo};
+use crate::poll::{IcmpReport, PollOutcome, ProbeKind, SnmpReport, SystemInfo};
 use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
@@ -606,19 +606,7 @@ impl<P: Prober> Agent<P> {
         self.record_inventory("agent start".into()).await?;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
-        let writer = tokio::spawn(writer_task(self.store.clone(), write_rx));
-        let maintainer = tokio::spawn(maintenance_task(
-            self.store.clone(),
-            self.clock,
-            self.opts.raw_retention_days,
-            self.opts.maintenance_every,
-        ));
-        let deriver = tokio::spawn(derive_task(
-            self.store.clone(),
-            self.shared.clone(),
-            self.clock,
-            self.opts.derive_every,
-        ));
+        let background = self.spawn_background(write_rx);
         let permits = Permits::new(&self.opts);
         let mut waiting = Waiting::default();
         let mut tasks = JoinSet::new();
@@ -667,13 +655,45 @@ impl<P: Prober> Agent<P> {
             }
         }
 
-        // Drain: polls still waiting for a permit never start; those in flight may finish
-        // within the grace period, then the rest are cancelled.
+        // Polls still waiting for a permit never start.
         if !waiting.is_empty() {
             debug!(waiting = waiting.icmp.len() + waiting.snmp.len(), "polls not started");
         }
         permits.close();
         drop(done_tx);
+        self.drain(&mut tasks, &mut done_rx).await;
+        self.send_batch(&write_tx).await;
+        drop(write_tx);
+        background.stop().await?;
+        info!(
+            polls = self.report.polls,
+            events = self.report.events,
+            "agent stopped; history flushed"
+        );
+        Ok(self.report)
+    }
+
+    /// The store writer, the maintenance and the plan's figures, off the polling loop.
+    fn spawn_background(&self, write_rx: mpsc::Receiver<Batch>) -> Background {
+        Background {
+            writer: tokio::spawn(writer_task(self.store.clone(), write_rx)),
+            maintainer: tokio::spawn(maintenance_task(
+                self.store.clone(),
+                self.clock,
+                self.opts.raw_retention_days,
+                self.opts.maintenance_every,
+            )),
+            deriver: tokio::spawn(derive_task(
+                self.store.clone(),
+                self.shared.clone(),
+                self.clock,
+                self.opts.derive_every,
+            )),
+        }
+    }
+
+    /// Polls in flight may finish within the grace period; then the rest are cancelled.
+    async fn drain(&mut self, tasks: &mut JoinSet<()>, done_rx: &mut mpsc::Receiver<Done>) {
         let deadline = self.clock.instant() + self.opts.grace;
         loop {
             tokio::select! {
@@ -690,21 +710,6 @@ impl<P: Prober> Agent<P> {
         while let Ok(done) = done_rx.try_recv() {
             self.apply(done);
         }
-        self.send_batch(&write_tx).await;
-        drop(write_tx);
-        deriver.abort();
-        maintainer.abort();
-        match writer.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e.into()),
-            Err(e) => error!(error = %e, "the store writer panicked"),
-        }
-        info!(
-            polls = self.report.polls,
-            events = self.report.events,
-            "agent stopped; history flushed"
-        );
-        Ok(self.report)
     }
 
     async fn send_batch(&mut self, tx: &mpsc::Sender<Batch>) {
@@ -717,6 +722,27 @@ impl<P: Prober> Agent<P> {
         if tx.send(batch).await.is_err() {
             error!("the store writer is gone; rows were not stored");
         }
+    }
+}
+
+/// The tasks that run beside the polling loop.
+struct Background {
+    writer: tokio::task::JoinHandle<Result<(), StoreError>>,
+    maintainer: tokio::task::JoinHandle<()>,
+    deriver: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    /// Stop the periodic tasks and wait for the writer to store what it was handed.
+    async fn stop(self) -> Result<(), AgentError> {
+        self.deriver.abort();
+        self.maintainer.abort();
+        match self.writer.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => error!(error = %e, "the store writer panicked"),
+        }
+        Ok(())
     }
 }
 
@@ -906,45 +932,58 @@ fn secs(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64())
 }
 
-fn icmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &IcmpReport) -> PollRecord {
+/// A poll row with what every probe records; the probe's own figures empty.
+#[allow(clippy::too_many_arguments)]
+fn poll_row(
+    agent: &str,
+    d: &Device,
+    at: DateTime<Utc>,
+    family: Family,
+    probe: ProbeKind,
+    outcome: PollOutcome,
+    success: bool,
+    duration_s: f64,
+) -> PollRecord {
     PollRecord {
         at,
         agent: agent.to_owned(),
         device: d.id.clone(),
         site: d.site.clone(),
-        family: r.family,
-        probe: ProbeKind::Icmp,
-        outcome: r.outcome.into(),
-        success: r.reachable(),
-        sent: Some(r.sent),
-        received: Some(r.received),
-        rtt_min_s: secs(r.rtt_min()),
-        rtt_avg_s: secs(r.rtt_avg()),
-        rtt_max_s: secs(r.rtt_max()),
-        jitter_s: secs(r.jitter()),
-        duration_s: r.rtts.iter().max().map_or(0.0, |d| d.as_secs_f64()),
-        system: SystemInfo::default(),
-    }
-}
-
-fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollRecord {
-    PollRecord {
-        at,
-        agent: agent.to_owned(),
-        device: d.id.clone(),
-        site: d.site.clone(),
-        family: r.family,
-        probe: ProbeKind::Snmp,
-        outcome: r.outcome.into(),
-        success: r.ok(),
+        family,
+        probe,
+        outcome,
+        success,
         sent: None,
         received: None,
         rtt_min_s: None,
         rtt_avg_s: None,
         rtt_max_s: None,
         jitter_s: None,
-        duration_s: r.elapsed.as_secs_f64(),
+        duration_s,
+        system: SystemInfo::default(),
+    }
+}
+
+fn icmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &IcmpReport) -> PollRecord {
+    let duration_s = r.rtts.iter().max().map_or(0.0, |d| d.as_secs_f64());
+    let outcome = r.outcome.into();
+    PollRecord {
+        sent: Some(r.sent),
+        received: Some(r.received),
+        rtt_min_s: secs(r.rtt_min()),
+        rtt_avg_s: secs(r.rtt_avg()),
+        rtt_max_s: secs(r.rtt_max()),
+        jitter_s: secs(r.jitter()),
+        ..poll_row(agent, d, at, r.family, ProbeKind::Icmp, outcome, r.reachable(), duration_s)
+    }
+}
+
+fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollRecord {
+    let duration_s = r.elapsed.as_secs_f64();
+    let outcome = r.outcome.into();
+    PollRecord {
         system: r.system.clone().unwrap_or_default(),
+        ..poll_row(agent, d, at, r.family, ProbeKind::Snmp, outcome, r.ok(), duration_s)
     }
 }
 
