@@ -30,8 +30,8 @@ use serde::Serialize;
 use crate::history::{AsOf, History};
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{
-    DeviceClass, DeviceId, IndicatorId, Inventory, LinkMedium, ProjectId, ProjectStatus, SiteId,
-    SiteRole,
+    Device, DeviceClass, DeviceId, IndicatorId, Inventory, LinkMedium, ProjectId, ProjectStatus,
+    SiteId, SiteRole,
 };
 use crate::lifecycle::{SiteIndex, in_service};
 
@@ -318,47 +318,15 @@ pub fn compute(
     as_of: NaiveDate,
 ) -> Result<Indicators, IndicatorError> {
     let period = Period::of(year, as_of)?;
-    let projects = |id: IndicatorId| -> Vec<ProjectRow> {
-        inv.projects
-            .iter()
-            .filter(|p| p.indicator == id)
-            .map(|p| ProjectRow {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                year: p.year,
-                status: p.status,
-                implemented_on: p.implemented_on,
-                budget_pen: p.budget_pen,
-                priority: p.priority,
-                counted: p.status == ProjectStatus::Implemented
-                    && p.implemented_on.is_some_and(|d| period.contains(d)),
-            })
-            .collect()
-    };
-    let renewed = |pick: &dyn Fn(&crate::inventory::Device) -> bool| -> Vec<RenewedDevice> {
-        inv.devices
-            .iter()
-            .filter(|d| pick(d))
-            .filter_map(|d| {
-                let on = d.lifecycle.renewed.filter(|r| period.contains(*r))?;
-                Some(RenewedDevice {
-                    device: d.id.clone(),
-                    site: d.site.clone(),
-                    class: d.class,
-                    renewed: on,
-                    replaces: d.lifecycle.replaces.clone(),
-                })
-            })
-            .collect()
-    };
+    let projects = |id: IndicatorId| project_rows(inv, &period, id);
+    let renewed = |pick: &dyn Fn(&Device) -> bool| renewed_devices(inv, &period, pick);
 
     // AE.7.03.
     let p703 = projects(IndicatorId::Ae703);
     let implemented: Vec<String> =
         p703.iter().filter(|p| p.counted).map(|p| p.id.to_string()).collect();
     let index = SiteIndex::new(inv);
-    let evaluated_device =
-        |d: &crate::inventory::Device| index.polled(d) && in_service(d, period.to);
+    let evaluated_device = |d: &Device| index.polled(d) && in_service(d, period.to);
     let devices_evaluated: Vec<DeviceId> =
         inv.devices.iter().filter(|d| evaluated_device(d)).map(|d| d.id.clone()).collect();
     let sites_evaluated: Vec<SiteId> =
@@ -396,6 +364,47 @@ pub fn compute(
         projects: projects(IndicatorId::Ae704),
     };
     Ok(Indicators { period, ae703, ae704 })
+}
+
+/// The projects of indicator `id`, each saying whether it counts in `period`.
+fn project_rows(inv: &Inventory, period: &Period, id: IndicatorId) -> Vec<ProjectRow> {
+    inv.projects
+        .iter()
+        .filter(|p| p.indicator == id)
+        .map(|p| ProjectRow {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            year: p.year,
+            status: p.status,
+            implemented_on: p.implemented_on,
+            budget_pen: p.budget_pen,
+            priority: p.priority,
+            counted: p.status == ProjectStatus::Implemented
+                && p.implemented_on.is_some_and(|d| period.contains(d)),
+        })
+        .collect()
+}
+
+/// The devices `pick` takes that were renewed in `period`.
+fn renewed_devices(
+    inv: &Inventory,
+    period: &Period,
+    pick: &dyn Fn(&Device) -> bool,
+) -> Vec<RenewedDevice> {
+    inv.devices
+        .iter()
+        .filter(|d| pick(d))
+        .filter_map(|d| {
+            let on = d.lifecycle.renewed.filter(|r| period.contains(*r))?;
+            Some(RenewedDevice {
+                device: d.id.clone(),
+                site: d.site.clone(),
+                class: d.class,
+                renewed: on,
+                replaces: d.lifecycle.replaces.clone(),
+            })
+        })
+        .collect()
 }
 
 fn ficha(inv: &Inventory, id: IndicatorId, period: Period, counted: Vec<String>) -> Ficha {

@@ -24,7 +24,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer, ser::SerializeStruct};
 
 use crate::history::{AsOf, FRESH_WITHIN, History, Latest};
-use crate::inventory::{DeviceClass, DeviceId, Family, Inventory, SiteId};
+use crate::inventory::{Device, DeviceClass, DeviceId, Family, Inventory, SiteId};
 use crate::lifecycle::{SiteIndex, in_service};
 use crate::poll::{PollOutcome, ProbeKind};
 
@@ -225,58 +225,90 @@ impl Coverage {
 /// Compute the coverage of the devices polled as of `as_of`.
 pub fn coverage(inv: &Inventory, history: &History, as_of: AsOf) -> Coverage {
     let latest = Latest::new(&history.latest, as_of, FRESH_WITHIN);
-    let mut devices = Vec::new();
     let index = SiteIndex::new(inv);
-    for d in inv.devices.iter().filter(|d| index.polled(d) && in_service(d, as_of.date)) {
-        let configured = d.ipv6.is_some();
-        let icmp4 = d.ipv4.and_then(|_| latest.success(&d.id, Family::Ipv4, ProbeKind::Icmp));
-        let v6 = configured.then(|| latest.get(&d.id, Family::Ipv6, ProbeKind::Icmp)).flatten();
-        let icmp6 = v6.map(|r| r.success);
-        let snmp_configured = d.snmp.is_some();
-        let snmp6 = (configured && snmp_configured)
-            .then(|| latest.success(&d.id, Family::Ipv6, ProbeKind::Snmp))
-            .flatten();
-        let mut stages = Vec::new();
-        if configured {
-            stages.push(Stage::Configured);
-        }
-        if icmp6 == Some(true) {
-            stages.push(Stage::Icmp);
-        }
-        if snmp6 == Some(true) {
-            stages.push(Stage::Snmp);
-        }
-        if icmp4 == Some(true) && icmp6 == Some(true) {
-            stages.push(Stage::DualStack);
-        }
-        let days_overdue = d
-            .ipv6_planned
-            .filter(|p| *p < as_of.date && icmp6 != Some(true))
-            .map(|p| (as_of.date - p).num_days());
-        devices.push(DeviceIpv6 {
-            device: d.id.clone(),
-            site: d.site.clone(),
-            class: d.class,
-            address: d.ipv6,
-            snmp_configured,
-            icmp4,
-            icmp6,
-            snmp6,
-            icmp6_at: v6.map(|r| r.at),
-            icmp6_outcome: v6.map(|r| r.outcome),
-            stages,
-            ipv6_planned: d.ipv6_planned,
-            days_overdue,
-            broken: configured && icmp4 == Some(true) && icmp6 == Some(false),
-        });
-    }
-
+    let devices: Vec<DeviceIpv6> = inv
+        .devices
+        .iter()
+        .filter(|d| index.polled(d) && in_service(d, as_of.date))
+        .map(|d| device_ipv6(d, &latest, as_of))
+        .collect();
     let mut stages = Stages::default();
     devices.iter().for_each(|d| stages.add(d));
+    let (sites, matrix) = by_site(inv, &devices);
+    let classes = DeviceClass::ALL
+        .iter()
+        .filter_map(|class| {
+            let mut st = Stages::default();
+            let mut any = false;
+            for d in devices.iter().filter(|d| d.class == *class) {
+                st.add(d);
+                any = true;
+            }
+            any.then_some(ClassCoverage { class: *class, stages: st })
+        })
+        .collect();
+    Coverage {
+        as_of,
+        fresh_within_seconds: FRESH_WITHIN.num_seconds(),
+        stages,
+        sites,
+        classes,
+        matrix,
+        devices,
+    }
+}
+
+/// One device's IPv6 stages from its latest fresh results.
+fn device_ipv6(d: &Device, latest: &Latest, as_of: AsOf) -> DeviceIpv6 {
+    let configured = d.ipv6.is_some();
+    let icmp4 = d.ipv4.and_then(|_| latest.success(&d.id, Family::Ipv4, ProbeKind::Icmp));
+    let v6 = configured.then(|| latest.get(&d.id, Family::Ipv6, ProbeKind::Icmp)).flatten();
+    let icmp6 = v6.map(|r| r.success);
+    let snmp_configured = d.snmp.is_some();
+    let snmp6 = (configured && snmp_configured)
+        .then(|| latest.success(&d.id, Family::Ipv6, ProbeKind::Snmp))
+        .flatten();
+    let mut stages = Vec::new();
+    if configured {
+        stages.push(Stage::Configured);
+    }
+    if icmp6 == Some(true) {
+        stages.push(Stage::Icmp);
+    }
+    if snmp6 == Some(true) {
+        stages.push(Stage::Snmp);
+    }
+    if icmp4 == Some(true) && icmp6 == Some(true) {
+        stages.push(Stage::DualStack);
+    }
+    let days_overdue = d
+        .ipv6_planned
+        .filter(|p| *p < as_of.date && icmp6 != Some(true))
+        .map(|p| (as_of.date - p).num_days());
+    DeviceIpv6 {
+        device: d.id.clone(),
+        site: d.site.clone(),
+        class: d.class,
+        address: d.ipv6,
+        snmp_configured,
+        icmp4,
+        icmp6,
+        snmp6,
+        icmp6_at: v6.map(|r| r.at),
+        icmp6_outcome: v6.map(|r| r.outcome),
+        stages,
+        ipv6_planned: d.ipv6_planned,
+        days_overdue,
+        broken: configured && icmp4 == Some(true) && icmp6 == Some(false),
+    }
+}
+
+/// The coverage of each site with devices, and of each (site, class) cell, in inventory order.
+fn by_site(inv: &Inventory, devices: &[DeviceIpv6]) -> (Vec<SiteCoverage>, Vec<Cell>) {
     let mut sites = Vec::new();
     let mut matrix = Vec::new();
     let mut by_site: HashMap<&str, Vec<&DeviceIpv6>> = HashMap::new();
-    for d in &devices {
+    for d in devices {
         by_site.entry(d.site.as_str()).or_default().push(d);
     }
     for site in &inv.sites {
@@ -303,27 +335,7 @@ pub fn coverage(inv: &Inventory, history: &History, as_of: AsOf) -> Coverage {
             }
         }
     }
-    let classes = DeviceClass::ALL
-        .iter()
-        .filter_map(|class| {
-            let mut st = Stages::default();
-            let mut any = false;
-            for d in devices.iter().filter(|d| d.class == *class) {
-                st.add(d);
-                any = true;
-            }
-            any.then_some(ClassCoverage { class: *class, stages: st })
-        })
-        .collect();
-    Coverage {
-        as_of,
-        fresh_within_seconds: FRESH_WITHIN.num_seconds(),
-        stages,
-        sites,
-        classes,
-        matrix,
-        devices,
-    }
+    (sites, matrix)
 }
 
 /// A minimum coverage to check, optionally on one site or class.
