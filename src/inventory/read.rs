@@ -1406,7 +1406,32 @@ fn read_declared(cx: &mut Cx, node: &Node, i: usize) -> Option<Declared> {
 
 /// Checks across items and files, then the typed inventory.
 fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
-    // Unique ids.
+    unique_ids(cx, &parts);
+    one_main_site(cx, &parts.sites);
+    let profiles: BTreeMap<String, Arc<SnmpProfile>> =
+        parts.profiles.iter().map(|p| (p.value.0.clone(), Arc::new(p.value.1.clone()))).collect();
+    let default_snmp = default_snmp(cx, parts.default_snmp.as_ref(), &profiles);
+    let devices = place_devices(cx, &parts, &profiles, default_snmp.as_ref());
+    uplink_warnings(cx, &parts.sites, &devices);
+    unreadable_secrets(cx, &parts.secrets, secrets);
+
+    let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
+    sites.sort_by_key(|s| s.role != SiteRole::Main);
+    Some(Inventory {
+        dir: cx.dir.clone(),
+        sites,
+        devices,
+        snmp_profiles: profiles,
+        poll: parts.poll.unwrap_or_default(),
+        policy: parts.policy.unwrap_or_default(),
+        projects: parts.projects.into_iter().map(|p| p.value).collect(),
+        indicators: parts.indicators.into_iter().map(|i| i.value).collect(),
+        declared: parts.declared,
+    })
+}
+
+/// Ids unique across files, and each SNMP profile defined once.
+fn unique_ids(cx: &mut Cx, parts: &Parts) {
     unique(cx, &parts.sites, "site", |s| s.id.to_string());
     unique(cx, &parts.devices, "device", |d| d.device.id.to_string());
     unique(cx, &parts.projects, "project", |p| p.id.to_string());
@@ -1424,12 +1449,13 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
             profile_seen.insert(&p.value.0, p.loc);
         }
     }
+}
 
-    // Exactly one main site.
-    let mains: Vec<&Item<Site>> =
-        parts.sites.iter().filter(|s| s.value.role == SiteRole::Main).collect();
+/// Exactly one main site.
+fn one_main_site(cx: &mut Cx, sites: &[Item<Site>]) {
+    let mains: Vec<&Item<Site>> = sites.iter().filter(|s| s.value.role == SiteRole::Main).collect();
     match mains.as_slice() {
-        [] if !parts.sites.is_empty() => cx.dir_error("sites", "no site has role main; exactly one main site (the one with the data centre) is required".into()),
+        [] if !sites.is_empty() => cx.dir_error("sites", "no site has role main; exactly one main site (the one with the data centre) is required".into()),
         [] => cx.dir_error("sites", "no sites; exactly one main site is required".into()),
         [_] => {}
         [first, rest @ ..] => {
@@ -1446,31 +1472,43 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
             }
         }
     }
+}
 
-    // Profiles by name.
-    let profiles: BTreeMap<String, Arc<SnmpProfile>> =
-        parts.profiles.iter().map(|p| (p.value.0.clone(), Arc::new(p.value.1.clone()))).collect();
-    let known_profiles = || profiles.keys().cloned().collect::<Vec<_>>().join(", ");
-    let default_snmp: Option<SnmpRef> = match &parts.default_snmp {
-        None => None,
-        Some(Item { value: SnmpChoice::Named(name), loc, .. }) => match profiles.get(name) {
-            Some(p) => Some(SnmpRef { name: name.clone(), profile: p.clone() }),
-            None => {
-                cx.error_at(
-                    *loc,
-                    "defaults.snmp",
-                    format!(
-                        "unknown SNMP profile {name:?}; defined: {}",
-                        or_none(&known_profiles())
-                    ),
-                );
-                None
-            }
-        },
-        Some(_) => None,
-    };
+/// The names of the defined profiles, for messages.
+fn known_profiles(profiles: &BTreeMap<String, Arc<SnmpProfile>>) -> String {
+    profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+}
 
-    // Devices: references, addresses, placement.
+/// `defaults.snmp`, when it names a profile that exists.
+fn default_snmp(
+    cx: &mut Cx,
+    choice: Option<&Item<SnmpChoice>>,
+    profiles: &BTreeMap<String, Arc<SnmpProfile>>,
+) -> Option<SnmpRef> {
+    let Some(Item { value: SnmpChoice::Named(name), loc, .. }) = choice else { return None };
+    match profiles.get(name) {
+        Some(p) => Some(SnmpRef { name: name.clone(), profile: p.clone() }),
+        None => {
+            cx.error_at(
+                *loc,
+                "defaults.snmp",
+                format!(
+                    "unknown SNMP profile {name:?}; defined: {}",
+                    or_none(&known_profiles(profiles))
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Devices: their site, SNMP profile, addresses (unique) and the device they replace.
+fn place_devices(
+    cx: &mut Cx,
+    parts: &Parts,
+    profiles: &BTreeMap<String, Arc<SnmpProfile>>,
+    default_snmp: Option<&SnmpRef>,
+) -> Vec<Device> {
     let sites: HashMap<&str, &Item<Site>> =
         parts.sites.iter().map(|s| (s.value.id.as_str(), s)).collect();
     let site_ids: Vec<&str> = parts.sites.iter().map(|s| s.value.id.as_str()).collect();
@@ -1500,41 +1538,8 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
                 ),
             Some(_) => {}
         }
-        device.snmp = match &draft.snmp {
-            SnmpChoice::Default => default_snmp.clone(),
-            SnmpChoice::Off => None,
-            SnmpChoice::Inline(p) => {
-                Some(SnmpRef { name: "inline".into(), profile: Arc::new(p.clone()) })
-            }
-            SnmpChoice::Named(name) => match profiles.get(name) {
-                Some(p) => Some(SnmpRef { name: name.clone(), profile: p.clone() }),
-                None => {
-                    let defined = known_profiles();
-                    cx.error_at(
-                        item.field("snmp"),
-                        &item.path("snmp"),
-                        format!("unknown SNMP profile {name:?}; defined: {}", or_none(&defined)),
-                    );
-                    None
-                }
-            },
-        };
-        for (field, addr) in
-            [("ipv4", device.ipv4.map(IpAddr::V4)), ("ipv6", device.ipv6.map(IpAddr::V6))]
-        {
-            let Some(addr) = addr else { continue };
-            let loc = item.field(field);
-            if let Some((other, other_loc)) = addresses.get(&addr) {
-                let other_at = cx.show(*other_loc);
-                cx.error_at(
-                    loc,
-                    &item.path(field),
-                    format!("address {addr} is also used by device {other} ({other_at})"),
-                );
-            } else {
-                addresses.insert(addr, (&draft.device.id, loc));
-            }
-        }
+        device.snmp = device_snmp(cx, item, profiles, default_snmp);
+        unique_addresses(cx, item, &device, &mut addresses);
         if let Some(replaces) = &device.lifecycle.replaces
             && !device_ids.contains(&replaces.as_str())
         {
@@ -1546,9 +1551,65 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
         }
         devices.push(device);
     }
+    devices
+}
 
-    // Sites with monitored devices but no uplink: reachability falls back to any device.
-    for site in &parts.sites {
+/// The device's SNMP settings: the default, none, inline, or a profile that exists.
+fn device_snmp(
+    cx: &mut Cx,
+    item: &Item<DeviceDraft>,
+    profiles: &BTreeMap<String, Arc<SnmpProfile>>,
+    default_snmp: Option<&SnmpRef>,
+) -> Option<SnmpRef> {
+    match &item.value.snmp {
+        SnmpChoice::Default => default_snmp.cloned(),
+        SnmpChoice::Off => None,
+        SnmpChoice::Inline(p) => {
+            Some(SnmpRef { name: "inline".into(), profile: Arc::new(p.clone()) })
+        }
+        SnmpChoice::Named(name) => match profiles.get(name) {
+            Some(p) => Some(SnmpRef { name: name.clone(), profile: p.clone() }),
+            None => {
+                let defined = known_profiles(profiles);
+                cx.error_at(
+                    item.field("snmp"),
+                    &item.path("snmp"),
+                    format!("unknown SNMP profile {name:?}; defined: {}", or_none(&defined)),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// No two devices share an address.
+fn unique_addresses<'a>(
+    cx: &mut Cx,
+    item: &'a Item<DeviceDraft>,
+    device: &Device,
+    addresses: &mut HashMap<IpAddr, (&'a str, Loc)>,
+) {
+    for (field, addr) in
+        [("ipv4", device.ipv4.map(IpAddr::V4)), ("ipv6", device.ipv6.map(IpAddr::V6))]
+    {
+        let Some(addr) = addr else { continue };
+        let loc = item.field(field);
+        if let Some((other, other_loc)) = addresses.get(&addr) {
+            let other_at = cx.show(*other_loc);
+            cx.error_at(
+                loc,
+                &item.path(field),
+                format!("address {addr} is also used by device {other} ({other_at})"),
+            );
+        } else {
+            addresses.insert(addr, (&item.value.device.id, loc));
+        }
+    }
+}
+
+/// Sites with several monitored devices and no uplink: reachability falls back to any device.
+fn uplink_warnings(cx: &mut Cx, sites: &[Item<Site>], devices: &[Device]) {
+    for site in sites {
         let members: Vec<&Device> =
             devices.iter().filter(|d| d.site == site.value.id && d.monitor).collect();
         if site.value.link.is_some_and(|l| l != LinkMedium::None)
@@ -1562,9 +1623,11 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
             );
         }
     }
+}
 
-    // Secrets that cannot be read yet.
-    for (loc, path, secret) in &parts.secrets {
+/// Secrets that cannot be read yet: warnings, or errors when they are required.
+fn unreadable_secrets(cx: &mut Cx, refs: &[(Loc, String, SecretRef)], secrets: Secrets) {
+    for (loc, path, secret) in refs {
         if let Err(e) = secret.resolve() {
             match secrets {
                 Secrets::Warn => cx.warn_at(
@@ -1576,20 +1639,6 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
             }
         }
     }
-
-    let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
-    sites.sort_by_key(|s| s.role != SiteRole::Main);
-    Some(Inventory {
-        dir: cx.dir.clone(),
-        sites,
-        devices,
-        snmp_profiles: profiles,
-        poll: parts.poll.unwrap_or_default(),
-        policy: parts.policy.unwrap_or_default(),
-        projects: parts.projects.into_iter().map(|p| p.value).collect(),
-        indicators: parts.indicators.into_iter().map(|i| i.value).collect(),
-        declared: parts.declared,
-    })
 }
 
 fn or_none(list: &str) -> &str {
