@@ -757,7 +757,7 @@ fn read_profile(cx: &mut Cx, parts: &mut Parts, node: &Node, path: &str) -> Opti
         .and_then(|n| cx.name(n, &f.at("version"), SnmpVersion::parse, "\"2c\", \"3\""));
     // Every field is looked up so that those of the other version are not "unknown".
     let community = secret_field(cx, parts, &mut f, "community");
-    let user_node = f.get("user");
+    let user = f.get("user");
     let auth_node = f.get("auth_protocol");
     let auth_protocol = auth_node.and_then(|n| {
         cx.name(n, &f.at("auth_protocol"), AuthProtocol::parse, &AuthProtocol::allowed())
@@ -769,110 +769,151 @@ fn read_profile(cx: &mut Cx, parts: &mut Parts, node: &Node, path: &str) -> Opti
     });
     let priv_password = secret_field(cx, parts, &mut f, "priv_password");
     f.finish(cx);
-
+    let read = ProfileFields {
+        community,
+        user,
+        auth: (auth_node, auth_protocol, auth_password),
+        privacy: (priv_node, priv_protocol, priv_password),
+    };
     match version? {
-        SnmpVersion::V2c => {
-            for (name, present) in [
-                ("user", user_node.is_some()),
-                ("auth_protocol", auth_node.is_some()),
-                ("auth_password", auth_password.is_given()),
-                ("priv_protocol", priv_node.is_some()),
-                ("priv_password", priv_password.is_given()),
-            ] {
-                if present {
-                    cx.error(
-                        f.pos,
-                        &f.at(name),
-                        format!("{name} is an SNMPv3 setting; this profile is version \"2c\""),
-                    );
-                }
-            }
-            match community {
-                SecretField::Given(s) => Some(SnmpProfile::V2c { community: s }),
-                SecretField::Absent => {
-                    cx.error(
-                        f.pos,
-                        path,
-                        "a v2c profile needs one of community_env, community_file or community",
-                    );
-                    None
-                }
-                SecretField::Invalid => None,
-            }
+        SnmpVersion::V2c => v2c_profile(cx, &f, path, read),
+        SnmpVersion::V3 => v3_profile(cx, &f, path, read),
+    }
+}
+
+/// A profile's fields as read, before its version says which belong: each of auth and
+/// privacy is (its protocol's node, the protocol, the password).
+struct ProfileFields<'n> {
+    community: SecretField,
+    user: Option<&'n Node>,
+    auth: (Option<&'n Node>, Option<AuthProtocol>, SecretField),
+    privacy: (Option<&'n Node>, Option<PrivProtocol>, SecretField),
+}
+
+fn v2c_profile(cx: &mut Cx, f: &Fields, path: &str, read: ProfileFields) -> Option<SnmpProfile> {
+    for (name, present) in [
+        ("user", read.user.is_some()),
+        ("auth_protocol", read.auth.0.is_some()),
+        ("auth_password", read.auth.2.is_given()),
+        ("priv_protocol", read.privacy.0.is_some()),
+        ("priv_password", read.privacy.2.is_given()),
+    ] {
+        if present {
+            cx.error(
+                f.pos,
+                &f.at(name),
+                format!("{name} is an SNMPv3 setting; this profile is version \"2c\""),
+            );
         }
-        SnmpVersion::V3 => {
-            if community.is_given() {
-                cx.error(
-                    f.pos,
-                    &f.at("community"),
-                    "community is an SNMPv2c setting; this profile is version \"3\"",
-                );
-            }
-            let user = match user_node {
-                Some(n) => cx.text(n, &f.at("user"))?,
-                None => {
-                    cx.error(f.pos, path, "missing field \"user\" (the SNMPv3 user name)");
-                    return None;
-                }
-            };
-            let auth = match (auth_node, auth_password) {
-                (Some(_), SecretField::Given(s)) => Some((auth_protocol?, s)),
-                (Some(n), SecretField::Absent) => {
-                    cx.error(
-                        n.pos,
-                        &f.at("auth_protocol"),
-                        "auth_protocol needs a password: one of auth_password_env, auth_password_file or auth_password",
-                    );
-                    return None;
-                }
-                (None, SecretField::Given(_)) => {
-                    cx.error(
-                        f.pos,
-                        path,
-                        format!(
-                            "an authentication password without auth_protocol; allowed: {}",
-                            AuthProtocol::allowed()
-                        ),
-                    );
-                    return None;
-                }
-                (_, SecretField::Invalid) => return None,
-                (None, SecretField::Absent) => None,
-            };
-            let privacy = match (priv_node, priv_password) {
-                (Some(n), _) if auth.is_none() => {
-                    cx.error(
-                        n.pos,
-                        &f.at("priv_protocol"),
-                        "privacy needs authentication in SNMPv3 (authPriv); set auth_protocol and its password",
-                    );
-                    return None;
-                }
-                (Some(_), SecretField::Given(s)) => Some((priv_protocol?, s)),
-                (Some(n), SecretField::Absent) => {
-                    cx.error(
-                        n.pos,
-                        &f.at("priv_protocol"),
-                        "priv_protocol needs a password: one of priv_password_env, priv_password_file or priv_password",
-                    );
-                    return None;
-                }
-                (None, SecretField::Given(_)) => {
-                    cx.error(
-                        f.pos,
-                        path,
-                        format!(
-                            "a privacy password without priv_protocol; allowed: {}",
-                            PrivProtocol::allowed()
-                        ),
-                    );
-                    return None;
-                }
-                (_, SecretField::Invalid) => return None,
-                (None, SecretField::Absent) => None,
-            };
-            Some(SnmpProfile::V3 { user, auth, privacy })
+    }
+    match read.community {
+        SecretField::Given(s) => Some(SnmpProfile::V2c { community: s }),
+        SecretField::Absent => {
+            cx.error(
+                f.pos,
+                path,
+                "a v2c profile needs one of community_env, community_file or community",
+            );
+            None
         }
+        SecretField::Invalid => None,
+    }
+}
+
+fn v3_profile(cx: &mut Cx, f: &Fields, path: &str, read: ProfileFields) -> Option<SnmpProfile> {
+    if read.community.is_given() {
+        cx.error(
+            f.pos,
+            &f.at("community"),
+            "community is an SNMPv2c setting; this profile is version \"3\"",
+        );
+    }
+    let user = match read.user {
+        Some(n) => cx.text(n, &f.at("user"))?,
+        None => {
+            cx.error(f.pos, path, "missing field \"user\" (the SNMPv3 user name)");
+            return None;
+        }
+    };
+    let auth = v3_auth(cx, f, path, read.auth)?;
+    let privacy = v3_privacy(cx, f, path, read.privacy, auth.is_some())?;
+    Some(SnmpProfile::V3 { user, auth, privacy })
+}
+
+/// SNMPv3 authentication: `Some(None)` for none, `None` when refused.
+#[allow(clippy::option_option)]
+fn v3_auth(
+    cx: &mut Cx,
+    f: &Fields,
+    path: &str,
+    (node, protocol, password): (Option<&Node>, Option<AuthProtocol>, SecretField),
+) -> Option<Option<(AuthProtocol, SecretRef)>> {
+    match (node, password) {
+        (Some(_), SecretField::Given(s)) => Some(Some((protocol?, s))),
+        (Some(n), SecretField::Absent) => {
+            cx.error(
+                n.pos,
+                &f.at("auth_protocol"),
+                "auth_protocol needs a password: one of auth_password_env, auth_password_file or auth_password",
+            );
+            None
+        }
+        (None, SecretField::Given(_)) => {
+            cx.error(
+                f.pos,
+                path,
+                format!(
+                    "an authentication password without auth_protocol; allowed: {}",
+                    AuthProtocol::allowed()
+                ),
+            );
+            None
+        }
+        (_, SecretField::Invalid) => None,
+        (None, SecretField::Absent) => Some(None),
+    }
+}
+
+/// SNMPv3 privacy: `Some(None)` for none, `None` when refused.
+#[allow(clippy::option_option)]
+fn v3_privacy(
+    cx: &mut Cx,
+    f: &Fields,
+    path: &str,
+    (node, protocol, password): (Option<&Node>, Option<PrivProtocol>, SecretField),
+    authenticated: bool,
+) -> Option<Option<(PrivProtocol, SecretRef)>> {
+    match (node, password) {
+        (Some(n), _) if !authenticated => {
+            cx.error(
+                n.pos,
+                &f.at("priv_protocol"),
+                "privacy needs authentication in SNMPv3 (authPriv); set auth_protocol and its password",
+            );
+            None
+        }
+        (Some(_), SecretField::Given(s)) => Some(Some((protocol?, s))),
+        (Some(n), SecretField::Absent) => {
+            cx.error(
+                n.pos,
+                &f.at("priv_protocol"),
+                "priv_protocol needs a password: one of priv_password_env, priv_password_file or priv_password",
+            );
+            None
+        }
+        (None, SecretField::Given(_)) => {
+            cx.error(
+                f.pos,
+                path,
+                format!(
+                    "a privacy password without priv_protocol; allowed: {}",
+                    PrivProtocol::allowed()
+                ),
+            );
+            None
+        }
+        (_, SecretField::Invalid) => None,
+        (None, SecretField::Absent) => Some(None),
     }
 }
 
