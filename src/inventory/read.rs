@@ -1120,30 +1120,7 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
     mark(cx, "snmp", snmp_node);
     let snmp = match snmp_node {
         None => Some(SnmpChoice::Default),
-        Some(n) => match &n.value {
-            Value::Scalar { text, quoted: false } if text == "false" => Some(SnmpChoice::Off),
-            Value::Scalar { text, quoted: false } if text == "true" => {
-                cx.error(
-                    n.pos,
-                    &f.at("snmp"),
-                    "expected a profile name, an inline profile or false, found true",
-                );
-                None
-            }
-            Value::Scalar { .. } => cx.id(n, &f.at("snmp")).map(SnmpChoice::Named),
-            Value::Map(_) => read_profile(cx, parts, n, &f.at("snmp")).map(SnmpChoice::Inline),
-            _ => {
-                cx.error(
-                    n.pos,
-                    &f.at("snmp"),
-                    format!(
-                        "expected a profile name, an inline profile or false, found {}",
-                        n.kind()
-                    ),
-                );
-                None
-            }
-        },
+        Some(n) => read_snmp_choice(cx, parts, n, &f.at("snmp")),
     };
     let monitor = f.get("monitor").and_then(|n| cx.boolean(n, &f.at("monitor")));
     let ipv6_planned = f.get("ipv6_planned").and_then(|n| cx.date(n, &f.at("ipv6_planned")));
@@ -1190,6 +1167,31 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
         lifecycle,
     };
     Some(Item { value: DeviceDraft { device, snmp: snmp? }, loc: cx.here(node.pos), label, at })
+}
+
+/// A device's `snmp`: a profile's name, an inline profile, or `false`.
+fn read_snmp_choice(cx: &mut Cx, parts: &mut Parts, n: &Node, path: &str) -> Option<SnmpChoice> {
+    match &n.value {
+        Value::Scalar { text, quoted: false } if text == "false" => Some(SnmpChoice::Off),
+        Value::Scalar { text, quoted: false } if text == "true" => {
+            cx.error(
+                n.pos,
+                path,
+                "expected a profile name, an inline profile or false, found true",
+            );
+            None
+        }
+        Value::Scalar { .. } => cx.id(n, path).map(SnmpChoice::Named),
+        Value::Map(_) => read_profile(cx, parts, n, path).map(SnmpChoice::Inline),
+        _ => {
+            cx.error(
+                n.pos,
+                path,
+                format!("expected a profile name, an inline profile or false, found {}", n.kind()),
+            );
+            None
+        }
+    }
 }
 
 fn read_lifecycle(
