@@ -835,81 +835,70 @@ fn v3_profile(cx: &mut Cx, f: &Fields, path: &str, read: ProfileFields) -> Optio
             return None;
         }
     };
-    let auth = v3_auth(cx, f, path, read.auth)?;
-    let privacy = v3_privacy(cx, f, path, read.privacy, auth.is_some())?;
+    let auth = v3_part(
+        cx,
+        f,
+        path,
+        read.auth,
+        V3Part {
+            protocol: "auth_protocol",
+            needs_password: "auth_protocol needs a password: one of auth_password_env, auth_password_file or auth_password",
+            password_alone: "an authentication password without auth_protocol",
+            allowed: AuthProtocol::allowed(),
+        },
+    )?;
+    if let (Some(n), None) = (read.privacy.0, &auth) {
+        cx.error(
+            n.pos,
+            &f.at("priv_protocol"),
+            "privacy needs authentication in SNMPv3 (authPriv); set auth_protocol and its password",
+        );
+        return None;
+    }
+    let privacy = v3_part(
+        cx,
+        f,
+        path,
+        read.privacy,
+        V3Part {
+            protocol: "priv_protocol",
+            needs_password: "priv_protocol needs a password: one of priv_password_env, priv_password_file or priv_password",
+            password_alone: "a privacy password without priv_protocol",
+            allowed: PrivProtocol::allowed(),
+        },
+    )?;
     Some(SnmpProfile::V3 { user, auth, privacy })
 }
 
-/// SNMPv3 authentication: `Some(None)` for none, `None` when refused.
-#[allow(clippy::option_option)]
-fn v3_auth(
-    cx: &mut Cx,
-    f: &Fields,
-    path: &str,
-    (node, protocol, password): (Option<&Node>, Option<AuthProtocol>, SecretField),
-) -> Option<Option<(AuthProtocol, SecretRef)>> {
-    match (node, password) {
-        (Some(_), SecretField::Given(s)) => Some(Some((protocol?, s))),
-        (Some(n), SecretField::Absent) => {
-            cx.error(
-                n.pos,
-                &f.at("auth_protocol"),
-                "auth_protocol needs a password: one of auth_password_env, auth_password_file or auth_password",
-            );
-            None
-        }
-        (None, SecretField::Given(_)) => {
-            cx.error(
-                f.pos,
-                path,
-                format!(
-                    "an authentication password without auth_protocol; allowed: {}",
-                    AuthProtocol::allowed()
-                ),
-            );
-            None
-        }
-        (_, SecretField::Invalid) => None,
-        (None, SecretField::Absent) => Some(None),
-    }
+/// What tells SNMPv3 authentication and privacy apart in their checks.
+struct V3Part {
+    /// The protocol's field.
+    protocol: &'static str,
+    /// A protocol without a password.
+    needs_password: &'static str,
+    /// A password without a protocol.
+    password_alone: &'static str,
+    /// The protocols allowed.
+    allowed: String,
 }
 
-/// SNMPv3 privacy: `Some(None)` for none, `None` when refused.
+/// SNMPv3 authentication or privacy: `Some(None)` for none, `None` when refused.
 #[allow(clippy::option_option)]
-fn v3_privacy(
+fn v3_part<P>(
     cx: &mut Cx,
     f: &Fields,
     path: &str,
-    (node, protocol, password): (Option<&Node>, Option<PrivProtocol>, SecretField),
-    authenticated: bool,
-) -> Option<Option<(PrivProtocol, SecretRef)>> {
+    (node, protocol, password): (Option<&Node>, Option<P>, SecretField),
+    part: V3Part,
+) -> Option<Option<(P, SecretRef)>> {
     match (node, password) {
-        (Some(n), _) if !authenticated => {
-            cx.error(
-                n.pos,
-                &f.at("priv_protocol"),
-                "privacy needs authentication in SNMPv3 (authPriv); set auth_protocol and its password",
-            );
-            None
-        }
         (Some(_), SecretField::Given(s)) => Some(Some((protocol?, s))),
         (Some(n), SecretField::Absent) => {
-            cx.error(
-                n.pos,
-                &f.at("priv_protocol"),
-                "priv_protocol needs a password: one of priv_password_env, priv_password_file or priv_password",
-            );
+            cx.error(n.pos, &f.at(part.protocol), part.needs_password);
             None
         }
         (None, SecretField::Given(_)) => {
-            cx.error(
-                f.pos,
-                path,
-                format!(
-                    "a privacy password without priv_protocol; allowed: {}",
-                    PrivProtocol::allowed()
-                ),
-            );
+            cx.error(f.pos, path, format!("{}; allowed: {}", part.password_alone, part.allowed));
             None
         }
         (_, SecretField::Invalid) => None,
