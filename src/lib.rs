@@ -1,8 +1,10 @@
 //! vigia: a network and infrastructure inventory monitor.
 //!
-//! The pure core (inventory, scheduling decisions, life cycle, indicators) knows nothing of
-//! sockets, databases or HTTP; the adapters (ICMP, SNMP, store, metrics, HTTP, reports) depend
-//! on it, and the binary composes them.
+//! The pure core (inventory, scheduling decisions, state, life cycle, IPv6, links, indicators,
+//! the history and the plain data of polls) knows nothing of sockets, databases, HTTP or the
+//! clock; the adapters (ICMP and SNMP probes, store, metrics, HTTP, reports, the agent) depend
+//! on it, and the binary composes them. `clock` is the one place that reads the time.
+//! `docs/architecture.md` maps it all; `tests/boundaries.rs` holds the direction.
 
 #[macro_use]
 mod names;
