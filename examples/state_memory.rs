@@ -9,6 +9,8 @@
 //! `cargo run --release --example state_memory [-- --devices N --interfaces K]`. A measurement:
 //! it asserts nothing. docs/scaling.md quotes it.
 
+// Benchmarks read the clock for deadlines, timings and dates (clippy.toml bans it in src/).
+#![allow(clippy::disallowed_methods)]
 // A measurement, not the monitor: a counting global allocator is `unsafe` by definition.
 #![allow(unsafe_code)]
 
@@ -27,7 +29,7 @@ use vigia::inventory::{
     SecretRef, Site, SiteRole, SnmpProfile, SnmpRef,
 };
 use vigia::metrics::{self, Format};
-use vigia::probe::{
+use vigia::poll::{
     Counter, IcmpOutcome, IcmpReport, Interface, SnmpOutcome, SnmpReport, SystemInfo,
 };
 use vigia::state::NetworkState;
@@ -120,7 +122,7 @@ fn main() {
                     ),
                     object_id: Some("1.3.6.1.4.1.8072.3.2.10".into()),
                     uptime_ticks: Some(123_456),
-                    name: Some(d.id.clone()),
+                    name: Some(d.id.to_string()),
                     location: Some(format!("Sede {}", d.site)),
                     contact: Some("OTIC <otic@example.org>".into()),
                 }),
@@ -231,7 +233,7 @@ fn mib(bytes: isize) -> f64 {
 
 fn inventory(devices: usize, sites: usize) -> Inventory {
     let site = |i: usize| Site {
-        id: format!("s{i:04}"),
+        id: format!("s{i:04}").into(),
         name: format!("Sede {i}"),
         role: if i == 0 { SiteRole::Main } else { SiteRole::Branch },
         link: (i > 0).then_some(if i.is_multiple_of(5) {
@@ -246,8 +248,8 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
     };
     let profile = Arc::new(SnmpProfile::V2c { community: SecretRef::Env("UNUSED".into()) });
     let device = |i: usize| Device {
-        id: format!("d{i:05}"),
-        site: format!("s{:04}", i % sites),
+        id: format!("d{i:05}").into(),
+        site: format!("s{:04}", i % sites).into(),
         class: DeviceClass::Switch,
         vendor: None,
         model: None,

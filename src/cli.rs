@@ -1,4 +1,4 @@
-//! The command line: what each command takes. The handlers live in `main.rs`.
+//! The command line: what each command takes. The handlers live in `commands/`.
 
 use std::path::PathBuf;
 

@@ -14,8 +14,10 @@ use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::Family;
-use crate::probe::ProbeKind;
-use crate::store::records::{Availability, EventRecord, InventorySnapshot, PollRecord};
+use crate::poll::ProbeKind;
+
+mod records;
+pub use records::*;
 
 /// Days of history behind the life-cycle "unreliable" rule (availability and restarts).
 pub const RELIABILITY_DAYS: u32 = 90;
@@ -56,6 +58,14 @@ impl AsOf {
     pub fn day_or_now(date: NaiveDate, now: DateTime<Utc>) -> AsOf {
         let whole = AsOf::end_of_day(date);
         if whole.instant <= now { whole } else { AsOf { date, instant: now } }
+    }
+
+    /// The moment a report describes when asked for `day`, or for now when no day is given.
+    pub fn asked(day: Option<NaiveDate>, now: DateTime<Utc>) -> AsOf {
+        match day {
+            Some(d) => AsOf::day_or_now(d, now),
+            None => AsOf::at(now),
+        }
     }
 
     /// The `days` of history that end at the as-of instant.
@@ -196,7 +206,7 @@ pub fn date_timestamp(date: NaiveDate) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::SystemInfo;
+    use crate::poll::{PollOutcome, SystemInfo};
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -210,7 +220,7 @@ mod tests {
             site: "s".into(),
             family: Family::Ipv6,
             probe: ProbeKind::Icmp,
-            outcome: if success { "ok" } else { "timeout" }.into(),
+            outcome: if success { PollOutcome::Ok } else { PollOutcome::Timeout },
             success,
             sent: Some(3),
             received: Some(if success { 3 } else { 0 }),

@@ -27,9 +27,12 @@
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::history::History;
+use crate::history::{AsOf, History};
 use crate::inventory::snapshot::Snapshot;
-use crate::inventory::{DeviceClass, IndicatorId, Inventory, LinkMedium, ProjectStatus, SiteRole};
+use crate::inventory::{
+    Device, DeviceClass, DeviceId, IndicatorId, Inventory, LinkMedium, ProjectId, ProjectStatus,
+    SiteId, SiteRole,
+};
 use crate::lifecycle::{SiteIndex, in_service};
 
 /// The months a yearly indicator covers, up to the as-of day.
@@ -109,7 +112,7 @@ pub enum IndicatorError {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectRow {
     /// Project id.
-    pub id: String,
+    pub id: ProjectId,
     /// Name.
     pub name: String,
     /// Planned year.
@@ -130,22 +133,22 @@ pub struct ProjectRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RenewedDevice {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
     pub class: DeviceClass,
     /// When it entered service as a renewal.
     pub renewed: NaiveDate,
     /// The device it replaced.
-    pub replaces: Option<String>,
+    pub replaces: Option<DeviceId>,
 }
 
 /// A site whose link medium was upgraded in the period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteUpgrade {
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Name.
     pub name: String,
     /// Medium in the baseline snapshot.
@@ -181,9 +184,9 @@ pub struct Baseline {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Components {
     /// Devices evaluated (polled and in service at the end of the period).
-    pub devices_evaluated: Vec<String>,
+    pub devices_evaluated: Vec<DeviceId>,
     /// Site links evaluated (every branch site).
-    pub sites_evaluated: Vec<String>,
+    pub sites_evaluated: Vec<SiteId>,
     /// Evaluated devices renewed in the period.
     pub devices_improved: Vec<RenewedDevice>,
     /// Branch sites whose medium was upgraded in the period.
@@ -271,6 +274,42 @@ pub fn medium_rank(m: LinkMedium) -> u8 {
     }
 }
 
+/// The end of `year` (next 1 January, midnight UTC).
+pub fn end_of_year(year: i32) -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .unwrap_or(NaiveDate::MAX)
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+}
+
+/// What an indicators report counts when asked for a year and a day, either left out: the
+/// year is this year by default, and the day the end of the year, or today while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    /// The year.
+    pub year: i32,
+    /// The day it counts up to.
+    pub day: NaiveDate,
+    /// The history's as-of moment for that day ([`AsOf::day_or_now`]).
+    pub as_of: AsOf,
+    /// Inventory snapshots are read up to here: the end of the year, or the as-of instant when
+    /// sooner.
+    pub snapshots_until: DateTime<Utc>,
+}
+
+impl Asked {
+    /// The year and day asked, defaults filled in, seen from `now`.
+    pub fn new(year: Option<i32>, day: Option<NaiveDate>, now: DateTime<Utc>) -> Asked {
+        let today = now.date_naive();
+        let year = year.unwrap_or(today.year());
+        let end = end_of_year(year);
+        let last_day = end.date_naive().pred_opt().unwrap_or(today);
+        let day = day.unwrap_or(last_day.min(today));
+        let as_of = AsOf::day_or_now(day, now);
+        Asked { year, day, as_of, snapshots_until: end.min(as_of.instant) }
+    }
+}
+
 /// Compute both indicators for `year` as of `as_of`.
 pub fn compute(
     inv: &Inventory,
@@ -279,50 +318,18 @@ pub fn compute(
     as_of: NaiveDate,
 ) -> Result<Indicators, IndicatorError> {
     let period = Period::of(year, as_of)?;
-    let projects = |id: IndicatorId| -> Vec<ProjectRow> {
-        inv.projects
-            .iter()
-            .filter(|p| p.indicator == id)
-            .map(|p| ProjectRow {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                year: p.year,
-                status: p.status,
-                implemented_on: p.implemented_on,
-                budget_pen: p.budget_pen,
-                priority: p.priority,
-                counted: p.status == ProjectStatus::Implemented
-                    && p.implemented_on.is_some_and(|d| period.contains(d)),
-            })
-            .collect()
-    };
-    let renewed = |pick: &dyn Fn(&crate::inventory::Device) -> bool| -> Vec<RenewedDevice> {
-        inv.devices
-            .iter()
-            .filter(|d| pick(d))
-            .filter_map(|d| {
-                let on = d.lifecycle.renewed.filter(|r| period.contains(*r))?;
-                Some(RenewedDevice {
-                    device: d.id.clone(),
-                    site: d.site.clone(),
-                    class: d.class,
-                    renewed: on,
-                    replaces: d.lifecycle.replaces.clone(),
-                })
-            })
-            .collect()
-    };
+    let projects = |id: IndicatorId| project_rows(inv, &period, id);
+    let renewed = |pick: &dyn Fn(&Device) -> bool| renewed_devices(inv, &period, pick);
 
     // AE.7.03.
     let p703 = projects(IndicatorId::Ae703);
     let implemented: Vec<String> =
-        p703.iter().filter(|p| p.counted).map(|p| p.id.clone()).collect();
+        p703.iter().filter(|p| p.counted).map(|p| p.id.to_string()).collect();
     let index = SiteIndex::new(inv);
-    let evaluated_device =
-        |d: &crate::inventory::Device| index.polled(d) && in_service(d, period.to);
-    let devices_evaluated: Vec<String> =
+    let evaluated_device = |d: &Device| index.polled(d) && in_service(d, period.to);
+    let devices_evaluated: Vec<DeviceId> =
         inv.devices.iter().filter(|d| evaluated_device(d)).map(|d| d.id.clone()).collect();
-    let sites_evaluated: Vec<String> =
+    let sites_evaluated: Vec<SiteId> =
         inv.sites.iter().filter(|s| s.role == SiteRole::Branch).map(|s| s.id.clone()).collect();
     let devices_improved = renewed(&evaluated_device);
     let (sites_improved, baseline) = site_upgrades(inv, history, &period)?;
@@ -351,12 +358,53 @@ pub fn compute(
             inv,
             IndicatorId::Ae704,
             period,
-            renewed_all.iter().map(|r| r.device.clone()).collect(),
+            renewed_all.iter().map(|r| r.device.to_string()).collect(),
         ),
         renewed: renewed_all,
         projects: projects(IndicatorId::Ae704),
     };
     Ok(Indicators { period, ae703, ae704 })
+}
+
+/// The projects of indicator `id`, each saying whether it counts in `period`.
+fn project_rows(inv: &Inventory, period: &Period, id: IndicatorId) -> Vec<ProjectRow> {
+    inv.projects
+        .iter()
+        .filter(|p| p.indicator == id)
+        .map(|p| ProjectRow {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            year: p.year,
+            status: p.status,
+            implemented_on: p.implemented_on,
+            budget_pen: p.budget_pen,
+            priority: p.priority,
+            counted: p.status == ProjectStatus::Implemented
+                && p.implemented_on.is_some_and(|d| period.contains(d)),
+        })
+        .collect()
+}
+
+/// The devices `pick` takes that were renewed in `period`.
+fn renewed_devices(
+    inv: &Inventory,
+    period: &Period,
+    pick: &dyn Fn(&Device) -> bool,
+) -> Vec<RenewedDevice> {
+    inv.devices
+        .iter()
+        .filter(|d| pick(d))
+        .filter_map(|d| {
+            let on = d.lifecycle.renewed.filter(|r| period.contains(*r))?;
+            Some(RenewedDevice {
+                device: d.id.clone(),
+                site: d.site.clone(),
+                class: d.class,
+                renewed: on,
+                replaces: d.lifecycle.replaces.clone(),
+            })
+        })
+        .collect()
 }
 
 fn ficha(inv: &Inventory, id: IndicatorId, period: Period, counted: Vec<String>) -> Ficha {

@@ -24,9 +24,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer, ser::SerializeStruct};
 
 use crate::history::{AsOf, FRESH_WITHIN, History, Latest};
-use crate::inventory::{DeviceClass, Family, Inventory};
+use crate::inventory::{Device, DeviceClass, DeviceId, Family, Inventory, SiteId};
 use crate::lifecycle::{SiteIndex, in_service};
-use crate::probe::ProbeKind;
+use crate::poll::{PollOutcome, ProbeKind};
 
 names! {
     /// A stage of a device's IPv6 transition.
@@ -112,9 +112,9 @@ impl Stages {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceIpv6 {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
     pub class: DeviceClass,
     /// Its IPv6 address, if configured.
@@ -129,8 +129,8 @@ pub struct DeviceIpv6 {
     pub snmp6: Option<bool>,
     /// When the latest ICMPv6 result was taken.
     pub icmp6_at: Option<DateTime<Utc>>,
-    /// Its outcome (`ok`, `timeout`, `unreachable`...).
-    pub icmp6_outcome: Option<String>,
+    /// How it ended.
+    pub icmp6_outcome: Option<PollOutcome>,
     /// Stages passed, in stage order.
     pub stages: Vec<Stage>,
     /// When the IPv6 plan gives it an address.
@@ -162,7 +162,7 @@ impl DeviceIpv6 {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteCoverage {
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Site name.
     pub name: String,
     /// `main`, `fibre` or `radio`.
@@ -184,7 +184,7 @@ pub struct ClassCoverage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cell {
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
     pub class: DeviceClass,
     /// Tallies.
@@ -225,58 +225,90 @@ impl Coverage {
 /// Compute the coverage of the devices polled as of `as_of`.
 pub fn coverage(inv: &Inventory, history: &History, as_of: AsOf) -> Coverage {
     let latest = Latest::new(&history.latest, as_of, FRESH_WITHIN);
-    let mut devices = Vec::new();
     let index = SiteIndex::new(inv);
-    for d in inv.devices.iter().filter(|d| index.polled(d) && in_service(d, as_of.date)) {
-        let configured = d.ipv6.is_some();
-        let icmp4 = d.ipv4.and_then(|_| latest.success(&d.id, Family::Ipv4, ProbeKind::Icmp));
-        let v6 = configured.then(|| latest.get(&d.id, Family::Ipv6, ProbeKind::Icmp)).flatten();
-        let icmp6 = v6.map(|r| r.success);
-        let snmp_configured = d.snmp.is_some();
-        let snmp6 = (configured && snmp_configured)
-            .then(|| latest.success(&d.id, Family::Ipv6, ProbeKind::Snmp))
-            .flatten();
-        let mut stages = Vec::new();
-        if configured {
-            stages.push(Stage::Configured);
-        }
-        if icmp6 == Some(true) {
-            stages.push(Stage::Icmp);
-        }
-        if snmp6 == Some(true) {
-            stages.push(Stage::Snmp);
-        }
-        if icmp4 == Some(true) && icmp6 == Some(true) {
-            stages.push(Stage::DualStack);
-        }
-        let days_overdue = d
-            .ipv6_planned
-            .filter(|p| *p < as_of.date && icmp6 != Some(true))
-            .map(|p| (as_of.date - p).num_days());
-        devices.push(DeviceIpv6 {
-            device: d.id.clone(),
-            site: d.site.clone(),
-            class: d.class,
-            address: d.ipv6,
-            snmp_configured,
-            icmp4,
-            icmp6,
-            snmp6,
-            icmp6_at: v6.map(|r| r.at),
-            icmp6_outcome: v6.map(|r| r.outcome.clone()),
-            stages,
-            ipv6_planned: d.ipv6_planned,
-            days_overdue,
-            broken: configured && icmp4 == Some(true) && icmp6 == Some(false),
-        });
-    }
-
+    let devices: Vec<DeviceIpv6> = inv
+        .devices
+        .iter()
+        .filter(|d| index.polled(d) && in_service(d, as_of.date))
+        .map(|d| device_ipv6(d, &latest, as_of))
+        .collect();
     let mut stages = Stages::default();
     devices.iter().for_each(|d| stages.add(d));
+    let (sites, matrix) = by_site(inv, &devices);
+    let classes = DeviceClass::ALL
+        .iter()
+        .filter_map(|class| {
+            let mut st = Stages::default();
+            let mut any = false;
+            for d in devices.iter().filter(|d| d.class == *class) {
+                st.add(d);
+                any = true;
+            }
+            any.then_some(ClassCoverage { class: *class, stages: st })
+        })
+        .collect();
+    Coverage {
+        as_of,
+        fresh_within_seconds: FRESH_WITHIN.num_seconds(),
+        stages,
+        sites,
+        classes,
+        matrix,
+        devices,
+    }
+}
+
+/// One device's IPv6 stages from its latest fresh results.
+fn device_ipv6(d: &Device, latest: &Latest, as_of: AsOf) -> DeviceIpv6 {
+    let configured = d.ipv6.is_some();
+    let icmp4 = d.ipv4.and_then(|_| latest.success(&d.id, Family::Ipv4, ProbeKind::Icmp));
+    let v6 = configured.then(|| latest.get(&d.id, Family::Ipv6, ProbeKind::Icmp)).flatten();
+    let icmp6 = v6.map(|r| r.success);
+    let snmp_configured = d.snmp.is_some();
+    let snmp6 = (configured && snmp_configured)
+        .then(|| latest.success(&d.id, Family::Ipv6, ProbeKind::Snmp))
+        .flatten();
+    let mut stages = Vec::new();
+    if configured {
+        stages.push(Stage::Configured);
+    }
+    if icmp6 == Some(true) {
+        stages.push(Stage::Icmp);
+    }
+    if snmp6 == Some(true) {
+        stages.push(Stage::Snmp);
+    }
+    if icmp4 == Some(true) && icmp6 == Some(true) {
+        stages.push(Stage::DualStack);
+    }
+    let days_overdue = d
+        .ipv6_planned
+        .filter(|p| *p < as_of.date && icmp6 != Some(true))
+        .map(|p| (as_of.date - p).num_days());
+    DeviceIpv6 {
+        device: d.id.clone(),
+        site: d.site.clone(),
+        class: d.class,
+        address: d.ipv6,
+        snmp_configured,
+        icmp4,
+        icmp6,
+        snmp6,
+        icmp6_at: v6.map(|r| r.at),
+        icmp6_outcome: v6.map(|r| r.outcome),
+        stages,
+        ipv6_planned: d.ipv6_planned,
+        days_overdue,
+        broken: configured && icmp4 == Some(true) && icmp6 == Some(false),
+    }
+}
+
+/// The coverage of each site with devices, and of each (site, class) cell, in inventory order.
+fn by_site(inv: &Inventory, devices: &[DeviceIpv6]) -> (Vec<SiteCoverage>, Vec<Cell>) {
     let mut sites = Vec::new();
     let mut matrix = Vec::new();
     let mut by_site: HashMap<&str, Vec<&DeviceIpv6>> = HashMap::new();
-    for d in &devices {
+    for d in devices {
         by_site.entry(d.site.as_str()).or_default().push(d);
     }
     for site in &inv.sites {
@@ -303,27 +335,7 @@ pub fn coverage(inv: &Inventory, history: &History, as_of: AsOf) -> Coverage {
             }
         }
     }
-    let classes = DeviceClass::ALL
-        .iter()
-        .filter_map(|class| {
-            let mut st = Stages::default();
-            let mut any = false;
-            for d in devices.iter().filter(|d| d.class == *class) {
-                st.add(d);
-                any = true;
-            }
-            any.then_some(ClassCoverage { class: *class, stages: st })
-        })
-        .collect();
-    Coverage {
-        as_of,
-        fresh_within_seconds: FRESH_WITHIN.num_seconds(),
-        stages,
-        sites,
-        classes,
-        matrix,
-        devices,
-    }
+    (sites, matrix)
 }
 
 /// A minimum coverage to check, optionally on one site or class.
@@ -334,7 +346,7 @@ pub struct Threshold {
     /// Minimum passed / eligible, in percent (0-100).
     pub min_percent: f64,
     /// Only this site's devices.
-    pub site: Option<String>,
+    pub site: Option<SiteId>,
     /// Only this class's devices.
     pub class: Option<DeviceClass>,
 }
@@ -368,13 +380,13 @@ pub enum ThresholdError {
     #[error("site {site} is not in the inventory")]
     UnknownSite {
         /// What was given.
-        site: String,
+        site: SiteId,
     },
     /// The site has no link: its devices are never polled.
     #[error("site {site} has no link (link: none): its devices are not polled")]
     SiteNotPolled {
         /// What was given.
-        site: String,
+        site: SiteId,
     },
 }
 

@@ -103,7 +103,7 @@ pub fn spec_from_inventory(
     for d in inv.polled_devices(day) {
         for a in d.ipv4.map(IpAddr::V4).into_iter().chain(d.ipv6.map(IpAddr::V6)) {
             if !vigia_lab::in_lab_range(a) {
-                return Err(LabError::OutsideLab { device: d.id.clone(), address: a }.into());
+                return Err(LabError::OutsideLab { device: d.id.to_string(), address: a }.into());
             }
         }
         let site = inv.site(&d.site);
@@ -121,8 +121,8 @@ pub fn spec_from_inventory(
                 Some(AgentConfig {
                     communities,
                     users,
-                    sys_name: d.id.clone(),
-                    sys_location: site.map_or_else(|| d.site.clone(), |s| s.name.clone()),
+                    sys_name: d.id.to_string(),
+                    sys_location: site.map_or_else(|| d.site.to_string(), |s| s.name.clone()),
                     sys_descr,
                     sys_contact: "OTIC, Municipalidad Provincial de Tacna (vigia lab)".into(),
                     entity_model: d.model.clone(),
@@ -131,7 +131,7 @@ pub fn spec_from_inventory(
             }
         };
         devices.push(LabDevice {
-            id: d.id.clone(),
+            id: d.id.to_string(),
             ipv4: d.ipv4,
             ipv6: d.ipv6,
             link: link_model(site.and_then(|s| s.link)),
@@ -183,7 +183,7 @@ pub fn cli_spec(
     host_v4: Ipv4Addr,
     host_v6: Ipv6Addr,
 ) -> Result<LabSpec, TwinError> {
-    let mut spec = spec_from_inventory(inv, name, chrono::Local::now().date_naive())?;
+    let mut spec = spec_from_inventory(inv, name, vigia::clock::Clock::Wall.local_today())?;
     spec.host_v4 = host_v4;
     spec.host_v6 = host_v6;
     vigia_lab::validate(&spec)?;

@@ -1,13 +1,16 @@
 //! vigia: a network and infrastructure inventory monitor.
 //!
-//! The pure core (inventory, scheduling decisions, life cycle, indicators) knows nothing of
-//! sockets, databases or HTTP; the adapters (ICMP, SNMP, store, metrics, HTTP, reports) depend
-//! on it, and the binary composes them.
+//! The pure core (inventory, scheduling decisions, state, life cycle, IPv6, links, indicators,
+//! the history and the plain data of polls) knows nothing of sockets, databases, HTTP or the
+//! clock; the adapters (ICMP and SNMP probes, store, metrics, HTTP, reports, the agent) depend
+//! on it, and the binary composes them. `clock` is the one place that reads the time.
+//! `docs/architecture.md` maps it all; `tests/boundaries.rs` holds the direction.
 
 #[macro_use]
 mod names;
 
 pub mod agent;
+pub mod clock;
 pub mod diag;
 pub mod exit;
 pub mod history;
@@ -18,6 +21,7 @@ pub mod ipv6;
 pub mod lifecycle;
 pub mod links;
 pub mod metrics;
+pub mod poll;
 pub mod probe;
 pub mod report;
 pub mod schedule;

@@ -35,9 +35,11 @@ use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::history::{AsOf, AvailabilityIndex, FRESH_WITHIN, History, Latest, Window};
-use crate::inventory::{Device, DeviceClass, Family, Inventory, LinkMedium, Policy, Site};
-use crate::probe::ProbeKind;
-use crate::store::records::{EventKind, EventRecord};
+use crate::history::{EventKind, EventRecord};
+use crate::inventory::{
+    Device, DeviceClass, DeviceId, Family, Inventory, LinkMedium, Policy, Site, SiteId,
+};
+use crate::poll::{PollOutcome, ProbeKind};
 
 /// Availability under this percentage (over the reliability window) makes a device unreliable.
 pub const UNRELIABLE_BELOW_PERCENT: u64 = 99;
@@ -181,9 +183,9 @@ pub struct Renewal {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceFacts {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Site name.
     pub site_name: String,
     /// Class.
@@ -328,8 +330,8 @@ pub struct RestartEvidence {
 pub struct LatestResult {
     /// When.
     pub at: DateTime<Utc>,
-    /// The outcome's spelling (`ok`, `timeout`...).
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: PollOutcome,
     /// Whether it succeeded.
     pub success: bool,
 }
@@ -421,7 +423,7 @@ pub fn priority(score: u32, support_ended: bool) -> Priority {
 }
 
 /// A restart: when, and at which site (from the event, else the inventory).
-type Sighting = (DateTime<Utc>, Option<String>);
+type Sighting = (DateTime<Utc>, Option<SiteId>);
 
 /// Restart events of one site, sorted by time, for the "explained" lookups.
 #[derive(Default)]
@@ -449,39 +451,7 @@ pub fn analyse(inv: &Inventory, history: &History, as_of: AsOf) -> Renewal {
     let availability = AvailabilityIndex::new(&history.availability_90d);
     let latest = Latest::new(&history.latest, as_of, FRESH_WITHIN);
     let sites = SiteIndex::new(inv);
-    let devices: HashMap<&str, &Device> = inv.devices.iter().map(|d| (d.id.as_str(), d)).collect();
-
-    // Restarts per device, and per site for the explanations.
-    let in_window = |e: &&EventRecord| window.contains(e.at) && e.device.is_some();
-    let site_of = |e: &EventRecord| -> Option<String> {
-        e.site
-            .clone()
-            .or_else(|| e.device.as_deref().and_then(|d| devices.get(d)).map(|d| d.site.clone()))
-    };
-    let mut by_site: HashMap<String, SiteEvents> = HashMap::new();
-    let mut restarts_of: HashMap<&str, Vec<Sighting>> = HashMap::new();
-    for e in history.restarts_90d.iter().filter(in_window) {
-        if e.kind != EventKind::AgentRestart {
-            continue;
-        }
-        let device = e.device.as_deref().unwrap_or_default();
-        let site = site_of(e);
-        if let Some(s) = &site {
-            by_site.entry(s.clone()).or_default().restarts.push((e.at, device));
-        }
-        restarts_of.entry(device).or_default().push((e.at, site));
-    }
-    for e in history.isolations_90d.iter().filter(|e| window.contains(e.at)) {
-        if e.kind == EventKind::SiteIsolated
-            && let Some(site) = &e.site
-        {
-            by_site.entry(site.clone()).or_default().isolations.push(e.at);
-        }
-    }
-    for events in by_site.values_mut() {
-        events.restarts.sort();
-        events.isolations.sort();
-    }
+    let restarts = Restarts::new(inv, history, window);
 
     let mut candidates = Vec::new();
     let mut missing_data = Vec::new();
@@ -490,100 +460,15 @@ pub fn analyse(inv: &Inventory, history: &History, as_of: AsOf) -> Renewal {
         evaluated += 1;
         let facts = facts(inv, &sites, device, day);
         let is_polled = facts.polled;
-        let mut findings = Vec::new();
-
-        if let Some(eos) = device.lifecycle.end_of_support {
-            let days_left = (eos - day).num_days();
-            if eos <= day {
-                let years = u32::try_from(-days_left / 365).unwrap_or(u32::MAX).min(3);
-                findings.push(Finding {
-                    reason: Reason::SupportEnded,
-                    points: POINTS_SUPPORT_ENDED + POINTS_PER_YEAR_UNSUPPORTED * years,
-                    evidence: Evidence::SupportEnded {
-                        end_of_support: eos,
-                        days_since: -days_left,
-                    },
-                });
-            } else if days_left <= i64::from(inv.policy.support_warning_days) {
-                findings.push(Finding {
-                    reason: Reason::SupportEnding,
-                    points: POINTS_SUPPORT_ENDING,
-                    evidence: Evidence::SupportEnding {
-                        end_of_support: eos,
-                        days_left,
-                        warning_days: inv.policy.support_warning_days,
-                    },
-                });
-            }
-        }
-
-        if let Some(acquired) = device.lifecycle.acquired {
-            let max = facts.max_age_years;
-            if too_old(acquired, max, day) {
-                let age = full_years(acquired, day);
-                let over = age.saturating_sub(max);
-                findings.push(Finding {
-                    reason: Reason::TooOld,
-                    points: POINTS_TOO_OLD + POINTS_PER_YEAR_OVER * over.min(4),
-                    evidence: Evidence::TooOld {
-                        acquired,
-                        age_years: age,
-                        max_age_years: max,
-                        limit_reached_on: anniversary(acquired, max),
-                        years_over: over,
-                    },
-                });
-            }
-        }
-
-        if is_polled {
-            let low_availability = best_availability(&availability, device)
-                .filter(|a| under_threshold(a.successes, a.polls));
-            let restarts = restarts_of.get(device.id.as_str()).map(|list| {
-                let mut unexplained = Vec::new();
-                let mut explained = 0;
-                for (at, site) in list {
-                    let site = site.as_deref().unwrap_or(&device.site);
-                    if by_site.get(site).is_some_and(|s| s.explains(*at, &device.id)) {
-                        explained += 1;
-                    } else {
-                        unexplained.push(*at);
-                    }
-                }
-                unexplained.sort();
-                RestartEvidence { unexplained, explained }
-            });
-            let restarts = restarts.filter(|r| r.unexplained.len() >= REPEATED_RESTARTS);
-            if low_availability.is_some() || restarts.is_some() {
-                findings.push(Finding {
-                    reason: Reason::Unreliable,
-                    points: POINTS_UNRELIABLE,
-                    evidence: Evidence::Unreliable { availability: low_availability, restarts },
-                });
-            }
-        }
-
-        if let Some(planned) = device.ipv6_planned.filter(|p| *p < day) {
-            let configured = device.ipv6.is_some();
-            let latest_icmp = latest
-                .get(&device.id, Family::Ipv6, ProbeKind::Icmp)
-                .map(|r| LatestResult { at: r.at, outcome: r.outcome.clone(), success: r.success });
-            let working = configured && latest_icmp.as_ref().is_some_and(|r| r.success);
-            // An unpolled device with an address cannot be judged: nothing says it fails.
-            if !working && (!configured || is_polled) {
-                findings.push(Finding {
-                    reason: Reason::Ipv6Overdue,
-                    points: POINTS_IPV6_OVERDUE,
-                    evidence: Evidence::Ipv6Overdue {
-                        ipv6_planned: planned,
-                        days_overdue: (day - planned).num_days(),
-                        configured,
-                        latest_icmp: if configured { latest_icmp } else { None },
-                    },
-                });
-            }
-        }
-
+        let mut findings: Vec<Finding> = [
+            support_finding(device, &inv.policy, day),
+            age_finding(device, facts.max_age_years, day),
+            is_polled.then(|| reliability_finding(device, &availability, &restarts)).flatten(),
+            ipv6_finding(device, &latest, day, is_polled),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let is_candidate = !findings.is_empty();
         if !facts.missing.is_empty() {
             missing_data.push(MissingData { facts: facts.clone(), candidate: is_candidate });
@@ -611,6 +496,162 @@ pub fn analyse(inv: &Inventory, history: &History, as_of: AsOf) -> Renewal {
         candidates,
         missing_data,
     }
+}
+
+/// Agent restarts inside the reliability window: per device, and per site with the site's
+/// isolations, for the explanations.
+struct Restarts<'a> {
+    by_site: HashMap<SiteId, SiteEvents<'a>>,
+    of_device: HashMap<&'a str, Vec<Sighting>>,
+}
+
+impl<'a> Restarts<'a> {
+    fn new(inv: &Inventory, history: &'a History, window: Window) -> Restarts<'a> {
+        let devices: HashMap<&str, &Device> =
+            inv.devices.iter().map(|d| (d.id.as_str(), d)).collect();
+        let in_window = |e: &&EventRecord| window.contains(e.at) && e.device.is_some();
+        let site_of = |e: &EventRecord| -> Option<SiteId> {
+            e.site.clone().or_else(|| {
+                e.device.as_deref().and_then(|d| devices.get(d)).map(|d| d.site.clone())
+            })
+        };
+        let mut by_site: HashMap<SiteId, SiteEvents> = HashMap::new();
+        let mut of_device: HashMap<&str, Vec<Sighting>> = HashMap::new();
+        for e in history.restarts_90d.iter().filter(in_window) {
+            if e.kind != EventKind::AgentRestart {
+                continue;
+            }
+            let device = e.device.as_deref().unwrap_or_default();
+            let site = site_of(e);
+            if let Some(s) = &site {
+                by_site.entry(s.clone()).or_default().restarts.push((e.at, device));
+            }
+            of_device.entry(device).or_default().push((e.at, site));
+        }
+        for e in history.isolations_90d.iter().filter(|e| window.contains(e.at)) {
+            if e.kind == EventKind::SiteIsolated
+                && let Some(site) = &e.site
+            {
+                by_site.entry(site.clone()).or_default().isolations.push(e.at);
+            }
+        }
+        for events in by_site.values_mut() {
+            events.restarts.sort();
+            events.isolations.sort();
+        }
+        Restarts { by_site, of_device }
+    }
+
+    /// The device's restarts, told apart: explained by its site, or not.
+    fn of(&self, device: &Device) -> Option<RestartEvidence> {
+        let list = self.of_device.get(device.id.as_str())?;
+        let mut unexplained = Vec::new();
+        let mut explained = 0;
+        for (at, site) in list {
+            let site = site.as_deref().unwrap_or(&device.site);
+            if self.by_site.get(site).is_some_and(|s| s.explains(*at, &device.id)) {
+                explained += 1;
+            } else {
+                unexplained.push(*at);
+            }
+        }
+        unexplained.sort();
+        Some(RestartEvidence { unexplained, explained })
+    }
+}
+
+/// Support ended, or ends within the policy's warning.
+fn support_finding(device: &Device, policy: &Policy, day: NaiveDate) -> Option<Finding> {
+    let eos = device.lifecycle.end_of_support?;
+    let days_left = (eos - day).num_days();
+    if eos <= day {
+        let years = u32::try_from(-days_left / 365).unwrap_or(u32::MAX).min(3);
+        Some(Finding {
+            reason: Reason::SupportEnded,
+            points: POINTS_SUPPORT_ENDED + POINTS_PER_YEAR_UNSUPPORTED * years,
+            evidence: Evidence::SupportEnded { end_of_support: eos, days_since: -days_left },
+        })
+    } else if days_left <= i64::from(policy.support_warning_days) {
+        Some(Finding {
+            reason: Reason::SupportEnding,
+            points: POINTS_SUPPORT_ENDING,
+            evidence: Evidence::SupportEnding {
+                end_of_support: eos,
+                days_left,
+                warning_days: policy.support_warning_days,
+            },
+        })
+    } else {
+        None
+    }
+}
+
+/// Older than its class's age limit.
+fn age_finding(device: &Device, max: u32, day: NaiveDate) -> Option<Finding> {
+    let acquired = device.lifecycle.acquired?;
+    if !too_old(acquired, max, day) {
+        return None;
+    }
+    let age = full_years(acquired, day);
+    let over = age.saturating_sub(max);
+    Some(Finding {
+        reason: Reason::TooOld,
+        points: POINTS_TOO_OLD + POINTS_PER_YEAR_OVER * over.min(4),
+        evidence: Evidence::TooOld {
+            acquired,
+            age_years: age,
+            max_age_years: max,
+            limit_reached_on: anniversary(acquired, max),
+            years_over: over,
+        },
+    })
+}
+
+/// Low availability, or repeated restarts its site does not explain (polled devices only).
+fn reliability_finding(
+    device: &Device,
+    availability: &AvailabilityIndex,
+    restarts: &Restarts,
+) -> Option<Finding> {
+    let low_availability =
+        best_availability(availability, device).filter(|a| under_threshold(a.successes, a.polls));
+    let restarts = restarts.of(device).filter(|r| r.unexplained.len() >= REPEATED_RESTARTS);
+    if low_availability.is_none() && restarts.is_none() {
+        return None;
+    }
+    Some(Finding {
+        reason: Reason::Unreliable,
+        points: POINTS_UNRELIABLE,
+        evidence: Evidence::Unreliable { availability: low_availability, restarts },
+    })
+}
+
+/// IPv6 planned for a past day and not working.
+fn ipv6_finding(
+    device: &Device,
+    latest: &Latest,
+    day: NaiveDate,
+    is_polled: bool,
+) -> Option<Finding> {
+    let planned = device.ipv6_planned.filter(|p| *p < day)?;
+    let configured = device.ipv6.is_some();
+    let latest_icmp = latest.get(&device.id, Family::Ipv6, ProbeKind::Icmp).map(|r| LatestResult {
+        at: r.at,
+        outcome: r.outcome,
+        success: r.success,
+    });
+    let working = configured && latest_icmp.as_ref().is_some_and(|r| r.success);
+    // An unpolled device with an address cannot be judged: nothing says it fails.
+    (!working && (!configured || is_polled)).then(|| Finding {
+        reason: Reason::Ipv6Overdue,
+        points: POINTS_IPV6_OVERDUE,
+        evidence: Evidence::Ipv6Overdue {
+            ipv6_planned: planned,
+            days_overdue: (day - planned).num_days(),
+            configured,
+            latest_icmp: if configured { latest_icmp } else { None },
+        },
+    })
 }
 
 fn cmp_unknown_last(a: Option<NaiveDate>, b: Option<NaiveDate>) -> std::cmp::Ordering {

@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::history::{AsOf, AvailabilityIndex, History, Window};
-use crate::inventory::{Device, Family, Inventory, LinkMedium, SiteRole};
+use crate::inventory::{Device, DeviceId, Family, Inventory, LinkMedium, SiteId, SiteRole};
 use crate::lifecycle::{SiteIndex, in_service};
-use crate::probe::ProbeKind;
+use crate::poll::ProbeKind;
 
 /// Sites per medium.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -92,7 +92,7 @@ pub struct DeclaredSites {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Family.
     pub family: Family,
     /// ICMP polls in the window.
@@ -111,7 +111,7 @@ pub struct Health {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteLink {
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Name.
     pub name: String,
     /// Medium.
@@ -125,7 +125,7 @@ pub struct SiteLink {
     /// When.
     pub planned_date: Option<chrono::NaiveDate>,
     /// Its uplink devices (those whose replies say the link is up).
-    pub uplinks: Vec<String>,
+    pub uplinks: Vec<DeviceId>,
     /// Health per uplink device and family, where the history has polls.
     pub health: Vec<Health>,
     /// The site's IPv4 figure: its best uplink device's.

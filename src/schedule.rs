@@ -7,24 +7,24 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::probe::ProbeKind;
+use crate::inventory::DeviceId;
+use crate::poll::ProbeKind;
 
 /// One recurring job: a probe of a device (over every family the device has).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskKey {
     /// Device id.
-    pub device: Arc<str>,
+    pub device: DeviceId,
     /// Which probe.
     pub probe: ProbeKind,
 }
 
 impl TaskKey {
     /// A key for `device` and `probe`.
-    pub fn new(device: &str, probe: ProbeKind) -> TaskKey {
-        TaskKey { device: Arc::from(device), probe }
+    pub fn new(device: impl Into<DeviceId>, probe: ProbeKind) -> TaskKey {
+        TaskKey { device: device.into(), probe }
     }
 }
 
@@ -170,13 +170,13 @@ impl Scheduler {
 /// while the agent keeps up, and grows toward the interval (and past it) when polls start late.
 #[derive(Debug, Clone)]
 pub struct Pass {
-    pending: HashSet<Arc<str>>,
+    pending: HashSet<DeviceId>,
     slowest: Duration,
 }
 
 impl Pass {
     /// A pass over these devices.
-    pub fn new(devices: impl IntoIterator<Item = Arc<str>>) -> Pass {
+    pub fn new(devices: impl IntoIterator<Item = DeviceId>) -> Pass {
         Pass { pending: devices.into_iter().collect(), slowest: Duration::ZERO }
     }
 
@@ -218,11 +218,12 @@ fn spread(key: &TaskKey, interval: Duration) -> Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the tests pick an arbitrary origin for `now`
 mod tests {
     use super::*;
 
     fn keys(n: usize, probe: ProbeKind) -> Vec<(TaskKey, Duration)> {
-        (0..n).map(|i| (TaskKey::new(&format!("sw-{i}"), probe), Duration::from_secs(30))).collect()
+        (0..n).map(|i| (TaskKey::new(format!("sw-{i}"), probe), Duration::from_secs(30))).collect()
     }
 
     #[test]
@@ -315,7 +316,7 @@ mod tests {
 
     #[test]
     fn a_pass_reports_its_slowest_poll_from_due_to_done_once_every_device_finished() {
-        let ids: Vec<Arc<str>> = ["a", "b", "c"].into_iter().map(Arc::from).collect();
+        let ids: Vec<DeviceId> = ["a", "b", "c"].into_iter().map(DeviceId::from).collect();
         let mut pass = Pass::new(ids);
         let ms = Duration::from_millis;
         assert!(!pass.is_complete());
@@ -369,11 +370,11 @@ mod tests {
         let mut wanted = Vec::new();
         for i in 0..45 {
             wanted.push((
-                TaskKey::new(&format!("dev-{i:02}"), ProbeKind::Icmp),
+                TaskKey::new(format!("dev-{i:02}"), ProbeKind::Icmp),
                 Duration::from_secs(30),
             ));
             wanted.push((
-                TaskKey::new(&format!("dev-{i:02}"), ProbeKind::Snmp),
+                TaskKey::new(format!("dev-{i:02}"), ProbeKind::Snmp),
                 Duration::from_secs(60),
             ));
         }

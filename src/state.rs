@@ -9,13 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::inventory::{Device, Family, Inventory, InventoryIndex, LinkMedium};
-use crate::probe::counters;
-use crate::probe::{
+use crate::history::{EventKind, EventRecord};
+use crate::inventory::{Device, DeviceId, Family, Inventory, InventoryIndex, LinkMedium, SiteId};
+use crate::poll::counters;
+use crate::poll::{
     Counter, EntityInfo, HostResources, IcmpReport, Interface, InterfaceCounters, ProbeKind,
     SnmpReport, SystemInfo,
 };
-use crate::store::{EventKind, EventRecord};
 
 /// The last ICMP cycle over one family.
 #[derive(Debug, Clone, Serialize)]
@@ -32,7 +32,7 @@ pub struct SnmpSeen {
     /// When it started.
     pub at: DateTime<Utc>,
     /// Outcome and diagnostic (system values are kept in [`DeviceState::system`]).
-    pub outcome: crate::probe::SnmpOutcome,
+    pub outcome: crate::poll::SnmpOutcome,
     /// Human diagnostic for failures.
     pub detail: Option<String>,
     /// How long the poll took, seconds.
@@ -84,7 +84,7 @@ impl DeviceState {
         match probe {
             ProbeKind::Icmp => self.icmp.get(&family).map(|s| s.report.reachable()),
             ProbeKind::Snmp => {
-                self.snmp.get(&family).map(|s| s.outcome == crate::probe::SnmpOutcome::Ok)
+                self.snmp.get(&family).map(|s| s.outcome == crate::poll::SnmpOutcome::Ok)
             }
         }
     }
@@ -118,9 +118,9 @@ impl DeviceState {
 #[derive(Debug, Default)]
 pub struct NetworkState {
     /// Per device id.
-    pub devices: HashMap<String, DeviceState>,
+    pub devices: HashMap<DeviceId, DeviceState>,
     /// Per site id: whether one of its uplink devices answers ICMP (absent: not known yet).
-    pub sites: HashMap<String, bool>,
+    pub sites: HashMap<SiteId, bool>,
 }
 
 impl NetworkState {
@@ -191,7 +191,7 @@ impl NetworkState {
 
         let mut restarted = false;
         if let Some(system) =
-            report.system.filter(|_| report.outcome.eq(&crate::probe::SnmpOutcome::Ok))
+            report.system.filter(|_| report.outcome.eq(&crate::poll::SnmpOutcome::Ok))
         {
             if let (Some(prev), Some(prev_at), Some(ticks)) = (
                 state.system.as_ref().and_then(|s| s.uptime_ticks),
@@ -241,7 +241,7 @@ impl NetworkState {
     fn update_site(
         &mut self,
         index: &InventoryIndex,
-        site_id: &str,
+        site_id: &SiteId,
         at: DateTime<Utc>,
         agent: &str,
     ) -> Option<EventRecord> {
@@ -250,7 +250,7 @@ impl NetworkState {
             return None;
         }
         let now = site_reachable(index, &self.devices, site_id)?;
-        let was = self.sites.insert(site_id.to_owned(), now);
+        let was = self.sites.insert(site_id.clone(), now);
         let kind = match (was, now) {
             (Some(true) | None, false) => EventKind::SiteIsolated,
             (Some(false), true) => EventKind::SiteRestored,
@@ -261,7 +261,7 @@ impl NetworkState {
             agent: agent.to_owned(),
             kind,
             device: None,
-            site: Some(site_id.to_owned()),
+            site: Some(site_id.clone()),
             family: None,
             probe: None,
             detail: match kind {
@@ -278,7 +278,7 @@ impl NetworkState {
 /// knows them (see [`InventoryIndex::site_deciders`]).
 pub fn site_reachable(
     index: &InventoryIndex,
-    devices: &HashMap<String, DeviceState>,
+    devices: &HashMap<DeviceId, DeviceState>,
     site: &str,
 ) -> Option<bool> {
     let mut any = false;
@@ -336,7 +336,7 @@ mod tests {
 
     use super::*;
     use crate::inventory::{Secrets, load};
-    use crate::probe::{IcmpOutcome, SnmpOutcome};
+    use crate::poll::{IcmpOutcome, SnmpOutcome};
 
     fn inventory() -> Inventory {
         load(Path::new("tests/resources/inventories/good/full"), Secrets::Warn).unwrap().0

@@ -5,6 +5,10 @@
 //!   `mod` declarations) never names the lab crate: only the binary (`vigia lab`,
 //!   `vigia agent --lab`, the holder) and the tests use the lab.
 //! - The lab crate never depends on the monitor: its input is its own plain data (`LabSpec`).
+//! - The pure core (inventory, scheduling, state, life cycle, IPv6, indicators, links, history
+//!   and the plain data of polls) never names an adapter (probes, store, metrics, HTTP,
+//!   reports, the agent), the clock, a runtime or a crate of one (tokio, sqlx, clap, axum,
+//!   snmp2, surge-ping, the XLSX writer): dependencies point from the adapters to the core.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -80,7 +84,7 @@ fn the_library_never_names_the_lab_crate() {
     }
     assert!(files.len() > 50, "only {} library files found", files.len());
     // Nor is the binary's side counted as library.
-    for binary in ["src/main.rs", "src/lab_cli.rs", "src/lab_twin.rs"] {
+    for binary in ["src/main.rs", "src/commands/lab.rs", "src/lab_twin.rs"] {
         assert!(!files.contains(&root().join(binary)), "{binary} counted as library");
     }
     let offenders: Vec<String> = files
@@ -130,4 +134,112 @@ fn the_lab_crate_never_depends_on_the_monitor() {
         }
     }
     assert!(checked >= 10, "only {checked} lab files checked");
+}
+
+/// The pure core: files, or folders whose every file is core.
+const CORE: &[&str] = &[
+    "src/diag.rs",
+    "src/names.rs",
+    "src/inventory",
+    "src/schedule.rs",
+    "src/state.rs",
+    "src/lifecycle.rs",
+    "src/lifecycle",
+    "src/ipv6.rs",
+    "src/ipv6",
+    "src/indicators.rs",
+    "src/indicators",
+    "src/links.rs",
+    "src/history.rs",
+    "src/history",
+    "src/poll",
+];
+
+/// What the core must not name: the adapters and the composition above it, the clock (the core
+/// is handed "now"), and the crates of sockets, databases, command lines, HTTP and workbooks.
+const NOT_IN_CORE: &[&str] = &[
+    "crate::probe",
+    "crate::store",
+    "crate::metrics",
+    "crate::http",
+    "crate::report",
+    "crate::agent",
+    "crate::clock",
+    "crate::sys",
+    "tokio",
+    "sqlx",
+    "clap",
+    "axum",
+    "snmp2",
+    "surge_ping",
+    "rust_xlsxwriter",
+];
+
+/// The library files that are core.
+fn core_files() -> Vec<PathBuf> {
+    library_files()
+        .into_iter()
+        .filter(|f| CORE.iter().any(|c| f == &root().join(c) || f.starts_with(root().join(c))))
+        .collect()
+}
+
+/// Each `(line, name)` where code (comments left out) names something of `NOT_IN_CORE` as a
+/// path: the name whole, not part of a longer identifier.
+fn adapter_uses(text: &str) -> Vec<(usize, &'static str)> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        for name in NOT_IN_CORE {
+            let whole = code.match_indices(name).any(|(at, _)| {
+                let before = code[..at].chars().next_back();
+                let after = code[at + name.len()..].chars().next();
+                !before.is_some_and(|c| ident(c) || c == ':') && !after.is_some_and(ident)
+            });
+            if whole {
+                found.push((n + 1, *name));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_core_never_names_an_adapter_or_a_runtime() {
+    let files = core_files();
+    // The walk found the core, not a few files of it.
+    for expected in ["src/state.rs", "src/poll/interface.rs", "src/history/records.rs"] {
+        assert!(files.contains(&root().join(expected)), "{expected} not found: {files:#?}");
+    }
+    assert!(files.len() >= 20, "only {} core files found", files.len());
+    let offenders: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let shown = f.strip_prefix(root()).unwrap_or(f).display().to_string();
+            adapter_uses(&text)
+                .into_iter()
+                .map(move |(line, name)| format!("{shown}:{line}: {name}"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "the core names what depends on it, or a runtime (move the data it needs into the core, \
+         or the code into an adapter): {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_check_sees_an_adapter_named_in_the_core() {
+    let seen = |text| adapter_uses(text).into_iter().map(|(_, name)| name).collect::<Vec<_>>();
+    assert_eq!(seen("use crate::store::{EventKind, EventRecord};"), ["crate::store"]);
+    assert_eq!(seen("    let s: crate::probe::SnmpOutcome = x;"), ["crate::probe"]);
+    assert_eq!(seen("use tokio::net::UdpSocket;"), ["tokio"]);
+    assert_eq!(seen("sqlx::query(\"SELECT 1\")"), ["sqlx"]);
+    assert_eq!(seen("fn f() -> clap::Error"), ["clap"]);
+    // Comments, longer names and the core's own paths are fine.
+    assert!(seen("// the store keeps these (crate::store)").is_empty());
+    assert!(seen("use crate::poll::ProbeKind; let storehouse = 1;").is_empty());
+    assert!(seen("use crate::history::records; fn clapping() {}").is_empty());
 }

@@ -1,6 +1,9 @@
 //! The SNMP adapter against real net-snmp agents on loopback, over IPv4 and IPv6, v2c and v3.
 //! Each test starts its own snmpd (tests/support/snmpd.rs) on a free port and kills it after.
 
+// Tests read the clock for deadlines, timings and dates (clippy.toml bans it in src/).
+#![allow(clippy::disallowed_methods)]
+
 #[path = "support/snmpd.rs"]
 mod snmpd;
 
@@ -9,8 +12,9 @@ use std::time::Duration;
 
 use snmpd::Snmpd;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
+use vigia::poll::{SnmpCost, SnmpOutcome, SnmpReport};
+use vigia::probe::SnmpQuery;
 use vigia::probe::snmp::{Credentials, SnmpTarget, poll};
-use vigia::probe::{SnmpCost, SnmpOutcome, SnmpQuery, SnmpReport};
 
 const NAME: &str = "sw-test-01";
 const LOCATION: &str = "Tacna, sala de servidores";

@@ -3,15 +3,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 
 use crate::history::{AsOf, FRESH_WITHIN, History};
+use crate::history::{EventKind, PollRecord};
 use crate::indicators::Indicators;
-use crate::inventory::{Family, Inventory};
+use crate::inventory::{DeviceId, Family, Inventory};
 use crate::ipv6::Coverage;
 use crate::lifecycle::Renewal;
-use crate::probe::ProbeKind;
-use crate::store::{EventKind, PollRecord, Store, StoreError};
+use crate::poll::ProbeKind;
+use crate::store::{Store, StoreError};
 
 /// Fetch the history the reports need as of `as_of`; inventory snapshots up to `snapshots_until`
 /// (the end of the year an indicator report is about, or `as_of`).
@@ -49,7 +50,7 @@ async fn latest_before(
         rows.retain(|r| r.at < instant);
         return Ok(rows);
     }
-    let mut latest: HashMap<(String, Family, ProbeKind), PollRecord> = HashMap::new();
+    let mut latest: HashMap<(DeviceId, Family, ProbeKind), PollRecord> = HashMap::new();
     for d in &inv.devices {
         for row in store.polls(&d.id, instant - FRESH_WITHIN, instant).await? {
             let key = (row.device.clone(), row.family, row.probe);
@@ -59,15 +60,6 @@ async fn latest_before(
         }
     }
     Ok(latest.into_values().collect())
-}
-
-/// The end of `year` (next 1 January, midnight UTC).
-pub fn end_of_year(year: i32) -> DateTime<Utc> {
-    NaiveDate::from_ymd_opt(year + 1, 1, 1)
-        .unwrap_or(NaiveDate::MAX)
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
 }
 
 /// The plan's figures as of a moment: what the metrics publish of the life cycle, the IPv6

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -33,16 +33,19 @@ pub use shared::{
 };
 pub use summary::render_summary;
 
+/// The agent's clock (its home is `crate::clock`).
+pub use crate::clock::Clock;
+
 use crate::diag::Diagnostic;
+use crate::history::{EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord};
 use crate::inventory::snapshot::Snapshot;
-use crate::inventory::{self, Device, Family, Inventory, InventoryIndex, Secrets, Shard};
+use crate::inventory::{self, Device, DeviceId, Family, Inventory, InventoryIndex, Secrets, Shard};
+use crate::poll::{IcmpReport, PollOutcome, ProbeKind, SnmpReport, SystemInfo};
+use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
-use crate::probe::{IcmpReport, ProbeKind, SnmpQuery, SnmpReport, SystemInfo};
 use crate::schedule::{Pass, Scheduler, TaskKey};
-use crate::store::{
-    EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord, Store, StoreError,
-};
+use crate::store::{Store, StoreError};
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
@@ -121,33 +124,6 @@ pub enum AgentError {
     /// A signal handler could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
-}
-
-/// Where timestamps come from: the wall clock, or (in simulations) a fixed start plus the tokio
-/// clock, so paused time moves the timestamps too.
-#[derive(Debug, Clone, Copy)]
-pub enum Clock {
-    /// `Utc::now()`.
-    Wall,
-    /// `start` plus the time elapsed on the tokio clock since `origin`.
-    Simulated {
-        /// Wall time at `origin`.
-        start: DateTime<Utc>,
-        /// The tokio instant `start` corresponds to.
-        origin: Instant,
-    },
-}
-
-impl Clock {
-    /// Now.
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::Wall => Utc::now(),
-            Clock::Simulated { start, origin } => {
-                *start + chrono::Duration::from_std(origin.elapsed()).unwrap_or_default()
-            }
-        }
-    }
 }
 
 /// What makes the agent stop or reload.
@@ -273,7 +249,7 @@ pub struct Agent<P: Prober> {
     scheduler: Scheduler,
     /// The inventory in force (the same as `shared`'s) with its lookups, for today.
     index: Arc<InventoryIndex>,
-    credentials: HashMap<String, Arc<Credentials>>,
+    credentials: HashMap<DeviceId, Arc<Credentials>>,
     batch: Batch,
     passes: HashMap<ProbeKind, Pass>,
     report: RunReport,
@@ -291,7 +267,7 @@ impl<P: Prober> Agent<P> {
     ) -> Result<Agent<P>, AgentError> {
         let credentials = resolve_credentials(&inventory)?;
         let inventory = Arc::new(inventory);
-        let index = Arc::new(InventoryIndex::sharded(inventory.clone(), today(&clock), opts.shard));
+        let index = Arc::new(InventoryIndex::sharded(inventory.clone(), clock.today(), opts.shard));
         let mut shared = Shared::new(inventory, clock);
         shared.shard = opts.shard;
         let shared = Arc::new(RwLock::new(shared));
@@ -328,9 +304,9 @@ impl<P: Prober> Agent<P> {
             if d.families().next().is_none() {
                 continue;
             }
-            tasks.push((TaskKey::new(&d.id, ProbeKind::Icmp), inv.poll.icmp_interval));
+            tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Icmp), inv.poll.icmp_interval));
             if d.snmp.is_some() {
-                tasks.push((TaskKey::new(&d.id, ProbeKind::Snmp), inv.poll.snmp_interval));
+                tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Snmp), inv.poll.snmp_interval));
             }
         }
         tasks
@@ -339,11 +315,11 @@ impl<P: Prober> Agent<P> {
     /// On a new (UTC) day, index the inventory again: retirement dates may have taken devices
     /// out of polling. Cheap to call often: it compares two dates.
     fn roll_day(&mut self) {
-        let day = today(&self.clock);
+        let day = self.clock.today();
         if day != self.index.day() {
             self.index = Arc::new(InventoryIndex::sharded(self.inventory(), day, self.opts.shard));
             let wanted = self.wanted();
-            self.scheduler.sync(&wanted, Instant::now().into_std());
+            self.scheduler.sync(&wanted, self.clock.instant().into_std());
         }
     }
 
@@ -399,7 +375,7 @@ impl<P: Prober> Agent<P> {
     ) {
         let inv = self.inventory();
         let Some(device) = self.index.device(&key.device).cloned() else {
-            self.scheduler.finish(&key, Instant::now().into_std(), true);
+            self.scheduler.finish(&key, self.clock.instant().into_std(), true);
             return;
         };
         if self.passes.get(&key.probe).is_none_or(Pass::is_complete) {
@@ -430,7 +406,7 @@ impl<P: Prober> Agent<P> {
         });
     }
 
-    fn scheduler_keys(&self, probe: ProbeKind) -> Vec<Arc<str>> {
+    fn scheduler_keys(&self, probe: ProbeKind) -> Vec<DeviceId> {
         self.wanted().into_iter().filter(|(k, _)| k.probe == probe).map(|(k, _)| k.device).collect()
     }
 
@@ -472,7 +448,7 @@ impl<P: Prober> Agent<P> {
                 }
             }
         }
-        let now = Instant::now().into_std();
+        let now = self.clock.instant().into_std();
         let took = self
             .scheduler
             .due(&key)
@@ -540,7 +516,7 @@ impl<P: Prober> Agent<P> {
                 let inv = Arc::new(inv);
                 self.index = Arc::new(InventoryIndex::sharded(
                     inv.clone(),
-                    today(&self.clock),
+                    self.clock.today(),
                     self.opts.shard,
                 ));
                 {
@@ -552,7 +528,7 @@ impl<P: Prober> Agent<P> {
                 }
                 self.credentials = creds;
                 let wanted = self.wanted();
-                self.scheduler.sync(&wanted, Instant::now().into_std());
+                self.scheduler.sync(&wanted, self.clock.instant().into_std());
                 self.passes.clear();
                 if let Err(e) = self.record_inventory(format!("reload: {summary}")).await {
                     error!(error = %e, "could not store the inventory snapshot");
@@ -570,11 +546,11 @@ impl<P: Prober> Agent<P> {
         let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
-        self.scheduler.sync(&wanted, Instant::now().into_std());
+        self.scheduler.sync(&wanted, self.clock.instant().into_std());
         // Everything is due now: take every task regardless of its spread offset. ICMP goes
         // first, alone: SNMPv3 key derivation for every device at once would load the CPU and
         // lengthen the round trips being measured.
-        let far = Instant::now().into_std() + Duration::from_secs(365 * 86400);
+        let far = self.clock.instant().into_std() + Duration::from_secs(365 * 86400);
         let (icmp, snmp): (Vec<TaskKey>, Vec<TaskKey>) =
             self.scheduler.take_due(far).into_iter().partition(|k| k.probe == ProbeKind::Icmp);
         for pass in [icmp, snmp] {
@@ -630,31 +606,19 @@ impl<P: Prober> Agent<P> {
         self.record_inventory("agent start".into()).await?;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
-        let writer = tokio::spawn(writer_task(self.store.clone(), write_rx));
-        let maintainer = tokio::spawn(maintenance_task(
-            self.store.clone(),
-            self.clock,
-            self.opts.raw_retention_days,
-            self.opts.maintenance_every,
-        ));
-        let deriver = tokio::spawn(derive_task(
-            self.store.clone(),
-            self.shared.clone(),
-            self.clock,
-            self.opts.derive_every,
-        ));
+        let background = self.spawn_background(write_rx);
         let permits = Permits::new(&self.opts);
         let mut waiting = Waiting::default();
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
-        self.scheduler.sync(&wanted, Instant::now().into_std());
+        self.scheduler.sync(&wanted, self.clock.instant().into_std());
         info!(tasks = self.scheduler.len(), shard = %self.opts.shard, "agent polling");
 
         let mut flush = tokio::time::interval(self.opts.flush_every);
         let far = Duration::from_secs(3600);
         loop {
             let next = self.scheduler.next_due().map(Instant::from_std);
-            let sleep_until = next.unwrap_or_else(|| Instant::now() + far);
+            let sleep_until = next.unwrap_or_else(|| self.clock.instant() + far);
             tokio::select! {
                 biased;
                 msg = control.recv() => match msg {
@@ -674,7 +638,7 @@ impl<P: Prober> Agent<P> {
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
                 _ = tokio::time::sleep_until(sleep_until) => {
-                    for key in self.scheduler.take_due(Instant::now().into_std()) {
+                    for key in self.scheduler.take_due(self.clock.instant().into_std()) {
                         waiting.push(key);
                     }
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
@@ -691,14 +655,46 @@ impl<P: Prober> Agent<P> {
             }
         }
 
-        // Drain: polls still waiting for a permit never start; those in flight may finish
-        // within the grace period, then the rest are cancelled.
+        // Polls still waiting for a permit never start.
         if !waiting.is_empty() {
             debug!(waiting = waiting.icmp.len() + waiting.snmp.len(), "polls not started");
         }
         permits.close();
         drop(done_tx);
-        let deadline = Instant::now() + self.opts.grace;
+        self.drain(&mut tasks, &mut done_rx).await;
+        self.send_batch(&write_tx).await;
+        drop(write_tx);
+        background.stop().await?;
+        info!(
+            polls = self.report.polls,
+            events = self.report.events,
+            "agent stopped; history flushed"
+        );
+        Ok(self.report)
+    }
+
+    /// The store writer, the maintenance and the plan's figures, off the polling loop.
+    fn spawn_background(&self, write_rx: mpsc::Receiver<Batch>) -> Background {
+        Background {
+            writer: tokio::spawn(writer_task(self.store.clone(), write_rx)),
+            maintainer: tokio::spawn(maintenance_task(
+                self.store.clone(),
+                self.clock,
+                self.opts.raw_retention_days,
+                self.opts.maintenance_every,
+            )),
+            deriver: tokio::spawn(derive_task(
+                self.store.clone(),
+                self.shared.clone(),
+                self.clock,
+                self.opts.derive_every,
+            )),
+        }
+    }
+
+    /// Polls in flight may finish within the grace period; then the rest are cancelled.
+    async fn drain(&mut self, tasks: &mut JoinSet<()>, done_rx: &mut mpsc::Receiver<Done>) {
+        let deadline = self.clock.instant() + self.opts.grace;
         loop {
             tokio::select! {
                 Some(done) = done_rx.recv() => self.apply(done),
@@ -714,21 +710,6 @@ impl<P: Prober> Agent<P> {
         while let Ok(done) = done_rx.try_recv() {
             self.apply(done);
         }
-        self.send_batch(&write_tx).await;
-        drop(write_tx);
-        deriver.abort();
-        maintainer.abort();
-        match writer.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e.into()),
-            Err(e) => error!(error = %e, "the store writer panicked"),
-        }
-        info!(
-            polls = self.report.polls,
-            events = self.report.events,
-            "agent stopped; history flushed"
-        );
-        Ok(self.report)
     }
 
     async fn send_batch(&mut self, tx: &mpsc::Sender<Batch>) {
@@ -744,6 +725,27 @@ impl<P: Prober> Agent<P> {
     }
 }
 
+/// The tasks that run beside the polling loop.
+struct Background {
+    writer: tokio::task::JoinHandle<Result<(), StoreError>>,
+    maintainer: tokio::task::JoinHandle<()>,
+    deriver: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    /// Stop the periodic tasks and wait for the writer to store what it was handed.
+    async fn stop(self) -> Result<(), AgentError> {
+        self.deriver.abort();
+        self.maintainer.abort();
+        match self.writer.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => error!(error = %e, "the store writer panicked"),
+        }
+        Ok(())
+    }
+}
+
 /// Roll up the last finished days and prune raw rows past retention, every `every`, off the
 /// polling loop (a roll-up of a busy day takes seconds at 10,000 devices).
 async fn maintenance_task(store: Arc<Store>, clock: Clock, retention_days: u32, every: Duration) {
@@ -756,7 +758,7 @@ async fn maintenance_task(store: Arc<Store>, clock: Clock, retention_days: u32, 
 
 /// Roll up the last finished days (idempotent) and prune raw rows past retention.
 async fn maintain(store: &Store, clock: Clock, retention_days: u32) {
-    let today = clock.now().date_naive();
+    let today = clock.today();
     let retention = i64::from(retention_days);
     for back in (1..=retention.min(3)).rev() {
         let day = today - chrono::Duration::days(back);
@@ -837,7 +839,7 @@ async fn write_batch(store: &Store, batch: Batch) -> Result<(), StoreError> {
 }
 
 /// Resolve every device's SNMP credentials once (secrets are read at start and reload).
-fn resolve_credentials(inv: &Inventory) -> Result<HashMap<String, Arc<Credentials>>, AgentError> {
+fn resolve_credentials(inv: &Inventory) -> Result<HashMap<DeviceId, Arc<Credentials>>, AgentError> {
     let mut out = HashMap::new();
     let mut problems = Vec::new();
     for d in &inv.devices {
@@ -930,45 +932,58 @@ fn secs(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64())
 }
 
-fn icmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &IcmpReport) -> PollRecord {
+/// A poll row with what every probe records; the probe's own figures empty.
+#[allow(clippy::too_many_arguments)]
+fn poll_row(
+    agent: &str,
+    d: &Device,
+    at: DateTime<Utc>,
+    family: Family,
+    probe: ProbeKind,
+    outcome: PollOutcome,
+    success: bool,
+    duration_s: f64,
+) -> PollRecord {
     PollRecord {
         at,
         agent: agent.to_owned(),
         device: d.id.clone(),
         site: d.site.clone(),
-        family: r.family,
-        probe: ProbeKind::Icmp,
-        outcome: r.outcome.to_string(),
-        success: r.reachable(),
-        sent: Some(r.sent),
-        received: Some(r.received),
-        rtt_min_s: secs(r.rtt_min()),
-        rtt_avg_s: secs(r.rtt_avg()),
-        rtt_max_s: secs(r.rtt_max()),
-        jitter_s: secs(r.jitter()),
-        duration_s: r.rtts.iter().max().map_or(0.0, |d| d.as_secs_f64()),
-        system: SystemInfo::default(),
-    }
-}
-
-fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollRecord {
-    PollRecord {
-        at,
-        agent: agent.to_owned(),
-        device: d.id.clone(),
-        site: d.site.clone(),
-        family: r.family,
-        probe: ProbeKind::Snmp,
-        outcome: r.outcome.to_string(),
-        success: r.ok(),
+        family,
+        probe,
+        outcome,
+        success,
         sent: None,
         received: None,
         rtt_min_s: None,
         rtt_avg_s: None,
         rtt_max_s: None,
         jitter_s: None,
-        duration_s: r.elapsed.as_secs_f64(),
+        duration_s,
+        system: SystemInfo::default(),
+    }
+}
+
+fn icmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &IcmpReport) -> PollRecord {
+    let duration_s = r.rtts.iter().max().map_or(0.0, |d| d.as_secs_f64());
+    let outcome = r.outcome.into();
+    PollRecord {
+        sent: Some(r.sent),
+        received: Some(r.received),
+        rtt_min_s: secs(r.rtt_min()),
+        rtt_avg_s: secs(r.rtt_avg()),
+        rtt_max_s: secs(r.rtt_max()),
+        jitter_s: secs(r.jitter()),
+        ..poll_row(agent, d, at, r.family, ProbeKind::Icmp, outcome, r.reachable(), duration_s)
+    }
+}
+
+fn snmp_row(agent: &str, d: &Device, at: DateTime<Utc>, r: &SnmpReport) -> PollRecord {
+    let duration_s = r.elapsed.as_secs_f64();
+    let outcome = r.outcome.into();
+    PollRecord {
         system: r.system.clone().unwrap_or_default(),
+        ..poll_row(agent, d, at, r.family, ProbeKind::Snmp, outcome, r.ok(), duration_s)
     }
 }
 
@@ -984,11 +999,6 @@ fn change_summary(old: &Inventory, new: &Inventory) -> String {
         "{added} device(s) added, {removed} removed, {media} site(s) changed medium; {} devices",
         new.devices.len()
     )
-}
-
-/// The day's date of a clock, for the inventory's retired/active checks.
-pub fn today(clock: &Clock) -> NaiveDate {
-    clock.now().date_naive()
 }
 
 /// Forward reload requests from HTTP into the control channel.
@@ -1030,13 +1040,13 @@ pub fn watch_signals(control: mpsc::Sender<Control>) -> Result<(), AgentError> {
 pub async fn poll_now<P: Prober>(
     prober: Arc<P>,
     inv: &Inventory,
-    credentials: &HashMap<String, Arc<Credentials>>,
+    credentials: &HashMap<DeviceId, Arc<Credentials>>,
     clock: Clock,
     max_in_flight: usize,
 ) -> Vec<PollRecord> {
     let permits = Arc::new(Semaphore::new(max_in_flight.max(1)));
     let mut tasks = JoinSet::new();
-    let day = clock.now().date_naive();
+    let day = clock.today();
     for device in inv.polled_devices(day).cloned() {
         let prober = prober.clone();
         let permits = permits.clone();
@@ -1080,7 +1090,7 @@ pub async fn poll_now<P: Prober>(
 }
 
 /// Every device's SNMP credentials, for commands that poll outside the agent.
-pub fn credentials(inv: &Inventory) -> Result<HashMap<String, Arc<Credentials>>, AgentError> {
+pub fn credentials(inv: &Inventory) -> Result<HashMap<DeviceId, Arc<Credentials>>, AgentError> {
     resolve_credentials(inv)
 }
 

@@ -8,20 +8,21 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Prober;
-use crate::inventory::{Device, Family, Inventory, SnmpProfile};
+use crate::inventory::{Device, DeviceClass, DeviceId, Family, Inventory, SiteId, SnmpProfile};
+use crate::poll::{HostResources, IcmpReport, Interface, SnmpReport};
+use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
 use crate::probe::snmp::{Credentials, SnmpTarget};
-use crate::probe::{IcmpReport, SnmpQuery, SnmpReport};
 
 /// What one probe of one device found.
 #[derive(Debug, Serialize)]
 pub struct ProbeResult {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Class.
-    pub class: String,
+    pub class: DeviceClass,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Site name.
     pub site_name: String,
     /// The site's medium (`main` for the main site).
@@ -61,7 +62,7 @@ pub async fn probe<P: Prober>(
         system: true,
         interfaces: true,
         entity: true,
-        host_resources: device.class == crate::inventory::DeviceClass::Server,
+        host_resources: device.class == DeviceClass::Server,
     };
     let mut out = Vec::new();
     for family in families {
@@ -83,7 +84,7 @@ pub async fn probe<P: Prober>(
     }
     ProbeResult {
         device: device.id.clone(),
-        class: device.class.to_string(),
+        class: device.class,
         site: device.site.clone(),
         site_name: site.map(|s| s.name.clone()).unwrap_or_default(),
         link: site.map_or("unknown", |s| s.link_label()).to_owned(),
@@ -145,108 +146,124 @@ pub fn render(r: &ProbeResult, device: &Device) -> String {
             }
             continue;
         };
-        let i = &f.icmp;
-        let _ = writeln!(o, "\n{family} {}", i.address);
-        let _ = writeln!(
-            o,
-            "  ICMP  {:<12} {}/{} replies  rtt min/avg/max {}/{}/{} ms  jitter {} ms  loss {:.0} %",
-            i.outcome.to_string(),
-            i.received,
-            i.sent,
-            ms(i.rtt_min()),
-            ms(i.rtt_avg()),
-            ms(i.rtt_max()),
-            ms(i.jitter()),
-            i.loss_ratio() * 100.0
-        );
-        if let Some(d) = &i.detail {
-            let _ = writeln!(o, "        {d}");
-        }
-        let Some(s) = &f.snmp else {
-            let _ = writeln!(o, "  SNMP  not configured (snmp: false)");
-            continue;
-        };
-        let _ = writeln!(
-            o,
-            "  SNMP  {:<12} in {:.0} ms",
-            s.outcome.to_string(),
-            s.elapsed.as_secs_f64() * 1000.0
-        );
-        if let Some(d) = &s.detail {
-            let _ = writeln!(o, "        {d}");
-        }
-        if let Some(sys) = &s.system {
-            for (k, v) in [
-                ("sysName", sys.name.clone()),
-                ("sysDescr", sys.descr.clone()),
-                ("sysObjectID", sys.object_id.clone()),
-                ("sysUpTime", sys.uptime_ticks.map(uptime)),
-                ("sysLocation", sys.location.clone()),
-                ("sysContact", sys.contact.clone()),
-            ] {
-                if let Some(v) = v {
-                    let _ = writeln!(o, "        {k:<12} {v}");
-                }
-            }
-        }
-        if let Some(e) = &s.entity {
-            let _ = writeln!(
-                o,
-                "        {:<12} model {}  serial {}",
-                "entity",
-                e.model.as_deref().unwrap_or("-"),
-                e.serial.as_deref().unwrap_or("-")
-            );
-        }
-        if let Some(h) = &s.host {
-            let cpu = h.cpu_load_percent.map_or_else(|| "-".into(), |c| format!("{c:.0} %"));
-            let _ = writeln!(
-                o,
-                "        {:<12} cpu {cpu}  memory {} of {}",
-                "host",
-                bytes(h.memory_used_bytes),
-                bytes(h.memory_total_bytes)
-            );
-            for d in &h.disks {
-                let _ = writeln!(
-                    o,
-                    "        {:<12} {} {} of {}",
-                    "disk",
-                    d.descr,
-                    bytes(Some(d.used_bytes)),
-                    bytes(Some(d.size_bytes))
-                );
-            }
-        }
-        if !s.interfaces.is_empty() {
-            let _ = writeln!(o, "  Interfaces ({})", s.interfaces.len());
-            let _ = writeln!(
-                o,
-                "        {:>5} {:<16} {:<5} {:<5} {:>10} {:>10} {:>10} {:>9}",
-                "index", "name", "oper", "admin", "speed", "in", "out", "err in/out"
-            );
-            let updown = |v: Option<bool>| match v {
-                Some(true) => "up",
-                Some(false) => "down",
-                None => "-",
-            };
-            for it in &s.interfaces {
-                let _ = writeln!(
-                    o,
-                    "        {:>5} {:<16} {:<5} {:<5} {:>10} {:>10} {:>10} {:>4}/{:<4}{}",
-                    it.index,
-                    it.name,
-                    updown(it.oper_up),
-                    updown(it.admin_up),
-                    it.speed_mbps.map_or_else(|| "-".into(), |s| format!("{s} Mb/s")),
-                    bytes(it.in_octets),
-                    bytes(it.out_octets),
-                    it.in_errors.map_or_else(|| "-".into(), |e| e.to_string()),
-                    it.out_errors.map_or_else(|| "-".into(), |e| e.to_string()),
-                    if it.counter_bits == 32 { "  (32-bit counters)" } else { "" }
-                );
+        let _ = writeln!(o, "\n{family} {}", f.icmp.address);
+        icmp_lines(&mut o, &f.icmp);
+        match &f.snmp {
+            Some(s) => snmp_lines(&mut o, s),
+            None => {
+                let _ = writeln!(o, "  SNMP  not configured (snmp: false)");
             }
         }
     }
     o
+}
+
+fn icmp_lines(o: &mut String, i: &IcmpReport) {
+    let _ = writeln!(
+        o,
+        "  ICMP  {:<12} {}/{} replies  rtt min/avg/max {}/{}/{} ms  jitter {} ms  loss {:.0} %",
+        i.outcome.to_string(),
+        i.received,
+        i.sent,
+        ms(i.rtt_min()),
+        ms(i.rtt_avg()),
+        ms(i.rtt_max()),
+        ms(i.jitter()),
+        i.loss_ratio() * 100.0
+    );
+    if let Some(d) = &i.detail {
+        let _ = writeln!(o, "        {d}");
+    }
+}
+
+fn snmp_lines(o: &mut String, s: &SnmpReport) {
+    let _ = writeln!(
+        o,
+        "  SNMP  {:<12} in {:.0} ms",
+        s.outcome.to_string(),
+        s.elapsed.as_secs_f64() * 1000.0
+    );
+    if let Some(d) = &s.detail {
+        let _ = writeln!(o, "        {d}");
+    }
+    if let Some(sys) = &s.system {
+        for (k, v) in [
+            ("sysName", sys.name.clone()),
+            ("sysDescr", sys.descr.clone()),
+            ("sysObjectID", sys.object_id.clone()),
+            ("sysUpTime", sys.uptime_ticks.map(uptime)),
+            ("sysLocation", sys.location.clone()),
+            ("sysContact", sys.contact.clone()),
+        ] {
+            if let Some(v) = v {
+                let _ = writeln!(o, "        {k:<12} {v}");
+            }
+        }
+    }
+    if let Some(e) = &s.entity {
+        let _ = writeln!(
+            o,
+            "        {:<12} model {}  serial {}",
+            "entity",
+            e.model.as_deref().unwrap_or("-"),
+            e.serial.as_deref().unwrap_or("-")
+        );
+    }
+    if let Some(h) = &s.host {
+        host_lines(o, h);
+    }
+    if !s.interfaces.is_empty() {
+        interface_lines(o, &s.interfaces);
+    }
+}
+
+fn host_lines(o: &mut String, h: &HostResources) {
+    let cpu = h.cpu_load_percent.map_or_else(|| "-".into(), |c| format!("{c:.0} %"));
+    let _ = writeln!(
+        o,
+        "        {:<12} cpu {cpu}  memory {} of {}",
+        "host",
+        bytes(h.memory_used_bytes),
+        bytes(h.memory_total_bytes)
+    );
+    for d in &h.disks {
+        let _ = writeln!(
+            o,
+            "        {:<12} {} {} of {}",
+            "disk",
+            d.descr,
+            bytes(Some(d.used_bytes)),
+            bytes(Some(d.size_bytes))
+        );
+    }
+}
+
+fn interface_lines(o: &mut String, interfaces: &[Interface]) {
+    let _ = writeln!(o, "  Interfaces ({})", interfaces.len());
+    let _ = writeln!(
+        o,
+        "        {:>5} {:<16} {:<5} {:<5} {:>10} {:>10} {:>10} {:>9}",
+        "index", "name", "oper", "admin", "speed", "in", "out", "err in/out"
+    );
+    let updown = |v: Option<bool>| match v {
+        Some(true) => "up",
+        Some(false) => "down",
+        None => "-",
+    };
+    for it in interfaces {
+        let _ = writeln!(
+            o,
+            "        {:>5} {:<16} {:<5} {:<5} {:>10} {:>10} {:>10} {:>4}/{:<4}{}",
+            it.index,
+            it.name,
+            updown(it.oper_up),
+            updown(it.admin_up),
+            it.speed_mbps.map_or_else(|| "-".into(), |s| format!("{s} Mb/s")),
+            bytes(it.in_octets),
+            bytes(it.out_octets),
+            it.in_errors.map_or_else(|| "-".into(), |e| e.to_string()),
+            it.out_errors.map_or_else(|| "-".into(), |e| e.to_string()),
+            if it.counter_bits == 32 { "  (32-bit counters)" } else { "" }
+        );
+    }
 }

@@ -4,9 +4,10 @@
 use std::future::Future;
 use std::net::IpAddr;
 
+use crate::poll::{IcmpReport, SnmpReport};
+use crate::probe::SnmpQuery;
 use crate::probe::icmp::{CycleSettings, Icmp};
 use crate::probe::snmp::{self, SnmpTarget};
-use crate::probe::{IcmpReport, SnmpQuery, SnmpReport};
 
 /// Polls the network.
 pub trait Prober: Send + Sync + 'static {

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use super::Clock;
 use super::derived::Plan;
 use crate::inventory::{Family, Inventory, Shard};
-use crate::probe::{IcmpReport, ProbeKind, SnmpReport};
+use crate::poll::{IcmpReport, ProbeKind, SnmpReport};
 use crate::state::NetworkState;
 
 /// What a reload attempt ended in.

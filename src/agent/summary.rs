@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::Shared;
-use crate::inventory::{Family, InventoryIndex, LinkMedium};
-use crate::probe::{ProbeKind, SnmpOutcome};
+use crate::inventory::{Device, Family, InventoryIndex, LinkMedium};
+use crate::poll::{ProbeKind, SnmpOutcome};
 use crate::state;
 
 /// The summary of what the last poll found.
 pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
     let inv = &shared.inventory;
-    let index = InventoryIndex::sharded(inv.clone(), shared.clock.now().date_naive(), shared.shard);
+    let index = InventoryIndex::sharded(inv.clone(), shared.clock.today(), shared.shard);
     let polled: Vec<_> = index.polled().collect();
     let mut out = String::new();
     let _ = writeln!(
@@ -23,6 +23,15 @@ pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
         inv.sites.len(),
         inv.sites.iter().filter(|s| s.link == Some(LinkMedium::None)).count()
     );
+    up_down_table(&mut out, shared, &polled);
+    snmp_outcomes(&mut out, shared);
+    sites_answering(&mut out, shared, &index);
+    not_answering(&mut out, shared, &polled);
+    out
+}
+
+/// Devices up and down per probe and family.
+fn up_down_table(out: &mut String, shared: &Shared, polled: &[&Device]) {
     let _ = writeln!(out, "\n{:<6} {:>8} {:>8} {:>8}", "", "devices", "up", "down");
     for family in Family::ALL {
         for probe in ProbeKind::ALL {
@@ -44,6 +53,10 @@ pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
             );
         }
     }
+}
+
+/// How the SNMP polls ended, counted.
+fn snmp_outcomes(out: &mut String, shared: &Shared) {
     let mut outcomes: BTreeMap<SnmpOutcome, usize> = BTreeMap::new();
     for st in shared.state.devices.values() {
         for s in st.snmp.values() {
@@ -54,10 +67,14 @@ pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
         let parts: Vec<String> = outcomes.iter().map(|(o, n)| format!("{o} {n}")).collect();
         let _ = writeln!(out, "\nSNMP outcomes: {}", parts.join(", "));
     }
+}
+
+/// Sites that answer, and those isolated.
+fn sites_answering(out: &mut String, shared: &Shared, index: &InventoryIndex) {
     let mut isolated = Vec::new();
     let mut up_sites = 0;
-    for s in &inv.sites {
-        match state::site_reachable(&index, &shared.state.devices, &s.id) {
+    for s in &shared.inventory.sites {
+        match state::site_reachable(index, &shared.state.devices, &s.id) {
             Some(true) => up_sites += 1,
             Some(false) => isolated.push(format!("{} [{}]", s.id, s.link_label())),
             None => {}
@@ -67,8 +84,12 @@ pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
     for s in &isolated {
         let _ = writeln!(out, "  isolated: {s}");
     }
+}
+
+/// The devices that do not answer, with why (the first 20).
+fn not_answering(out: &mut String, shared: &Shared, polled: &[&Device]) {
     let mut down = Vec::new();
-    for d in &polled {
+    for d in polled {
         let Some(st) = shared.state.devices.get(&d.id) else { continue };
         for family in d.families() {
             for probe in ProbeKind::ALL {
@@ -97,5 +118,4 @@ pub fn render_summary(shared: &Shared, elapsed: std::time::Duration) -> String {
             );
         }
     }
-    out
 }

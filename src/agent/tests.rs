@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::*;
 use crate::history::testkit::{device, inventory, site};
 use crate::inventory::{DeviceClass, LinkMedium, SecretRef, SnmpProfile, SnmpRef};
-use crate::probe::{IcmpOutcome, SnmpCost, SnmpOutcome, SystemInfo};
+use crate::poll::{IcmpOutcome, SnmpCost, SnmpOutcome, SystemInfo};
 use crate::store::DbUrl;
 
 /// Counts polls in flight per probe and the most seen at once.

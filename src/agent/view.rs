@@ -7,23 +7,24 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Shared;
-use crate::inventory::{Family, InventoryIndex};
+use crate::inventory::{DeviceClass, DeviceId, Family, InventoryIndex, SiteId};
+use crate::poll::{IcmpOutcome, SnmpOutcome, SystemInfo};
 
 /// One device as `/api/devices` shows it.
 #[derive(Debug, Serialize)]
 pub struct DeviceView {
     /// Device id.
-    pub id: String,
+    pub id: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
-    pub class: String,
+    pub class: DeviceClass,
     /// Whether vigia polls it.
     pub polled: bool,
     /// Per family: address and the last ICMP and SNMP results.
     pub families: BTreeMap<Family, FamilyView>,
     /// sysName, sysDescr, uptime.
-    pub system: Option<crate::probe::SystemInfo>,
+    pub system: Option<SystemInfo>,
     /// Agent restarts seen.
     pub restarts: u64,
 }
@@ -40,11 +41,11 @@ pub struct FamilyView {
     /// ICMP: loss ratio.
     pub loss: Option<f64>,
     /// ICMP outcome.
-    pub icmp_outcome: Option<String>,
+    pub icmp_outcome: Option<IcmpOutcome>,
     /// When ICMP last ran.
     pub icmp_at: Option<DateTime<Utc>>,
     /// SNMP outcome.
-    pub snmp_outcome: Option<String>,
+    pub snmp_outcome: Option<SnmpOutcome>,
     /// SNMP diagnostic.
     pub snmp_detail: Option<String>,
     /// When SNMP last ran.
@@ -53,7 +54,7 @@ pub struct FamilyView {
 
 /// The current state of every device, for `/api/devices`.
 pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
-    let today = shared.clock.now().date_naive();
+    let today = shared.clock.today();
     let index = InventoryIndex::sharded(shared.inventory.clone(), today, shared.shard);
     shared
         .inventory
@@ -71,9 +72,9 @@ pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
                         icmp_up: icmp.map(|i| i.report.reachable()),
                         rtt_s: icmp.and_then(|i| i.report.rtt_avg()).map(|r| r.as_secs_f64()),
                         loss: icmp.map(|i| i.report.loss_ratio()),
-                        icmp_outcome: icmp.map(|i| i.report.outcome.to_string()),
+                        icmp_outcome: icmp.map(|i| i.report.outcome),
                         icmp_at: icmp.map(|i| i.at),
-                        snmp_outcome: snmp.map(|s| s.outcome.to_string()),
+                        snmp_outcome: snmp.map(|s| s.outcome),
                         snmp_detail: snmp.and_then(|s| s.detail.clone()),
                         snmp_at: snmp.map(|s| s.at),
                     };
@@ -83,7 +84,7 @@ pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
             DeviceView {
                 id: d.id.clone(),
                 site: d.site.clone(),
-                class: d.class.to_string(),
+                class: d.class,
                 polled: index.is_polled(&d.id),
                 families,
                 system: st.and_then(|s| s.system.clone()),

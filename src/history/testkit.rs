@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::history::{Availability, EventKind, EventRecord, InventorySnapshot, PollRecord};
 use crate::inventory::snapshot::{SiteSnapshot, Snapshot};
 use crate::inventory::{
     Device, DeviceClass, Family, Inventory, Lifecycle, LinkMedium, Policy, PollSettings, SecretRef,
-    Site, SiteRole, SnmpProfile, SnmpRef,
+    Site, SiteId, SiteRole, SnmpProfile, SnmpRef,
 };
-use crate::probe::{ProbeKind, SystemInfo};
-use crate::store::records::{Availability, EventKind, EventRecord, InventorySnapshot, PollRecord};
+use crate::poll::{PollOutcome, ProbeKind, SystemInfo};
 
 /// A date from `YYYY-MM-DD`.
 pub fn day(s: &str) -> NaiveDate {
@@ -94,10 +94,10 @@ pub fn poll(device: &str, family: Family, probe: ProbeKind, when: &str, ok: bool
         at: at(when),
         agent: "test".into(),
         device: device.into(),
-        site: String::new(),
+        site: SiteId::default(),
         family,
         probe,
-        outcome: if ok { "ok" } else { "timeout" }.into(),
+        outcome: if ok { PollOutcome::Ok } else { PollOutcome::Timeout },
         success: ok,
         sent: (probe == ProbeKind::Icmp).then_some(3),
         received: (probe == ProbeKind::Icmp).then_some(if ok { 3 } else { 0 }),
@@ -114,7 +114,7 @@ pub fn poll(device: &str, family: Family, probe: ProbeKind, when: &str, ok: bool
 pub fn availability(device: &str, family: Family, polls: u64, successes: u64) -> Availability {
     Availability {
         device: device.into(),
-        site: String::new(),
+        site: SiteId::default(),
         family,
         probe: ProbeKind::Icmp,
         polls,

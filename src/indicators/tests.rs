@@ -219,3 +219,26 @@ fn periods_and_bad_input() {
     let err = compute(&inv(), &h, 2026, day("2026-12-31")).unwrap_err();
     assert!(matches!(err, IndicatorError::Snapshot { ref agent, .. } if agent == "test"), "{err}");
 }
+
+#[test]
+fn the_year_asked_defaults_to_this_one_counted_up_to_today() {
+    let now = at("2026-06-30T10:00:00Z");
+    let a = Asked::new(None, None, now);
+    assert_eq!((a.year, a.day), (2026, day("2026-06-30")));
+    // Today is not over: the history stops at now, and so do the snapshots.
+    assert_eq!(a.as_of.instant, now);
+    assert_eq!(a.snapshots_until, now);
+}
+
+#[test]
+fn a_past_year_is_counted_to_its_last_day_and_its_snapshots_to_its_end() {
+    let now = at("2026-06-30T10:00:00Z");
+    let a = Asked::new(Some(2025), None, now);
+    assert_eq!((a.year, a.day), (2025, day("2025-12-31")));
+    assert_eq!(a.as_of, AsOf::end_of_day(day("2025-12-31")));
+    assert_eq!(a.snapshots_until, at("2026-01-01T00:00:00Z"));
+    // A day asked inside the year stops there.
+    let b = Asked::new(Some(2025), Some(day("2025-03-31")), now);
+    assert_eq!(b.day, day("2025-03-31"));
+    assert_eq!(b.snapshots_until, at("2025-04-01T00:00:00Z"));
+}

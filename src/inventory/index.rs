@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::{Device, Inventory, LinkMedium, Site};
+use super::{Device, DeviceId, Inventory, LinkMedium, Site, SiteId};
 
 /// One part of the sites, for agents that split a network: `--shard I/N` (1-based) owns the
 /// sites whose id hashes (64-bit FNV-1a of its bytes) to I-1 modulo N. A site is never split:
@@ -111,8 +111,8 @@ pub struct InventoryIndex {
     inventory: Arc<Inventory>,
     day: NaiveDate,
     shard: Shard,
-    devices: HashMap<String, usize>,
-    sites: HashMap<String, usize>,
+    devices: HashMap<DeviceId, usize>,
+    sites: HashMap<SiteId, usize>,
     /// Positions of the devices polled on `day`, in file order.
     polled: Vec<usize>,
     /// Per device position: polled on `day`.
@@ -131,7 +131,7 @@ impl InventoryIndex {
     /// Index the part of `inventory` that `shard` owns, as it stands on `day`: devices at other
     /// shards' sites are known by id but not polled, and other shards' sites have no deciders.
     pub fn sharded(inventory: Arc<Inventory>, day: NaiveDate, shard: Shard) -> InventoryIndex {
-        let sites: HashMap<String, usize> =
+        let sites: HashMap<SiteId, usize> =
             inventory.sites.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         let devices =
             inventory.devices.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
@@ -316,7 +316,7 @@ mod tests {
         let inv = sample();
         let today = day("2026-01-01");
         let whole = InventoryIndex::new(inv.clone(), today);
-        let mut polled: Vec<String> = Vec::new();
+        let mut polled: Vec<DeviceId> = Vec::new();
         for n in 1..=2 {
             let shard = Shard::new(n, 2).unwrap();
             let part = InventoryIndex::sharded(inv.clone(), today, shard);
@@ -337,7 +337,7 @@ mod tests {
             assert!(inv.devices.iter().all(|d| part.device(&d.id) == Some(d)));
         }
         polled.sort();
-        let mut all: Vec<String> = whole.polled().map(|d| d.id.clone()).collect();
+        let mut all: Vec<DeviceId> = whole.polled().map(|d| d.id.clone()).collect();
         all.sort();
         assert_eq!(polled, all, "the shards together poll what one agent would");
     }
@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn a_site_is_decided_by_its_polled_uplinks_or_else_by_all_its_polled_devices() {
         let inv = sample();
-        let ids = |index: &InventoryIndex, site: &str| -> Vec<String> {
+        let ids = |index: &InventoryIndex, site: &str| -> Vec<DeviceId> {
             index.site_deciders(site).map(|d| d.id.clone()).collect()
         };
         let before = InventoryIndex::new(inv.clone(), day("2026-02-28"));

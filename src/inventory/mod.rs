@@ -1,11 +1,13 @@
 //! Inventory as code: a directory of YAML files describing sites, devices, SNMP profiles,
 //! policy, projects and indicators; read with every problem reported at once.
 
+mod id;
 pub mod index;
 pub mod model;
 pub mod read;
 pub mod yaml;
 
+pub use id::{DeviceId, ProjectId, SiteId};
 pub use index::{InventoryIndex, Shard, ShardError};
 pub use model::*;
 pub use read::{Checked, Secrets, check};

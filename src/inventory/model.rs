@@ -13,6 +13,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::id::{DeviceId, ProjectId, SiteId};
+
 names! {
     /// Whether a site is the main site (the data centre) or a branch.
     SiteRole { Main = "main", Branch = "branch" }
@@ -144,7 +146,7 @@ impl Inventory {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Site {
     /// `[a-z0-9-]+`, unique.
-    pub id: String,
+    pub id: SiteId,
     /// Name as the plan writes it.
     pub name: String,
     /// Main or branch.
@@ -172,9 +174,9 @@ impl Site {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Device {
     /// `[a-z0-9-]+`, unique.
-    pub id: String,
+    pub id: DeviceId,
     /// The site it stands in.
-    pub site: String,
+    pub site: SiteId,
     /// What it is.
     pub class: DeviceClass,
     /// Maker, where recorded.
@@ -387,7 +389,7 @@ pub struct Lifecycle {
     /// When it entered service as a renewal (counts for AE.7.04 that year).
     pub renewed: Option<NaiveDate>,
     /// The device it replaced.
-    pub replaces: Option<String>,
+    pub replaces: Option<DeviceId>,
     /// When it was retired (kept for history, no longer polled).
     pub retired: Option<NaiveDate>,
 }
@@ -429,7 +431,7 @@ impl Default for Policy {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Project {
     /// `[a-z0-9-]+`, unique.
-    pub id: String,
+    pub id: ProjectId,
     /// The indicator it counts for.
     pub indicator: IndicatorId,
     /// Name as the plan writes it.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use super::id::DeviceId;
 use super::model::*;
 use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Pos, Severity};
@@ -737,7 +738,7 @@ fn read_site(cx: &mut Cx, node: &Node, i: usize) -> Option<Item<Site>> {
     }
     f.finish(cx);
     let site = Site {
-        id: id?,
+        id: id?.into(),
         name: name?,
         role: role?,
         link: if role == Some(SiteRole::Main) { None } else { Some(link?) },
@@ -756,7 +757,7 @@ fn read_profile(cx: &mut Cx, parts: &mut Parts, node: &Node, path: &str) -> Opti
         .and_then(|n| cx.name(n, &f.at("version"), SnmpVersion::parse, "\"2c\", \"3\""));
     // Every field is looked up so that those of the other version are not "unknown".
     let community = secret_field(cx, parts, &mut f, "community");
-    let user_node = f.get("user");
+    let user = f.get("user");
     let auth_node = f.get("auth_protocol");
     let auth_protocol = auth_node.and_then(|n| {
         cx.name(n, &f.at("auth_protocol"), AuthProtocol::parse, &AuthProtocol::allowed())
@@ -768,110 +769,140 @@ fn read_profile(cx: &mut Cx, parts: &mut Parts, node: &Node, path: &str) -> Opti
     });
     let priv_password = secret_field(cx, parts, &mut f, "priv_password");
     f.finish(cx);
-
+    let read = ProfileFields {
+        community,
+        user,
+        auth: (auth_node, auth_protocol, auth_password),
+        privacy: (priv_node, priv_protocol, priv_password),
+    };
     match version? {
-        SnmpVersion::V2c => {
-            for (name, present) in [
-                ("user", user_node.is_some()),
-                ("auth_protocol", auth_node.is_some()),
-                ("auth_password", auth_password.is_given()),
-                ("priv_protocol", priv_node.is_some()),
-                ("priv_password", priv_password.is_given()),
-            ] {
-                if present {
-                    cx.error(
-                        f.pos,
-                        &f.at(name),
-                        format!("{name} is an SNMPv3 setting; this profile is version \"2c\""),
-                    );
-                }
-            }
-            match community {
-                SecretField::Given(s) => Some(SnmpProfile::V2c { community: s }),
-                SecretField::Absent => {
-                    cx.error(
-                        f.pos,
-                        path,
-                        "a v2c profile needs one of community_env, community_file or community",
-                    );
-                    None
-                }
-                SecretField::Invalid => None,
-            }
+        SnmpVersion::V2c => v2c_profile(cx, &f, path, read),
+        SnmpVersion::V3 => v3_profile(cx, &f, path, read),
+    }
+}
+
+/// A profile's fields as read, before its version says which belong: each of auth and
+/// privacy is (its protocol's node, the protocol, the password).
+struct ProfileFields<'n> {
+    community: SecretField,
+    user: Option<&'n Node>,
+    auth: (Option<&'n Node>, Option<AuthProtocol>, SecretField),
+    privacy: (Option<&'n Node>, Option<PrivProtocol>, SecretField),
+}
+
+fn v2c_profile(cx: &mut Cx, f: &Fields, path: &str, read: ProfileFields) -> Option<SnmpProfile> {
+    for (name, present) in [
+        ("user", read.user.is_some()),
+        ("auth_protocol", read.auth.0.is_some()),
+        ("auth_password", read.auth.2.is_given()),
+        ("priv_protocol", read.privacy.0.is_some()),
+        ("priv_password", read.privacy.2.is_given()),
+    ] {
+        if present {
+            cx.error(
+                f.pos,
+                &f.at(name),
+                format!("{name} is an SNMPv3 setting; this profile is version \"2c\""),
+            );
         }
-        SnmpVersion::V3 => {
-            if community.is_given() {
-                cx.error(
-                    f.pos,
-                    &f.at("community"),
-                    "community is an SNMPv2c setting; this profile is version \"3\"",
-                );
-            }
-            let user = match user_node {
-                Some(n) => cx.text(n, &f.at("user"))?,
-                None => {
-                    cx.error(f.pos, path, "missing field \"user\" (the SNMPv3 user name)");
-                    return None;
-                }
-            };
-            let auth = match (auth_node, auth_password) {
-                (Some(_), SecretField::Given(s)) => Some((auth_protocol?, s)),
-                (Some(n), SecretField::Absent) => {
-                    cx.error(
-                        n.pos,
-                        &f.at("auth_protocol"),
-                        "auth_protocol needs a password: one of auth_password_env, auth_password_file or auth_password",
-                    );
-                    return None;
-                }
-                (None, SecretField::Given(_)) => {
-                    cx.error(
-                        f.pos,
-                        path,
-                        format!(
-                            "an authentication password without auth_protocol; allowed: {}",
-                            AuthProtocol::allowed()
-                        ),
-                    );
-                    return None;
-                }
-                (_, SecretField::Invalid) => return None,
-                (None, SecretField::Absent) => None,
-            };
-            let privacy = match (priv_node, priv_password) {
-                (Some(n), _) if auth.is_none() => {
-                    cx.error(
-                        n.pos,
-                        &f.at("priv_protocol"),
-                        "privacy needs authentication in SNMPv3 (authPriv); set auth_protocol and its password",
-                    );
-                    return None;
-                }
-                (Some(_), SecretField::Given(s)) => Some((priv_protocol?, s)),
-                (Some(n), SecretField::Absent) => {
-                    cx.error(
-                        n.pos,
-                        &f.at("priv_protocol"),
-                        "priv_protocol needs a password: one of priv_password_env, priv_password_file or priv_password",
-                    );
-                    return None;
-                }
-                (None, SecretField::Given(_)) => {
-                    cx.error(
-                        f.pos,
-                        path,
-                        format!(
-                            "a privacy password without priv_protocol; allowed: {}",
-                            PrivProtocol::allowed()
-                        ),
-                    );
-                    return None;
-                }
-                (_, SecretField::Invalid) => return None,
-                (None, SecretField::Absent) => None,
-            };
-            Some(SnmpProfile::V3 { user, auth, privacy })
+    }
+    match read.community {
+        SecretField::Given(s) => Some(SnmpProfile::V2c { community: s }),
+        SecretField::Absent => {
+            cx.error(
+                f.pos,
+                path,
+                "a v2c profile needs one of community_env, community_file or community",
+            );
+            None
         }
+        SecretField::Invalid => None,
+    }
+}
+
+fn v3_profile(cx: &mut Cx, f: &Fields, path: &str, read: ProfileFields) -> Option<SnmpProfile> {
+    if read.community.is_given() {
+        cx.error(
+            f.pos,
+            &f.at("community"),
+            "community is an SNMPv2c setting; this profile is version \"3\"",
+        );
+    }
+    let user = match read.user {
+        Some(n) => cx.text(n, &f.at("user"))?,
+        None => {
+            cx.error(f.pos, path, "missing field \"user\" (the SNMPv3 user name)");
+            return None;
+        }
+    };
+    let auth = v3_part(
+        cx,
+        f,
+        path,
+        read.auth,
+        V3Part {
+            protocol: "auth_protocol",
+            needs_password: "auth_protocol needs a password: one of auth_password_env, auth_password_file or auth_password",
+            password_alone: "an authentication password without auth_protocol",
+            allowed: AuthProtocol::allowed(),
+        },
+    )?;
+    if let (Some(n), None) = (read.privacy.0, &auth) {
+        cx.error(
+            n.pos,
+            &f.at("priv_protocol"),
+            "privacy needs authentication in SNMPv3 (authPriv); set auth_protocol and its password",
+        );
+        return None;
+    }
+    let privacy = v3_part(
+        cx,
+        f,
+        path,
+        read.privacy,
+        V3Part {
+            protocol: "priv_protocol",
+            needs_password: "priv_protocol needs a password: one of priv_password_env, priv_password_file or priv_password",
+            password_alone: "a privacy password without priv_protocol",
+            allowed: PrivProtocol::allowed(),
+        },
+    )?;
+    Some(SnmpProfile::V3 { user, auth, privacy })
+}
+
+/// What tells SNMPv3 authentication and privacy apart in their checks.
+struct V3Part {
+    /// The protocol's field.
+    protocol: &'static str,
+    /// A protocol without a password.
+    needs_password: &'static str,
+    /// A password without a protocol.
+    password_alone: &'static str,
+    /// The protocols allowed.
+    allowed: String,
+}
+
+/// SNMPv3 authentication or privacy: `Some(None)` for none, `None` when refused.
+#[allow(clippy::option_option)]
+fn v3_part<P>(
+    cx: &mut Cx,
+    f: &Fields,
+    path: &str,
+    (node, protocol, password): (Option<&Node>, Option<P>, SecretField),
+    part: V3Part,
+) -> Option<Option<(P, SecretRef)>> {
+    match (node, password) {
+        (Some(_), SecretField::Given(s)) => Some(Some((protocol?, s))),
+        (Some(n), SecretField::Absent) => {
+            cx.error(n.pos, &f.at(part.protocol), part.needs_password);
+            None
+        }
+        (None, SecretField::Given(_)) => {
+            cx.error(f.pos, path, format!("{}; allowed: {}", part.password_alone, part.allowed));
+            None
+        }
+        (_, SecretField::Invalid) => None,
+        (None, SecretField::Absent) => Some(None),
     }
 }
 
@@ -1078,30 +1109,7 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
     mark(cx, "snmp", snmp_node);
     let snmp = match snmp_node {
         None => Some(SnmpChoice::Default),
-        Some(n) => match &n.value {
-            Value::Scalar { text, quoted: false } if text == "false" => Some(SnmpChoice::Off),
-            Value::Scalar { text, quoted: false } if text == "true" => {
-                cx.error(
-                    n.pos,
-                    &f.at("snmp"),
-                    "expected a profile name, an inline profile or false, found true",
-                );
-                None
-            }
-            Value::Scalar { .. } => cx.id(n, &f.at("snmp")).map(SnmpChoice::Named),
-            Value::Map(_) => read_profile(cx, parts, n, &f.at("snmp")).map(SnmpChoice::Inline),
-            _ => {
-                cx.error(
-                    n.pos,
-                    &f.at("snmp"),
-                    format!(
-                        "expected a profile name, an inline profile or false, found {}",
-                        n.kind()
-                    ),
-                );
-                None
-            }
-        },
+        Some(n) => read_snmp_choice(cx, parts, n, &f.at("snmp")),
     };
     let monitor = f.get("monitor").and_then(|n| cx.boolean(n, &f.at("monitor")));
     let ipv6_planned = f.get("ipv6_planned").and_then(|n| cx.date(n, &f.at("ipv6_planned")));
@@ -1116,13 +1124,13 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
         cx.error(f.pos, &label, "a monitored device needs ipv4 or ipv6 (or monitor: false)");
     }
     if let (Some(id), Some(replaces)) = (&id, &lifecycle.replaces)
-        && id == replaces
+        && replaces == id
     {
         cx.error(f.pos, &format!("{label}.lifecycle.replaces"), "a device cannot replace itself");
     }
     let device = Device {
-        id: id?,
-        site: site?,
+        id: id?.into(),
+        site: site?.into(),
         class: class?,
         vendor,
         model,
@@ -1148,6 +1156,31 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
         lifecycle,
     };
     Some(Item { value: DeviceDraft { device, snmp: snmp? }, loc: cx.here(node.pos), label, at })
+}
+
+/// A device's `snmp`: a profile's name, an inline profile, or `false`.
+fn read_snmp_choice(cx: &mut Cx, parts: &mut Parts, n: &Node, path: &str) -> Option<SnmpChoice> {
+    match &n.value {
+        Value::Scalar { text, quoted: false } if text == "false" => Some(SnmpChoice::Off),
+        Value::Scalar { text, quoted: false } if text == "true" => {
+            cx.error(
+                n.pos,
+                path,
+                "expected a profile name, an inline profile or false, found true",
+            );
+            None
+        }
+        Value::Scalar { .. } => cx.id(n, path).map(SnmpChoice::Named),
+        Value::Map(_) => read_profile(cx, parts, n, path).map(SnmpChoice::Inline),
+        _ => {
+            cx.error(
+                n.pos,
+                path,
+                format!("expected a profile name, an inline profile or false, found {}", n.kind()),
+            );
+            None
+        }
+    }
 }
 
 fn read_lifecycle(
@@ -1210,7 +1243,7 @@ fn read_lifecycle(
         end_of_sale: end_of_sale.map(|d| d.0),
         end_of_support: end_of_support.map(|d| d.0),
         renewed: renewed.map(|d| d.0),
-        replaces,
+        replaces: replaces.map(DeviceId::from),
         retired: retired.map(|d| d.0),
     })
 }
@@ -1296,7 +1329,7 @@ fn read_project(cx: &mut Cx, node: &Node, i: usize) -> Option<Item<Project>> {
         return None;
     }
     let project = Project {
-        id: id?,
+        id: id?.into(),
         indicator: indicator?,
         name: name?,
         year: year? as i32,
@@ -1405,10 +1438,35 @@ fn read_declared(cx: &mut Cx, node: &Node, i: usize) -> Option<Declared> {
 
 /// Checks across items and files, then the typed inventory.
 fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
-    // Unique ids.
-    unique(cx, &parts.sites, "site", |s| s.id.clone());
-    unique(cx, &parts.devices, "device", |d| d.device.id.clone());
-    unique(cx, &parts.projects, "project", |p| p.id.clone());
+    unique_ids(cx, &parts);
+    one_main_site(cx, &parts.sites);
+    let profiles: BTreeMap<String, Arc<SnmpProfile>> =
+        parts.profiles.iter().map(|p| (p.value.0.clone(), Arc::new(p.value.1.clone()))).collect();
+    let default_snmp = default_snmp(cx, parts.default_snmp.as_ref(), &profiles);
+    let devices = place_devices(cx, &parts, &profiles, default_snmp.as_ref());
+    uplink_warnings(cx, &parts.sites, &devices);
+    unreadable_secrets(cx, &parts.secrets, secrets);
+
+    let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
+    sites.sort_by_key(|s| s.role != SiteRole::Main);
+    Some(Inventory {
+        dir: cx.dir.clone(),
+        sites,
+        devices,
+        snmp_profiles: profiles,
+        poll: parts.poll.unwrap_or_default(),
+        policy: parts.policy.unwrap_or_default(),
+        projects: parts.projects.into_iter().map(|p| p.value).collect(),
+        indicators: parts.indicators.into_iter().map(|i| i.value).collect(),
+        declared: parts.declared,
+    })
+}
+
+/// Ids unique across files, and each SNMP profile defined once.
+fn unique_ids(cx: &mut Cx, parts: &Parts) {
+    unique(cx, &parts.sites, "site", |s| s.id.to_string());
+    unique(cx, &parts.devices, "device", |d| d.device.id.to_string());
+    unique(cx, &parts.projects, "project", |p| p.id.to_string());
     unique(cx, &parts.indicators, "indicator", |i| i.id.as_str().to_owned());
     let mut profile_seen: HashMap<&str, Loc> = HashMap::new();
     for p in &parts.profiles {
@@ -1423,12 +1481,13 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
             profile_seen.insert(&p.value.0, p.loc);
         }
     }
+}
 
-    // Exactly one main site.
-    let mains: Vec<&Item<Site>> =
-        parts.sites.iter().filter(|s| s.value.role == SiteRole::Main).collect();
+/// Exactly one main site.
+fn one_main_site(cx: &mut Cx, sites: &[Item<Site>]) {
+    let mains: Vec<&Item<Site>> = sites.iter().filter(|s| s.value.role == SiteRole::Main).collect();
     match mains.as_slice() {
-        [] if !parts.sites.is_empty() => cx.dir_error("sites", "no site has role main; exactly one main site (the one with the data centre) is required".into()),
+        [] if !sites.is_empty() => cx.dir_error("sites", "no site has role main; exactly one main site (the one with the data centre) is required".into()),
         [] => cx.dir_error("sites", "no sites; exactly one main site is required".into()),
         [_] => {}
         [first, rest @ ..] => {
@@ -1445,31 +1504,43 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
             }
         }
     }
+}
 
-    // Profiles by name.
-    let profiles: BTreeMap<String, Arc<SnmpProfile>> =
-        parts.profiles.iter().map(|p| (p.value.0.clone(), Arc::new(p.value.1.clone()))).collect();
-    let known_profiles = || profiles.keys().cloned().collect::<Vec<_>>().join(", ");
-    let default_snmp: Option<SnmpRef> = match &parts.default_snmp {
-        None => None,
-        Some(Item { value: SnmpChoice::Named(name), loc, .. }) => match profiles.get(name) {
-            Some(p) => Some(SnmpRef { name: name.clone(), profile: p.clone() }),
-            None => {
-                cx.error_at(
-                    *loc,
-                    "defaults.snmp",
-                    format!(
-                        "unknown SNMP profile {name:?}; defined: {}",
-                        or_none(&known_profiles())
-                    ),
-                );
-                None
-            }
-        },
-        Some(_) => None,
-    };
+/// The names of the defined profiles, for messages.
+fn known_profiles(profiles: &BTreeMap<String, Arc<SnmpProfile>>) -> String {
+    profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+}
 
-    // Devices: references, addresses, placement.
+/// `defaults.snmp`, when it names a profile that exists.
+fn default_snmp(
+    cx: &mut Cx,
+    choice: Option<&Item<SnmpChoice>>,
+    profiles: &BTreeMap<String, Arc<SnmpProfile>>,
+) -> Option<SnmpRef> {
+    let Some(Item { value: SnmpChoice::Named(name), loc, .. }) = choice else { return None };
+    match profiles.get(name) {
+        Some(p) => Some(SnmpRef { name: name.clone(), profile: p.clone() }),
+        None => {
+            cx.error_at(
+                *loc,
+                "defaults.snmp",
+                format!(
+                    "unknown SNMP profile {name:?}; defined: {}",
+                    or_none(&known_profiles(profiles))
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Devices: their site, SNMP profile, addresses (unique) and the device they replace.
+fn place_devices(
+    cx: &mut Cx,
+    parts: &Parts,
+    profiles: &BTreeMap<String, Arc<SnmpProfile>>,
+    default_snmp: Option<&SnmpRef>,
+) -> Vec<Device> {
     let sites: HashMap<&str, &Item<Site>> =
         parts.sites.iter().map(|s| (s.value.id.as_str(), s)).collect();
     let site_ids: Vec<&str> = parts.sites.iter().map(|s| s.value.id.as_str()).collect();
@@ -1499,41 +1570,8 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
                 ),
             Some(_) => {}
         }
-        device.snmp = match &draft.snmp {
-            SnmpChoice::Default => default_snmp.clone(),
-            SnmpChoice::Off => None,
-            SnmpChoice::Inline(p) => {
-                Some(SnmpRef { name: "inline".into(), profile: Arc::new(p.clone()) })
-            }
-            SnmpChoice::Named(name) => match profiles.get(name) {
-                Some(p) => Some(SnmpRef { name: name.clone(), profile: p.clone() }),
-                None => {
-                    let defined = known_profiles();
-                    cx.error_at(
-                        item.field("snmp"),
-                        &item.path("snmp"),
-                        format!("unknown SNMP profile {name:?}; defined: {}", or_none(&defined)),
-                    );
-                    None
-                }
-            },
-        };
-        for (field, addr) in
-            [("ipv4", device.ipv4.map(IpAddr::V4)), ("ipv6", device.ipv6.map(IpAddr::V6))]
-        {
-            let Some(addr) = addr else { continue };
-            let loc = item.field(field);
-            if let Some((other, other_loc)) = addresses.get(&addr) {
-                let other_at = cx.show(*other_loc);
-                cx.error_at(
-                    loc,
-                    &item.path(field),
-                    format!("address {addr} is also used by device {other} ({other_at})"),
-                );
-            } else {
-                addresses.insert(addr, (&draft.device.id, loc));
-            }
-        }
+        device.snmp = device_snmp(cx, item, profiles, default_snmp);
+        unique_addresses(cx, item, &device, &mut addresses);
         if let Some(replaces) = &device.lifecycle.replaces
             && !device_ids.contains(&replaces.as_str())
         {
@@ -1545,9 +1583,65 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
         }
         devices.push(device);
     }
+    devices
+}
 
-    // Sites with monitored devices but no uplink: reachability falls back to any device.
-    for site in &parts.sites {
+/// The device's SNMP settings: the default, none, inline, or a profile that exists.
+fn device_snmp(
+    cx: &mut Cx,
+    item: &Item<DeviceDraft>,
+    profiles: &BTreeMap<String, Arc<SnmpProfile>>,
+    default_snmp: Option<&SnmpRef>,
+) -> Option<SnmpRef> {
+    match &item.value.snmp {
+        SnmpChoice::Default => default_snmp.cloned(),
+        SnmpChoice::Off => None,
+        SnmpChoice::Inline(p) => {
+            Some(SnmpRef { name: "inline".into(), profile: Arc::new(p.clone()) })
+        }
+        SnmpChoice::Named(name) => match profiles.get(name) {
+            Some(p) => Some(SnmpRef { name: name.clone(), profile: p.clone() }),
+            None => {
+                let defined = known_profiles(profiles);
+                cx.error_at(
+                    item.field("snmp"),
+                    &item.path("snmp"),
+                    format!("unknown SNMP profile {name:?}; defined: {}", or_none(&defined)),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// No two devices share an address.
+fn unique_addresses<'a>(
+    cx: &mut Cx,
+    item: &'a Item<DeviceDraft>,
+    device: &Device,
+    addresses: &mut HashMap<IpAddr, (&'a str, Loc)>,
+) {
+    for (field, addr) in
+        [("ipv4", device.ipv4.map(IpAddr::V4)), ("ipv6", device.ipv6.map(IpAddr::V6))]
+    {
+        let Some(addr) = addr else { continue };
+        let loc = item.field(field);
+        if let Some((other, other_loc)) = addresses.get(&addr) {
+            let other_at = cx.show(*other_loc);
+            cx.error_at(
+                loc,
+                &item.path(field),
+                format!("address {addr} is also used by device {other} ({other_at})"),
+            );
+        } else {
+            addresses.insert(addr, (&item.value.device.id, loc));
+        }
+    }
+}
+
+/// Sites with several monitored devices and no uplink: reachability falls back to any device.
+fn uplink_warnings(cx: &mut Cx, sites: &[Item<Site>], devices: &[Device]) {
+    for site in sites {
         let members: Vec<&Device> =
             devices.iter().filter(|d| d.site == site.value.id && d.monitor).collect();
         if site.value.link.is_some_and(|l| l != LinkMedium::None)
@@ -1561,9 +1655,11 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
             );
         }
     }
+}
 
-    // Secrets that cannot be read yet.
-    for (loc, path, secret) in &parts.secrets {
+/// Secrets that cannot be read yet: warnings, or errors when they are required.
+fn unreadable_secrets(cx: &mut Cx, refs: &[(Loc, String, SecretRef)], secrets: Secrets) {
+    for (loc, path, secret) in refs {
         if let Err(e) = secret.resolve() {
             match secrets {
                 Secrets::Warn => cx.warn_at(
@@ -1575,20 +1671,6 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
             }
         }
     }
-
-    let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
-    sites.sort_by_key(|s| s.role != SiteRole::Main);
-    Some(Inventory {
-        dir: cx.dir.clone(),
-        sites,
-        devices,
-        snmp_profiles: profiles,
-        poll: parts.poll.unwrap_or_default(),
-        policy: parts.policy.unwrap_or_default(),
-        projects: parts.projects.into_iter().map(|p| p.value).collect(),
-        indicators: parts.indicators.into_iter().map(|i| i.value).collect(),
-        declared: parts.declared,
-    })
 }
 
 fn or_none(list: &str) -> &str {

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::id::{DeviceId, SiteId};
 use super::model::{DeviceClass, Inventory, Lifecycle, LinkMedium, SiteRole};
 
 /// The inventory's sites and devices as they stood, without addresses or secrets.
@@ -21,7 +22,7 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteSnapshot {
     /// Site id.
-    pub id: String,
+    pub id: SiteId,
     /// Name.
     pub name: String,
     /// Main or branch.
@@ -34,9 +35,9 @@ pub struct SiteSnapshot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSnapshot {
     /// Device id.
-    pub id: String,
+    pub id: DeviceId,
     /// Site id.
-    pub site: String,
+    pub site: SiteId,
     /// Class.
     pub class: DeviceClass,
     /// Monitored.

@@ -18,11 +18,29 @@ pub fn render(inv: &Inventory) -> String {
         inv.devices.len()
     );
 
-    // Sites by medium.
+    let by_medium = sites_by_medium(inv);
+    let branches = inv.sites.iter().filter(|s| s.role == SiteRole::Branch).count();
+    sites(w, inv, &by_medium, branches);
+    if !inv.declared.is_empty() {
+        declared(w, inv, &by_medium, branches);
+    }
+    devices(w, inv);
+    ipv6(w, inv);
+    lifecycle(w, inv);
+    if !inv.projects.is_empty() {
+        projects(w, inv);
+    }
+    out
+}
+
+/// Branch sites per medium, the unconnected ones by name.
+type ByMedium = BTreeMap<LinkMedium, Vec<String>>;
+
+/// Sites by medium and the fibre coverage.
+fn sites(w: &mut String, inv: &Inventory, by_medium: &ByMedium, branches: usize) {
     let _ = writeln!(w, "\nSites by link medium");
     let main = inv.main_site();
     let _ = writeln!(w, "  main   {:>4}  {} ({})", 1, main.name, main.id);
-    let by_medium = sites_by_medium(inv);
     let connected: usize = [LinkMedium::Fibre, LinkMedium::Radio]
         .iter()
         .map(|m| by_medium.get(m).map_or(0, Vec::len))
@@ -40,51 +58,52 @@ pub fn render(inv: &Inventory) -> String {
             }
         }
     }
-    let branches = inv.sites.iter().filter(|s| s.role == SiteRole::Branch).count();
     let fibre = by_medium.get(&LinkMedium::Fibre).map_or(0, Vec::len);
     let _ = writeln!(
         w,
         "  connected branches: {connected} of {branches}; fibre coverage {}",
         percent(fibre, branches)
     );
+}
 
-    // What the sources say.
-    if !inv.declared.is_empty() {
-        let _ = writeln!(w, "\nFigures stated by the sources, beside the inventory's count");
-        let mut disagreements = 0;
-        for d in &inv.declared {
-            let mut parts = Vec::new();
-            let mut agrees = true;
-            for (medium, stated) in &d.sites {
-                let counted = by_medium.get(medium).map_or(0, Vec::len);
-                agrees &= counted == *stated as usize;
-                parts.push(format!("{medium} {stated} (inventory {counted})"));
-            }
-            if let Some(total) = d.sites_total {
-                agrees &= branches == total as usize;
-                parts.push(format!("total {total} (inventory {branches} branch sites)"));
-            }
-            for (class, stated) in &d.devices {
-                let counted = inv.devices.iter().filter(|x| x.class == *class).count();
-                agrees &= counted == *stated as usize;
-                parts.push(format!("{class} {stated} (inventory {counted})"));
-            }
-            if !agrees {
-                disagreements += 1;
-            }
-            let verdict = if agrees { "agrees" } else { "DISAGREES with the inventory" };
-            let _ = writeln!(w, "  {}: {verdict}", d.source);
-            let _ = writeln!(w, "      {}", parts.join(", "));
+/// What the sources say, beside what the inventory counts.
+fn declared(w: &mut String, inv: &Inventory, by_medium: &ByMedium, branches: usize) {
+    let _ = writeln!(w, "\nFigures stated by the sources, beside the inventory's count");
+    let mut disagreements = 0;
+    for d in &inv.declared {
+        let mut parts = Vec::new();
+        let mut agrees = true;
+        for (medium, stated) in &d.sites {
+            let counted = by_medium.get(medium).map_or(0, Vec::len);
+            agrees &= counted == *stated as usize;
+            parts.push(format!("{medium} {stated} (inventory {counted})"));
         }
-        if disagreements > 0 {
-            let _ = writeln!(
-                w,
-                "  {disagreements} source figure(s) contradict the inventory; reports show both."
-            );
+        if let Some(total) = d.sites_total {
+            agrees &= branches == total as usize;
+            parts.push(format!("total {total} (inventory {branches} branch sites)"));
         }
+        for (class, stated) in &d.devices {
+            let counted = inv.devices.iter().filter(|x| x.class == *class).count();
+            agrees &= counted == *stated as usize;
+            parts.push(format!("{class} {stated} (inventory {counted})"));
+        }
+        if !agrees {
+            disagreements += 1;
+        }
+        let verdict = if agrees { "agrees" } else { "DISAGREES with the inventory" };
+        let _ = writeln!(w, "  {}: {verdict}", d.source);
+        let _ = writeln!(w, "      {}", parts.join(", "));
     }
+    if disagreements > 0 {
+        let _ = writeln!(
+            w,
+            "  {disagreements} source figure(s) contradict the inventory; reports show both."
+        );
+    }
+}
 
-    // Devices.
+/// Devices by class and by site.
+fn devices(w: &mut String, inv: &Inventory) {
     let _ = writeln!(w, "\nDevices by class");
     for class in DeviceClass::ALL {
         let n = inv.devices.iter().filter(|d| d.class == *class).count();
@@ -116,8 +135,10 @@ pub fn render(inv: &Inventory) -> String {
     if not_polled > 0 {
         let _ = writeln!(w, "  not monitored (monitor: false): {not_polled}");
     }
+}
 
-    // IPv6.
+/// IPv6 addresses configured and planned.
+fn ipv6(w: &mut String, inv: &Inventory) {
     let total = inv.devices.len();
     let with_v6 = inv.devices.iter().filter(|d| d.ipv6.is_some()).count();
     let planned = inv.devices.iter().filter(|d| d.ipv6.is_none() && d.ipv6_planned.is_some());
@@ -136,8 +157,11 @@ pub fn render(inv: &Inventory) -> String {
             last.map(|d| d.to_string()).unwrap_or_default()
         );
     }
+}
 
-    // Life-cycle data.
+/// How many devices lack each life-cycle fact.
+fn lifecycle(w: &mut String, inv: &Inventory) {
+    let total = inv.devices.len();
     let _ = writeln!(w, "\nLife-cycle data missing (of {total} devices)");
     let missing =
         |f: &dyn Fn(&super::model::Device) -> bool| inv.devices.iter().filter(|d| f(d)).count();
@@ -152,23 +176,22 @@ pub fn render(inv: &Inventory) -> String {
     for (field, n) in rows {
         let _ = writeln!(w, "  {field:<15} {n:>4}");
     }
-
-    // Projects.
-    if !inv.projects.is_empty() {
-        let _ = writeln!(w, "\nProjects");
-        for p in &inv.projects {
-            let budget = p.budget_pen.map(|b| format!("S/ {b:.0}")).unwrap_or_default();
-            let _ = writeln!(
-                w,
-                "  {:<20} {} {} {:<11} {:>14}  {}",
-                p.id, p.indicator, p.year, p.status, budget, p.name
-            );
-        }
-    }
-    out
 }
 
-fn sites_by_medium(inv: &Inventory) -> BTreeMap<LinkMedium, Vec<String>> {
+/// The projects the indicators count.
+fn projects(w: &mut String, inv: &Inventory) {
+    let _ = writeln!(w, "\nProjects");
+    for p in &inv.projects {
+        let budget = p.budget_pen.map(|b| format!("S/ {b:.0}")).unwrap_or_default();
+        let _ = writeln!(
+            w,
+            "  {:<20} {} {} {:<11} {:>14}  {}",
+            p.id, p.indicator, p.year, p.status, budget, p.name
+        );
+    }
+}
+
+fn sites_by_medium(inv: &Inventory) -> ByMedium {
     let mut map: BTreeMap<LinkMedium, Vec<String>> = BTreeMap::new();
     for site in &inv.sites {
         if let Some(link) = site.link {

@@ -92,7 +92,7 @@ fn configured_but_broken_is_the_device_whose_ipv4_answers_and_ipv6_does_not() {
     assert_eq!((sw_c.icmp6, sw_c.broken), (None, false), "stale is unmeasured, not broken");
     assert_eq!(sw_c.stages, vec![Stage::Configured]);
     let sw_a = c.devices.iter().find(|d| d.device == "sw-a").unwrap();
-    assert_eq!(sw_a.icmp6_outcome.as_deref(), Some("timeout"));
+    assert_eq!(sw_a.icmp6_outcome, Some(PollOutcome::Timeout));
 }
 
 #[test]

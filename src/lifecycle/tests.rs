@@ -1,9 +1,9 @@
 //! Every renewal rule pinned with hand-computed cases.
 
 use super::*;
+use crate::history::EventKind;
 use crate::history::testkit::*;
 use crate::inventory::DeviceClass::{Router, Server, Switch};
-use crate::store::records::EventKind;
 
 fn sites() -> Vec<crate::inventory::Site> {
     vec![

@@ -127,7 +127,7 @@ static LAST_LENGTH: AtomicUsize = AtomicUsize::new(0);
 pub fn render(shared: &SharedState, format: Format) -> String {
     let guard = read_shared(shared);
     // O(devices + sites) once per scrape; every site question is then O(its size).
-    let today = guard.clock.now().date_naive();
+    let today = guard.clock.today();
     let index = InventoryIndex::sharded(guard.inventory.clone(), today, guard.shard);
     let scrape = Scrape::read(&guard, &index);
     drop(guard);

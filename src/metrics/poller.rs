@@ -9,7 +9,7 @@ use super::encode::Encoder;
 use super::{Column, Group, Kind, Metric};
 use crate::agent::{PollTotals, ReloadStatus, Shared, SnmpTotals};
 use crate::inventory::Family;
-use crate::probe::ProbeKind;
+use crate::poll::ProbeKind;
 
 /// `vigia_poll_duration_seconds`.
 pub const POLL_DURATION: Metric = Metric {

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use super::encode::Encoder;
 use super::{Column, Group, Kind, Metric};
-use crate::inventory::{Device, Family, InventoryIndex};
-use crate::probe::ProbeKind;
+use crate::inventory::{Device, DeviceId, Family, InventoryIndex};
+use crate::poll::ProbeKind;
 use crate::state::DeviceState;
 
 /// `vigia_device_up`.
@@ -74,7 +74,7 @@ pub(super) struct Reading<'a> {
 
 pub(super) fn read<'a>(
     index: &'a InventoryIndex,
-    devices: &HashMap<String, DeviceState>,
+    devices: &HashMap<DeviceId, DeviceState>,
 ) -> Reading<'a> {
     let mut rows = Vec::new();
     for device in index.polled() {

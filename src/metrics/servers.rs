@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use super::encode::Encoder;
 use super::{Group, Kind, Metric};
-use crate::inventory::{Device, InventoryIndex};
-use crate::probe::HostResources;
+use crate::inventory::{Device, DeviceId, InventoryIndex};
+use crate::poll::HostResources;
 use crate::state::DeviceState;
 
 /// `vigia_server_cpu_load_ratio`.
@@ -82,7 +82,7 @@ pub(super) struct Reading<'a> {
 
 pub(super) fn read<'a>(
     index: &'a InventoryIndex,
-    devices: &HashMap<String, DeviceState>,
+    devices: &HashMap<DeviceId, DeviceState>,
 ) -> Reading<'a> {
     let hosts = index
         .polled()

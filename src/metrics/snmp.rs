@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use super::encode::Encoder;
 use super::{Group, Kind, Metric};
-use crate::inventory::{Device, InventoryIndex};
-use crate::probe::Counter;
+use crate::inventory::{Device, DeviceId, InventoryIndex};
+use crate::poll::Counter;
 use crate::state::{DeviceState, InterfaceState};
 
 /// `vigia_snmp_uptime_seconds`.
@@ -164,7 +164,7 @@ pub(super) struct Reading<'a> {
 
 pub(super) fn read<'a>(
     index: &'a InventoryIndex,
-    devices: &HashMap<String, DeviceState>,
+    devices: &HashMap<DeviceId, DeviceState>,
 ) -> Reading<'a> {
     let mut r = Reading { agents: Vec::new(), ports: Vec::new() };
     for device in index.polled().filter(|d| d.snmp.is_some()) {
@@ -205,7 +205,7 @@ fn port<'a>(device: &'a Device, name: Box<str>, i: &InterfaceState) -> Port<'a> 
 
 /// The metric that exports an interface counter, and whether a device that never gave the
 /// counter still gets a series at 0 (errors and discards, as always exported). The match is
-/// exhaustive: a counter declared in `probe::interface` without a metric does not compile.
+/// exhaustive: a counter declared in `poll::interface` without a metric does not compile.
 fn counter_metric(c: Counter) -> (&'static Metric, bool) {
     match c {
         Counter::InOctets => (&INTERFACE_RECEIVE_BYTES, false),

@@ -8,7 +8,7 @@ use crate::history::testkit::{at, day, device, inventory, site, with_snmp, with_
 use crate::history::{AsOf, History};
 use crate::inventory::DeviceClass::{Server, Switch};
 use crate::inventory::{Family, Inventory, LinkMedium, Shard};
-use crate::probe::{
+use crate::poll::{
     HostResources, IcmpOutcome, IcmpReport, Interface, SnmpCost, SnmpOutcome, SnmpReport, Storage,
     SystemInfo,
 };
@@ -72,7 +72,7 @@ fn polled() -> Shared {
         vec![sw, with_snmp(device("srv-b", "main", Server)), device("c", "main", Switch)],
     ));
     let mut s = Shared::new(inv.clone(), Clock::Wall);
-    let index = InventoryIndex::new(inv.clone(), s.clock.now().date_naive());
+    let index = InventoryIndex::new(inv.clone(), s.clock.today());
     let now = at("2026-01-01T00:00:00Z");
     let reports = [
         ("sw-a", icmp(Family::Ipv4, &[10, 14], 3)),

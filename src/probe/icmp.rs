@@ -10,7 +10,7 @@ use std::io;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use surge_ping::{Client, Config, ICMP, IcmpPacket, PingIdentifier, PingSequence, SurgeError};
@@ -175,7 +175,7 @@ where
     let mut echo = std::pin::pin!(echo);
     let mut sending: Option<Duration> = None;
     std::future::poll_fn(|cx| {
-        let started = Instant::now();
+        let started = crate::clock::monotonic();
         let poll = echo.as_mut().poll(cx);
         let sending = *sending.get_or_insert_with(|| started.elapsed());
         poll.map(|result| result.map(|(packet, rtt)| (packet, rtt + sending)))

@@ -15,7 +15,7 @@ use super::table::{self, Cell, row};
 use super::text::{ids, instant, opt, percent_value};
 use super::xlsx::Book;
 use crate::indicators::{Components, Ficha, Indicators, ProjectRow};
-use crate::inventory::IndicatorId;
+use crate::inventory::{DeviceId, IndicatorId, ProjectId, SiteId};
 
 /// The `schema` field of the JSON document.
 pub const SCHEMA: &str = "vigia.indicators/1";
@@ -123,7 +123,7 @@ fn ficha_lines(t: &Strings, f: &Ficha, components: Option<&Components>) -> Vec<F
 row! {
     /// A project of an indicator.
     struct ProjectLine {
-        project: String = ("Proyecto", "Project"),
+        project: ProjectId = ("Proyecto", "Project"),
         name: String = col::NAME,
         status: &'static str = ("Estado", "Status"),
         implemented_on: Option<NaiveDate> = ("Implementado el", "Implemented on"),
@@ -151,11 +151,11 @@ fn project_lines<'a>(
 row! {
     /// A device renewed in the period.
     struct RenewedLine {
-        device: String = col::DEVICE,
-        site: String = col::SITE,
+        device: DeviceId = col::DEVICE,
+        site: SiteId = col::SITE,
         class: &'static str = col::CLASS,
         renewed: NaiveDate = ("Renovado el", "Renewed on"),
-        replaces: Option<String> = ("Reemplaza a", "Replaces"),
+        replaces: Option<DeviceId> = ("Reemplaza a", "Replaces"),
     }
 }
 
@@ -201,7 +201,7 @@ pub fn markdown(r: &Indicators, lang: Lang) -> String {
         ids(t, &c.devices_evaluated),
     ));
     out.push_str(&list(t.c_sites_evaluated, c.sites_evaluated.len(), ids(t, &c.sites_evaluated)));
-    let improved: Vec<String> = c.devices_improved.iter().map(|d| d.device.clone()).collect();
+    let improved: Vec<DeviceId> = c.devices_improved.iter().map(|d| d.device.clone()).collect();
     out.push_str(&list(t.c_devices_improved, improved.len(), ids(t, &improved)));
     let upgrades: Vec<String> = c
         .sites_improved

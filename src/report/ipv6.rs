@@ -12,6 +12,7 @@ use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::to_json;
 use super::table::{self, Cell, row};
 use super::text::{instant, pct};
+use crate::inventory::DeviceId;
 use crate::ipv6::{CheckOutcome, Coverage, Stage, Stages, Tally};
 
 /// The `schema` field of the JSON document.
@@ -101,7 +102,7 @@ row! {
 row! {
     /// A device overdue against its `ipv6_planned` day.
     struct OverdueRow {
-        device: String = col::DEVICE,
+        device: DeviceId = col::DEVICE,
         /// The site's name.
         site: String = col::SITE,
         class: &'static str = col::CLASS,
@@ -113,7 +114,7 @@ row! {
 row! {
     /// A device configured for IPv6 that does not answer over it while IPv4 does.
     struct BrokenRow {
-        device: String = col::DEVICE,
+        device: DeviceId = col::DEVICE,
         /// The site's name.
         site: String = col::SITE,
         class: &'static str = col::CLASS,

@@ -12,7 +12,7 @@ use super::i18n::{Lang, Strings, col, fill};
 use super::table::{self, row};
 use super::text::instant;
 use super::xlsx::Book;
-use crate::inventory::DeviceClass;
+use crate::inventory::{DeviceClass, DeviceId, SiteId};
 use crate::lifecycle::{Candidate, DeviceFacts, Evidence, Finding, Priority, Renewal};
 
 /// The `schema` field of the JSON document.
@@ -204,7 +204,7 @@ row! {
         rank: usize = ("N.°", "#"),
         priority: &'static str = col::PRIORITY,
         score: u32 = col::SCORE,
-        device: String = col::DEVICE,
+        device: DeviceId = col::DEVICE,
         /// The site's name.
         site: String = col::SITE,
         class: &'static str = col::CLASS,
@@ -216,7 +216,7 @@ row! {
 row! {
     /// A device with unknown dates in the Markdown report.
     struct MissingLine {
-        device: String = col::DEVICE,
+        device: DeviceId = col::DEVICE,
         /// The site's name.
         site: String = col::SITE,
         class: &'static str = col::CLASS,
@@ -240,8 +240,8 @@ row! {
 row! {
     /// What identifies a device, and when it was acquired: the first columns of both sheets.
     struct Identity {
-        device: String = col::DEVICE,
-        site: String = col::SITE,
+        device: DeviceId = col::DEVICE,
+        site: SiteId = col::SITE,
         site_name: String = col::SITE_NAME,
         class: &'static str = col::CLASS,
         vendor: Option<String> = col::VENDOR,

@@ -24,6 +24,7 @@ use chrono::NaiveDate;
 
 use super::i18n::{Lang, Strings, fill};
 use super::text::{csv_record, md_table, number, percent_value, text_table};
+use crate::inventory::{DeviceId, ProjectId, SiteId};
 
 /// A column header: (Spanish, English).
 pub type Header = (&'static str, &'static str);
@@ -105,6 +106,18 @@ impl IntoCell for &str {
         Cell::text(self)
     }
 }
+
+/// Inventory ids are text cells.
+macro_rules! id_cells {
+    ($($t:ty),+) => {
+        $(impl IntoCell for $t {
+            fn into_cell(self) -> Cell {
+                Cell::text(self.as_str())
+            }
+        })+
+    };
+}
+id_cells!(DeviceId, SiteId, ProjectId);
 
 impl IntoCell for NaiveDate {
     fn into_cell(self) -> Cell {

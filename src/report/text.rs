@@ -33,13 +33,17 @@ pub fn instant(at: DateTime<Utc>) -> String {
 }
 
 /// An optional text, or empty.
-pub fn opt(s: &Option<String>) -> String {
-    s.clone().unwrap_or_default()
+pub fn opt(s: &Option<impl AsRef<str>>) -> String {
+    s.as_ref().map(|s| s.as_ref().to_owned()).unwrap_or_default()
 }
 
 /// A list of ids joined, or "none".
-pub fn ids(t: &Strings, ids: &[String]) -> String {
-    if ids.is_empty() { t.none_listed.to_owned() } else { ids.join(", ") }
+pub fn ids(t: &Strings, ids: &[impl AsRef<str>]) -> String {
+    if ids.is_empty() {
+        t.none_listed.to_owned()
+    } else {
+        ids.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join(", ")
+    }
 }
 
 /// Escape a Markdown table cell: pipes escaped, line breaks folded to spaces.

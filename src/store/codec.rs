@@ -9,9 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreError;
 use super::columns::stored_row;
-use super::records::{EventKind, EventRecord, InterfaceRecord, PollRecord};
+use crate::history::{EventKind, EventRecord, InterfaceRecord, PollRecord};
 use crate::inventory::Family;
-use crate::probe::{Counter, Interface, ProbeKind, SystemInfo};
+use crate::poll::{Counter, Interface, PollOutcome, ProbeKind, SystemInfo};
 
 /// Longest repeated string stored (device, site, SNMP system values, interface names), in bytes;
 /// longer ones are cut at a character boundary. PostgreSQL's unique index on them refuses
@@ -281,6 +281,20 @@ fn opt_id(ids: &Ids, value: Option<&str>) -> Option<Id> {
     value.map(|v| id(ids, v))
 }
 
+/// The interned string of an id read back.
+fn lookup<'n>(
+    names: &'n Names,
+    table: &'static str,
+    column: &'static str,
+    id: Id,
+) -> Result<&'n Arc<str>, StoreError> {
+    names.get(&id).ok_or_else(|| StoreError::Corrupt {
+        table,
+        column,
+        value: format!("string id {id} (not in `strings`)"),
+    })
+}
+
 /// The string of an id read back.
 pub(crate) fn name(
     names: &Names,
@@ -288,11 +302,17 @@ pub(crate) fn name(
     column: &'static str,
     id: Id,
 ) -> Result<String, StoreError> {
-    names.get(&id).map(|v| v.to_string()).ok_or_else(|| StoreError::Corrupt {
-        table,
-        column,
-        value: format!("string id {id} (not in `strings`)"),
-    })
+    lookup(names, table, column, id).map(|v| v.to_string())
+}
+
+/// A device or site id read back, sharing the interned string.
+pub(crate) fn ident<T: From<Arc<str>>>(
+    names: &Names,
+    table: &'static str,
+    column: &'static str,
+    id: Id,
+) -> Result<T, StoreError> {
+    lookup(names, table, column, id).map(|v| T::from(v.clone()))
 }
 
 fn opt_name(
@@ -304,30 +324,48 @@ fn opt_name(
     id.map(|id| name(names, table, column, id)).transpose()
 }
 
+/// A poll's outcome read back.
+fn outcome(names: &Names, table: &'static str, id: Id) -> Result<PollOutcome, StoreError> {
+    let text = lookup(names, table, "outcome", id)?;
+    PollOutcome::parse(text).ok_or_else(|| StoreError::Corrupt {
+        table,
+        column: "outcome",
+        value: text.to_string(),
+    })
+}
+
 /// The strings of poll records that are interned.
 pub(crate) fn poll_strings(rows: &[PollRecord]) -> impl Iterator<Item = &str> {
     rows.iter().flat_map(|r| {
-        [Some(&r.agent), Some(&r.device), Some(&r.site), Some(&r.outcome)]
-            .into_iter()
-            .chain([
-                r.system.descr.as_ref(),
-                r.system.object_id.as_ref(),
-                r.system.name.as_ref(),
-                r.system.location.as_ref(),
-                r.system.contact.as_ref(),
-            ])
-            .flatten()
-            .map(String::as_str)
+        [
+            Some(r.agent.as_str()),
+            Some(r.device.as_str()),
+            Some(r.site.as_str()),
+            Some(r.outcome.as_str()),
+        ]
+        .into_iter()
+        .chain([
+            r.system.descr.as_deref(),
+            r.system.object_id.as_deref(),
+            r.system.name.as_deref(),
+            r.system.location.as_deref(),
+            r.system.contact.as_deref(),
+        ])
+        .flatten()
     })
 }
 
 /// The strings of interface records that are interned.
 pub(crate) fn interface_strings(rows: &[InterfaceRecord]) -> impl Iterator<Item = &str> {
     rows.iter().flat_map(|r| {
-        [Some(&r.agent), Some(&r.device), Some(&r.interface.name), r.interface.alias.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
+        [
+            Some(r.agent.as_str()),
+            Some(r.device.as_str()),
+            Some(r.interface.name.as_str()),
+            r.interface.alias.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
     })
 }
 
@@ -370,7 +408,7 @@ impl PollRow {
             site: id(ids, &r.site),
             family: family_code(r.family),
             probe: probe_code(r.probe),
-            outcome: id(ids, &r.outcome),
+            outcome: id(ids, r.outcome.as_str()),
             success: r.success,
             sent: opt_u32_to_i32("sent", r.sent)?,
             received: opt_u32_to_i32("received", r.received)?,
@@ -408,11 +446,11 @@ impl PollRow {
         Ok(PollRecord {
             at: self.at,
             agent: name(names, T, "agent", self.agent)?,
-            device: name(names, T, "device", self.device)?,
-            site: name(names, T, "site", self.site)?,
+            device: ident(names, T, "device", self.device)?,
+            site: ident(names, T, "site", self.site)?,
             family: family_of(T, self.family.into())?,
             probe: probe_of(T, self.probe.into())?,
-            outcome: name(names, T, "outcome", self.outcome)?,
+            outcome: outcome(names, T, self.outcome)?,
             success: self.success,
             sent: self.sent.map(|v| i64_to_u32(T, "sent", v.into())).transpose()?,
             received: self.received.map(|v| i64_to_u32(T, "received", v.into())).transpose()?,
@@ -456,7 +494,7 @@ pub(crate) fn latest_per_key(rows: &[PollRow]) -> Vec<&PollRow> {
 }
 
 stored_row! {
-    /// An interface sample as stored: one column per declared counter (`probe::Counter`).
+    /// An interface sample as stored: one column per declared counter (`poll::Counter`).
     pub(crate) struct InterfaceRow in "interfaces", "reading interfaces" {
         agent: Id = "int4",
         device: Id = "int4",
@@ -528,7 +566,7 @@ impl InterfaceRow {
         Ok(InterfaceRecord {
             at: self.at,
             agent: name(names, T, "agent", self.agent)?,
-            device: name(names, T, "device", self.device)?,
+            device: ident(names, T, "device", self.device)?,
             interface,
         })
     }
@@ -592,8 +630,8 @@ impl EventRow {
             at: self.at,
             agent: self.agent,
             kind: EventKind::parse(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?,
-            device: self.device,
-            site: self.site,
+            device: self.device.map(Into::into),
+            site: self.site.map(Into::into),
             family: self
                 .family
                 .as_deref()

@@ -9,7 +9,7 @@
 //! The columns of `polls`, `latest_polls`, `interfaces` and `events` are listed once each
 //! (`codec`, with `columns::stored_row!`); both backends build their SQL, binders and decoders
 //! from those lists. `interfaces` has one column per interface counter declared in
-//! `probe::Counter`: a database that lacks one (written before the counter was declared) gets
+//! `poll::Counter`: a database that lacks one (written before the counter was declared) gets
 //! it when it is opened, beside the migrations, so a new counter needs no migration file.
 //!
 //! Conventions shared by both backends, so they give the same answers:
@@ -41,14 +41,17 @@ mod codec;
 mod columns;
 mod plan;
 mod postgres;
-pub mod records;
 mod sqlite;
 mod url;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// The rows the store keeps (their home is [`crate::history`]).
+pub use crate::history::{
+    Availability, DailyRollup, EventKind, EventRecord, InterfaceRecord, InventorySnapshot,
+    PollRecord,
+};
 pub use codec::MAX_TEXT_BYTES;
-pub use records::*;
 pub use url::{Backend, DEFAULT_URL, DbUrl, URL_ENV};
 
 /// What can go wrong in the store. Device failures never come here: they are rows.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use super::StoreError;
 use super::codec::{self, Id, Names};
-use super::records::{Availability, DailyRollup};
+use crate::history::{Availability, DailyRollup};
 
 /// A part of a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,8 +213,8 @@ pub(crate) fn figures(
 ) -> Result<Availability, StoreError> {
     let n = |column, v| codec::count(table, column, v);
     Ok(Availability {
-        device: codec::name(names, table, "device", device)?,
-        site: codec::name(names, table, "site", s.site)?,
+        device: codec::ident(names, table, "device", device)?,
+        site: codec::ident(names, table, "site", s.site)?,
         family: codec::family_of(table, family.into())?,
         probe: codec::probe_of(table, probe.into())?,
         polls: n("polls", s.polls)?,

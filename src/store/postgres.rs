@@ -13,9 +13,11 @@ use sqlx::{AssertSqlSafe, Connection, Postgres, Row};
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
 use super::columns::{Dialect, Statements};
 use super::plan::{self, Key, Sums};
-use super::records::*;
 use super::url::DbUrl;
 use super::{StoreError, query_error};
+use crate::history::{
+    Availability, DailyRollup, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord,
+};
 
 /// How long opening the database may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);

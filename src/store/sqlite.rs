@@ -16,9 +16,11 @@ use sqlx::{AssertSqlSafe, Connection, QueryBuilder, Row, Sqlite, SqliteExecutor}
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
 use super::columns::{Dialect, Statements};
 use super::plan::{self, Key, Sums};
-use super::records::*;
 use super::url::DbUrl;
 use super::{StoreError, query_error};
+use crate::history::{
+    Availability, DailyRollup, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord,
+};
 
 /// How long opening the database may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -421,7 +423,8 @@ impl SqliteStore {
              ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, rows = excluded.rows",
         )
         .bind(day)
-        .bind(codec::micros(Utc::now()))
+        // When the roll-up ran, by the wall clock (PostgreSQL writes its own `now()`).
+        .bind(codec::micros(crate::clock::Clock::Wall.now()))
         .bind(n)
         .execute(&mut *tx)
         .await

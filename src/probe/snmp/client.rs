@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use snmp2::AsyncSession;
 use snmp2::v3::{AuthErrorKind, KeyExtension};
-use tokio::time::Instant;
 
 use super::credentials::{Credentials, SnmpTarget};
 use super::usm::{self, Engine, ProbeReply, User};
@@ -379,7 +378,10 @@ impl<'a> Client<'a> {
                     .map_err(|e| {
                         Failure::AuthFailed(format!("cannot derive the SNMPv3 keys: {e}"))
                     })?
-                    .with_engine_boots_and_time(engine.boots, engine.time_now(Instant::now()));
+                    .with_engine_boots_and_time(
+                        engine.boots,
+                        engine.time_now(crate::clock::monotonic()),
+                    );
                 AsyncSession::new_v3(self.addr, req_id, security).await
             }
         }
@@ -411,7 +413,7 @@ impl<'a> Client<'a> {
                 Some(Ok(n)) => {
                     return match usm::parse_probe_reply(&buf[..n], None) {
                         Ok(ProbeReply::Engine { id, boots, time }) => {
-                            Ok(Engine { id, boots, time, learnt: Instant::now() })
+                            Ok(Engine { id, boots, time, learnt: crate::clock::monotonic() })
                         }
                         Ok(other) => Err(Failure::Decode(format!(
                             "the agent answered SNMPv3 engine discovery with {other:?}, not a discovery report"

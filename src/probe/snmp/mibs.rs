@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::value::{ObjectId, Val, Varbind, dotted};
-use crate::probe::{Counter, EntityInfo, HostResources, Interface, Storage, SystemInfo};
+use crate::poll::{Counter, EntityInfo, HostResources, Interface, Storage, SystemInfo};
 
 /// SNMPv2-MIB system group scalars, in the order [`system_info`] expects them.
 pub(crate) const SYSTEM: [&[u32]; 6] = [

@@ -16,12 +16,11 @@ mod walk;
 
 /// The tests' real snmpd (a test helper shared with tests/snmp.rs).
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // a test helper: waits for snmpd with deadlines
 #[path = "../../../tests/support/snmpd.rs"]
 mod test_snmpd;
 
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 pub use credentials::{Credentials, SnmpTarget};
 pub use track::{AgentTracker, InterfaceTotals, Observation};
@@ -35,7 +34,8 @@ pub fn discovery_request(msg_id: i32) -> Vec<u8> {
 }
 
 use crate::inventory::Family;
-use crate::probe::{SnmpCost, SnmpOutcome, SnmpQuery, SnmpReport};
+use crate::poll::{SnmpCost, SnmpOutcome, SnmpReport};
+use crate::probe::SnmpQuery;
 use client::{Client, Failure, Op};
 use mibs::Rows;
 use value::{ObjectId, Response, error_status_name};
@@ -68,7 +68,7 @@ pub async fn poll(target: &SnmpTarget, query: SnmpQuery) -> SnmpReport {
 
 /// [`poll`] with explicit tuning (benchmarks, the lab).
 pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOptions) -> SnmpReport {
-    let started = Instant::now();
+    let started = crate::clock::monotonic();
     let mut report = SnmpReport {
         family: if target.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
         address: target.address,
@@ -235,7 +235,7 @@ async fn walk(
 
 /// ENTITY-MIB: the first entity with a model name, then its serial number and software
 /// revision. `None` when no entity has a model.
-async fn entity(client: &mut Client<'_>) -> Result<Option<crate::probe::EntityInfo>, Failure> {
+async fn entity(client: &mut Client<'_>) -> Result<Option<crate::poll::EntityInfo>, Failure> {
     let mut walk = ColumnWalk::new(&[mibs::ENT_MODEL_NAME]);
     let mut found = None;
     let mut requests = 0;

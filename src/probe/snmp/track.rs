@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-pub use crate::probe::InterfaceTotals;
-use crate::probe::counters::restarted;
-use crate::probe::{InterfaceCounters, SnmpReport};
+pub use crate::poll::InterfaceTotals;
+use crate::poll::counters::restarted;
+use crate::poll::{InterfaceCounters, SnmpReport};
 
 /// Per-device, per-family state: feed it every report of that agent, in order.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +64,7 @@ mod tests {
 
     use super::*;
     use crate::inventory::Family;
-    use crate::probe::{Interface, SnmpOutcome, SystemInfo};
+    use crate::poll::{Interface, SnmpOutcome, SystemInfo};
 
     fn report(uptime: u32, octets: &[(u32, u64, u8)]) -> SnmpReport {
         SnmpReport {

@@ -95,7 +95,7 @@ fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
 /// whether it knows the user (snmp2 can only say "authentication failed").
 pub(crate) fn probe_message(msg_id: i32, engine: Option<&Engine>, user: &[u8]) -> Vec<u8> {
     let (id, boots, time) = match engine {
-        Some(e) => (e.id.as_slice(), e.boots, e.time_now(Instant::now())),
+        Some(e) => (e.id.as_slice(), e.boots, e.time_now(crate::clock::monotonic())),
         None => (&[][..], 0, 0),
     };
     let usm = seq(&[octets(id), int(boots), int(time), octets(user), octets(&[]), octets(&[])]);
@@ -125,7 +125,7 @@ pub(crate) fn parse_probe_reply(
     if let Some(e) = engine {
         sec = sec
             .with_engine_id(&e.id)?
-            .with_engine_boots_and_time(e.boots, e.time_now(Instant::now()));
+            .with_engine_boots_and_time(e.boots, e.time_now(crate::clock::monotonic()));
     }
     let reply = match Pdu::from_bytes_with_security(bytes, Some(&mut sec)) {
         // snmp2 learnt the engine from an unauthenticated report: discovery done.
@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn engine_time_advances_with_the_local_clock() {
-        let learnt = Instant::now();
+        let learnt = crate::clock::monotonic();
         let e = Engine { id: vec![0x80, 0, 0x1f, 0x88], boots: 3, time: 1_000, learnt };
         assert_eq!(e.time_now(learnt), 1_000);
         assert_eq!(e.time_now(learnt + Duration::from_secs(151)), 1_151);

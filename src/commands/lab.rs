@@ -1,17 +1,19 @@
 //! `vigia lab up | down | status | check` and the lab of `vigia agent --lab`: the lab crate's
-//! results and errors turned into messages and exit codes. Part of the binary only.
+//! results turned into messages, its errors into [`CliError`]s. Part of the binary only.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vigia::exit;
-use vigia::inventory::{Inventory, SecretRef, SnmpProfile};
+use vigia::clock::Clock;
+use vigia::inventory::{self, Inventory, SecretRef, Secrets, SnmpProfile};
 use vigia_lab::holder::{self, Stopped};
 use vigia_lab::state::LabState;
 use vigia_lab::{Lab, LabError};
 
-use crate::lab_twin::{self, TwinError};
+use super::{CliError, Outcome, load};
+use crate::cli::LabCommand;
+use crate::lab_twin;
 
 /// `println!` that does not panic when the reader went away (`vigia lab status | head`).
 macro_rules! say {
@@ -25,14 +27,22 @@ macro_rules! say {
     }};
 }
 
-fn fail(e: &LabError) -> u8 {
-    eprintln!("vigia lab: {e}");
-    if e.is_invalid_input() { exit::INVALID_INPUT } else { exit::FAILURE }
-}
-
-fn fail_twin(e: &TwinError) -> u8 {
-    eprintln!("vigia lab: {e}");
-    if e.is_invalid_input() { exit::INVALID_INPUT } else { exit::FAILURE }
+/// Run `vigia lab ...`.
+pub fn run(cmd: LabCommand) -> Result<Outcome, CliError> {
+    match cmd {
+        LabCommand::Up { inventory: args, lab } => {
+            let inv = load(&args.inventory, Secrets::Require)?;
+            up(&inv, &lab.name, lab.host_v4, lab.host_v6)
+        }
+        LabCommand::Down(lab) => down(&lab.name),
+        // Warnings (unset secrets) are not this question's business; errors still refuse.
+        LabCommand::Check(args) => {
+            let (inv, _) = inventory::load(&args.inventory, Secrets::Warn)
+                .map_err(CliError::InventoryDiagnostics)?;
+            Ok(check(&inv, &args.inventory))
+        }
+        LabCommand::Status { lab, all } => status(&lab.name, all),
+    }
 }
 
 /// The holder program, beside this executable (cargo builds both into the same directory).
@@ -43,61 +53,51 @@ fn holder_program() -> Result<PathBuf, LabError> {
 }
 
 /// `vigia lab up`: check, start the holder, wait until the lab answers, print a summary.
-pub fn up(inv: &Inventory, name: &str, host_v4: Ipv4Addr, host_v6: Ipv6Addr) -> u8 {
-    let started = Instant::now();
+fn up(
+    inv: &Inventory,
+    name: &str,
+    host_v4: Ipv4Addr,
+    host_v6: Ipv6Addr,
+) -> Result<Outcome, CliError> {
+    let started = vigia::clock::monotonic();
     // The lab's own checks (root, TUN, programs) come first, as `vigia lab up` always did.
-    if let Err(e) = vigia_lab::check_prerequisites() {
-        return fail(&e);
-    }
-    let spec = match lab_twin::cli_spec(inv, name, host_v4, host_v6) {
-        Ok(spec) => spec,
-        Err(e) => return fail_twin(&e),
-    };
-    match holder_program().and_then(|program| holder::start(&spec, &program)) {
-        Ok(state) => {
-            print_summary(&state, inv, started.elapsed());
-            exit::OK
-        }
-        Err(e) => fail(&e),
-    }
+    vigia_lab::check_prerequisites().map_err(CliError::Lab)?;
+    let spec = lab_twin::cli_spec(inv, name, host_v4, host_v6).map_err(CliError::Twin)?;
+    let state = holder_program()
+        .and_then(|program| holder::start(&spec, &program))
+        .map_err(CliError::Lab)?;
+    print_summary(&state, inv, started.elapsed());
+    Ok(Outcome::Done)
 }
 
 /// `vigia lab down`: stop the holder, then remove whatever recorded item is still there.
-pub fn down(name: &str) -> u8 {
-    match holder::stop(name) {
-        Ok(Stopped::Clean) => {
-            say!("lab {name} is down: nothing of it remains");
-            exit::OK
-        }
-        Ok(Stopped::Leftovers(removed)) => {
+fn down(name: &str) -> Result<Outcome, CliError> {
+    match holder::stop(name).map_err(CliError::Lab)? {
+        Stopped::Clean => say!("lab {name} is down: nothing of it remains"),
+        Stopped::Leftovers(removed) => {
             say!("lab {name} is down; removed what its holder left: {}", removed.join(", "));
-            exit::OK
         }
-        Err(e) => fail(&e),
     }
+    Ok(Outcome::Done)
 }
 
 /// `vigia lab status`: one lab per device (exit 1 when its holder is dead), or every lab.
-pub fn status(name: &str, all: bool) -> u8 {
+fn status(name: &str, all: bool) -> Result<Outcome, CliError> {
     if all {
         say!("{}", holder::list().trim_end());
-        return exit::OK;
+        return Ok(Outcome::Done);
     }
-    match holder::status(name) {
-        Ok(status) => {
-            say!("{}", status.text.trim_end());
-            if status.holder_alive { exit::OK } else { exit::FAILURE }
-        }
-        Err(e) => fail(&e),
-    }
+    let status = holder::status(name).map_err(CliError::Lab)?;
+    say!("{}", status.text.trim_end());
+    Ok(if status.holder_alive { Outcome::Done } else { Outcome::FoundDown })
 }
 
 /// `vigia lab check`: whether every address the inventory polls today is a lab placeholder.
-pub fn check(inv: &Inventory, inventory_dir: &Path) -> u8 {
-    let outside = lab_twin::outside_lab(inv, chrono::Utc::now().date_naive());
+fn check(inv: &Inventory, inventory_dir: &Path) -> Outcome {
+    let outside = lab_twin::outside_lab(inv, Clock::Wall.today());
     if outside.is_empty() {
         eprintln!("{}: every polled address is a lab placeholder", inventory_dir.display());
-        exit::OK
+        Outcome::Done
     } else {
         eprintln!(
             "{}: {} polled address(es) outside the lab ranges, e.g. {}",
@@ -105,21 +105,17 @@ pub fn check(inv: &Inventory, inventory_dir: &Path) -> u8 {
             outside.len(),
             outside[0]
         );
-        exit::CHECK_FAILED
+        Outcome::CheckNotMet
     }
 }
 
 /// Bring up the lab twin of the inventory, held by this process, for `vigia agent --lab`.
-pub async fn agent_lab(inv: &Inventory) -> Result<Lab, u8> {
-    let fail = |e: &dyn std::fmt::Display, invalid: bool| {
-        eprintln!("vigia agent --lab: {e}");
-        if invalid { exit::INVALID_INPUT } else { exit::FAILURE }
-    };
-    vigia_lab::check_prerequisites().map_err(|e| fail(&e, e.is_invalid_input()))?;
-    let spec = lab_twin::spec_from_inventory(inv, "agent", chrono::Utc::now().date_naive())
-        .map_err(|e| fail(&e, e.is_invalid_input()))?;
+pub async fn agent_lab(inv: &Inventory) -> Result<Lab, CliError> {
+    vigia_lab::check_prerequisites().map_err(CliError::AgentLab)?;
+    let spec = lab_twin::spec_from_inventory(inv, "agent", Clock::Wall.today())
+        .map_err(CliError::AgentLabTwin)?;
     tracing::info!(devices = spec.devices.len(), "bringing up the lab twin of the inventory");
-    let lab = Lab::up(spec).await.map_err(|e| fail(&e, e.is_invalid_input()))?;
+    let lab = Lab::up(spec).await.map_err(CliError::AgentLab)?;
     tracing::info!(name = lab.name(), "lab up");
     Ok(lab)
 }

@@ -1,10 +1,11 @@
-//! What the store keeps: rows as plain data, shared by both backends.
+//! What the history keeps: rows as plain data. The agent and the state make them, the store
+//! keeps them (both backends), the core reads them back in a [`super::History`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::inventory::Family;
-use crate::probe::{Interface, ProbeKind, SystemInfo};
+use crate::inventory::{DeviceId, Family, SiteId};
+use crate::poll::{Interface, PollOutcome, ProbeKind, SystemInfo};
 
 names! {
     /// Things that happened, stored as events.
@@ -34,15 +35,15 @@ pub struct PollRecord {
     /// Which agent polled (several agents may share PostgreSQL).
     pub agent: String,
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Site id of the device at the time.
-    pub site: String,
+    pub site: SiteId,
     /// Address family.
     pub family: Family,
     /// ICMP or SNMP.
     pub probe: ProbeKind,
-    /// `IcmpOutcome` or `SnmpOutcome` spelling.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: PollOutcome,
     /// Whether the probe succeeded.
     pub success: bool,
     /// ICMP: echoes sent.
@@ -72,7 +73,7 @@ pub struct InterfaceRecord {
     /// Which agent.
     pub agent: String,
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// The row as the probe read it (octet counters raw, as the device keeps them).
     pub interface: Interface,
 }
@@ -87,9 +88,9 @@ pub struct EventRecord {
     /// What.
     pub kind: EventKind,
     /// The device, for device events.
-    pub device: Option<String>,
+    pub device: Option<DeviceId>,
     /// The site, for site events (and the device's site for device events).
-    pub site: Option<String>,
+    pub site: Option<SiteId>,
     /// The family, for per-family events.
     pub family: Option<Family>,
     /// The probe, for device up/down.
@@ -117,9 +118,9 @@ pub struct InventorySnapshot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Availability {
     /// Device id.
-    pub device: String,
+    pub device: DeviceId,
     /// Site id (the latest seen in the period).
-    pub site: String,
+    pub site: SiteId,
     /// Family.
     pub family: Family,
     /// Probe.

@@ -3,10 +3,11 @@
 //! Every interface counter is declared once, in [`interface_counters!`] below: its field, which
 //! is also the store's column, and the IF-MIB objects it is read from. From that one line follow
 //! the field of [`Interface`] and of [`InterfaceTotals`], the columns the SNMP walk asks for
-//! (`snmp::mibs`), the wrap and restart tracking ([`InterfaceCounters`], used by the agent's
-//! state and by `snmp::AgentTracker`), and the store's `interfaces` columns, encoders and
-//! decoders in both dialects; a database opened by a version without the column gets it at
-//! start (`store`). The metric that exports a counter is declared with the other metrics.
+//! (`probe::snmp::mibs`), the wrap and restart tracking ([`InterfaceCounters`], used by the
+//! agent's state and by `probe::snmp::AgentTracker`), and the store's `interfaces` columns,
+//! encoders and decoders in both dialects; a database opened by a version without the column
+//! gets it at start (`store`). The metric that exports a counter is declared with the other
+//! metrics.
 
 use serde::Serialize;
 

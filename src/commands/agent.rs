@@ -1,0 +1,98 @@
+//! `vigia agent`: poll until told to stop (or once, with `--once`), serving `/metrics` beside
+//! it; with `--lab`, inside a lab twin of the inventory brought up first and taken down after.
+
+use std::net::SocketAddr;
+
+use vigia::agent::{Agent, AgentOptions, NetProber};
+use vigia::clock::Clock;
+use vigia::inventory::{Inventory, Secrets};
+use vigia::probe::icmp::Icmp;
+use vigia::store::{DbUrl, Store};
+
+use super::{CliError, Outcome, emit, lab, load};
+use crate::cli::AgentArgs;
+
+/// Run `vigia agent`.
+pub async fn run(args: AgentArgs) -> Result<Outcome, CliError> {
+    let inv = load(&args.inventory.inventory, Secrets::Require)?;
+    let mut opts = AgentOptions::new(args.inventory.inventory.clone());
+    if let Some(id) = args.agent_id {
+        opts.agent_id = id;
+    }
+    opts.listen = (!args.once).then_some(args.listen);
+    opts.raw_retention_days = args.raw_retention_days;
+    opts.max_in_flight = vigia::agent::fds::fit_snmp_concurrency(args.max_in_flight.max(1));
+    opts.max_icmp_in_flight = args.max_icmp_in_flight.max(1);
+    opts.shard = args.shard;
+    opts.derive_every = args.derive_every;
+
+    let lab = if args.lab { Some(lab::agent_lab(&inv).await?) } else { None };
+    let result = poll(args.db, args.once, opts, inv).await;
+    if let Some(lab) = lab
+        && let Err(e) = lab.down().await
+    {
+        // Two failures: the agent's is told here, the lab's by the caller.
+        if let Err(failed) = &result {
+            failed.report();
+        }
+        return Err(CliError::LabDown(e));
+    }
+    result
+}
+
+/// Open the store and the ICMP sockets, then poll once or until told to stop.
+async fn poll(
+    db: DbUrl,
+    once: bool,
+    opts: AgentOptions,
+    inv: Inventory,
+) -> Result<Outcome, CliError> {
+    let store = Store::open(&db).await.map_err(|source| CliError::Store { db, source })?;
+    let icmp = Icmp::open().map_err(CliError::Icmp)?;
+    let listen = opts.listen;
+    let agent =
+        Agent::new(opts, inv, NetProber::new(icmp), store, Clock::Wall).map_err(CliError::agent)?;
+    if once { poll_once(agent).await } else { serve(agent, listen).await }
+}
+
+/// `--once`: poll everything once, store it, print a summary.
+async fn poll_once(agent: Agent<NetProber>) -> Result<Outcome, CliError> {
+    let started = vigia::clock::monotonic();
+    let (_, shared) = agent.run_once().await.map_err(CliError::Agent)?;
+    let shared = shared.read().unwrap_or_else(|p| p.into_inner());
+    let summary = vigia::agent::render_summary(&shared, started.elapsed());
+    emit(None, summary.as_bytes(), false)
+}
+
+/// Poll until a signal says stop, serving `/metrics`, `/healthz` and `/api/devices` on
+/// `listen` meanwhile.
+async fn serve(agent: Agent<NetProber>, listen: Option<SocketAddr>) -> Result<Outcome, CliError> {
+    let (control_tx, control_rx) = tokio::sync::mpsc::channel(16);
+    vigia::agent::watch_signals(control_tx.clone()).map_err(CliError::Agent)?;
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(vigia::agent::forward_reloads(reload_rx, control_tx.clone()));
+    let server = match listen {
+        Some(addr) => {
+            let listener = vigia::http::bind(addr).await.map_err(CliError::Listen)?;
+            tracing::info!(%addr, "serving /metrics, /healthz, /api/devices");
+            let app = vigia::http::router(agent.shared(), reload_tx);
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let handle = tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+            });
+            Some((stop_tx, handle))
+        }
+        None => None,
+    };
+    let result = agent.run(control_rx).await;
+    if let Some((stop, handle)) = server {
+        let _ = stop.send(());
+        let _ = handle.await;
+    }
+    result.map_err(CliError::Agent)?;
+    Ok(Outcome::Done)
+}
