@@ -8,6 +8,7 @@
 mod names;
 
 pub mod agent;
+pub mod console;
 pub mod diag;
 pub mod exit;
 pub mod history;

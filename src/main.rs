@@ -225,8 +225,8 @@ async fn agent_run(db: vigia::store::DbUrl, once: bool, opts: AgentOptions, inv:
     let server = match listen {
         Some(addr) => match vigia::http::bind(addr).await {
             Ok(listener) => {
-                tracing::info!(%addr, "serving /metrics, /healthz, /api/devices");
-                let app = vigia::http::router(agent.shared(), reload_tx);
+                tracing::info!(%addr, "serving the console at /, /metrics, /healthz, /api/devices");
+                let app = vigia::http::router(agent.shared(), agent.store(), reload_tx);
                 let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
                 let handle = tokio::spawn(async move {
                     axum::serve(listener, app)
