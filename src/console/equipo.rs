@@ -383,7 +383,13 @@ fn lifecycle(ctx: &Ctx, m: &Model) -> Markup {
         dl.facts #ciclo {
             dt { (ctx.t("Adquirido", "Acquired")) } dd { (date(l.acquired)) }
             dt { (ctx.t("Edad", "Age")) }
-            dd { (age.map_or_else(|| t.no_data.to_owned(), |a| format!("{a}"))) (ctx.t(" años; límite de su clase: ", " years; its class's limit: ")) (max_age) }
+            dd {
+                @match age {
+                    Some(a) => { (a) (ctx.t(" años", " years")) },
+                    None => (t.no_data),
+                }
+                (ctx.t("; límite de su clase: ", "; its class's limit: ")) (max_age) (ctx.t(" años", " years"))
+            }
             dt { (ctx.t("Fin de venta", "End of sale")) } dd { (date(l.end_of_sale)) }
             dt { (ctx.t("Fin de soporte", "End of support")) } dd { (date(l.end_of_support)) }
             @if let Some(r) = l.renewed { dt { (ctx.t("Renovado el", "Renewed on")) } dd { (r.to_string()) } }
@@ -402,7 +408,7 @@ fn lifecycle(ctx: &Ctx, m: &Model) -> Markup {
                 span.badge.st-up { span.mark aria-hidden="true" { "▲" } " " (ctx.t("No es candidato", "Not a candidate")) }
                 " " (ctx.t("ninguna regla de renovación se cumple con los datos conocidos (edad, fin de soporte, fallas en 90 días).",
                            "no renewal rule holds on the known data (age, end of support, failures over 90 days)."))
-                @if !l.acquired.is_some() || l.end_of_support.is_none() {
+                @if l.acquired.is_none() || l.end_of_support.is_none() {
                     " " (ctx.t("Faltan fechas: ver el reporte de renovación.", "Dates are missing: see the renewal report."))
                 }
             },
