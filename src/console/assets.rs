@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 pub const CSS: &str = include_str!("assets/console.css");
 /// The script: it only refreshes the page's data, every page works without it.
 pub const JS: &str = include_str!("assets/console.js");
+/// The icon (browsers ask for `/favicon.ico` too: the same icon answers there).
+pub const ICON: &str = include_str!("assets/icon.svg");
 
 pub(super) async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
@@ -22,5 +24,10 @@ pub(super) async fn js() -> Response {
         ],
         JS,
     )
+        .into_response()
+}
+
+pub(super) async fn icon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], ICON)
         .into_response()
 }

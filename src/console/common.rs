@@ -209,6 +209,7 @@ pub fn shell(ctx: &Ctx, info: &PageInfo<'_>, content: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (info.title) " · vigia" }
                 link rel="stylesheet" href="/assets/console.css";
+                link rel="icon" href="/assets/icon.svg" type="image/svg+xml";
                 script src="/assets/console.js" defer {}
             }
             body.wall[ctx.wall] data-refresh=[refresh] data-offline=(ctx.t(

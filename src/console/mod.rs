@@ -74,6 +74,8 @@ pub fn router(console: Console) -> Router {
         .route("/inventario", get(inventario::page))
         .route("/assets/console.css", get(assets::css))
         .route("/assets/console.js", get(assets::js))
+        .route("/assets/icon.svg", get(assets::icon))
+        .route("/favicon.ico", get(assets::icon))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(console)
 }
