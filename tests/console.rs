@@ -142,16 +142,33 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
 }
 
 /// The browser's console entries since the last call (chromedriver's log endpoint).
-async fn browser_log(http: &reqwest::Client, driver: &Driver, session: &str) -> Vec<serde_json::Value> {
+async fn browser_log(
+    http: &reqwest::Client,
+    driver: &Driver,
+    session: &str,
+) -> Vec<serde_json::Value> {
     let url = format!("http://127.0.0.1:{}/session/{session}/se/log", driver.port);
-    let r: serde_json::Value =
-        http.post(url).json(&json!({"type": "browser"})).send().await.unwrap().json().await.unwrap();
-    r["value"].as_array().cloned().unwrap_or_default()
+    let r: serde_json::Value = http
+        .post(url)
+        .json(&json!({"type": "browser"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["value"].as_array().cloned().unwrap_or_else(|| panic!("chromedriver's log endpoint: {r}"))
 }
 
-async fn assert_no_console_errors(http: &reqwest::Client, driver: &Driver, session: &str, page: &str) {
+async fn assert_no_console_errors(
+    http: &reqwest::Client,
+    driver: &Driver,
+    session: &str,
+    page: &str,
+) {
     let entries = browser_log(http, driver, session).await;
-    let errors: Vec<_> = entries.iter().filter(|e| e["level"] == "SEVERE" || e["level"] == "WARNING").collect();
+    let errors: Vec<_> =
+        entries.iter().filter(|e| e["level"] == "SEVERE" || e["level"] == "WARNING").collect();
     assert!(errors.is_empty(), "{page}: the browser logged {errors:#?}");
 }
 
@@ -175,7 +192,10 @@ async fn wait_attr(c: &Client, css: &str, name: &str, value: &str, within: Durat
         if now.as_deref() == Some(value) {
             return start.elapsed();
         }
-        assert!(start.elapsed() < within, "waited {within:?} for {css}[{name}={value}], last {now:?}");
+        assert!(
+            start.elapsed() < within,
+            "waited {within:?} for {css}[{name}={value}], last {now:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -226,8 +246,9 @@ async fn page_tables(c: &Client) -> Vec<Vec<Vec<String>>> {
 }
 
 fn cells_of(bytes: &[u8]) -> Vec<(String, Vec<Vec<String>>)> {
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
-        .expect("the download opens with calamine");
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
+            .expect("the download opens with calamine");
     let names = wb.sheet_names().to_vec();
     names
         .into_iter()
@@ -240,10 +261,30 @@ fn cells_of(bytes: &[u8]) -> Vec<(String, Vec<Vec<String>>)> {
 }
 
 /// `vigia report REPORT --as-of DAY --format FORMAT` on the same inventory and database.
-async fn cli_report(dir: &Path, inv: &str, db: &str, day: &str, report: &str, format: &str) -> Vec<u8> {
+async fn cli_report(
+    dir: &Path,
+    inv: &str,
+    db: &str,
+    day: &str,
+    report: &str,
+    format: &str,
+) -> Vec<u8> {
     let out = dir.join(format!("{report}.{format}"));
     let out_arg = out.display().to_string();
-    let args = ["report", report, "--inventory", inv, "--db", db, "--as-of", day, "--format", format, "-o", &out_arg];
+    let args = [
+        "report",
+        report,
+        "--inventory",
+        inv,
+        "--db",
+        db,
+        "--as-of",
+        day,
+        "--format",
+        format,
+        "-o",
+        &out_arg,
+    ];
     e2e::vigia(&args, &SECRETS, Duration::from_secs(60)).await.expect_code(0);
     std::fs::read(out).unwrap()
 }
@@ -274,7 +315,17 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     let inv_arg = inv_dir.display().to_string();
     let listen = format!("127.0.0.1:{port}");
     let mut agent = e2e::AgentProcess::start(
-        &["agent", "--inventory", &inv_arg, "--db", &db_url, "--listen", &listen, "--agent-id", "console-test"],
+        &[
+            "agent",
+            "--inventory",
+            &inv_arg,
+            "--db",
+            &db_url,
+            "--listen",
+            &listen,
+            "--agent-id",
+            "console-test",
+        ],
         &SECRETS,
         &dir.path().join("agent.log"),
     );
@@ -284,7 +335,8 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     // Wait (over HTTP) until every device answers over each of its families.
     let start = Instant::now();
     loop {
-        let devices: serde_json::Value = match http.get(format!("{base}/api/devices")).send().await {
+        let devices: serde_json::Value = match http.get(format!("{base}/api/devices")).send().await
+        {
             Ok(r) => r.json().await.unwrap_or_default(),
             Err(_) => serde_json::Value::Null,
         };
@@ -298,7 +350,11 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
             break;
         }
         agent.assert_running();
-        assert!(start.elapsed() < Duration::from_secs(40), "devices not all up: {devices}\n{}", agent.log());
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "devices not all up: {devices}\n{}",
+            agent.log()
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
@@ -309,7 +365,12 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     // Resumen: Spanish (the browser asks for es-PE), every sede with its medium.
     c.goto(&format!("{base}/")).await.unwrap();
     assert_eq!(text_of(&c, "h1").await, "Resumen de la red");
-    let media = [("main", "sede principal"), ("grau", "fibra óptica"), ("teatro", "radioenlace"), ("evil", "fibra óptica")];
+    let media = [
+        ("main", "sede principal"),
+        ("grau", "fibra óptica"),
+        ("teatro", "radioenlace"),
+        ("evil", "fibra óptica"),
+    ];
     for (site, medium) in media {
         let css = format!("tr[data-site='{site}'] td[data-medium]");
         assert_eq!(text_of(&c, &css).await, medium, "{site}");
@@ -338,7 +399,10 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     let took = wait_attr(&c, "tr[data-device='sw-grau']", "data-status", "down", bound).await;
     wait_attr(&c, "#enlace [data-status]", "data-status", "isolated", bound).await;
     eprintln!("sw-grau shown down {took:?} after the cut");
-    assert_eq!(c.execute("return window.__not_reloaded === true", vec![]).await.unwrap(), json!(true));
+    assert_eq!(
+        c.execute("return window.__not_reloaded === true", vec![]).await.unwrap(),
+        json!(true)
+    );
     screenshot(&c, "sede").await;
     assert_no_console_errors(&http, &driver, &session, "Sede").await;
     // The Resumen says so too, and brings it back without a reload once restored.
@@ -347,9 +411,22 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     c.execute("window.__not_reloaded = true", vec![]).await.unwrap();
     lab.restore("sw-grau").await.unwrap();
     // Failures back off up to four intervals.
-    wait_attr(&c, "tr[data-site='grau']", "data-status", "up", ICMP_INTERVAL * 5 + Duration::from_secs(6)).await;
-    assert_eq!(c.execute("return window.__not_reloaded === true", vec![]).await.unwrap(), json!(true));
-    assert!(c.find(Locator::Css("body[data-refreshed]")).await.is_ok(), "the script refreshed the page");
+    wait_attr(
+        &c,
+        "tr[data-site='grau']",
+        "data-status",
+        "up",
+        ICMP_INTERVAL * 5 + Duration::from_secs(6),
+    )
+    .await;
+    assert_eq!(
+        c.execute("return window.__not_reloaded === true", vec![]).await.unwrap(),
+        json!(true)
+    );
+    assert!(
+        c.find(Locator::Css("body[data-refreshed]")).await.is_ok(),
+        "the script refreshed the page"
+    );
 
     // Eventos: the device's down and up, the site's isolation and restoration.
     c.goto(&format!("{base}/eventos?sede=grau")).await.unwrap();
@@ -401,7 +478,8 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
         ("links", &["md", "json"][..]),
         ("indicators", &["md", "json", "xlsx"][..]),
     ] {
-        let cli = |format: &'static str| cli_report(dir.path(), &inv_arg, &db_url, &day, report, format);
+        let cli =
+            |format: &'static str| cli_report(dir.path(), &inv_arg, &db_url, &day, report, format);
         c.goto(&format!("{base}/reportes/{report}?fecha={day}")).await.unwrap();
         let md = String::from_utf8(cli("md").await).unwrap();
         let expected = md_tables(&md);
@@ -416,7 +494,11 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
             if *format == "xlsx" {
                 assert_eq!(cells_of(&got), cells_of(&want), "{report}.xlsx cells");
             } else {
-                assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "{report}.{format}");
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(&want),
+                    "{report}.{format}"
+                );
             }
         }
     }

@@ -12,7 +12,10 @@ pub const JS: &str = include_str!("assets/console.js");
 pub const ICON: &str = include_str!("assets/icon.svg");
 
 pub(super) async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")],
+        CSS,
+    )
         .into_response()
 }
 

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-pub use crate::report::Lang;
 use crate::agent::Shared;
 use crate::inventory::{Device, Family};
+pub use crate::report::Lang;
 use crate::state::DeviceState;
 
 /// The language of a request: `?lang=es|en` first, then the first of `Accept-Language`'s
@@ -189,8 +189,7 @@ pub enum Nav {
 /// The whole page: head, navigation, the data's time, the content.
 pub fn shell(ctx: &Ctx, info: &PageInfo<'_>, content: Markup) -> Response {
     let lang = ctx.lang;
-    let refresh =
-        info.refresh.or(info.freshness.map(|f| f.interval)).map(|d| d.as_secs().max(1));
+    let refresh = info.refresh.or(info.freshness.map(|f| f.interval)).map(|d| d.as_secs().max(1));
     let nav = [
         (Nav::Resumen, "/", ctx.t("Resumen", "Summary")),
         (Nav::Eventos, "/eventos", ctx.t("Eventos", "Events")),
@@ -478,7 +477,10 @@ mod tests {
             query: HashMap::new(),
             now: chrono::DateTime::UNIX_EPOCH,
         };
-        assert_eq!(ctx.href("/eventos", &[("sede", "a b/<c>")]), "/eventos?lang=en&wall=1&sede=a%20b%2F%3Cc%3E");
+        assert_eq!(
+            ctx.href("/eventos", &[("sede", "a b/<c>")]),
+            "/eventos?lang=en&wall=1&sede=a%20b%2F%3Cc%3E"
+        );
         assert_eq!(encode("sw-01_x.y~"), "sw-01_x.y~");
     }
 }

@@ -15,8 +15,8 @@ use maud::{Markup, html};
 use super::Console;
 use super::chart;
 use super::common::{
-    Ctx, FAMILIES, Freshness, Nav, PageInfo, badge, device_status, encode, family_label,
-    instant_s, ms, not_found, pct, shell, store_failed,
+    Ctx, FAMILIES, Freshness, Nav, PageInfo, badge, device_status, encode, family_label, instant_s,
+    ms, not_found, pct, shell, store_failed,
 };
 use super::eventos::events_table;
 use crate::agent::read_shared;
@@ -114,7 +114,10 @@ pub(super) async fn page(
         })
     };
     let Some(m) = model else {
-        return not_found(&ctx, &format!("{}{id}", ctx.t("No hay ningún equipo ", "There is no device ")));
+        return not_found(
+            &ctx,
+            &format!("{}{id}", ctx.t("No hay ningún equipo ", "There is no device ")),
+        );
     };
     let (_, from, to) = period(&ctx);
     let mut series = BTreeMap::new();
@@ -163,7 +166,13 @@ pub(super) async fn page(
     let title = format!("{} {}", ctx.t("Equipo", "Device"), m.device.id);
     shell(
         &ctx,
-        &PageInfo { title: &title, path: &path, nav: Nav::Detail, freshness: Some(m.freshness), refresh: None },
+        &PageInfo {
+            title: &title,
+            path: &path,
+            nav: Nav::Detail,
+            freshness: Some(m.freshness),
+            refresh: None,
+        },
         content,
     )
 }
@@ -327,8 +336,11 @@ fn bps(v: Option<f64>) -> String {
 }
 
 fn interfaces(ctx: &Ctx, m: &Model, samples: &Result<Vec<InterfaceRecord>, StoreError>) -> Markup {
-    let ifs: Vec<&Interface> =
-        m.state.as_ref().map(|s| s.interfaces.values().map(|i| &i.interface).collect()).unwrap_or_default();
+    let ifs: Vec<&Interface> = m
+        .state
+        .as_ref()
+        .map(|s| s.interfaces.values().map(|i| &i.interface).collect())
+        .unwrap_or_default();
     let rates = samples.as_ref().map(|s| rates(s)).unwrap_or_default();
     let yes_no = |b: Option<bool>, up: &'static str, down: &'static str| match b {
         Some(true) => up,
@@ -378,7 +390,8 @@ fn lifecycle(ctx: &Ctx, m: &Model) -> Markup {
     let today = ctx.now.date_naive();
     let max_age = m.policy.max_age(m.device.class);
     let age = l.acquired.map(|a| (today - a).num_days() / 365);
-    let date = |d: Option<chrono::NaiveDate>| d.map_or_else(|| t.no_data.to_owned(), |d| d.to_string());
+    let date =
+        |d: Option<chrono::NaiveDate>| d.map_or_else(|| t.no_data.to_owned(), |d| d.to_string());
     html! {
         dl.facts #ciclo {
             dt { (ctx.t("Adquirido", "Acquired")) } dd { (date(l.acquired)) }

@@ -167,6 +167,12 @@ pub(super) async fn page(
         }
     };
     let title = ctx.t("Eventos", "Events");
-    let info = PageInfo { title, path: "/eventos", nav: Nav::Eventos, freshness: None, refresh: Some(interval) };
+    let info = PageInfo {
+        title,
+        path: "/eventos",
+        nav: Nav::Eventos,
+        freshness: None,
+        refresh: Some(interval),
+    };
     shell(&ctx, &info, content)
 }

@@ -29,12 +29,13 @@ pub(super) async fn page(
     // The warnings `vigia inventory check` gives for the files the inventory was loaded from
     // (the agent logged them at load; they are read again here, secrets not resolved).
     let dir = inv.dir.clone();
-    let diagnostics = tokio::task::spawn_blocking(move || match crate::inventory::load(&dir, Secrets::Warn) {
-        Ok((_, warnings)) => warnings,
-        Err(invalid) => invalid.diagnostics,
-    })
-    .await
-    .unwrap_or_default();
+    let diagnostics =
+        tokio::task::spawn_blocking(move || match crate::inventory::load(&dir, Secrets::Warn) {
+            Ok((_, warnings)) => warnings,
+            Err(invalid) => invalid.diagnostics,
+        })
+        .await
+        .unwrap_or_default();
     let counts = MediumCounts::of(&inv);
     let sources = declared(&inv, &counts);
     let mut by_class: BTreeMap<DeviceClass, usize> = BTreeMap::new();
@@ -42,7 +43,8 @@ pub(super) async fn page(
         *by_class.entry(d.class).or_insert(0) += 1;
     }
     let pages = inv.devices.len().div_ceil(DEVICES_PER_PAGE).max(1);
-    let page = ctx.param("pagina").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
+    let page =
+        ctx.param("pagina").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
     let content = html! {
         p { (inv.sites.len()) (ctx.t(" sedes, ", " sites, ")) (inv.devices.len()) (ctx.t(" equipos, cargados de ", " devices, loaded from ")) code { (inv.dir.display().to_string()) } "." }
         h2 { (ctx.t("Advertencias", "Warnings")) " (" (diagnostics.len()) ")" }
@@ -136,5 +138,15 @@ pub(super) async fn page(
             }
         }
     };
-    shell(&ctx, &PageInfo { title: ctx.t("Inventario", "Inventory"), path: "/inventario", nav: Nav::Inventario, freshness: None, refresh: None }, content)
+    shell(
+        &ctx,
+        &PageInfo {
+            title: ctx.t("Inventario", "Inventory"),
+            path: "/inventario",
+            nav: Nav::Inventario,
+            freshness: None,
+            refresh: None,
+        },
+        content,
+    )
 }

@@ -118,7 +118,8 @@ impl Console {
     fn availability_24h(&self, now: DateTime<Utc>) -> Arc<Availability24h> {
         let cache = &self.availability;
         let current = cache.figures.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let stale = current.as_ref().and_then(|c| c.at).is_none_or(|at| now - at > AVAILABILITY_MAX_AGE);
+        let stale =
+            current.as_ref().and_then(|c| c.at).is_none_or(|at| now - at > AVAILABILITY_MAX_AGE);
         if stale && !cache.refreshing.swap(true, Ordering::SeqCst) {
             let store = self.store.clone();
             let cache = cache.clone();

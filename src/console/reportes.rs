@@ -22,13 +22,33 @@ use crate::report::{self, IndicatorsFormat, Ipv6Format, LinksFormat, RenewalForm
 /// The reports: URL name, Spanish and English titles, the formats offered (as the CLI names
 /// them), and the file name of a download.
 pub const REPORTS: [(&str, &str, &str, &[&str], &str); 4] = [
-    ("renewal", "Renovación de equipos", "Equipment renewal", &["md", "csv", "json", "xlsx"], "renovacion"),
+    (
+        "renewal",
+        "Renovación de equipos",
+        "Equipment renewal",
+        &["md", "csv", "json", "xlsx"],
+        "renovacion",
+    ),
     ("ipv6", "Transición IPv6", "IPv6 transition", &["md", "json", "text"], "ipv6"),
     ("links", "Enlaces entre sedes", "Links between sites", &["md", "json"], "enlaces"),
-    ("indicators", "Indicadores AE.7.03 y AE.7.04", "Indicators AE.7.03 and AE.7.04", &["md", "json", "xlsx"], "indicadores"),
+    (
+        "indicators",
+        "Indicadores AE.7.03 y AE.7.04",
+        "Indicators AE.7.03 and AE.7.04",
+        &["md", "json", "xlsx"],
+        "indicadores",
+    ),
 ];
 
-fn find(name: &str) -> Option<&'static (&'static str, &'static str, &'static str, &'static [&'static str], &'static str)> {
+fn find(
+    name: &str,
+) -> Option<&'static (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+)> {
     REPORTS.iter().find(|r| r.0 == name)
 }
 
@@ -50,7 +70,17 @@ pub(super) async fn index(
             }
         }
     };
-    shell(&ctx, &PageInfo { title: ctx.t("Reportes", "Reports"), path: "/reportes", nav: Nav::Reportes, freshness: None, refresh: None }, content)
+    shell(
+        &ctx,
+        &PageInfo {
+            title: ctx.t("Reportes", "Reports"),
+            path: "/reportes",
+            nav: Nav::Reportes,
+            freshness: None,
+            refresh: None,
+        },
+        content,
+    )
 }
 
 /// What a report is computed from: the inventory in force and the history as of the day asked.
@@ -68,7 +98,8 @@ async fn inputs(console: &Console, ctx: &Ctx, name: &str) -> Inputs {
     let now = ctx.now;
     let day = ctx.param("fecha").and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     // As `vigia report` does: a day is that day's end (or now, for today); none is now.
-    let as_of = |d: Option<NaiveDate>| d.map_or_else(|| AsOf::at(now), |d| AsOf::day_or_now(d, now));
+    let as_of =
+        |d: Option<NaiveDate>| d.map_or_else(|| AsOf::at(now), |d| AsOf::day_or_now(d, now));
     if name == "indicators" {
         let today = now.date_naive();
         let year = ctx.param("anio").and_then(|y| y.parse().ok()).unwrap_or(today.year());
@@ -93,7 +124,10 @@ pub(super) async fn page(
 ) -> Response {
     let ctx = Ctx::new(query, &headers, console.now());
     let Some(&(name, es, en, formats, _)) = find(&name) else {
-        return not_found(&ctx, ctx.t("No hay ningún reporte con ese nombre.", "There is no report of that name."));
+        return not_found(
+            &ctx,
+            ctx.t("No hay ningún reporte con ese nombre.", "There is no report of that name."),
+        );
     };
     let i = inputs(&console, &ctx, name).await;
     let body = match &i.history {
@@ -102,7 +136,8 @@ pub(super) async fn page(
             "renewal" => Ok(report::renewal_html(&i.inv, h, i.at, ctx.lang)),
             "ipv6" => Ok(report::ipv6_html(&i.inv, h, i.at, ctx.lang)),
             "links" => Ok(report::links_html(&i.inv, h, i.at, ctx.lang)),
-            _ => report::indicators_html(&i.inv, h, i.year, i.indicators_day, ctx.lang).map_err(|e| e.to_string()),
+            _ => report::indicators_html(&i.inv, h, i.year, i.indicators_day, ctx.lang)
+                .map_err(|e| e.to_string()),
         },
     };
     let mut keep: Vec<(&str, String)> = Vec::new();
@@ -137,7 +172,11 @@ pub(super) async fn page(
         }
     };
     let title = ctx.t(es, en);
-    shell(&ctx, &PageInfo { title, path: &path, nav: Nav::Reportes, freshness: None, refresh: None }, content)
+    shell(
+        &ctx,
+        &PageInfo { title, path: &path, nav: Nav::Reportes, freshness: None, refresh: None },
+        content,
+    )
 }
 
 pub(super) async fn download(
@@ -148,22 +187,48 @@ pub(super) async fn download(
 ) -> Response {
     let ctx = Ctx::new(query, &headers, console.now());
     let Some(&(name, _, _, formats, file)) = find(&name) else {
-        return not_found(&ctx, ctx.t("No hay ningún reporte con ese nombre.", "There is no report of that name."));
+        return not_found(
+            &ctx,
+            ctx.t("No hay ningún reporte con ese nombre.", "There is no report of that name."),
+        );
     };
     if !formats.contains(&format.as_str()) {
-        return not_found(&ctx, ctx.t("Ese reporte no se escribe en ese formato.", "That report is not written in that format."));
+        return not_found(
+            &ctx,
+            ctx.t(
+                "Ese reporte no se escribe en ese formato.",
+                "That report is not written in that format.",
+            ),
+        );
     }
     let i = inputs(&console, &ctx, name).await;
     let h = match &i.history {
         Ok(h) => h,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("history: {e}\n")).into_response(),
+        Err(e) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, format!("history: {e}\n")).into_response();
+        }
     };
     let (lang, at, f) = (ctx.lang, i.at, format.as_str());
     let bytes = match name {
-        "renewal" => report::renewal(&i.inv, h, at, lang, RenewalFormat::parse(f).unwrap_or(RenewalFormat::Md)),
+        "renewal" => report::renewal(
+            &i.inv,
+            h,
+            at,
+            lang,
+            RenewalFormat::parse(f).unwrap_or(RenewalFormat::Md),
+        ),
         "ipv6" => report::ipv6(&i.inv, h, at, lang, Ipv6Format::parse(f).unwrap_or(Ipv6Format::Md)),
-        "links" => report::links(&i.inv, h, at, lang, LinksFormat::parse(f).unwrap_or(LinksFormat::Md)),
-        _ => report::indicators(&i.inv, h, i.year, i.indicators_day, lang, IndicatorsFormat::parse(f).unwrap_or(IndicatorsFormat::Md)),
+        "links" => {
+            report::links(&i.inv, h, at, lang, LinksFormat::parse(f).unwrap_or(LinksFormat::Md))
+        }
+        _ => report::indicators(
+            &i.inv,
+            h,
+            i.year,
+            i.indicators_day,
+            lang,
+            IndicatorsFormat::parse(f).unwrap_or(IndicatorsFormat::Md),
+        ),
     };
     let bytes = match bytes {
         Ok(b) => b,
@@ -181,7 +246,8 @@ pub(super) async fn download(
     let mut r = bytes.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", encode(&filename))) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", encode(&filename)))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     r

@@ -57,7 +57,11 @@ struct Model {
 
 /// The worst state of a thing over its configured families.
 pub fn overall(states: impl IntoIterator<Item = Status>) -> Status {
-    states.into_iter().filter(|s| *s != Status::NotConfigured).min().unwrap_or(Status::NotConfigured)
+    states
+        .into_iter()
+        .filter(|s| *s != Status::NotConfigured)
+        .min()
+        .unwrap_or(Status::NotConfigured)
 }
 
 /// A site's state over `family`: isolated when no uplink answers on any family; up when one
@@ -72,7 +76,8 @@ fn site_family(
 ) -> FamilyLine {
     let deciders: Vec<_> =
         index.site_deciders(&site.id).filter(|d| d.address(family).is_some()).collect();
-    let mut line = FamilyLine { status: Status::NotConfigured, rtt_s: None, loss: None, availability: None };
+    let mut line =
+        FamilyLine { status: Status::NotConfigured, rtt_s: None, loss: None, availability: None };
     if deciders.is_empty() {
         return line;
     }
@@ -175,13 +180,17 @@ pub(super) async fn page(
         }
     };
     let title = ctx.t("Resumen de la red", "Network summary");
-    shell(&ctx, &PageInfo {
+    shell(
+        &ctx,
+        &PageInfo {
             title,
             path: "/",
             nav: Nav::Resumen,
             freshness: Some(model.freshness),
             refresh: None,
-        }, content)
+        },
+        content,
+    )
 }
 
 fn counts(ctx: &Ctx, m: &Model) -> Markup {
@@ -213,19 +222,24 @@ fn counts(ctx: &Ctx, m: &Model) -> Markup {
 
 fn sites(ctx: &Ctx, m: &Model) -> Markup {
     let pages = m.sites.len().div_ceil(SITES_PER_PAGE).max(1);
-    let page = ctx
-        .param("pagina")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(1)
-        .clamp(1, pages);
+    let page =
+        ctx.param("pagina").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
     let shown = m.sites.iter().skip((page - 1) * SITES_PER_PAGE).take(SITES_PER_PAGE);
     let avail_note = match m.availability_at {
         Some(at) => format!(
             "{}{}.",
-            ctx.t("Disponibilidad de las últimas 24 h calculada a las ", "Availability over the last 24 h computed at "),
+            ctx.t(
+                "Disponibilidad de las últimas 24 h calculada a las ",
+                "Availability over the last 24 h computed at "
+            ),
             super::common::instant(at)
         ),
-        None => ctx.t("Disponibilidad de las últimas 24 h: calculando…", "Availability over the last 24 h: computing…").to_owned(),
+        None => ctx
+            .t(
+                "Disponibilidad de las últimas 24 h: calculando…",
+                "Availability over the last 24 h: computing…",
+            )
+            .to_owned(),
     };
     html! {
         h2 { (ctx.t("Sedes", "Sites")) }

@@ -46,7 +46,8 @@ pub(super) async fn page(
         let inv = &shared.inventory;
         inv.site(&id).cloned().map(|site| {
             let index = InventoryIndex::sharded(inv.clone(), ctx.now.date_naive(), shared.shard);
-            let deciders: Vec<crate::inventory::Device> = index.site_deciders(&site.id).cloned().collect();
+            let deciders: Vec<crate::inventory::Device> =
+                index.site_deciders(&site.id).cloned().collect();
             let devices: Vec<DeviceLine> = inv
                 .devices
                 .iter()
@@ -59,11 +60,13 @@ pub(super) async fn page(
                         uplink: d.uplink,
                         states: FAMILIES.map(|f| device_status(d, st, f)),
                         rtt: FAMILIES.map(|f| {
-                            st.and_then(|s| s.icmp.get(&f)?.report.rtt_avg()).map(|r| r.as_secs_f64())
+                            st.and_then(|s| s.icmp.get(&f)?.report.rtt_avg())
+                                .map(|r| r.as_secs_f64())
                         }),
                         snmp: d.snmp.as_ref().map(|_| {
                             st.and_then(|s| {
-                                let outcomes: Vec<String> = s.snmp.values().map(|x| x.outcome.to_string()).collect();
+                                let outcomes: Vec<String> =
+                                    s.snmp.values().map(|x| x.outcome.to_string()).collect();
                                 (!outcomes.is_empty()).then(|| outcomes.join(" / "))
                             })
                             .unwrap_or_else(|| t.no_data.to_owned())
@@ -76,17 +79,29 @@ pub(super) async fn page(
         })
     };
     let Some((site, deciders, devices, isolated, freshness)) = model else {
-        return not_found(&ctx, &format!("{}{id}", ctx.t("No hay ninguna sede ", "There is no site ")));
+        return not_found(
+            &ctx,
+            &format!("{}{id}", ctx.t("No hay ninguna sede ", "There is no site ")),
+        );
     };
     let (_, from, to) = period(&ctx);
     let mut charts = Vec::new();
     for d in &deciders {
         for f in d.families() {
-            let s = console.store.poll_series(&d.id, f, ProbeKind::Icmp, (from, to), chart::MAX_POINTS).await;
+            let s = console
+                .store
+                .poll_series(&d.id, f, ProbeKind::Icmp, (from, to), chart::MAX_POINTS)
+                .await;
             charts.push((d.id.clone(), f, s));
         }
     }
-    let filter = EventFilter { from: DateTime::UNIX_EPOCH, to, site: Some(site.id.clone()), device: None, kind: None };
+    let filter = EventFilter {
+        from: DateTime::UNIX_EPOCH,
+        to,
+        site: Some(site.id.clone()),
+        device: None,
+        kind: None,
+    };
     let events = console.store.events_page(&filter, 0, 20).await;
     let path = format!("/sede/{}", encode(&site.id));
     let content = html! {
@@ -130,7 +145,17 @@ pub(super) async fn page(
         }
     };
     let title = format!("{} {}", ctx.t("Sede", "Site"), site.name);
-    shell(&ctx, &PageInfo { title: &title, path: &path, nav: Nav::Detail, freshness: Some(freshness), refresh: None }, content)
+    shell(
+        &ctx,
+        &PageInfo {
+            title: &title,
+            path: &path,
+            nav: Nav::Detail,
+            freshness: Some(freshness),
+            refresh: None,
+        },
+        content,
+    )
 }
 
 fn link_facts(ctx: &Ctx, site: &Site, isolated: bool) -> maud::Markup {

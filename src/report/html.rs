@@ -174,7 +174,10 @@ mod tests {
     fn prose_becomes_elements_and_tables_come_from_the_rows() {
         let mut doc = Html::default();
         let _ = writeln!(doc, "# Título <b>\n\nuna línea  \notra **fuerte**\n\n- a\n- b & c\n");
-        doc.table(Lang::Es, [Sample { name: "<script>x</script>".into(), share: Cell::Percent(0.5) }]);
+        doc.table(
+            Lang::Es,
+            [Sample { name: "<script>x</script>".into(), share: Cell::Percent(0.5) }],
+        );
         let _ = writeln!(doc, "\n## Reglas\n");
         let html = doc.finish();
         assert_eq!(

@@ -2,7 +2,6 @@
 //! by what it counted; as Markdown, JSON and an XLSX workbook (one sheet per ficha and a detail
 //! sheet listing every project, device and site behind the figures).
 
-
 use rust_xlsxwriter::XlsxError;
 use serde::Serialize;
 
@@ -207,11 +206,10 @@ fn write<D: Doc>(out: &mut D, r: &Indicators, lang: Lang) {
     let list = |label: &str, count: usize, items: String| {
         format!("- {}: {items}\n", fill(label, &[("count", &count)]))
     };
-    write_str(out, &list(
-        t.c_devices_evaluated,
-        c.devices_evaluated.len(),
-        ids(t, &c.devices_evaluated),
-    ));
+    write_str(
+        out,
+        &list(t.c_devices_evaluated, c.devices_evaluated.len(), ids(t, &c.devices_evaluated)),
+    );
     write_str(out, &list(t.c_sites_evaluated, c.sites_evaluated.len(), ids(t, &c.sites_evaluated)));
     let improved: Vec<String> = c.devices_improved.iter().map(|d| d.device.clone()).collect();
     write_str(out, &list(t.c_devices_improved, improved.len(), ids(t, &improved)));

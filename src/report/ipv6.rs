@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::to_json;
-use super::table::{self, Doc, Cell, row};
+use super::table::{self, Cell, Doc, row};
 use super::text::{instant, pct};
 use crate::ipv6::{CheckOutcome, Coverage, Stage, Stages, Tally};
 

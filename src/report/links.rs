@@ -1,7 +1,6 @@
 //! The links report: sites by medium, fibre coverage, what the sources state beside the
 //! inventory, each connected site's link health, and the sites still without a link.
 
-
 use serde::Serialize;
 
 use chrono::NaiveDate;

@@ -1,7 +1,6 @@
 //! The renewal report: candidates with their evidence, the devices with missing dates, and the
 //! policy applied; as Markdown, CSV, JSON and an XLSX workbook.
 
-
 use chrono::NaiveDate;
 
 use rust_xlsxwriter::XlsxError;

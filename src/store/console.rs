@@ -216,9 +216,7 @@ impl ConsoleSql {
             ),
             events_count: format!("SELECT count(*){events_where}"),
             series_count: format!("SELECT count(*){series_where}"),
-            series_raw: format!(
-                "SELECT at, {raw_counts}, {rtt}{series_where} ORDER BY at"
-            ),
+            series_raw: format!("SELECT at, {raw_counts}, {rtt}{series_where} ORDER BY at"),
             series_buckets: format!(
                 "SELECT min(at), count(*), {successes}, {sums}, {avg}{series_where} \
                  GROUP BY {bucket} ORDER BY min(at)"
