@@ -186,7 +186,7 @@ mod tests {
              <ul><li>a</li><li>b &amp; c</li></ul>\
              <div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Nombre</th>\
              <th scope=\"col\">Parte</th></tr></thead><tbody><tr>\
-             <td>&lt;script&gt;x&lt;/script&gt;</td><td class=\"num\">50,0 %</td></tr></tbody>\
+             <td>&lt;script&gt;x&lt;/script&gt;</td><td class=\"num\">50.0 %</td></tr></tbody>\
              </table></div><h3>Reglas</h3>"
         );
     }

@@ -199,7 +199,7 @@ impl ConsoleSql {
             )
         };
         let raw_counts = if pg {
-            "1::int8, success::int8, coalesce(sent, 0)::int8, coalesce(received, 0)::int8"
+            "1::int8, success::int4::int8, coalesce(sent, 0)::int8, coalesce(received, 0)::int8"
         } else {
             "1, success, coalesce(sent, 0), coalesce(received, 0)"
         };
