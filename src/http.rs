@@ -3,6 +3,7 @@
 //! agent and answers with its result.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -13,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::agent::{ReloadRequest, SharedState, read_shared, view};
 use crate::metrics::{self, Format};
+use crate::store::Store;
 
 #[derive(Clone)]
 struct App {
@@ -20,14 +22,21 @@ struct App {
     reload: mpsc::Sender<ReloadRequest>,
 }
 
-/// The routes: `/metrics`, `/healthz`, `/api/devices`, `POST /-/reload`.
-pub fn router(shared: SharedState, reload: mpsc::Sender<ReloadRequest>) -> Router {
+/// The routes: `/metrics`, `/healthz`, `/api/devices`, `POST /-/reload`, and the console's
+/// pages (`/`, see [`crate::console`]), which read the history in `store`.
+pub fn router(
+    shared: SharedState,
+    store: Arc<Store>,
+    reload: mpsc::Sender<ReloadRequest>,
+) -> Router {
+    let console = crate::console::router(crate::console::Console::new(shared.clone(), store));
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/devices", get(api_devices))
         .route("/-/reload", post(reload_handler))
         .with_state(App { shared, reload })
+        .merge(console)
 }
 
 /// Bind the listener; a clear error when the address is taken.

@@ -11,6 +11,7 @@ mod names;
 
 pub mod agent;
 pub mod clock;
+pub mod console;
 pub mod diag;
 pub mod exit;
 pub mod history;

@@ -56,6 +56,8 @@ both_backends!(
     times_keep_microseconds,
     a_batch_with_an_unstorable_row_stores_nothing,
     a_database_without_a_counter_column_gets_it_at_open,
+    events_are_filtered_by_site_device_kind_and_time_and_paginated_newest_first,
+    a_poll_series_has_every_poll_of_a_short_window_and_buckets_of_a_long_one,
 );
 
 fn day(d: u32) -> NaiveDate {
@@ -795,4 +797,112 @@ fn test_database_urls_replace_only_the_database() {
     for (url, want) in cases {
         assert_eq!(with_database(url, "t1"), want);
     }
+}
+
+async fn events_are_filtered_by_site_device_kind_and_time_and_paginated_newest_first(url: &str) {
+    let store = open(url).await;
+    let mut events = Vec::new();
+    for i in 0..10u32 {
+        let mut e = event(
+            t(2, 10, i),
+            if i % 2 == 0 { EventKind::DeviceDown } else { EventKind::DeviceUp },
+            true,
+        );
+        if i >= 6 {
+            e.site = Some("otra-sede".into());
+            e.device = Some("sw-otro".into());
+        }
+        e.detail = format!("e{i}");
+        events.push(e);
+    }
+    events.push(event(t(3, 0, 0), EventKind::InventoryChanged, false));
+    store.insert_events(&events).await.unwrap();
+    let all =
+        EventFilter { from: midnight(1), to: midnight(4), site: None, device: None, kind: None };
+    let page = store.events_page(&all, 0, 4).await.unwrap();
+    assert_eq!(page.total, 11);
+    let details: Vec<&str> = page.events.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(details, ["inventory_changed detail", "e9", "e8", "e7"], "newest first");
+    let page3 = store.events_page(&all, 8, 4).await.unwrap();
+    let details: Vec<&str> = page3.events.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(details, ["e2", "e1", "e0"], "the last page");
+    let site = EventFilter { site: Some("sede-central".into()), ..all.clone() };
+    assert_eq!(store.events_page(&site, 0, 50).await.unwrap().total, 6);
+    let device = EventFilter {
+        device: Some("sw-otro".into()),
+        kind: Some(EventKind::DeviceUp),
+        ..all.clone()
+    };
+    let p = store.events_page(&device, 0, 50).await.unwrap();
+    let details: Vec<&str> = p.events.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!((p.total, details), (2, vec!["e9", "e7"]));
+    let range = EventFilter { from: t(2, 10, 3), to: t(2, 10, 5), ..all.clone() };
+    let p = store.events_page(&range, 0, 50).await.unwrap();
+    let details: Vec<&str> = p.events.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(details, ["e4", "e3"], "half-open range");
+    let none = EventFilter { site: Some("nowhere".into()), ..all };
+    assert_eq!(
+        store.events_page(&none, 0, 50).await.unwrap(),
+        EventPage { events: vec![], total: 0 }
+    );
+}
+
+async fn a_poll_series_has_every_poll_of_a_short_window_and_buckets_of_a_long_one(url: &str) {
+    let store = open(url).await;
+    let mut rows = Vec::new();
+    // One ICMP cycle a minute for 2 hours over IPv4 (every 10th lost, one echo of three lost
+    // in every 5th); IPv6 and SNMP rows around them must not count.
+    for i in 0..120u32 {
+        let at = t(5, 8, 0) + chrono::TimeDelta::minutes(i64::from(i));
+        let received = if i % 10 == 9 {
+            0
+        } else if i % 5 == 0 {
+            2
+        } else {
+            3
+        };
+        rows.push(icmp(
+            at,
+            "agent-a",
+            "sw-core",
+            "sede-central",
+            Family::Ipv4,
+            received,
+            10 + i % 3,
+        ));
+        rows.push(icmp(at, "agent-a", "sw-core", "sede-central", Family::Ipv6, 3, 50));
+        rows.push(snmp(at, "agent-a", "sw-core", "sede-central", Family::Ipv4));
+    }
+    store.insert_polls(&rows).await.unwrap();
+    let window = (t(5, 8, 0), t(5, 10, 0));
+    let raw =
+        store.poll_series("sw-core", Family::Ipv4, ProbeKind::Icmp, window, 500).await.unwrap();
+    assert_eq!((raw.stored, raw.bucket, raw.points.len()), (120, None, 120));
+    assert_eq!(raw.totals(), (120, 108));
+    assert_eq!(raw.points[0].at, t(5, 8, 0));
+    assert_eq!((raw.points[0].sent, raw.points[0].received), (3, 2));
+    assert_close(raw.points[1].rtt_avg_s, 0.011);
+    assert_eq!(raw.points[9].rtt_avg_s, None, "a lost cycle has no RTT");
+    // 120 polls into at most 12 points: ten-minute buckets.
+    let b = store.poll_series("sw-core", Family::Ipv4, ProbeKind::Icmp, window, 12).await.unwrap();
+    assert_eq!(b.stored, 120);
+    assert_eq!(b.bucket, Some(std::time::Duration::from_secs(600)));
+    assert_eq!(b.points.len(), 12);
+    assert_eq!(b.totals(), (120, 108), "downsampling keeps every poll's count");
+    let first = &b.points[0];
+    assert_eq!(
+        (first.at, first.polls, first.successes, first.sent, first.received),
+        (t(5, 8, 0), 10, 9, 30, 25)
+    );
+    // Mean of the nine answered cycles' RTTs: 10, 11, 12, 10, 11, 12, 10, 11, 12 ms.
+    assert_close(first.rtt_avg_s, 0.011);
+    assert_eq!(b.availability(), Some(0.9));
+    // An unknown device, an empty window.
+    let none = store.poll_series("nope", Family::Ipv4, ProbeKind::Icmp, window, 12).await.unwrap();
+    assert_eq!((none.stored, none.points.len()), (0, 0));
+    let empty = store
+        .poll_series("sw-core", Family::Ipv4, ProbeKind::Icmp, (t(6, 0, 0), t(7, 0, 0)), 12)
+        .await
+        .unwrap();
+    assert_eq!((empty.stored, empty.points.len()), (0, 0));
 }

@@ -292,6 +292,11 @@ impl<P: Prober> Agent<P> {
         self.shared.clone()
     }
 
+    /// The history store the agent writes (the console reads it).
+    pub fn store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
     fn inventory(&self) -> Arc<Inventory> {
         self.index.inventory().clone()
     }

@@ -1,4 +1,4 @@
-//! `vigia agent`: poll until told to stop (or once, with `--once`), serving `/metrics` beside
+//! `vigia agent`: poll until told to stop (or once, with `--once`), serving the console and `/metrics` beside
 //! it; with `--lab`, inside a lab twin of the inventory brought up first and taken down after.
 
 use std::net::SocketAddr;
@@ -74,8 +74,8 @@ async fn serve(agent: Agent<NetProber>, listen: Option<SocketAddr>) -> Result<Ou
     let server = match listen {
         Some(addr) => {
             let listener = vigia::http::bind(addr).await.map_err(CliError::Listen)?;
-            tracing::info!(%addr, "serving /metrics, /healthz, /api/devices");
-            let app = vigia::http::router(agent.shared(), reload_tx);
+            tracing::info!(%addr, "serving the console at /, /metrics, /healthz, /api/devices");
+            let app = vigia::http::router(agent.shared(), agent.store(), reload_tx);
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
             let handle = tokio::spawn(async move {
                 axum::serve(listener, app)

@@ -2,8 +2,6 @@
 //! by what it counted; as Markdown, JSON and an XLSX workbook (one sheet per ficha and a detail
 //! sheet listing every project, device and site behind the figures).
 
-use std::fmt::Write;
-
 use rust_xlsxwriter::XlsxError;
 use serde::Serialize;
 
@@ -11,7 +9,7 @@ use chrono::NaiveDate;
 
 use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::to_json;
-use super::table::{self, Cell, row};
+use super::table::{Cell, Doc, row};
 use super::text::{ids, instant, opt, percent_value};
 use super::xlsx::Book;
 use crate::indicators::{Components, Ficha, Indicators, ProjectRow};
@@ -174,35 +172,47 @@ row! {
 
 /// The Markdown report.
 pub fn markdown(r: &Indicators, lang: Lang) -> String {
-    let t = lang.t();
     let mut out = String::new();
+    write(&mut out, r, lang);
+    out
+}
+
+/// The report as HTML (the console's page): the same document, tables from the same rows.
+pub fn html(r: &Indicators, lang: Lang) -> String {
+    let mut out = super::html::Html::default();
+    write(&mut out, r, lang);
+    out.finish()
+}
+
+/// The report's document, in Markdown or HTML.
+fn write<D: Doc>(out: &mut D, r: &Indicators, lang: Lang) {
+    let t = lang.t();
     let _ = writeln!(out, "# {}\n", fill(t.indicators_title, &[("year", &r.period.year)]));
     let _ = writeln!(out, "{}: {}\n", t.f_period, period_text(t, &r.ae703.ficha));
 
-    let ficha = |out: &mut String, f: &Ficha, c: Option<&Components>| {
+    let ficha = |out: &mut D, f: &Ficha, c: Option<&Components>| {
         let title =
             f.name.as_ref().map_or(f.indicator.to_string(), |n| format!("{} — {n}", f.indicator));
         let _ = writeln!(out, "## {title}\n");
-        table::markdown(out, lang, ficha_lines(t, f, c));
+        out.table(lang, ficha_lines(t, f, c));
     };
 
-    ficha(&mut out, &r.ae703.ficha, Some(&r.ae703.components));
+    ficha(out, &r.ae703.ficha, Some(&r.ae703.components));
     let _ = writeln!(out, "\n### {}\n", t.projects);
-    table::markdown(&mut out, lang, project_lines(t, &r.ae703.projects));
+    out.table(lang, project_lines(t, &r.ae703.projects));
     let c = &r.ae703.components;
     let _ = writeln!(out, "\n### {}\n", t.components);
     let _ = writeln!(out, "{}\n", formula_text(t, c));
     let list = |label: &str, count: usize, items: String| {
         format!("- {}: {items}\n", fill(label, &[("count", &count)]))
     };
-    out.push_str(&list(
-        t.c_devices_evaluated,
-        c.devices_evaluated.len(),
-        ids(t, &c.devices_evaluated),
-    ));
-    out.push_str(&list(t.c_sites_evaluated, c.sites_evaluated.len(), ids(t, &c.sites_evaluated)));
+    write_str(
+        out,
+        &list(t.c_devices_evaluated, c.devices_evaluated.len(), ids(t, &c.devices_evaluated)),
+    );
+    write_str(out, &list(t.c_sites_evaluated, c.sites_evaluated.len(), ids(t, &c.sites_evaluated)));
     let improved: Vec<DeviceId> = c.devices_improved.iter().map(|d| d.device.clone()).collect();
-    out.push_str(&list(t.c_devices_improved, improved.len(), ids(t, &improved)));
+    write_str(out, &list(t.c_devices_improved, improved.len(), ids(t, &improved)));
     let upgrades: Vec<String> = c
         .sites_improved
         .iter()
@@ -213,7 +223,7 @@ pub fn markdown(r: &Indicators, lang: Lang) -> String {
             )
         })
         .collect();
-    out.push_str(&list(t.c_sites_improved, upgrades.len(), ids(t, &upgrades)));
+    write_str(out, &list(t.c_sites_improved, upgrades.len(), ids(t, &upgrades)));
     let when =
         |at: Option<chrono::DateTime<chrono::Utc>>| at.map_or_else(|| "—".to_owned(), instant);
     let _ = writeln!(
@@ -229,7 +239,7 @@ pub fn markdown(r: &Indicators, lang: Lang) -> String {
         )
     );
 
-    ficha(&mut out, &r.ae704.ficha, None);
+    ficha(out, &r.ae704.ficha, None);
     let _ = writeln!(out, "\n### {}\n", t.renewed_devices);
     if r.ae704.renewed.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
@@ -241,17 +251,16 @@ pub fn markdown(r: &Indicators, lang: Lang) -> String {
             renewed: d.renewed,
             replaces: d.replaces.clone(),
         });
-        table::markdown(&mut out, lang, rows);
+        out.table(lang, rows);
     }
     if !r.ae704.projects.is_empty() {
         let _ = writeln!(out, "\n### {}\n", t.projects);
-        table::markdown(&mut out, lang, project_lines(t, &r.ae704.projects));
+        out.table(lang, project_lines(t, &r.ae704.projects));
     }
     let _ = writeln!(out, "\n## {}\n", t.rules);
     for rule in t.indicator_rules {
         let _ = writeln!(out, "- {rule}");
     }
-    out
 }
 
 /// Every project, device and site behind the figures, for the detail sheet.
@@ -341,4 +350,9 @@ pub fn xlsx(r: &Indicators, lang: Lang) -> Result<Vec<u8>, XlsxError> {
 
     book.sheet(t.detail, lang, detail_rows(t, r))?;
     book.finish()
+}
+
+/// Appends `s` to a document (writing to one never fails).
+fn write_str<D: Doc>(out: &mut D, s: &str) {
+    let _ = out.write_str(s);
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::to_json;
-use super::table::{self, Cell, row};
+use super::table::{self, Cell, Doc, row};
 use super::text::{instant, pct};
 use crate::inventory::DeviceId;
 use crate::ipv6::{CheckOutcome, Coverage, Stage, Stages, Tally};
@@ -254,15 +254,28 @@ pub fn text(c: &Coverage, check: Option<&CheckOutcome>, lang: Lang) -> String {
 
 /// The Markdown report with the sites × classes matrix.
 pub fn markdown(c: &Coverage, lang: Lang) -> String {
+    let mut out = String::new();
+    write(&mut out, c, lang);
+    out
+}
+
+/// The report as HTML (the console's page): the same document, tables from the same rows.
+pub fn html(c: &Coverage, lang: Lang) -> String {
+    let mut out = super::html::Html::default();
+    write(&mut out, c, lang);
+    out.finish()
+}
+
+/// The report's document, in Markdown or HTML.
+fn write<D: Doc>(out: &mut D, c: &Coverage, lang: Lang) {
     let t = lang.t();
     let s = sections(t, c);
-    let mut out = String::new();
     let _ = writeln!(out, "# {}\n", t.ipv6_title);
     for line in header_lines(t, c).lines() {
         let _ = writeln!(out, "{line}  ");
     }
     let _ = writeln!(out, "\n## {}\n", t.ipv6_overall);
-    table::markdown(&mut out, lang, s.overall);
+    out.table(lang, s.overall);
 
     let _ = writeln!(out, "\n## {}\n", t.ipv6_matrix);
     let mut rows = Vec::new();
@@ -276,28 +289,27 @@ pub fn markdown(c: &Coverage, lang: Lang) -> String {
             });
         }
     }
-    table::markdown(&mut out, lang, rows);
+    out.table(lang, rows);
 
     let _ = writeln!(out, "\n## {}\n", t.ipv6_by_site);
-    table::markdown(&mut out, lang, s.sites);
+    out.table(lang, s.sites);
     let _ = writeln!(out, "\n## {}\n", t.ipv6_by_class);
-    table::markdown(&mut out, lang, s.classes);
+    out.table(lang, s.classes);
 
     let _ = writeln!(out, "\n## {}: {}\n", t.ipv6_overdue, s.overdue.len());
     if s.overdue.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
     } else {
-        table::markdown(&mut out, lang, s.overdue);
+        out.table(lang, s.overdue);
     }
     let _ = writeln!(out, "\n## {}: {}\n", t.ipv6_broken, s.broken.len());
     if s.broken.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
     } else {
-        table::markdown(&mut out, lang, s.broken);
+        out.table(lang, s.broken);
     }
     let _ = writeln!(out, "\n## {}\n", t.rules);
     for rule in t.ipv6_rules {
         let _ = writeln!(out, "- {rule}");
     }
-    out
 }

@@ -1,15 +1,13 @@
 //! The links report: sites by medium, fibre coverage, what the sources state beside the
 //! inventory, each connected site's link health, and the sites still without a link.
 
-use std::fmt::Write;
-
 use serde::Serialize;
 
 use chrono::NaiveDate;
 
 use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::{family_label, to_json};
-use super::table::{self, Cell, row};
+use super::table::{Cell, Doc, row};
 use super::text::{instant, pct};
 use crate::inventory::{Family, LinkMedium};
 use crate::links::{Health, Links};
@@ -98,7 +96,7 @@ fn health(t: &Strings, h: &Option<Health>) -> FamilyHealth {
 }
 
 /// What the sources state beside the inventory, and any contradiction.
-fn declared(out: &mut String, lang: Lang, l: &Links) {
+fn declared<D: Doc>(out: &mut D, lang: Lang, l: &Links) {
     let t = lang.t();
     if l.declared.is_empty() {
         return;
@@ -113,19 +111,32 @@ fn declared(out: &mut String, lang: Lang, l: &Links) {
             agrees: t.yes_no(f.agrees),
         })
     });
-    table::markdown(out, lang, rows);
+    out.table(lang, rows);
     let disagreeing = l.declared.iter().filter(|d| !d.agrees).count();
     if disagreeing > 0 {
         let _ =
             writeln!(out, "\n**{}**", fill(t.declared_contradiction, &[("count", &disagreeing)]));
     }
-    out.push('\n');
+    let _ = out.write_char('\n');
 }
 
 /// The Markdown report.
 pub fn markdown(l: &Links, lang: Lang) -> String {
-    let t = lang.t();
     let mut out = String::new();
+    write(&mut out, l, lang);
+    out
+}
+
+/// The report as HTML (the console's page): the same document, tables from the same rows.
+pub fn html(l: &Links, lang: Lang) -> String {
+    let mut out = super::html::Html::default();
+    write(&mut out, l, lang);
+    out.finish()
+}
+
+/// The report's document, in Markdown or HTML.
+fn write<D: Doc>(out: &mut D, l: &Links, lang: Lang) {
+    let t = lang.t();
     let _ = writeln!(out, "# {}\n", t.links_title);
     let _ = writeln!(
         out,
@@ -148,7 +159,7 @@ pub fn markdown(l: &Links, lang: Lang) -> String {
         rows.push(MediumRow { medium: t.medium(*m), sites: c.of_medium(*m) });
     }
     rows.push(MediumRow { medium: t.branches_total, sites: c.branches });
-    table::markdown(&mut out, lang, rows);
+    out.table(lang, rows);
     let _ = writeln!(
         out,
         "\n{}  \n{}\n",
@@ -166,7 +177,7 @@ pub fn markdown(l: &Links, lang: Lang) -> String {
         )
     );
 
-    declared(&mut out, lang, l);
+    declared(out, lang, l);
     let _ = writeln!(out, "## {}\n", t.links_health);
     let rows = l.sites.iter().filter(|s| s.link != LinkMedium::None).map(|s| HealthRow {
         site: s.name.clone(),
@@ -176,7 +187,7 @@ pub fn markdown(l: &Links, lang: Lang) -> String {
         ipv4: health(t, &s.ipv4),
         ipv6: health(t, &s.ipv6),
     });
-    table::markdown(&mut out, lang, rows);
+    out.table(lang, rows);
 
     let unlinked: Vec<UnlinkedRow> = l
         .sites
@@ -192,11 +203,10 @@ pub fn markdown(l: &Links, lang: Lang) -> String {
     if unlinked.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
     } else {
-        table::markdown(&mut out, lang, unlinked);
+        out.table(lang, unlinked);
     }
     let _ = writeln!(out, "\n## {}\n", t.rules);
     for rule in t.links_rules {
         let _ = writeln!(out, "- {rule}");
     }
-    out
 }

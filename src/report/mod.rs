@@ -4,6 +4,7 @@
 //!
 //! What each report says and the JSON schemas: docs/reports.md.
 
+pub mod html;
 pub mod i18n;
 pub mod indicators;
 pub mod ipv6;
@@ -172,4 +173,31 @@ pub fn indicators(
         IndicatorsFormat::Xlsx => indicators::xlsx(&r, lang)
             .map_err(|source| ReportError::Xlsx { report: "indicators", source })?,
     })
+}
+
+/// The renewal report as HTML (the console's page), from the same analysis as [`renewal`].
+pub fn renewal_html(inv: &Inventory, history: &History, as_of: AsOf, lang: Lang) -> String {
+    renewal::html(&crate::lifecycle::analyse(inv, history, as_of), lang)
+}
+
+/// The IPv6 report as HTML (the console's page), from the same coverage as [`ipv6`].
+pub fn ipv6_html(inv: &Inventory, history: &History, as_of: AsOf, lang: Lang) -> String {
+    ipv6::html(&crate::ipv6::coverage(inv, history, as_of), lang)
+}
+
+/// The links report as HTML (the console's page), from the same figures as [`links`].
+pub fn links_html(inv: &Inventory, history: &History, as_of: AsOf, lang: Lang) -> String {
+    links::html(&crate::links::links(inv, history, as_of), lang)
+}
+
+/// The indicators report as HTML (the console's page), from the same figures as
+/// [`indicators`].
+pub fn indicators_html(
+    inv: &Inventory,
+    history: &History,
+    year: i32,
+    as_of: NaiveDate,
+    lang: Lang,
+) -> Result<String, ReportError> {
+    Ok(indicators::html(&crate::indicators::compute(inv, history, year, as_of)?, lang))
 }

@@ -1,15 +1,13 @@
 //! The renewal report: candidates with their evidence, the devices with missing dates, and the
 //! policy applied; as Markdown, CSV, JSON and an XLSX workbook.
 
-use std::fmt::Write;
-
 use chrono::NaiveDate;
 
 use rust_xlsxwriter::XlsxError;
 use serde::Serialize;
 
 use super::i18n::{Lang, Strings, col, fill};
-use super::table::{self, row};
+use super::table::{self, Doc, row};
 use super::text::instant;
 use super::xlsx::Book;
 use crate::inventory::{DeviceClass, DeviceId, SiteId};
@@ -120,9 +118,22 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// The Markdown report.
 pub fn markdown(r: &Renewal, lang: Lang) -> String {
+    let mut out = String::new();
+    write(&mut out, r, lang);
+    out
+}
+
+/// The report as HTML (the console's page): the same document, tables from the same rows.
+pub fn html(r: &Renewal, lang: Lang) -> String {
+    let mut out = super::html::Html::default();
+    write(&mut out, r, lang);
+    out.finish()
+}
+
+/// The report's document, in Markdown or HTML.
+fn write<D: Doc>(out: &mut D, r: &Renewal, lang: Lang) {
     let t = lang.t();
     let days = r.rules.reliability_days;
-    let mut out = String::new();
     let count = |p: Priority| r.candidates.iter().filter(|c| c.priority == p).count();
     let _ = writeln!(out, "# {}\n", t.renewal_title);
     let _ = writeln!(
@@ -167,8 +178,8 @@ pub fn markdown(r: &Renewal, lang: Lang) -> String {
                 missing: missing(t, &c.facts),
             }
         });
-        table::markdown(&mut out, lang, rows);
-        out.push('\n');
+        out.table(lang, rows);
+        let _ = out.write_char('\n');
     }
 
     let _ = writeln!(out, "## {}\n", t.missing_data);
@@ -185,17 +196,16 @@ pub fn markdown(r: &Renewal, lang: Lang) -> String {
             missing: missing(t, &m.facts),
             candidate: t.yes_no(m.candidate),
         });
-        table::markdown(&mut out, lang, rows);
-        out.push('\n');
+        out.table(lang, rows);
+        let _ = out.write_char('\n');
     }
 
     let _ = writeln!(out, "## {}\n", t.policy);
-    table::markdown(&mut out, lang, policy(t, r));
+    out.table(lang, policy(t, r));
     let _ = writeln!(out, "\n## {}\n", t.rules);
     for rule in t.renewal_rules {
         let _ = writeln!(out, "- {rule}");
     }
-    out
 }
 
 row! {

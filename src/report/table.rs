@@ -246,6 +246,20 @@ fn spelled<R: Row>(t: &Strings, rows: impl IntoIterator<Item = R>) -> Vec<Vec<St
     rows.into_iter().map(|r| r.cells().iter().map(|c| c.spell(t)).collect()).collect()
 }
 
+/// Where a report's document goes: Markdown text (a `String`), or HTML for the console
+/// ([`super::html::Html`]). Prose is written as Markdown lines through [`std::fmt::Write`];
+/// tables go in as rows, so each format renders them from the same cells.
+pub trait Doc: std::fmt::Write {
+    /// Appends a table of `rows`.
+    fn table<R: Row>(&mut self, lang: Lang, rows: impl IntoIterator<Item = R>);
+}
+
+impl Doc for String {
+    fn table<R: Row>(&mut self, lang: Lang, rows: impl IntoIterator<Item = R>) {
+        markdown(self, lang, rows);
+    }
+}
+
 /// Rows as a Markdown table.
 pub fn markdown<R: Row>(out: &mut String, lang: Lang, rows: impl IntoIterator<Item = R>) {
     md_table(out, &R::headers(lang), &spelled(lang.t(), rows));

@@ -39,6 +39,7 @@ macro_rules! daily_upsert {
 
 mod codec;
 mod columns;
+mod console;
 mod plan;
 mod postgres;
 mod sqlite;
@@ -52,6 +53,7 @@ pub use crate::history::{
     PollRecord,
 };
 pub use codec::MAX_TEXT_BYTES;
+pub use console::{EventFilter, EventPage, PollSeries, SeriesPoint};
 pub use url::{Backend, DEFAULT_URL, DbUrl, URL_ENV};
 
 /// What can go wrong in the store. Device failures never come here: they are rows.
@@ -229,6 +231,31 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<PollRecord>, StoreError> {
         dispatch!(self, s => s.polls(device, from, to).await)
+    }
+
+    /// One page of the events `filter` matches, newest first, `limit` from `offset`, with how
+    /// many match in all (the console's event list).
+    pub async fn events_page(
+        &self,
+        filter: &EventFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<EventPage, StoreError> {
+        dispatch!(self, s => s.events_page(filter, offset, limit).await)
+    }
+
+    /// A device's polls of `probe` over `family` in `[from, to)`: one point per poll while the
+    /// window holds at most `max_points` polls, otherwise the polls summed into at most
+    /// `max_points` equal buckets of the window (the series says which).
+    pub async fn poll_series(
+        &self,
+        device: &str,
+        family: crate::inventory::Family,
+        probe: crate::probe::ProbeKind,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        max_points: u32,
+    ) -> Result<PollSeries, StoreError> {
+        dispatch!(self, s => s.poll_series(device, family, probe, (from, to), max_points).await)
     }
 
     /// A device's raw interface samples in `[from, to)`, oldest first.

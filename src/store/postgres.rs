@@ -12,6 +12,7 @@ use sqlx::{AssertSqlSafe, Connection, Postgres, Row};
 
 use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
 use super::columns::{Dialect, Statements};
+use super::console::{ConsoleSql, EventFilter, EventPage, PollSeries, SeriesPoint};
 use super::plan::{self, Key, Sums};
 use super::url::DbUrl;
 use super::{StoreError, query_error};
@@ -32,6 +33,8 @@ const COLUMNS_LOCK: i64 = 0x7669_6769_6103;
 
 /// The statements on the stored rows, built once from their column lists.
 static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::new(Dialect::Postgres));
+/// The console's reads.
+static CONSOLE: LazyLock<ConsoleSql> = LazyLock::new(|| ConsoleSql::new(Dialect::Postgres));
 
 /// The figures of raw polls per key; the site is that of the latest poll.
 macro_rules! raw_sums_select {
@@ -329,6 +332,102 @@ impl PgStore {
             .await
             .map_err(query_error("reading polls"))?;
         self.decode_polls(&rows).await
+    }
+
+    pub(crate) async fn events_page(
+        &self,
+        filter: &EventFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<EventPage, StoreError> {
+        let kind = filter.kind.map(|k| k.as_str());
+        let big = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let rows = sqlx::query(CONSOLE.events_page.as_str())
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(filter.site.as_deref())
+            .bind(filter.device.as_deref())
+            .bind(kind)
+            .bind(big(limit))
+            .bind(big(offset))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading events"))?;
+        let events =
+            rows.iter().map(|r| EventRow::from_pg(r)?.decode()).collect::<Result<_, _>>()?;
+        let total: i64 = sqlx::query_scalar(CONSOLE.events_count.as_str())
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(filter.site.as_deref())
+            .bind(filter.device.as_deref())
+            .bind(kind)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_error("counting events"))?;
+        Ok(EventPage { events, total: super::console::count_of(total) })
+    }
+
+    pub(crate) async fn poll_series(
+        &self,
+        device: &str,
+        family: crate::inventory::Family,
+        probe: crate::probe::ProbeKind,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        max_points: u32,
+    ) -> Result<PollSeries, StoreError> {
+        let mut series = PollSeries { from, to, stored: 0, bucket: None, points: Vec::new() };
+        let Some(device) = self.id_of(device).await? else {
+            return Ok(series);
+        };
+        let read = query_error("reading a poll series");
+        // One read transaction (repeatable read): the count and the points see the same rows.
+        let mut tx = self.pool.begin().await.map_err(read)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(read)?;
+        let bind = |sql: &'static str| {
+            sqlx::query(sql)
+                .bind(device)
+                .bind(from)
+                .bind(to)
+                .bind(codec::family_code(family))
+                .bind(codec::probe_code(probe))
+        };
+        let stored: i64 = bind(CONSOLE.series_count.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(read)?
+            .try_get(0)
+            .map_err(read)?;
+        series.stored = super::console::count_of(stored);
+        let rows = if series.stored <= u64::from(max_points) {
+            bind(CONSOLE.series_raw.as_str()).fetch_all(&mut *tx).await.map_err(read)?
+        } else {
+            let width = super::console::bucket_micros(from, to, max_points);
+            series.bucket = Some(Duration::from_micros(u64::try_from(width).unwrap_or(1)));
+            bind(CONSOLE.series_buckets.as_str())
+                .bind(width)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(read)?
+        };
+        tx.rollback().await.map_err(read)?;
+        for r in &rows {
+            let rtt: Option<f64> = r.try_get(5).map_err(read)?;
+            let count = |i: usize| -> Result<u64, StoreError> {
+                Ok(super::console::count_of(r.try_get::<i64, _>(i).map_err(read)?))
+            };
+            series.points.push(SeriesPoint {
+                at: r.try_get(0).map_err(read)?,
+                polls: count(1)?,
+                successes: count(2)?,
+                sent: count(3)?,
+                received: count(4)?,
+                rtt_avg_s: rtt.map(|us| us / 1e6),
+            });
+        }
+        Ok(series)
     }
 
     async fn decode_polls(&self, rows: &[PgRow]) -> Result<Vec<PollRecord>, StoreError> {
