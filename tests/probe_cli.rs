@@ -426,7 +426,10 @@ fn the_tacna_lab_shows_fibre_against_radio_and_leaves_nothing_behind() {
     eprintln!(
         "Tacna lab, mean RTT: sw-mercado-grau {fibre:.2} ms, sw-teatro-municipal {radio:.2} ms"
     );
-    assert!((0.9..5.0).contains(&fibre), "fibre {fibre} ms");
+    // The emulated fibre adds about 1 ms; the ceiling leaves room for a loaded machine (the
+    // link emulator runs in user space: 6.5 ms was seen with other builds on both cores), and
+    // the radio must still stand well apart.
+    assert!((0.9..10.0).contains(&fibre), "fibre {fibre} ms");
     assert!(radio >= 20.0 && radio - fibre >= 15.0, "radio {radio} ms, fibre {fibre} ms");
 
     let out = vigia().args(["lab", "down"]).output().unwrap();
