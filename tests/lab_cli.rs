@@ -65,8 +65,8 @@ impl Drop for DownIfPanicking<'_> {
 /// A small inventory in a temporary directory: a main-site server and a radio-site switch,
 /// SNMPv3 with passwords in files.
 fn write_inventory(dir: &Path, v4_main: Ipv4Addr, v4_radio: Ipv4Addr, v6_radio: Ipv6Addr) {
-    std::fs::write(dir.join("auth.secret"), format!("{AUTH_PASS}\n")).unwrap();
-    std::fs::write(dir.join("priv.secret"), format!("{PRIV_PASS}\n")).unwrap();
+    support::write_secret(&dir.join("auth.secret"), &format!("{AUTH_PASS}\n"));
+    support::write_secret(&dir.join("priv.secret"), &format!("{PRIV_PASS}\n"));
     std::fs::write(
         dir.join("inventory.yaml"),
         format!(
@@ -245,21 +245,38 @@ fn the_cli_refuses_addresses_outside_the_lab_with_exit_64_and_builds_nothing() {
     assert!(!vigia_lab::state::holder_log(&name).exists());
 }
 
-#[test]
-fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
+/// A copy of a shipped inventory whose SNMP passwords come from the test's own files only:
+/// whatever variables or files of the shipped inventory this machine has are not read (tests
+/// must not set variables).
+fn with_test_secrets(inventory: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("inventory/tacna");
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(inventory);
     for entry in std::fs::read_dir(&source).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
-        // Passwords from files instead of the environment (tests must not set variables).
         let text = text
-            .replace("auth_password_env: VIGIA_SNMP_AUTH", "auth_password_file: auth.secret")
-            .replace("priv_password_env: VIGIA_SNMP_PRIV", "priv_password_file: priv.secret");
+            .replace("    auth_password_env: VIGIA_SNMP_AUTH\n", "")
+            .replace("    priv_password_env: VIGIA_SNMP_PRIV\n", "")
+            .replace("auth_password_file: .secrets/snmp-auth", "auth_password_file: auth.secret")
+            .replace("priv_password_file: .secrets/snmp-priv", "priv_password_file: priv.secret");
+        assert!(
+            !text.contains("password_env"),
+            "{}: a secret left to the environment",
+            path.display()
+        );
         std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
     }
-    std::fs::write(dir.path().join("auth.secret"), "tacna-auth-1\n").unwrap();
-    std::fs::write(dir.path().join("priv.secret"), "tacna-priv-1\n").unwrap();
+    support::write_secret(&dir.path().join("auth.secret"), "tacna-auth-1\n");
+    support::write_secret(&dir.path().join("priv.secret"), "tacna-priv-1\n");
+    dir
+}
+
+#[test]
+fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
+    let dir = with_test_secrets("inventory/tacna");
     let (inv, _) = vigia::inventory::load(dir.path(), vigia::inventory::Secrets::Require).unwrap();
     let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
     let spec = lab_twin::spec_from_inventory(&inv, "tacna", day).unwrap();

@@ -276,8 +276,11 @@ pub enum SecretRef {
     Inline(String),
     /// Read from an environment variable.
     Env(String),
-    /// Read from a file (trailing newline removed).
+    /// Read from a file (see [`super::secret_file`]).
     File(PathBuf),
+    /// From the environment variable when it is set, else from the file: the inventory names
+    /// both (`NAME_env` and `NAME_file`).
+    EnvOrFile(String, PathBuf),
 }
 
 impl fmt::Debug for SecretRef {
@@ -286,6 +289,7 @@ impl fmt::Debug for SecretRef {
             SecretRef::Inline(_) => f.write_str("Inline(<redacted>)"),
             SecretRef::Env(name) => write!(f, "Env({name})"),
             SecretRef::File(path) => write!(f, "File({})", path.display()),
+            SecretRef::EnvOrFile(name, path) => write!(f, "EnvOrFile({name}, {})", path.display()),
         }
     }
 }
@@ -304,6 +308,16 @@ pub enum SecretError {
         /// Why.
         reason: String,
     },
+    /// Neither the environment variable is set nor the file readable.
+    #[error("environment variable {var} is not set, and cannot read secret file {path}: {reason}")]
+    EnvNorFile {
+        /// The variable.
+        var: String,
+        /// The file.
+        path: PathBuf,
+        /// Why the file cannot be read.
+        reason: String,
+    },
 }
 
 impl SecretRef {
@@ -314,9 +328,17 @@ impl SecretRef {
             SecretRef::Env(name) => {
                 std::env::var(name).map_err(|_| SecretError::EnvNotSet(name.clone()))
             }
-            SecretRef::File(path) => std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-                .map_err(|e| SecretError::File { path: path.clone(), reason: e.to_string() }),
+            SecretRef::File(path) => super::secret_file::read(path)
+                .map_err(|reason| SecretError::File { path: path.clone(), reason }),
+            // An empty variable counts as unset: no secret is empty.
+            SecretRef::EnvOrFile(var, path) => match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Ok(v),
+                _ => super::secret_file::read(path).map_err(|reason| SecretError::EnvNorFile {
+                    var: var.clone(),
+                    path: path.clone(),
+                    reason,
+                }),
+            },
         }
     }
 }

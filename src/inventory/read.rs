@@ -918,7 +918,8 @@ impl SecretField {
     }
 }
 
-/// Read a secret given as `NAME_env`, `NAME_file` or `NAME` (inline, with a warning).
+/// Read a secret given as `NAME_env`, `NAME_file` (or both: the variable when set, else the
+/// file) or `NAME` (inline, with a warning).
 fn secret_field(cx: &mut Cx, parts: &mut Parts, f: &mut Fields, base: &'static str) -> SecretField {
     let (env, file, inline): (&'static str, &'static str, &'static str) = match base {
         "community" => ("community_env", "community_file", "community"),
@@ -932,6 +933,9 @@ fn secret_field(cx: &mut Cx, parts: &mut Parts, f: &mut Fields, base: &'static s
             .collect();
     match given.as_slice() {
         [] => SecretField::Absent,
+        [(env_name, env_node, SecretKind::Env), (file_name, file_node, SecretKind::File)] => {
+            env_or_file(cx, parts, f, (env_name, env_node), (file_name, file_node))
+        }
         [(name, node, kind)] => {
             let path = f.at(name);
             let Some(secret) = cx.secret_ref(node, &path, *kind) else {
@@ -963,6 +967,27 @@ fn secret_field(cx: &mut Cx, parts: &mut Parts, f: &mut Fields, base: &'static s
             );
             SecretField::Invalid
         }
+    }
+}
+
+/// A secret named both ways: the environment variable when it is set, else the file. Its
+/// readability is checked at the file's field.
+fn env_or_file(
+    cx: &mut Cx,
+    parts: &mut Parts,
+    f: &Fields,
+    (env, env_node): (&str, &Node),
+    (file, file_node): (&str, &Node),
+) -> SecretField {
+    let var = cx.secret_ref(env_node, &f.at(env), SecretKind::Env);
+    let path = f.at(file);
+    match (var, cx.secret_ref(file_node, &path, SecretKind::File)) {
+        (Some(SecretRef::Env(var)), Some(SecretRef::File(p))) => {
+            let secret = SecretRef::EnvOrFile(var, p);
+            parts.secrets.push((cx.here(file_node.pos), path, secret.clone()));
+            SecretField::Given(secret)
+        }
+        _ => SecretField::Invalid,
     }
 }
 
