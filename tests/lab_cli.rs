@@ -318,6 +318,83 @@ fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
     assert!(!err.to_string().contains("tacna-auth-1"));
 }
 
+/// The example of the IPv6 project under way (inventory/examples/tacna-2027): its twin has
+/// dual-stack devices, sw-mercado-grau's IPv6 address routed into the lab with nothing
+/// answering it (while its IPv4 and SNMP answer), and Gerencia de Fiscalización y Control on a
+/// radio link worse than a healthy one. The spec of the whole twin is checked; the three
+/// devices that show it are brought up, in an address block of their own, and probed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tacna_2027_example_has_a_broken_ipv6_address_and_a_degraded_radio_link() {
+    prerequisites();
+    let dir = with_test_secrets("inventory/examples/tacna-2027");
+    let (inv, _) = vigia::inventory::load(dir.path(), vigia::inventory::Secrets::Require).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let mut spec = lab_twin::spec_from_inventory(&inv, "tacna-2027", day).unwrap();
+    // 45 polled devices, and the silent address as a device of its own.
+    assert_eq!(spec.devices.len(), 46);
+    let dual = spec.devices.iter().filter(|d| d.ipv4.is_some() && d.ipv6.is_some()).count();
+    assert_eq!(dual, 24, "25 dual-stack in the inventory, sw-mercado-grau's IPv6 moved out");
+    let grau_v6 = inv.device("sw-mercado-grau").unwrap().ipv6.expect("configured in the inventory");
+    let silent_id = lab_twin::silent_id("sw-mercado-grau", vigia::inventory::Family::Ipv6);
+    let find = |id: &str| spec.devices.iter().find(|d| d.id == id).unwrap().clone();
+    let (mut grau, mut silent) = (find("sw-mercado-grau"), find(&silent_id));
+    assert_eq!((grau.ipv6, grau.present, grau.agent.is_some()), (None, true, true));
+    assert_eq!((silent.ipv4, silent.ipv6), (None, Some(grau_v6)));
+    assert_eq!((silent.present, silent.agent.is_some()), (false, false));
+    assert_eq!((grau.link, silent.link), (Some(LinkModel::FIBRE), Some(LinkModel::FIBRE)));
+    let (mut degraded, mut healthy) =
+        (find("sw-gerencia-fiscalizacion-control"), find("sw-teatro-municipal"));
+    assert_eq!(healthy.link, Some(LinkModel::RADIO));
+    let worse = degraded.link.unwrap();
+    assert!(
+        worse.delay > LinkModel::RADIO.delay && worse.loss > LinkModel::RADIO.loss,
+        "{worse:?}"
+    );
+    assert!(worse.jitter >= LinkModel::RADIO.jitter, "{worse:?}");
+
+    // The three, moved into a block of their own so this runs beside other labs.
+    let block = AddressBlock::claim().unwrap();
+    (grau.ipv4, silent.ipv6) = (Some(block.v4(10)), Some(block.v6(0x10)));
+    (degraded.ipv4, degraded.ipv6, degraded.agent) = (Some(block.v4(20)), None, None);
+    (healthy.ipv4, healthy.agent) = (Some(block.v4(19)), None);
+    spec.devices = vec![grau, silent, degraded, healthy];
+    spec.name = unique_name("t");
+    (spec.host_v4, spec.host_v6, spec.seed) = (block.host_v4(), block.host_v6(), 2027);
+    let lab = vigia_lab::Lab::up(spec).await.unwrap();
+    let state = lab.state();
+    let (v4, v6) = (IpAddr::V4(block.v4(10)), IpAddr::V6(block.v6(0x10)));
+    let (src4, src6) = (IpAddr::V4(block.host_v4()), IpAddr::V6(block.host_v6()));
+    let ms = Duration::from_millis;
+    // IPv4 answers ICMP (and SNMP: `up` returned once its agent answered there); the IPv6
+    // address is silent: no echo reply, no error, and a datagram to it gets nothing back,
+    // not even the port unreachable a host without an agent sends.
+    assert_eq!(ping(v4, 5, ms(20), ms(500)).await.replies.len(), 5);
+    let p6 = ping(v6, 5, ms(20), ms(500)).await;
+    assert_eq!((p6.replies.len(), p6.unreachable, p6.errors), (0, 0, 0), "{p6:?}");
+    assert_eq!(udp_probe(src6, v6, ms(1000)).await, Udp::Timeout);
+    assert_eq!(udp_probe(src4, IpAddr::V4(block.v4(19)), ms(1000)).await, Udp::Refused);
+    // The degraded radio link against a healthy one, on the same echoes: slower, and (with
+    // this seed, the same packets every run) losing more.
+    let lost = |id: &str| lab.link_counts(id).map(|(down, up)| down.lost + up.lost).unwrap();
+    let before = (lost("sw-gerencia-fiscalizacion-control"), lost("sw-teatro-municipal"));
+    let bad = ping(IpAddr::V4(block.v4(20)), 150, ms(10), ms(1500)).await;
+    let good = ping(IpAddr::V4(block.v4(19)), 150, ms(10), ms(1500)).await;
+    let bad_lost = lost("sw-gerencia-fiscalizacion-control") - before.0;
+    let good_lost = lost("sw-teatro-municipal") - before.1;
+    eprintln!(
+        "degraded: median {:?}, {} of 150 lost; healthy radio: median {:?}, {} lost",
+        bad.median(),
+        bad_lost,
+        good.median(),
+        good_lost
+    );
+    assert!(bad.median() >= good.median() + ms(40), "{:?} vs {:?}", bad.median(), good.median());
+    assert!(bad_lost > good_lost, "lost {bad_lost} vs {good_lost}");
+    assert_eq!(u64::from(bad.lost()), bad_lost, "every echo lost, lost on the link");
+    lab.down().await.unwrap();
+    assert_nothing_remains(&state);
+}
+
 #[test]
 fn after_a_killed_holder_nothing_leaks_and_down_removes_the_rest() {
     prerequisites();

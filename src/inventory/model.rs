@@ -107,6 +107,31 @@ pub struct Inventory {
     pub indicators: Vec<Indicator>,
     /// Figures stated by source documents, kept to compare with what the inventory counts.
     pub declared: Vec<Declared>,
+    /// Lab-only settings of the lab twin (the `lab` section); polling never reads them.
+    pub lab: LabTwin,
+}
+
+/// Lab-only settings (the inventory's `lab` section): where the lab twin of the inventory
+/// departs from what the media and addresses alone would build. Only `vigia lab` and
+/// `vigia agent --lab` read them; polling a real network ignores them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabTwin {
+    /// Sites whose link the lab shapes with these figures instead of their medium's.
+    pub links: BTreeMap<SiteId, LabLink>,
+    /// Addresses the lab routes to their device where nothing answers: an address family
+    /// configured on the device but broken.
+    pub silent: Vec<(DeviceId, Family)>,
+}
+
+/// A link as the lab shapes it, in each direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabLink {
+    /// One-way delay.
+    pub delay: Duration,
+    /// Each packet's delay is drawn in `delay ± jitter`.
+    pub jitter: Duration,
+    /// Share of packets lost (0 to 1).
+    pub loss: f64,
 }
 
 impl Inventory {

@@ -17,6 +17,8 @@ use super::model::*;
 use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Pos, Severity};
 
+mod lab;
+
 /// How to treat secrets that cannot be read yet (an unset environment variable, a missing file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Secrets {
@@ -587,6 +589,8 @@ struct Parts {
     declared: Vec<Declared>,
     /// Every secret reference, with where it was written, to check it can be read.
     secrets: Vec<(Loc, String, SecretRef)>,
+    /// The lab-only section.
+    lab: lab::LabDraft,
 }
 
 fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
@@ -650,6 +654,9 @@ fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
                 parts.indicators.push(ind);
             }
         }
+    }
+    if let Some(node) = top.get("lab") {
+        lab::read(cx, &mut parts.lab, node);
     }
     if let Some(node) = top.get("declared") {
         for (i, n) in items(cx, node, "declared").iter().enumerate() {
@@ -1471,6 +1478,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
     let devices = place_devices(cx, &parts, &profiles, default_snmp.as_ref());
     uplink_warnings(cx, &parts.sites, &devices);
     unreadable_secrets(cx, &parts.secrets, secrets);
+    let lab = lab::build(cx, parts.lab, &parts.sites, &devices);
 
     let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
     sites.sort_by_key(|s| s.role != SiteRole::Main);
@@ -1484,6 +1492,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
         projects: parts.projects.into_iter().map(|p| p.value).collect(),
         indicators: parts.indicators.into_iter().map(|i| i.value).collect(),
         declared: parts.declared,
+        lab,
     })
 }
 
