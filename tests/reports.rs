@@ -662,12 +662,7 @@ fn the_links_workbook_reads_back_typed() {
     let s = wb.worksheet_range("Sites").unwrap();
     assert_eq!(s.height(), 4, "header and three branch sites");
     let col = |name: &str| {
-        s.rows()
-            .next()
-            .unwrap()
-            .iter()
-            .position(|c| c.to_string() == name)
-            .unwrap_or_else(|| panic!("{name}"))
+        s.rows().next().unwrap().iter().position(|c| *c == name).unwrap_or_else(|| panic!("{name}"))
     };
     let teatro = s.rows().find(|r| r[0] == Data::String("teatro".into())).unwrap();
     assert_eq!(teatro[col("Medium")], Data::String("radio link".into()));
