@@ -271,7 +271,7 @@ pub enum ReportCommand {
         /// The day the report describes (default: now).
         #[arg(long, value_parser = parse_date)]
         as_of: Option<chrono::NaiveDate>,
-        /// text, json or md.
+        /// md, csv (one row per device), json, xlsx or text.
         #[arg(long, value_parser = parse_ipv6_format, default_value = "md")]
         format: vigia::report::Ipv6Format,
     },
@@ -283,7 +283,7 @@ pub enum ReportCommand {
         /// The day the report describes (default: now).
         #[arg(long, value_parser = parse_date)]
         as_of: Option<chrono::NaiveDate>,
-        /// md or json.
+        /// md, csv (one row per branch site), json or xlsx.
         #[arg(long, value_parser = parse_links_format, default_value = "md")]
         format: vigia::report::LinksFormat,
     },
@@ -298,7 +298,7 @@ pub enum ReportCommand {
         /// Count up to this day (default: the end of the year, or today while it runs).
         #[arg(long, value_parser = parse_date)]
         as_of: Option<chrono::NaiveDate>,
-        /// md, xlsx or json.
+        /// md, csv (the items behind the figures), json or xlsx.
         #[arg(long, value_parser = parse_indicators_format, default_value = "md")]
         format: vigia::report::IndicatorsFormat,
     },

@@ -9,7 +9,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use chrono::NaiveDate;
-use vigia::inventory::{self, Inventory, LinkMedium, SecretError, SecretRef, SnmpProfile};
+use vigia::inventory::{
+    self, Family, Inventory, LabLink, LinkMedium, SecretError, SecretRef, SnmpProfile,
+};
 use vigia_lab::{AgentConfig, LabDevice, LabError, LabSpec, LinkModel, V3User};
 
 /// Why an inventory has no lab twin. Never holds a secret.
@@ -54,6 +56,24 @@ pub fn link_model(link: Option<LinkMedium>) -> Option<LinkModel> {
         Some(LinkMedium::Radio) => Some(LinkModel::RADIO),
         Some(LinkMedium::None) => None,
     }
+}
+
+/// The lab's model of a site's link: the inventory's lab-only figures for it (`lab.links`) when
+/// it has them, else its medium's model ([`link_model`]).
+pub fn site_link_model(inv: &Inventory, site: Option<&inventory::Site>) -> Option<LinkModel> {
+    let medium = link_model(site.and_then(|s| s.link))?;
+    Some(match site.and_then(|s| inv.lab.links.get(&s.id)) {
+        Some(LabLink { delay, jitter, loss }) => {
+            LinkModel { delay: *delay, jitter: *jitter, loss: *loss }
+        }
+        None => medium,
+    })
+}
+
+/// The lab's id of a device's silent address (`lab.silent`): a device of the lab of its own,
+/// behind the same link, with no host, so probes to the address time out.
+pub fn silent_id(device: &str, family: Family) -> String {
+    format!("{device}-{family}-silent")
 }
 
 /// The lab's name of an inventory's authentication protocol.
@@ -130,14 +150,33 @@ pub fn spec_from_inventory(
                 })
             }
         };
-        devices.push(LabDevice {
+        let link = site_link_model(inv, site);
+        let mut device = LabDevice {
             id: d.id.to_string(),
             ipv4: d.ipv4,
             ipv6: d.ipv6,
-            link: link_model(site.and_then(|s| s.link)),
+            link,
             present: true,
             agent,
-        });
+        };
+        // A silent address moves to a device of its own that no host holds: routed into the
+        // lab through the same link, answered by nothing (its snmpd does not bind it either).
+        let mut silent = Vec::new();
+        for family in Family::ALL {
+            if !inv.lab.silent.contains(&(d.id.clone(), *family)) {
+                continue;
+            }
+            let (ipv4, ipv6) = match family {
+                Family::Ipv4 => (device.ipv4.take(), None),
+                Family::Ipv6 => (None, device.ipv6.take()),
+            };
+            let id = silent_id(&d.id, *family);
+            silent.push(LabDevice { id, ipv4, ipv6, link, present: false, agent: None });
+        }
+        if device.ipv4.is_some() || device.ipv6.is_some() {
+            devices.push(device);
+        }
+        devices.extend(silent);
     }
     let spec = LabSpec {
         name: name.to_owned(),

@@ -488,11 +488,12 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     // Reports: the page's tables are the CLI's, for the same inventory, database and day; the
     // downloads are the CLI's bytes; the workbooks open with calamine and hold the CLI's cells.
     let day = (Utc::now().date_naive() - TimeDelta::days(1)).to_string();
+    // Every report page offers Markdown, CSV, JSON and XLSX (the IPv6 one plain text too).
     for (report, formats) in [
         ("renewal", &["md", "csv", "json", "xlsx"][..]),
-        ("ipv6", &["md", "json"][..]),
-        ("links", &["md", "json"][..]),
-        ("indicators", &["md", "json", "xlsx"][..]),
+        ("ipv6", &["md", "csv", "json", "xlsx", "text"][..]),
+        ("links", &["md", "csv", "json", "xlsx"][..]),
+        ("indicators", &["md", "csv", "json", "xlsx"][..]),
     ] {
         let cli =
             |format: &'static str| cli_report(dir.path(), &inv_arg, &db_url, &day, report, format);
@@ -503,6 +504,14 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
         assert_eq!(page_tables(&c).await, expected, "{report}: page tables vs `vigia report`");
         screenshot(&c, &format!("reporte-{report}")).await;
         assert_no_console_errors(&http, &driver, &session, report).await;
+        let offered = c
+            .execute(
+                "return Array.from(document.querySelectorAll('#descargas a[data-format]')).map(a => a.dataset.format)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(offered, json!(formats), "{report}: the downloads offered");
         for format in formats {
             let url = format!("{base}/reportes/{report}/{format}?fecha={day}");
             let got = http.get(url).send().await.unwrap().bytes().await.unwrap().to_vec();

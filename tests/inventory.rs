@@ -88,6 +88,7 @@ fn invalid_inventories_exit_64_and_name_file_line_and_column() {
 fn good_inventories_and_the_shipped_one_are_valid() {
     let mut dirs = cases("good");
     dirs.push(PathBuf::from("inventory/tacna"));
+    dirs.push(PathBuf::from("inventory/examples/tacna-2027"));
     for dir in dirs {
         let (code, stderr) = check(&dir, &[]);
         assert_eq!(code, 0, "{}: {stderr}", dir.display());
@@ -139,6 +140,7 @@ fn the_json_schema_agrees_with_the_reader() {
     };
     let mut dirs = cases("good");
     dirs.push(PathBuf::from("inventory/tacna"));
+    dirs.push(PathBuf::from("inventory/examples/tacna-2027"));
     for dir in dirs {
         for file in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
             if file.extension().is_none_or(|x| x != "yaml") {
@@ -157,9 +159,79 @@ fn the_json_schema_agrees_with_the_reader() {
         "invalid-values",
         "ipv4-in-ipv6",
         "implemented-without-date",
+        "lab-section",
     ] {
         let file = Path::new("tests/resources/inventories/bad").join(case).join("inventory.yaml");
         let docs = as_json(&file);
         assert!(docs.iter().any(|d| !validator.is_valid(d)), "schema accepts {case}");
     }
+}
+
+/// A secret named both ways (`NAME_env` and `NAME_file`, as the shipped inventory does) comes
+/// from the variable when it is set, else from the file; a file every user may read is
+/// refused; no message ever shows the secret.
+#[test]
+fn a_secret_named_both_ways_comes_from_the_variable_else_the_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inventory.yaml"),
+        r#"sites:
+  - { id: main, name: Sede Principal, role: main }
+snmp_profiles:
+  v3:
+    version: "3"
+    user: vigia
+    auth_protocol: sha256
+    auth_password_env: VIGIA_TEST_BOTH_AUTH
+    auth_password_file: .secrets/auth
+defaults:
+  snmp: v3
+devices:
+  - { id: sw-1, site: main, class: switch, ipv4: 198.18.1.10 }
+"#,
+    )
+    .unwrap();
+    let secret = "file-secret-value-1";
+    let run = |env: Option<&str>| {
+        let mut cmd = Command::new(VIGIA);
+        cmd.args(["inventory", "check", "--require-secrets", "--inventory"]).arg(dir.path());
+        cmd.env_remove("VIGIA_TEST_BOTH_AUTH");
+        if let Some(v) = env {
+            cmd.env("VIGIA_TEST_BOTH_AUTH", v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(!stderr.contains(secret) && !stderr.contains("env-secret"), "{stderr}");
+        (out.status.code().unwrap(), stderr)
+    };
+    // Neither: both named, at the file's field.
+    let (code, stderr) = run(None);
+    assert_eq!(code, 64, "{stderr}");
+    assert!(
+        stderr.contains("inventory.yaml:9:25: error: snmp_profiles.v3.auth_password_file: environment variable VIGIA_TEST_BOTH_AUTH is not set, and cannot read secret file"),
+        "{stderr}"
+    );
+    // The variable alone is enough; an empty one counts as unset.
+    assert_eq!(run(Some("env-secret-value-1")).0, 0);
+    assert_eq!(run(Some("")).0, 64);
+    // A file every user may read is refused, saying how to fix it.
+    let file = dir.path().join(".secrets/auth");
+    std::fs::create_dir(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, stderr) = run(None);
+    assert_eq!(code, 64, "{stderr}");
+    assert!(stderr.contains("every user may read it (mode 0644)"), "{stderr}");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(
+        run(None),
+        (0, format!("{}: valid: 1 sites, 1 devices (0 warning(s))\n", dir.path().display()))
+    );
+    // A file that is not a regular file (a directory) is refused too.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let (code, stderr) = run(None);
+    assert_eq!(code, 64, "{stderr}");
+    assert!(stderr.contains("it is not a regular file"), "{stderr}");
 }

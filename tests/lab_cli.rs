@@ -65,8 +65,8 @@ impl Drop for DownIfPanicking<'_> {
 /// A small inventory in a temporary directory: a main-site server and a radio-site switch,
 /// SNMPv3 with passwords in files.
 fn write_inventory(dir: &Path, v4_main: Ipv4Addr, v4_radio: Ipv4Addr, v6_radio: Ipv6Addr) {
-    std::fs::write(dir.join("auth.secret"), format!("{AUTH_PASS}\n")).unwrap();
-    std::fs::write(dir.join("priv.secret"), format!("{PRIV_PASS}\n")).unwrap();
+    support::write_secret(&dir.join("auth.secret"), &format!("{AUTH_PASS}\n"));
+    support::write_secret(&dir.join("priv.secret"), &format!("{PRIV_PASS}\n"));
     std::fs::write(
         dir.join("inventory.yaml"),
         format!(
@@ -245,21 +245,38 @@ fn the_cli_refuses_addresses_outside_the_lab_with_exit_64_and_builds_nothing() {
     assert!(!vigia_lab::state::holder_log(&name).exists());
 }
 
-#[test]
-fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
+/// A copy of a shipped inventory whose SNMP passwords come from the test's own files only:
+/// whatever variables or files of the shipped inventory this machine has are not read (tests
+/// must not set variables).
+fn with_test_secrets(inventory: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("inventory/tacna");
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(inventory);
     for entry in std::fs::read_dir(&source).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
-        // Passwords from files instead of the environment (tests must not set variables).
         let text = text
-            .replace("auth_password_env: VIGIA_SNMP_AUTH", "auth_password_file: auth.secret")
-            .replace("priv_password_env: VIGIA_SNMP_PRIV", "priv_password_file: priv.secret");
+            .replace("    auth_password_env: VIGIA_SNMP_AUTH\n", "")
+            .replace("    priv_password_env: VIGIA_SNMP_PRIV\n", "")
+            .replace("auth_password_file: .secrets/snmp-auth", "auth_password_file: auth.secret")
+            .replace("priv_password_file: .secrets/snmp-priv", "priv_password_file: priv.secret");
+        assert!(
+            !text.contains("password_env"),
+            "{}: a secret left to the environment",
+            path.display()
+        );
         std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
     }
-    std::fs::write(dir.path().join("auth.secret"), "tacna-auth-1\n").unwrap();
-    std::fs::write(dir.path().join("priv.secret"), "tacna-priv-1\n").unwrap();
+    support::write_secret(&dir.path().join("auth.secret"), "tacna-auth-1\n");
+    support::write_secret(&dir.path().join("priv.secret"), "tacna-priv-1\n");
+    dir
+}
+
+#[test]
+fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
+    let dir = with_test_secrets("inventory/tacna");
     let (inv, _) = vigia::inventory::load(dir.path(), vigia::inventory::Secrets::Require).unwrap();
     let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
     let spec = lab_twin::spec_from_inventory(&inv, "tacna", day).unwrap();
@@ -299,6 +316,83 @@ fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
         "{err}"
     );
     assert!(!err.to_string().contains("tacna-auth-1"));
+}
+
+/// The example of the IPv6 project under way (inventory/examples/tacna-2027): its twin has
+/// dual-stack devices, sw-mercado-grau's IPv6 address routed into the lab with nothing
+/// answering it (while its IPv4 and SNMP answer), and Gerencia de Fiscalización y Control on a
+/// radio link worse than a healthy one. The spec of the whole twin is checked; the three
+/// devices that show it are brought up, in an address block of their own, and probed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tacna_2027_example_has_a_broken_ipv6_address_and_a_degraded_radio_link() {
+    prerequisites();
+    let dir = with_test_secrets("inventory/examples/tacna-2027");
+    let (inv, _) = vigia::inventory::load(dir.path(), vigia::inventory::Secrets::Require).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let mut spec = lab_twin::spec_from_inventory(&inv, "tacna-2027", day).unwrap();
+    // 45 polled devices, and the silent address as a device of its own.
+    assert_eq!(spec.devices.len(), 46);
+    let dual = spec.devices.iter().filter(|d| d.ipv4.is_some() && d.ipv6.is_some()).count();
+    assert_eq!(dual, 24, "25 dual-stack in the inventory, sw-mercado-grau's IPv6 moved out");
+    let grau_v6 = inv.device("sw-mercado-grau").unwrap().ipv6.expect("configured in the inventory");
+    let silent_id = lab_twin::silent_id("sw-mercado-grau", vigia::inventory::Family::Ipv6);
+    let find = |id: &str| spec.devices.iter().find(|d| d.id == id).unwrap().clone();
+    let (mut grau, mut silent) = (find("sw-mercado-grau"), find(&silent_id));
+    assert_eq!((grau.ipv6, grau.present, grau.agent.is_some()), (None, true, true));
+    assert_eq!((silent.ipv4, silent.ipv6), (None, Some(grau_v6)));
+    assert_eq!((silent.present, silent.agent.is_some()), (false, false));
+    assert_eq!((grau.link, silent.link), (Some(LinkModel::FIBRE), Some(LinkModel::FIBRE)));
+    let (mut degraded, mut healthy) =
+        (find("sw-gerencia-fiscalizacion-control"), find("sw-teatro-municipal"));
+    assert_eq!(healthy.link, Some(LinkModel::RADIO));
+    let worse = degraded.link.unwrap();
+    assert!(
+        worse.delay > LinkModel::RADIO.delay && worse.loss > LinkModel::RADIO.loss,
+        "{worse:?}"
+    );
+    assert!(worse.jitter >= LinkModel::RADIO.jitter, "{worse:?}");
+
+    // The three, moved into a block of their own so this runs beside other labs.
+    let block = AddressBlock::claim().unwrap();
+    (grau.ipv4, silent.ipv6) = (Some(block.v4(10)), Some(block.v6(0x10)));
+    (degraded.ipv4, degraded.ipv6, degraded.agent) = (Some(block.v4(20)), None, None);
+    (healthy.ipv4, healthy.agent) = (Some(block.v4(19)), None);
+    spec.devices = vec![grau, silent, degraded, healthy];
+    spec.name = unique_name("t");
+    (spec.host_v4, spec.host_v6, spec.seed) = (block.host_v4(), block.host_v6(), 2027);
+    let lab = vigia_lab::Lab::up(spec).await.unwrap();
+    let state = lab.state();
+    let (v4, v6) = (IpAddr::V4(block.v4(10)), IpAddr::V6(block.v6(0x10)));
+    let (src4, src6) = (IpAddr::V4(block.host_v4()), IpAddr::V6(block.host_v6()));
+    let ms = Duration::from_millis;
+    // IPv4 answers ICMP (and SNMP: `up` returned once its agent answered there); the IPv6
+    // address is silent: no echo reply, no error, and a datagram to it gets nothing back,
+    // not even the port unreachable a host without an agent sends.
+    assert_eq!(ping(v4, 5, ms(20), ms(500)).await.replies.len(), 5);
+    let p6 = ping(v6, 5, ms(20), ms(500)).await;
+    assert_eq!((p6.replies.len(), p6.unreachable, p6.errors), (0, 0, 0), "{p6:?}");
+    assert_eq!(udp_probe(src6, v6, ms(1000)).await, Udp::Timeout);
+    assert_eq!(udp_probe(src4, IpAddr::V4(block.v4(19)), ms(1000)).await, Udp::Refused);
+    // The degraded radio link against a healthy one, on the same echoes: slower, and (with
+    // this seed, the same packets every run) losing more.
+    let lost = |id: &str| lab.link_counts(id).map(|(down, up)| down.lost + up.lost).unwrap();
+    let before = (lost("sw-gerencia-fiscalizacion-control"), lost("sw-teatro-municipal"));
+    let bad = ping(IpAddr::V4(block.v4(20)), 150, ms(10), ms(1500)).await;
+    let good = ping(IpAddr::V4(block.v4(19)), 150, ms(10), ms(1500)).await;
+    let bad_lost = lost("sw-gerencia-fiscalizacion-control") - before.0;
+    let good_lost = lost("sw-teatro-municipal") - before.1;
+    eprintln!(
+        "degraded: median {:?}, {} of 150 lost; healthy radio: median {:?}, {} lost",
+        bad.median(),
+        bad_lost,
+        good.median(),
+        good_lost
+    );
+    assert!(bad.median() >= good.median() + ms(40), "{:?} vs {:?}", bad.median(), good.median());
+    assert!(bad_lost > good_lost, "lost {bad_lost} vs {good_lost}");
+    assert_eq!(u64::from(bad.lost()), bad_lost, "every echo lost, lost on the link");
+    lab.down().await.unwrap();
+    assert_nothing_remains(&state);
 }
 
 #[test]

@@ -130,9 +130,9 @@ const COMMUNITY_FILE: &str = "inv-community-1";
 
 /// An inventory of a fibre and a radio site, in `dir`. Secrets in files.
 fn write_inventory(dir: &Path, block: &AddressBlock) {
-    std::fs::write(dir.join("auth.secret"), format!("{AUTH_FILE_PASS}\n")).unwrap();
-    std::fs::write(dir.join("priv.secret"), format!("{PRIV_FILE_PASS}\n")).unwrap();
-    std::fs::write(dir.join("community.secret"), format!("{COMMUNITY_FILE}\n")).unwrap();
+    write_secret(&dir.join("auth.secret"), &format!("{AUTH_FILE_PASS}\n"));
+    write_secret(&dir.join("priv.secret"), &format!("{PRIV_FILE_PASS}\n"));
+    write_secret(&dir.join("community.secret"), &format!("{COMMUNITY_FILE}\n"));
     let inventory = format!(
         r#"sites:
   - {{ id: sede, name: Palacio Municipal, role: main }}

@@ -384,8 +384,16 @@ fn small_scenario_outputs_match_their_snapshots() {
             "check-ipv6.json",
             report::check_ipv6(&inv, &h, a, &check, Lang::Es, CheckFormat::Json).unwrap().output,
         ),
+        ("ipv6.es.csv", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Csv).unwrap()),
+        ("ipv6.en.csv", report::ipv6(&inv, &h, a, Lang::En, Ipv6Format::Csv).unwrap()),
         ("links.es.md", report::links(&inv, &h, a, Lang::Es, LinksFormat::Md).unwrap()),
         ("links.json", report::links(&inv, &h, a, Lang::Es, LinksFormat::Json).unwrap()),
+        ("links.es.csv", report::links(&inv, &h, a, Lang::Es, LinksFormat::Csv).unwrap()),
+        ("links.en.csv", report::links(&inv, &h, a, Lang::En, LinksFormat::Csv).unwrap()),
+        (
+            "indicators.es.csv",
+            report::indicators(&inv, &h, 2026, a.date, Lang::Es, IndicatorsFormat::Csv).unwrap(),
+        ),
         (
             "indicators.es.md",
             report::indicators(&inv, &h, 2026, a.date, Lang::Es, IndicatorsFormat::Md).unwrap(),
@@ -569,4 +577,109 @@ fn the_indicators_workbook_reads_back_typed() {
     assert_eq!(renewed[2], Data::String("sw-central".into()));
     assert_eq!(renewed[4].as_date(), Some(day("2026-02-01")));
     assert_eq!(renewed[6], Data::String("sw-central-old".into()));
+}
+
+#[test]
+fn the_ipv6_workbook_reads_back_typed() {
+    let (inv, h) = small();
+    let bytes = report::ipv6(&inv, &h, small_as_of(), Lang::Es, Ipv6Format::Xlsx).unwrap();
+    let mut wb = workbook(bytes.clone());
+    let sheets =
+        ["Equipos", "Cobertura", "Sede y clase", "Por sede", "Por clase", "Atrasados", "Sin IPv6"];
+    assert_eq!(wb.sheet_names(), sheets);
+    assert_header_frozen_and_filtered(&bytes, &wb, &sheets);
+
+    // One row per device in scope (six), stage by stage.
+    let d = wb.worksheet_range("Equipos").unwrap();
+    assert_eq!(d.height(), 7, "header and six devices");
+    let header: Vec<String> = d.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        header,
+        [
+            "Equipo",
+            "Sede",
+            "Clase",
+            "Dirección IPv6",
+            "configurado",
+            "ICMPv6",
+            "SNMP sobre IPv6",
+            "doble pila",
+            "IPv6 previsto",
+            "Días de atraso",
+            "Configurado sin respuesta IPv6",
+            "Último ICMPv6",
+        ]
+    );
+    let row = |id: &str| {
+        d.rows().find(|r| r[0] == Data::String(id.into())).unwrap_or_else(|| panic!("{id}"))
+    };
+    let norte = row("sw-norte");
+    assert_eq!(norte[3], Data::String("2001:db8:1::10".into()));
+    assert_eq!(norte[4], Data::String("sí".into()));
+    assert_eq!(norte[5], Data::String("no".into()));
+    assert_eq!(norte[10], Data::String("sí".into()), "broken: configured, IPv6 silent");
+    // radio-teatro: overdue, the planned day a date and the delay a number.
+    let radio = row("radio-teatro");
+    assert_eq!(radio[8].as_date(), Some(day("2026-03-31")));
+    assert_eq!(radio[9], Data::Float(91.0));
+    assert_eq!(radio[4], Data::String("no".into()));
+    // ap-teatro has no SNMP: that stage does not apply to it.
+    assert_eq!(row("ap-teatro")[6], Data::String("no aplica".into()));
+
+    let o = wb.worksheet_range("Cobertura").unwrap();
+    let icmp = o.rows().find(|r| r[0] == Data::String("ICMPv6".into())).unwrap();
+    assert_eq!(
+        (&icmp[1], &icmp[2], &icmp[3]),
+        (&Data::Float(3.0), &Data::Float(6.0), &Data::Float(0.5))
+    );
+    let broken = wb.worksheet_range("Sin IPv6").unwrap();
+    assert_eq!(cell(&broken, 1, 0), &Data::String("sw-norte".into()));
+
+    // The CSV is the devices sheet, spelled.
+    let csv = String::from_utf8(
+        report::ipv6(&inv, &h, small_as_of(), Lang::En, Ipv6Format::Csv).unwrap(),
+    )
+    .unwrap();
+    let records: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(records.len(), 7);
+    assert!(
+        records[0].starts_with("Device,Site,Class,IPv6 address,configured,ICMPv6,"),
+        "{}",
+        records[0]
+    );
+}
+
+#[test]
+fn the_links_workbook_reads_back_typed() {
+    let (inv, h) = small();
+    let bytes = report::links(&inv, &h, small_as_of(), Lang::En, LinksFormat::Xlsx).unwrap();
+    let mut wb = workbook(bytes.clone());
+    let sheets = ["Sites", "By medium", "Sources", "Health", "No link"];
+    assert_eq!(wb.sheet_names(), sheets);
+    assert_header_frozen_and_filtered(&bytes, &wb, &sheets);
+
+    // One row per branch site, the figures as numbers and percentages.
+    let s = wb.worksheet_range("Sites").unwrap();
+    assert_eq!(s.height(), 4, "header and three branch sites");
+    let col = |name: &str| {
+        s.rows().next().unwrap().iter().position(|c| *c == name).unwrap_or_else(|| panic!("{name}"))
+    };
+    let teatro = s.rows().find(|r| r[0] == Data::String("teatro".into())).unwrap();
+    assert_eq!(teatro[col("Medium")], Data::String("radio link".into()));
+    assert_eq!(teatro[col("IPv4 device measured")], Data::String("radio-teatro".into()));
+    assert_eq!(teatro[col("IPv4 polls")], Data::Float(86_400.0));
+    match &teatro[col("IPv4 availability")] {
+        Data::Float(a) => assert!((a - 0.98).abs() < 1e-12, "{a}"),
+        other => panic!("availability is not a number: {other:?}"),
+    }
+    assert_eq!(teatro[col("IPv4 mean RTT (ms)")], Data::Float(35.2));
+    assert_eq!(teatro[col("IPv6 polls")], Data::Empty, "no IPv6 at teatro: empty, not 0");
+    let camal = s.rows().find(|r| r[0] == Data::String("camal".into())).unwrap();
+    assert_eq!(camal[col("Medium")], Data::String("no link".into()));
+    assert_eq!(camal[col("Planned link")], Data::String("fibre".into()));
+
+    let m = wb.worksheet_range("By medium").unwrap();
+    assert_eq!(cell(&m, 1, 1), &Data::Float(1.0));
+    let u = wb.worksheet_range("No link").unwrap();
+    assert_eq!(u.height(), 2);
 }

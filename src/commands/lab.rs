@@ -172,6 +172,7 @@ fn snmpget_hint(profile: &SnmpProfile) -> String {
     let shown = |r: &SecretRef| match r {
         SecretRef::Env(var) => format!("\"${var}\""),
         SecretRef::File(path) => format!("\"$(cat {})\"", path.display()),
+        SecretRef::EnvOrFile(var, path) => format!("\"${{{var}:-$(cat {})}}\"", path.display()),
         SecretRef::Inline(_) => "'<inline secret from the inventory>'".into(),
     };
     match profile {

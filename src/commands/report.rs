@@ -11,7 +11,7 @@ use vigia::indicators::Asked;
 use vigia::inventory::{Inventory, Secrets, SiteId};
 use vigia::ipv6::Threshold;
 use vigia::probe::icmp::Icmp;
-use vigia::report::{IndicatorsFormat, RenewalFormat};
+use vigia::report::{IndicatorsFormat, Ipv6Format, LinksFormat, RenewalFormat};
 use vigia::store::Store;
 
 use super::{CliError, Outcome, emit, load};
@@ -28,11 +28,13 @@ pub async fn run(cmd: ReportCommand) -> Result<Outcome, CliError> {
         }
         ReportCommand::Ipv6 { source, as_of, format } => {
             let (inv, at, history) = report_history(&source, as_of, now).await?;
-            (vigia::report::ipv6(&inv, &history, at, source.lang, format), source, false)
+            let bytes = vigia::report::ipv6(&inv, &history, at, source.lang, format);
+            (bytes, source, format == Ipv6Format::Xlsx)
         }
         ReportCommand::Links { source, as_of, format } => {
             let (inv, at, history) = report_history(&source, as_of, now).await?;
-            (vigia::report::links(&inv, &history, at, source.lang, format), source, false)
+            let bytes = vigia::report::links(&inv, &history, at, source.lang, format);
+            (bytes, source, format == LinksFormat::Xlsx)
         }
         ReportCommand::Indicators { source, year, as_of, format } => {
             let (inv, store) = report_inputs(&source).await?;

@@ -30,13 +30,19 @@ pub const REPORTS: [(&str, &str, &str, &[&str], &str); 4] = [
         &["md", "csv", "json", "xlsx"],
         "renovacion",
     ),
-    ("ipv6", "Transición IPv6", "IPv6 transition", &["md", "json", "text"], "ipv6"),
-    ("links", "Enlaces entre sedes", "Links between sites", &["md", "json"], "enlaces"),
+    ("ipv6", "Transición IPv6", "IPv6 transition", &["md", "csv", "json", "xlsx", "text"], "ipv6"),
+    (
+        "links",
+        "Enlaces entre sedes",
+        "Links between sites",
+        &["md", "csv", "json", "xlsx"],
+        "enlaces",
+    ),
     (
         "indicators",
         "Indicadores AE.7.03 y AE.7.04",
         "Indicators AE.7.03 and AE.7.04",
-        &["md", "json", "xlsx"],
+        &["md", "csv", "json", "xlsx"],
         "indicadores",
     ),
 ];

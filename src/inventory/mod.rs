@@ -12,6 +12,7 @@ pub use index::{InventoryIndex, Shard, ShardError};
 pub use model::*;
 pub use read::{Checked, Secrets, check};
 pub mod schema;
+pub mod secret_file;
 pub mod snapshot;
 pub mod summary;
 

@@ -107,6 +107,31 @@ pub struct Inventory {
     pub indicators: Vec<Indicator>,
     /// Figures stated by source documents, kept to compare with what the inventory counts.
     pub declared: Vec<Declared>,
+    /// Lab-only settings of the lab twin (the `lab` section); polling never reads them.
+    pub lab: LabTwin,
+}
+
+/// Lab-only settings (the inventory's `lab` section): where the lab twin of the inventory
+/// departs from what the media and addresses alone would build. Only `vigia lab` and
+/// `vigia agent --lab` read them; polling a real network ignores them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabTwin {
+    /// Sites whose link the lab shapes with these figures instead of their medium's.
+    pub links: BTreeMap<SiteId, LabLink>,
+    /// Addresses the lab routes to their device where nothing answers: an address family
+    /// configured on the device but broken.
+    pub silent: Vec<(DeviceId, Family)>,
+}
+
+/// A link as the lab shapes it, in each direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabLink {
+    /// One-way delay.
+    pub delay: Duration,
+    /// Each packet's delay is drawn in `delay ± jitter`.
+    pub jitter: Duration,
+    /// Share of packets lost (0 to 1).
+    pub loss: f64,
 }
 
 impl Inventory {
@@ -276,8 +301,11 @@ pub enum SecretRef {
     Inline(String),
     /// Read from an environment variable.
     Env(String),
-    /// Read from a file (trailing newline removed).
+    /// Read from a file (see [`super::secret_file`]).
     File(PathBuf),
+    /// From the environment variable when it is set, else from the file: the inventory names
+    /// both (`NAME_env` and `NAME_file`).
+    EnvOrFile(String, PathBuf),
 }
 
 impl fmt::Debug for SecretRef {
@@ -286,6 +314,7 @@ impl fmt::Debug for SecretRef {
             SecretRef::Inline(_) => f.write_str("Inline(<redacted>)"),
             SecretRef::Env(name) => write!(f, "Env({name})"),
             SecretRef::File(path) => write!(f, "File({})", path.display()),
+            SecretRef::EnvOrFile(name, path) => write!(f, "EnvOrFile({name}, {})", path.display()),
         }
     }
 }
@@ -304,6 +333,16 @@ pub enum SecretError {
         /// Why.
         reason: String,
     },
+    /// Neither the environment variable is set nor the file readable.
+    #[error("environment variable {var} is not set, and cannot read secret file {path}: {reason}")]
+    EnvNorFile {
+        /// The variable.
+        var: String,
+        /// The file.
+        path: PathBuf,
+        /// Why the file cannot be read.
+        reason: String,
+    },
 }
 
 impl SecretRef {
@@ -314,9 +353,17 @@ impl SecretRef {
             SecretRef::Env(name) => {
                 std::env::var(name).map_err(|_| SecretError::EnvNotSet(name.clone()))
             }
-            SecretRef::File(path) => std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-                .map_err(|e| SecretError::File { path: path.clone(), reason: e.to_string() }),
+            SecretRef::File(path) => super::secret_file::read(path)
+                .map_err(|reason| SecretError::File { path: path.clone(), reason }),
+            // An empty variable counts as unset: no secret is empty.
+            SecretRef::EnvOrFile(var, path) => match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Ok(v),
+                _ => super::secret_file::read(path).map_err(|reason| SecretError::EnvNorFile {
+                    var: var.clone(),
+                    path: path.clone(),
+                    reason,
+                }),
+            },
         }
     }
 }

@@ -17,6 +17,8 @@ use super::model::*;
 use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Pos, Severity};
 
+mod lab;
+
 /// How to treat secrets that cannot be read yet (an unset environment variable, a missing file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Secrets {
@@ -587,6 +589,8 @@ struct Parts {
     declared: Vec<Declared>,
     /// Every secret reference, with where it was written, to check it can be read.
     secrets: Vec<(Loc, String, SecretRef)>,
+    /// The lab-only section.
+    lab: lab::LabDraft,
 }
 
 fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
@@ -650,6 +654,9 @@ fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
                 parts.indicators.push(ind);
             }
         }
+    }
+    if let Some(node) = top.get("lab") {
+        lab::read(cx, &mut parts.lab, node);
     }
     if let Some(node) = top.get("declared") {
         for (i, n) in items(cx, node, "declared").iter().enumerate() {
@@ -918,7 +925,8 @@ impl SecretField {
     }
 }
 
-/// Read a secret given as `NAME_env`, `NAME_file` or `NAME` (inline, with a warning).
+/// Read a secret given as `NAME_env`, `NAME_file` (or both: the variable when set, else the
+/// file) or `NAME` (inline, with a warning).
 fn secret_field(cx: &mut Cx, parts: &mut Parts, f: &mut Fields, base: &'static str) -> SecretField {
     let (env, file, inline): (&'static str, &'static str, &'static str) = match base {
         "community" => ("community_env", "community_file", "community"),
@@ -932,6 +940,9 @@ fn secret_field(cx: &mut Cx, parts: &mut Parts, f: &mut Fields, base: &'static s
             .collect();
     match given.as_slice() {
         [] => SecretField::Absent,
+        [(env_name, env_node, SecretKind::Env), (file_name, file_node, SecretKind::File)] => {
+            env_or_file(cx, parts, f, (env_name, env_node), (file_name, file_node))
+        }
         [(name, node, kind)] => {
             let path = f.at(name);
             let Some(secret) = cx.secret_ref(node, &path, *kind) else {
@@ -963,6 +974,27 @@ fn secret_field(cx: &mut Cx, parts: &mut Parts, f: &mut Fields, base: &'static s
             );
             SecretField::Invalid
         }
+    }
+}
+
+/// A secret named both ways: the environment variable when it is set, else the file. Its
+/// readability is checked at the file's field.
+fn env_or_file(
+    cx: &mut Cx,
+    parts: &mut Parts,
+    f: &Fields,
+    (env, env_node): (&str, &Node),
+    (file, file_node): (&str, &Node),
+) -> SecretField {
+    let var = cx.secret_ref(env_node, &f.at(env), SecretKind::Env);
+    let path = f.at(file);
+    match (var, cx.secret_ref(file_node, &path, SecretKind::File)) {
+        (Some(SecretRef::Env(var)), Some(SecretRef::File(p))) => {
+            let secret = SecretRef::EnvOrFile(var, p);
+            parts.secrets.push((cx.here(file_node.pos), path, secret.clone()));
+            SecretField::Given(secret)
+        }
+        _ => SecretField::Invalid,
     }
 }
 
@@ -1446,6 +1478,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
     let devices = place_devices(cx, &parts, &profiles, default_snmp.as_ref());
     uplink_warnings(cx, &parts.sites, &devices);
     unreadable_secrets(cx, &parts.secrets, secrets);
+    let lab = lab::build(cx, parts.lab, &parts.sites, &devices);
 
     let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
     sites.sort_by_key(|s| s.role != SiteRole::Main);
@@ -1459,6 +1492,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
         projects: parts.projects.into_iter().map(|p| p.value).collect(),
         indicators: parts.indicators.into_iter().map(|i| i.value).collect(),
         declared: parts.declared,
+        lab,
     })
 }
 

@@ -8,7 +8,8 @@
 use serde_json::{Value, json};
 
 use super::model::{
-    AuthProtocol, DeviceClass, IndicatorId, LinkMedium, PrivProtocol, ProjectStatus, SiteRole,
+    AuthProtocol, DeviceClass, Family, IndicatorId, LinkMedium, PrivProtocol, ProjectStatus,
+    SiteRole,
 };
 
 fn names(all: &[&str]) -> Value {
@@ -175,6 +176,28 @@ pub fn schema() -> Value {
                     "devices": { "type": "object", "additionalProperties": false, "properties": per_class(&[]) },
                 }
             }},
+            "lab": {
+                "description": "Lab-only: how the lab twin (vigia lab, vigia agent --lab) departs from the media and addresses; polling a real network ignores it.",
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "links": { "type": "array", "items": {
+                        "type": "object", "additionalProperties": false,
+                        "required": ["site", "delay"],
+                        "properties": {
+                            "site": id, "delay": duration, "jitter": duration,
+                            "loss_percent": { "type": "number", "minimum": 0, "maximum": 100 },
+                        }
+                    }},
+                    "silent": { "type": "array", "items": {
+                        "type": "object", "additionalProperties": false,
+                        "required": ["device", "family"],
+                        "properties": {
+                            "device": id,
+                            "family": names(&of(Family::ALL, Family::as_str)),
+                        }
+                    }},
+                }
+            },
         }
     })
 }

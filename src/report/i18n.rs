@@ -112,6 +112,13 @@ pub struct Strings {
     pub no_data: &'static str,
     /// Nothing to list.
     pub none_listed: &'static str,
+    /// A figure that does not apply (an IPv6 stage a device is not counted in).
+    pub not_applicable: &'static str,
+    /// Sheet names of the IPv6 workbook (at most 31 characters): devices, overall, sites ×
+    /// classes, by site, by class, overdue, broken.
+    pub ipv6_sheets: [&'static str; 7],
+    /// Sheet names of the links workbook: sites, by medium, sources, health, no link.
+    pub links_sheets: [&'static str; 5],
     /// A text field the inventory leaves empty.
     pub not_recorded: &'static str,
     /// Percentage: `{value}` with one decimal.
@@ -397,6 +404,17 @@ pub static ES: Strings = Strings {
     no: "no",
     no_data: "sin datos",
     none_listed: "ninguno",
+    not_applicable: "no aplica",
+    ipv6_sheets: [
+        "Equipos",
+        "Cobertura",
+        "Sede y clase",
+        "Por sede",
+        "Por clase",
+        "Atrasados",
+        "Sin IPv6",
+    ],
+    links_sheets: ["Sedes", "Por medio", "Fuentes", "Salud", "Sin enlace"],
     not_recorded: "no registrado en el inventario",
     percent: "{value} %",
     as_of: "Al {date} (historial hasta {instant}, exclusive).",
@@ -557,6 +575,17 @@ pub static EN: Strings = Strings {
     no: "no",
     no_data: "no data",
     none_listed: "none",
+    not_applicable: "n/a",
+    ipv6_sheets: [
+        "Devices",
+        "Coverage",
+        "Site and class",
+        "By site",
+        "By class",
+        "Overdue",
+        "Broken",
+    ],
+    links_sheets: ["Sites", "By medium", "Sources", "Health", "No link"],
     not_recorded: "not recorded in the inventory",
     percent: "{value}%",
     as_of: "As of {date} (history up to {instant}, exclusive).",

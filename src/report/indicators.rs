@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::to_json;
-use super::table::{Cell, Doc, row};
+use super::table::{self, Cell, Doc, row};
 use super::text::{ids, instant, opt, percent_value};
 use super::xlsx::Book;
 use crate::indicators::{Components, Ficha, Indicators, ProjectRow};
@@ -350,6 +350,13 @@ pub fn xlsx(r: &Indicators, lang: Lang) -> Result<Vec<u8>, XlsxError> {
 
     book.sheet(t.detail, lang, detail_rows(t, r))?;
     book.finish()
+}
+
+/// The items behind the figures (the workbook's detail sheet), one row each, the header first.
+pub fn csv(r: &Indicators, lang: Lang) -> String {
+    let mut out = String::new();
+    table::csv(&mut out, lang, detail_rows(lang.t(), r));
+    out
 }
 
 /// Appends `s` to a document (writing to one never fails).

@@ -1,19 +1,22 @@
 //! The IPv6 coverage report: plain text (for `vigia check ipv6` and terminals), JSON (for cron
-//! and pipelines; stable, documented in docs/reports.md) and the Markdown sites × classes
-//! matrix for people.
+//! and pipelines; stable, documented in docs/reports.md), the Markdown sites × classes matrix
+//! for people, CSV (one row per device in scope) and an XLSX workbook (that table, then one
+//! sheet per table of the Markdown report).
 
 use std::borrow::Cow;
 use std::fmt::Write;
 
 use chrono::NaiveDate;
+use rust_xlsxwriter::XlsxError;
 use serde::Serialize;
 
 use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::to_json;
 use super::table::{self, Cell, Doc, row};
 use super::text::{instant, pct};
+use super::xlsx::Book;
 use crate::inventory::DeviceId;
-use crate::ipv6::{CheckOutcome, Coverage, Stage, Stages, Tally};
+use crate::ipv6::{CheckOutcome, Coverage, DeviceIpv6, Stage, Stages, Tally};
 
 /// The `schema` field of the JSON document.
 pub const SCHEMA: &str = "vigia.ipv6/1";
@@ -123,6 +126,76 @@ row! {
     }
 }
 
+row! {
+    /// A device in scope and where it stands, stage by stage: the CSV, and the workbook's
+    /// first sheet.
+    struct DeviceRow {
+        device: DeviceId = col::DEVICE,
+        /// The site's name.
+        site: String = col::SITE,
+        class: &'static str = col::CLASS,
+        address: Option<String> = ("Dirección IPv6", "IPv6 address"),
+        /// Passed, not passed, or not counted (SNMP for an ICMP-only device).
+        stages: [&'static str; STAGES] = stage_headers,
+        planned: Option<NaiveDate> = ("IPv6 previsto", "IPv6 planned"),
+        days_overdue: Option<i64> = ("Días de atraso", "Days overdue"),
+        broken: &'static str = ("Configurado sin respuesta IPv6", "Configured, IPv6 not answering"),
+        icmp6: String = ("Último ICMPv6", "Latest ICMPv6"),
+    }
+}
+
+/// The latest ICMPv6 result: its outcome and when.
+fn latest_icmp6(d: &DeviceIpv6) -> String {
+    match (&d.icmp6_outcome, d.icmp6_at) {
+        (Some(o), Some(at)) => format!("{o} ({})", instant(at)),
+        _ => String::new(),
+    }
+}
+
+fn device_rows<'a>(t: &'a Strings, c: &'a Coverage) -> impl Iterator<Item = DeviceRow> + 'a {
+    c.devices.iter().map(move |d| DeviceRow {
+        device: d.device.clone(),
+        site: site_name(c, &d.site),
+        class: t.class(d.class),
+        address: d.address.map(|a| a.to_string()),
+        stages: std::array::from_fn(|i| {
+            let stage = Stage::ALL[i];
+            if !d.eligible(stage) { t.not_applicable } else { t.yes_no(d.passes(stage)) }
+        }),
+        planned: d.ipv6_planned,
+        days_overdue: d.days_overdue,
+        broken: t.yes_no(d.broken),
+        icmp6: latest_icmp6(d),
+    })
+}
+
+fn site_name(c: &Coverage, id: &str) -> String {
+    c.sites.iter().find(|s| s.site == id).map(|s| s.name.clone()).unwrap_or_default()
+}
+
+/// One row per device in scope, the header first.
+pub fn csv(c: &Coverage, lang: Lang) -> String {
+    let mut out = String::new();
+    table::csv(&mut out, lang, device_rows(lang.t(), c));
+    out
+}
+
+/// The workbook: the devices, then each table of the Markdown report.
+pub fn xlsx(c: &Coverage, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+    let t = lang.t();
+    let s = sections(t, c);
+    let [devices, overall, matrix, by_site, by_class, overdue, broken] = t.ipv6_sheets;
+    let mut book = Book::new(c.as_of.instant);
+    book.sheet(devices, lang, device_rows(t, c))?;
+    book.sheet(overall, lang, s.overall)?;
+    book.sheet(matrix, lang, matrix_rows(t, c))?;
+    book.sheet(by_site, lang, s.sites)?;
+    book.sheet(by_class, lang, s.classes)?;
+    book.sheet(overdue, lang, s.overdue)?;
+    book.sheet(broken, lang, s.broken)?;
+    book.finish()
+}
+
 struct Sections {
     overall: Vec<OverallRow>,
     sites: Vec<SiteRow>,
@@ -132,9 +205,7 @@ struct Sections {
 }
 
 fn sections(t: &Strings, c: &Coverage) -> Sections {
-    let site_name = |id: &str| {
-        c.sites.iter().find(|s| s.site == id).map(|s| s.name.clone()).unwrap_or_default()
-    };
+    let site_name = |id: &str| site_name(c, id);
     Sections {
         overall: Stage::ALL
             .iter()
@@ -174,18 +245,12 @@ fn sections(t: &Strings, c: &Coverage) -> Sections {
             .collect(),
         broken: c
             .broken()
-            .map(|d| {
-                let latest = match (&d.icmp6_outcome, d.icmp6_at) {
-                    (Some(o), Some(at)) => format!("{o} ({})", instant(at)),
-                    _ => String::new(),
-                };
-                BrokenRow {
-                    device: d.device.clone(),
-                    site: site_name(&d.site),
-                    class: t.class(d.class),
-                    address: d.address.map(|a| a.to_string()),
-                    icmp6: latest,
-                }
+            .map(|d| BrokenRow {
+                device: d.device.clone(),
+                site: site_name(&d.site),
+                class: t.class(d.class),
+                address: d.address.map(|a| a.to_string()),
+                icmp6: latest_icmp6(d),
             })
             .collect(),
     }
@@ -252,6 +317,22 @@ pub fn text(c: &Coverage, check: Option<&CheckOutcome>, lang: Lang) -> String {
     out
 }
 
+/// The sites × classes matrix, sites in inventory order.
+fn matrix_rows(t: &Strings, c: &Coverage) -> Vec<MatrixRow> {
+    let mut rows = Vec::new();
+    for site in &c.sites {
+        for cell in c.matrix.iter().filter(|m| m.site == site.site) {
+            rows.push(MatrixRow {
+                site: site.name.clone(),
+                class: t.class(cell.class),
+                devices: cell.stages.configured.eligible,
+                stages: stage_cells(t, &cell.stages),
+            });
+        }
+    }
+    rows
+}
+
 /// The Markdown report with the sites × classes matrix.
 pub fn markdown(c: &Coverage, lang: Lang) -> String {
     let mut out = String::new();
@@ -278,18 +359,7 @@ fn write<D: Doc>(out: &mut D, c: &Coverage, lang: Lang) {
     out.table(lang, s.overall);
 
     let _ = writeln!(out, "\n## {}\n", t.ipv6_matrix);
-    let mut rows = Vec::new();
-    for site in &c.sites {
-        for cell in c.matrix.iter().filter(|m| m.site == site.site) {
-            rows.push(MatrixRow {
-                site: site.name.clone(),
-                class: t.class(cell.class),
-                devices: cell.stages.configured.eligible,
-                stages: stage_cells(t, &cell.stages),
-            });
-        }
-    }
-    out.table(lang, rows);
+    out.table(lang, matrix_rows(t, c));
 
     let _ = writeln!(out, "\n## {}\n", t.ipv6_by_site);
     out.table(lang, s.sites);

@@ -1,16 +1,20 @@
 //! The links report: sites by medium, fibre coverage, what the sources state beside the
-//! inventory, each connected site's link health, and the sites still without a link.
+//! inventory, each connected site's link health, and the sites still without a link. As
+//! Markdown, JSON, CSV (one row per branch site, figures as numbers) and an XLSX workbook (that
+//! table, then one sheet per table of the Markdown report).
 
+use rust_xlsxwriter::XlsxError;
 use serde::Serialize;
 
 use chrono::NaiveDate;
 
 use super::i18n::{Lang, Strings, col, fill};
 use super::renewal::{family_label, to_json};
-use super::table::{Cell, Doc, row};
+use super::table::{self, Cell, Doc, row};
 use super::text::{instant, pct};
-use crate::inventory::{Family, LinkMedium};
-use crate::links::{Health, Links};
+use super::xlsx::Book;
+use crate::inventory::{DeviceId, Family, LinkMedium, SiteId};
+use crate::links::{Health, Links, SiteLink};
 
 /// The `schema` field of the JSON document.
 pub const SCHEMA: &str = "vigia.links/1";
@@ -77,6 +81,82 @@ row! {
     }
 }
 
+row! {
+    /// A site's link figures over one family, as numbers (`{family}` filled by the parent row).
+    struct FamilyFigures {
+        /// The uplink device the figures are of (the best answering one).
+        device: Option<DeviceId> = ("Equipo medido {family}", "{family} device measured"),
+        polls: Option<u64> = ("Sondeos {family}", "{family} polls"),
+        availability: Cell = ("Disponibilidad {family}", "{family} availability"),
+        rtt_ms: Option<f64> = ("RTT medio {family} (ms)", "{family} mean RTT (ms)"),
+        loss: Cell = ("Pérdida {family}", "{family} loss"),
+    }
+}
+
+row! {
+    /// A branch site, its link and the link's figures: the CSV, and the workbook's first sheet.
+    struct SiteRow {
+        id: SiteId = ("Id de la sede", "Site id"),
+        /// The site's name.
+        site: String = col::SITE_NAME,
+        medium: &'static str = col::MEDIUM,
+        provider: Option<String> = ("Proveedor", "Provider"),
+        mbps: Option<u32> = ("Ancho de banda contratado (Mbps)", "Contracted bandwidth (Mbps)"),
+        uplinks: String = ("Equipos de enlace", "Uplink devices"),
+        ipv4: FamilyFigures = Some(("family", family_label(Family::Ipv4))),
+        ipv6: FamilyFigures = Some(("family", family_label(Family::Ipv6))),
+        planned_link: Option<&'static str> = ("Enlace previsto", "Planned link"),
+        planned_date: Option<NaiveDate> = ("Fecha prevista", "Planned date"),
+    }
+}
+
+fn figures(h: &Option<Health>) -> FamilyFigures {
+    let h = h.as_ref();
+    FamilyFigures {
+        device: h.map(|h| h.device.clone()),
+        polls: h.map(|h| h.polls),
+        availability: h.and_then(|h| h.availability).map_or(Cell::Empty, Cell::Percent),
+        // To the microsecond, as stored.
+        rtt_ms: h.and_then(|h| h.rtt_mean_s).map(|s| (s * 1e6).round() / 1e3),
+        loss: h.and_then(|h| h.loss_ratio).map_or(Cell::Empty, Cell::Percent),
+    }
+}
+
+fn site_rows<'a>(t: &'a Strings, l: &'a Links) -> impl Iterator<Item = SiteRow> + 'a {
+    l.sites.iter().map(move |s: &SiteLink| SiteRow {
+        id: s.site.clone(),
+        site: s.name.clone(),
+        medium: t.medium(s.link),
+        provider: s.provider.clone(),
+        mbps: s.link_mbps,
+        uplinks: super::text::ids(t, &s.uplinks),
+        ipv4: figures(&s.ipv4),
+        ipv6: figures(&s.ipv6),
+        planned_link: s.planned_link.map(|m| t.medium(m)),
+        planned_date: s.planned_date,
+    })
+}
+
+/// One row per branch site, the header first.
+pub fn csv(l: &Links, lang: Lang) -> String {
+    let mut out = String::new();
+    table::csv(&mut out, lang, site_rows(lang.t(), l));
+    out
+}
+
+/// The workbook: the sites, then each table of the Markdown report.
+pub fn xlsx(l: &Links, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+    let t = lang.t();
+    let [sites, by_medium, sources, health, unlinked] = t.links_sheets;
+    let mut book = Book::new(l.as_of.instant);
+    book.sheet(sites, lang, site_rows(t, l))?;
+    book.sheet(by_medium, lang, medium_rows(t, l))?;
+    book.sheet(sources, lang, declared_rows(t, l))?;
+    book.sheet(health, lang, health_rows(t, l))?;
+    book.sheet(unlinked, lang, unlinked_rows(t, l))?;
+    book.finish()
+}
+
 fn health(t: &Strings, h: &Option<Health>) -> FamilyHealth {
     match h {
         Some(h) => FamilyHealth {
@@ -95,6 +175,51 @@ fn health(t: &Strings, h: &Option<Health>) -> FamilyHealth {
     }
 }
 
+fn medium_rows(t: &Strings, l: &Links) -> Vec<MediumRow> {
+    let c = &l.counts;
+    let mut rows = vec![MediumRow { medium: t.main_site, sites: c.main }];
+    for m in LinkMedium::ALL {
+        rows.push(MediumRow { medium: t.medium(*m), sites: c.of_medium(*m) });
+    }
+    rows.push(MediumRow { medium: t.branches_total, sites: c.branches });
+    rows
+}
+
+fn declared_rows<'a>(t: &'a Strings, l: &'a Links) -> impl Iterator<Item = DeclaredRow> + 'a {
+    l.declared.iter().flat_map(move |d| {
+        d.figures.iter().map(move |f| DeclaredRow {
+            source: d.source.clone(),
+            figure: LinkMedium::parse(f.what).map_or(t.declared_total, |m| t.medium(m)),
+            stated: f.stated,
+            counted: f.counted,
+            agrees: t.yes_no(f.agrees),
+        })
+    })
+}
+
+fn health_rows<'a>(t: &'a Strings, l: &'a Links) -> impl Iterator<Item = HealthRow> + 'a {
+    l.sites.iter().filter(|s| s.link != LinkMedium::None).map(move |s| HealthRow {
+        site: s.name.clone(),
+        medium: t.medium(s.link),
+        provider: s.provider.clone(),
+        uplinks: super::text::ids(t, &s.uplinks),
+        ipv4: health(t, &s.ipv4),
+        ipv6: health(t, &s.ipv6),
+    })
+}
+
+fn unlinked_rows(t: &Strings, l: &Links) -> Vec<UnlinkedRow> {
+    l.sites
+        .iter()
+        .filter(|s| s.link == LinkMedium::None)
+        .map(|s| UnlinkedRow {
+            site: s.name.clone(),
+            planned_link: s.planned_link.map(|m| t.medium(m)),
+            planned_date: s.planned_date,
+        })
+        .collect()
+}
+
 /// What the sources state beside the inventory, and any contradiction.
 fn declared<D: Doc>(out: &mut D, lang: Lang, l: &Links) {
     let t = lang.t();
@@ -102,16 +227,7 @@ fn declared<D: Doc>(out: &mut D, lang: Lang, l: &Links) {
         return;
     }
     let _ = writeln!(out, "## {}\n", t.links_declared);
-    let rows = l.declared.iter().flat_map(|d| {
-        d.figures.iter().map(|f| DeclaredRow {
-            source: d.source.clone(),
-            figure: LinkMedium::parse(f.what).map_or(t.declared_total, |m| t.medium(m)),
-            stated: f.stated,
-            counted: f.counted,
-            agrees: t.yes_no(f.agrees),
-        })
-    });
-    out.table(lang, rows);
+    out.table(lang, declared_rows(t, l));
     let disagreeing = l.declared.iter().filter(|d| !d.agrees).count();
     if disagreeing > 0 {
         let _ =
@@ -154,12 +270,7 @@ fn write<D: Doc>(out: &mut D, l: &Links, lang: Lang) {
 
     let c = &l.counts;
     let _ = writeln!(out, "## {}\n", t.links_by_medium);
-    let mut rows = vec![MediumRow { medium: t.main_site, sites: c.main }];
-    for m in LinkMedium::ALL {
-        rows.push(MediumRow { medium: t.medium(*m), sites: c.of_medium(*m) });
-    }
-    rows.push(MediumRow { medium: t.branches_total, sites: c.branches });
-    out.table(lang, rows);
+    out.table(lang, medium_rows(t, l));
     let _ = writeln!(
         out,
         "\n{}  \n{}\n",
@@ -179,26 +290,9 @@ fn write<D: Doc>(out: &mut D, l: &Links, lang: Lang) {
 
     declared(out, lang, l);
     let _ = writeln!(out, "## {}\n", t.links_health);
-    let rows = l.sites.iter().filter(|s| s.link != LinkMedium::None).map(|s| HealthRow {
-        site: s.name.clone(),
-        medium: t.medium(s.link),
-        provider: s.provider.clone(),
-        uplinks: super::text::ids(t, &s.uplinks),
-        ipv4: health(t, &s.ipv4),
-        ipv6: health(t, &s.ipv6),
-    });
-    out.table(lang, rows);
+    out.table(lang, health_rows(t, l));
 
-    let unlinked: Vec<UnlinkedRow> = l
-        .sites
-        .iter()
-        .filter(|s| s.link == LinkMedium::None)
-        .map(|s| UnlinkedRow {
-            site: s.name.clone(),
-            planned_link: s.planned_link.map(|m| t.medium(m)),
-            planned_date: s.planned_date,
-        })
-        .collect();
+    let unlinked = unlinked_rows(t, l);
     let _ = writeln!(out, "\n## {} ({})\n", t.links_unlinked, unlinked.len());
     if unlinked.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);

@@ -30,7 +30,7 @@ names! {
 
 names! {
     /// Formats of `vigia report ipv6` (text is also what `vigia check ipv6` prints).
-    Ipv6Format { Text = "text", Json = "json", Md = "md" }
+    Ipv6Format { Text = "text", Json = "json", Md = "md", Csv = "csv", Xlsx = "xlsx" }
 }
 
 names! {
@@ -40,12 +40,12 @@ names! {
 
 names! {
     /// Formats of `vigia report links`.
-    LinksFormat { Md = "md", Json = "json" }
+    LinksFormat { Md = "md", Json = "json", Csv = "csv", Xlsx = "xlsx" }
 }
 
 names! {
     /// Formats of `vigia report indicators`.
-    IndicatorsFormat { Md = "md", Xlsx = "xlsx", Json = "json" }
+    IndicatorsFormat { Md = "md", Xlsx = "xlsx", Json = "json", Csv = "csv" }
 }
 
 /// A report could not be produced.
@@ -111,6 +111,10 @@ pub fn ipv6(
         Ipv6Format::Text => ipv6::text(&c, None, lang).into_bytes(),
         Ipv6Format::Json => ipv6::json(&c, None),
         Ipv6Format::Md => ipv6::markdown(&c, lang).into_bytes(),
+        Ipv6Format::Csv => ipv6::csv(&c, lang).into_bytes(),
+        Ipv6Format::Xlsx => {
+            ipv6::xlsx(&c, lang).map_err(|source| ReportError::Xlsx { report: "ipv6", source })?
+        }
     })
 }
 
@@ -153,6 +157,10 @@ pub fn links(
     Ok(match format {
         LinksFormat::Md => links::markdown(&l, lang).into_bytes(),
         LinksFormat::Json => links::json(&l),
+        LinksFormat::Csv => links::csv(&l, lang).into_bytes(),
+        LinksFormat::Xlsx => {
+            links::xlsx(&l, lang).map_err(|source| ReportError::Xlsx { report: "links", source })?
+        }
     })
 }
 
@@ -170,6 +178,7 @@ pub fn indicators(
     Ok(match format {
         IndicatorsFormat::Md => indicators::markdown(&r, lang).into_bytes(),
         IndicatorsFormat::Json => indicators::json(&r),
+        IndicatorsFormat::Csv => indicators::csv(&r, lang).into_bytes(),
         IndicatorsFormat::Xlsx => indicators::xlsx(&r, lang)
             .map_err(|source| ReportError::Xlsx { report: "indicators", source })?,
     })

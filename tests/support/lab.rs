@@ -26,3 +26,11 @@ pub fn prerequisites() {
         panic!("these tests need ICMP sockets: {e}");
     }
 }
+
+/// Write a secret file readable by its owner only (vigia refuses one every user may read).
+pub fn write_secret(path: &std::path::Path, value: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, value).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
