@@ -129,6 +129,12 @@ pub struct AgentArgs {
     /// not fit).
     #[arg(long, default_value_t = 256)]
     pub max_in_flight: usize,
+    /// Rows kept in memory at most while the history store refuses writes (a full disk,
+    /// PostgreSQL down); past it the oldest are dropped and counted
+    /// (`vigia_store_dropped_rows_total`). Polling never waits on the store.
+    #[arg(long, default_value_t = vigia::agent::DEFAULT_BUFFER_ROWS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub buffer_rows: u64,
     /// How often the plan's numbers (life cycle, IPv6, indicators) are recomputed for
     /// /metrics. Hidden: the default (60s) suits production; the end-to-end tests shorten it.
     #[arg(long, hide = true, value_parser = parse_interval, default_value = "60s")]

@@ -32,7 +32,7 @@ pub fn router(
     let console = crate::console::router(crate::console::Console::new(shared.clone(), store));
     Router::new()
         .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/api/devices", get(api_devices))
         .route("/-/reload", post(reload_handler))
         .with_state(App { shared, reload })
@@ -54,6 +54,26 @@ async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
         .await
         .expect("rendering metrics does not panic");
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+/// "ok" while the agent polls and its history is written; 503 with the reason while the
+/// history store refuses writes (polling goes on; rows wait in memory).
+async fn healthz(State(app): State<App>) -> Response {
+    let store = read_shared(&app.shared).store.clone();
+    match store.failing_since {
+        None => (StatusCode::OK, "ok\n").into_response(),
+        Some(since) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "history store failing since {}: {}\n{} rows waiting in memory, {} dropped\n",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                store.last_error.as_deref().unwrap_or("unknown error"),
+                store.buffered_rows,
+                store.dropped_rows,
+            ),
+        )
+            .into_response(),
+    }
 }
 
 async fn api_devices(State(app): State<App>) -> Response {

@@ -12,6 +12,7 @@ mod prober;
 mod shared;
 mod summary;
 pub mod view;
+mod writer;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -32,6 +33,7 @@ pub use shared::{
     read_shared,
 };
 pub use summary::render_summary;
+pub use writer::StoreHealth;
 
 /// The agent's clock (its home is `crate::clock`).
 pub use crate::clock::Clock;
@@ -78,6 +80,9 @@ pub struct AgentOptions {
     pub maintenance_every: Duration,
     /// The part of the sites this agent polls (several agents splitting one network).
     pub shard: Shard,
+    /// Rows kept in memory at most while the history store refuses writes; past it the
+    /// oldest are dropped (and counted).
+    pub buffer_rows: usize,
 }
 
 impl AgentOptions {
@@ -96,9 +101,14 @@ impl AgentOptions {
             flush_every: Duration::from_secs(2),
             maintenance_every: Duration::from_secs(3600),
             shard: Shard::ALL,
+            buffer_rows: DEFAULT_BUFFER_ROWS,
         }
     }
 }
+
+/// Rows kept in memory at most while the store refuses writes: at 10,000 devices about ten
+/// minutes of polls (a few hundred bytes each, some 150 MiB at most); for Tacna, days.
+pub const DEFAULT_BUFFER_ROWS: usize = 500_000;
 
 /// The host name, the default agent id.
 pub fn default_agent_id() -> String {
@@ -599,7 +609,8 @@ impl<P: Prober> Agent<P> {
         let batch = std::mem::take(&mut self.batch);
         self.report.polls += batch.polls.len();
         self.report.events += batch.events.len();
-        write_batch(&self.store, batch).await?;
+        let mut batch = batch;
+        writer::write_batch(&self.store, &mut batch).await?;
         Ok(())
     }
 
@@ -681,7 +692,13 @@ impl<P: Prober> Agent<P> {
     /// The store writer, the maintenance and the plan's figures, off the polling loop.
     fn spawn_background(&self, write_rx: mpsc::Receiver<Batch>) -> Background {
         Background {
-            writer: tokio::spawn(writer_task(self.store.clone(), write_rx)),
+            writer: tokio::spawn(writer::writer_task(
+                self.store.clone(),
+                write_rx,
+                self.shared.clone(),
+                self.clock,
+                self.opts.buffer_rows,
+            )),
             maintainer: tokio::spawn(maintenance_task(
                 self.store.clone(),
                 self.clock,
@@ -798,49 +815,6 @@ async fn derive_task(store: Arc<Store>, shared: SharedState, clock: Clock, every
             Err(e) => warn!(error = %e, "could not read the history for the plan's figures"),
         }
     }
-}
-
-/// Writes batches in order; a failed write is retried with backoff so a database hiccup loses
-/// nothing, and the agent stops with an error only when the store stays down.
-async fn writer_task(store: Arc<Store>, mut rx: mpsc::Receiver<Batch>) -> Result<(), StoreError> {
-    while let Some(batch) = rx.recv().await {
-        let mut delay = Duration::from_millis(500);
-        let mut attempt = 0;
-        loop {
-            match write_batch(&store, clone_batch(&batch)).await {
-                Ok(()) => break,
-                Err(e) if attempt < 6 => {
-                    attempt += 1;
-                    warn!(error = %e, attempt, "storing a batch failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
-                Err(e) => {
-                    error!(error = %e, rows = batch.len(), "storing a batch failed for good");
-                    return Err(e);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn clone_batch(b: &Batch) -> Batch {
-    Batch { polls: b.polls.clone(), interfaces: b.interfaces.clone(), events: b.events.clone() }
-}
-
-async fn write_batch(store: &Store, batch: Batch) -> Result<(), StoreError> {
-    if !batch.polls.is_empty() {
-        store.insert_polls(&batch.polls).await?;
-    }
-    if !batch.interfaces.is_empty() {
-        store.insert_interfaces(&batch.interfaces).await?;
-    }
-    if !batch.events.is_empty() {
-        store.insert_events(&batch.events).await?;
-    }
-    debug!(polls = batch.polls.len(), events = batch.events.len(), "batch stored");
-    Ok(())
 }
 
 /// Resolve every device's SNMP credentials once (secrets are read at start and reload).

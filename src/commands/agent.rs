@@ -22,6 +22,7 @@ pub async fn run(args: AgentArgs) -> Result<Outcome, CliError> {
     opts.listen = (!args.once).then_some(args.listen);
     opts.raw_retention_days = args.raw_retention_days;
     opts.max_in_flight = vigia::agent::fds::fit_snmp_concurrency(args.max_in_flight.max(1));
+    opts.buffer_rows = usize::try_from(args.buffer_rows).unwrap_or(usize::MAX);
     opts.max_icmp_in_flight = args.max_icmp_in_flight.max(1);
     opts.shard = args.shard;
     opts.derive_every = args.derive_every;
