@@ -1,4 +1,5 @@
-//! Faults under a running agent: its history on a disk that fills up and is freed again.
+//! Faults under a running agent: its history on a disk that fills up and is freed again; its
+//! listener under idle connections past its limit.
 //!
 //! The agent polls a lab device (a real namespace this test creates) with its SQLite history on
 //! a small tmpfs this test mounts. The test fills the tmpfs, sees the agent say so (`/healthz`
@@ -30,6 +31,8 @@ use vigia_lab::block::AddressBlock;
 const VIGIA: &str = env!("CARGO_BIN_EXE_vigia");
 /// Rows the agent may hold while the store refuses them: small, so the test sees drops.
 const BUFFER_ROWS: u64 = 10;
+/// Connections the agent's listener holds at once.
+const MAX_CONNECTIONS: usize = 8;
 
 /// A tmpfs this test mounted, unmounted (by its path) when the test ends, whatever happens.
 struct Tmpfs(PathBuf);
@@ -174,6 +177,7 @@ async fn a_full_disk_pauses_the_history_and_it_comes_back_by_itself() {
         .arg(format!("sqlite://{}", db.display()))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--buffer-rows", &BUFFER_ROWS.to_string()])
+        .args(["--max-connections", &MAX_CONNECTIONS.to_string()])
         .env("RUST_LOG", "info")
         .env("VIGIA_LOG", "info")
         .stdout(Stdio::null())
@@ -189,6 +193,35 @@ async fn a_full_disk_pauses_the_history_and_it_comes_back_by_itself() {
         s.health.0 == 200 && m(s, "vigia_store_write_failing") == 0.0
     })
     .await;
+
+    // The listener: reload over HTTP is off without a token; connections past the limit are
+    // closed at once; idle ones are closed after the header timeout (10 s), and the agent
+    // answers again.
+    let base = format!("http://127.0.0.1:{port}");
+    let r = client.post(format!("{base}/-/reload")).send().await.unwrap();
+    assert_eq!(r.status(), 403, "reload over HTTP is off by default");
+    let idle: Vec<std::net::TcpStream> = (0..MAX_CONNECTIONS)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fresh = || reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let over = fresh().get(format!("{base}/healthz")).send().await;
+    assert!(over.is_err(), "a connection past the limit is closed: {over:?}");
+    for mut c in idle {
+        use std::io::Read;
+        c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut buf = [0u8; 64];
+        // The server closes it (0 bytes, or a reset), not the 30 s read timeout.
+        match c.read(&mut buf) {
+            Ok(n) => assert_eq!(n, 0, "an idle connection gets nothing but its close"),
+            Err(e) => assert!(
+                !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+                "an idle connection was held past 30 s"
+            ),
+        }
+    }
+    let r = fresh().get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     // Fill the disk (dd ends with ENOSPC, as intended).

@@ -482,21 +482,9 @@ impl<P: Prober> Agent<P> {
 
     /// Reload the inventory from disk: on success swap it in; otherwise keep the old one, log
     /// every diagnostic and say so in the metrics and the history.
-    async fn reload(&mut self) -> Result<String, String> {
+    /// Apply an inventory loaded off the polling loop (or refuse it), and say what changed.
+    async fn apply_reload(&mut self, loaded: Loaded) -> Result<String, String> {
         let at = self.clock.now();
-        let loaded = inventory::load(&self.opts.inventory, Secrets::Require)
-            .map_err(|invalid| invalid.diagnostics)
-            .and_then(|(inv, warnings)| match resolve_credentials(&inv) {
-                Ok(creds) => Ok((inv, warnings, creds)),
-                Err(AgentError::Inventory(invalid)) => Err(invalid.diagnostics),
-                Err(e) => Err(vec![Diagnostic {
-                    severity: crate::diag::Severity::Error,
-                    file: self.opts.inventory.clone(),
-                    pos: None,
-                    path: String::new(),
-                    message: e.to_string(),
-                }]),
-            });
         match loaded {
             Err(diagnostics) => {
                 let text: String = diagnostics.iter().map(|d| format!("{d}\n")).collect();
@@ -622,6 +610,9 @@ impl<P: Prober> Agent<P> {
         self.record_inventory("agent start".into()).await?;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
+        // Reloads are read and checked on a blocking thread; the loop only applies the result.
+        let (loaded_tx, mut loaded_rx) = mpsc::channel::<Loaded>(1);
+        let mut reloads = Reloads::default();
         let background = self.spawn_background(write_rx);
         let permits = Permits::new(&self.opts);
         let mut waiting = Waiting::default();
@@ -639,9 +630,11 @@ impl<P: Prober> Agent<P> {
                 biased;
                 msg = control.recv() => match msg {
                     Some(Control::Reload(reply)) => {
-                        let result = self.reload().await;
-                        if let Some(reply) = reply {
-                            let _ = reply.send(result);
+                        if reloads.loading {
+                            reloads.next.push(reply);
+                        } else {
+                            reloads.current.push(reply);
+                            reloads.start(self.opts.inventory.clone(), loaded_tx.clone());
                         }
                     }
                     Some(Control::Shutdown) | None => {
@@ -649,6 +642,17 @@ impl<P: Prober> Agent<P> {
                         break;
                     }
                 },
+                Some(loaded) = loaded_rx.recv() => {
+                    let result = self.apply_reload(loaded).await;
+                    for reply in reloads.current.drain(..).flatten() {
+                        let _ = reply.send(result.clone());
+                    }
+                    reloads.loading = false;
+                    if !reloads.next.is_empty() {
+                        reloads.current = std::mem::take(&mut reloads.next);
+                        reloads.start(self.opts.inventory.clone(), loaded_tx.clone());
+                    }
+                }
                 Some(done) = done_rx.recv() => {
                     self.apply(done);
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
@@ -978,6 +982,59 @@ fn change_summary(old: &Inventory, new: &Inventory) -> String {
         "{added} device(s) added, {removed} removed, {media} site(s) changed medium; {} devices",
         new.devices.len()
     )
+}
+
+/// An inventory read and checked, with its warnings and every device's credentials; or
+/// every diagnostic of a refused one.
+type Loaded =
+    Result<(Inventory, Vec<Diagnostic>, HashMap<DeviceId, Arc<Credentials>>), Vec<Diagnostic>>;
+
+/// Read and check the inventory for a reload: blocking (files, YAML, secrets), so it runs on a
+/// blocking thread, never on the polling loop.
+fn load_checked(dir: &std::path::Path) -> Loaded {
+    inventory::load(dir, Secrets::Require).map_err(|invalid| invalid.diagnostics).and_then(
+        |(inv, warnings)| match resolve_credentials(&inv) {
+            Ok(creds) => Ok((inv, warnings, creds)),
+            Err(AgentError::Inventory(invalid)) => Err(invalid.diagnostics),
+            Err(e) => Err(vec![Diagnostic {
+                severity: crate::diag::Severity::Error,
+                file: dir.to_path_buf(),
+                pos: None,
+                path: String::new(),
+                message: e.to_string(),
+            }]),
+        },
+    )
+}
+
+/// Reloads asked for and not answered yet: the ones the load in flight will answer, and the
+/// ones that came after it started (the files may have changed since), which get a load of
+/// their own.
+#[derive(Default)]
+struct Reloads {
+    loading: bool,
+    current: Vec<Option<oneshot::Sender<Result<String, String>>>>,
+    next: Vec<Option<oneshot::Sender<Result<String, String>>>>,
+}
+
+impl Reloads {
+    /// Start a load on a blocking thread; its result comes back on `tx`.
+    fn start(&mut self, dir: PathBuf, tx: mpsc::Sender<Loaded>) {
+        self.loading = true;
+        tokio::spawn(async move {
+            let loaded = tokio::task::spawn_blocking(move || load_checked(&dir)).await;
+            let loaded = loaded.unwrap_or_else(|e| {
+                Err(vec![Diagnostic {
+                    severity: crate::diag::Severity::Error,
+                    file: PathBuf::new(),
+                    pos: None,
+                    path: String::new(),
+                    message: format!("loading the inventory failed: {e}"),
+                }])
+            });
+            let _ = tx.send(loaded).await;
+        });
+    }
 }
 
 /// Forward reload requests from HTTP into the control channel.
