@@ -40,32 +40,56 @@ impl ReloadGate {
         ReloadGate { token, last: std::sync::Mutex::new(None) }
     }
 
-    fn check(&self, headers: &HeaderMap) -> Result<(), Response> {
-        let refuse = |status: StatusCode, why: &str| (status, format!("{why}\n")).into_response();
+    fn check(&self, headers: &HeaderMap) -> Result<(), Refused> {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         if !constant_time_eq(given.as_bytes(), self.token.as_bytes()) {
-            let mut r = refuse(StatusCode::UNAUTHORIZED, "reload needs the agent's reload token");
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
-            return Err(r);
+            return Err(Refused::NoToken);
         }
         if cross_origin(headers) {
-            return Err(refuse(StatusCode::FORBIDDEN, "reload from another origin refused"));
+            return Err(Refused::CrossOrigin);
         }
         let now = crate::clock::monotonic();
         let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(at) = *last
             && now.duration_since(at) < RELOAD_EVERY
         {
-            let mut r = refuse(StatusCode::TOO_MANY_REQUESTS, "one reload a second at most");
-            r.headers_mut().insert(header::RETRY_AFTER, "1".parse().expect("valid"));
-            return Err(r);
+            return Err(Refused::TooSoon);
         }
         *last = Some(now);
         Ok(())
+    }
+}
+
+/// Why a reload request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    NoToken,
+    CrossOrigin,
+    TooSoon,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let (status, why) = match self {
+            Refused::NoToken => (StatusCode::UNAUTHORIZED, "reload needs the agent's reload token"),
+            Refused::CrossOrigin => (StatusCode::FORBIDDEN, "reload from another origin refused"),
+            Refused::TooSoon => (StatusCode::TOO_MANY_REQUESTS, "one reload a second at most"),
+        };
+        let mut r = (status, format!("{why}\n")).into_response();
+        match self {
+            Refused::NoToken => {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+            }
+            Refused::TooSoon => {
+                r.headers_mut().insert(header::RETRY_AFTER, "1".parse().expect("valid"));
+            }
+            Refused::CrossOrigin => {}
+        }
+        r
     }
 }
 
@@ -229,7 +253,7 @@ async fn reload_handler(State(app): State<App>, headers: HeaderMap) -> Response 
             .into_response();
     };
     if let Err(refused) = gate.check(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let gone = || (StatusCode::SERVICE_UNAVAILABLE, "the agent is shutting down\n").into_response();
     let (reply, answer) = oneshot::channel();
@@ -270,7 +294,7 @@ mod tests {
     #[test]
     fn the_gate_wants_the_token_then_one_reload_a_second() {
         let gate = ReloadGate::new("a-token-of-sixteen-chars".into());
-        let status = |h: &HeaderMap| gate.check(h).map_err(|r| r.status());
+        let status = |h: &HeaderMap| gate.check(h).map_err(|r| r.into_response().status());
         assert_eq!(status(&headers(&[])), Err(StatusCode::UNAUTHORIZED));
         let wrong = headers(&[("authorization", "Bearer a-token-of-sixteen-charz")]);
         assert_eq!(status(&wrong), Err(StatusCode::UNAUTHORIZED));
