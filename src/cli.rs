@@ -129,6 +129,20 @@ pub struct AgentArgs {
     /// not fit).
     #[arg(long, default_value_t = 256)]
     pub max_in_flight: usize,
+    /// Turn on `POST /-/reload`, for whoever sends the token this file holds
+    /// (`Authorization: Bearer TOKEN`; the file: the token alone, at least 16 characters,
+    /// readable by its owner only). Without it reload over HTTP is off; SIGHUP always works.
+    #[arg(long)]
+    pub reload_token_file: Option<PathBuf>,
+    /// HTTP connections open at once at most; more are closed when accepted.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub max_connections: u64,
+    /// Rows kept in memory at most while the history store refuses writes (a full disk,
+    /// PostgreSQL down); past it the oldest are dropped and counted
+    /// (`vigia_store_dropped_rows_total`). Polling never waits on the store.
+    #[arg(long, default_value_t = vigia::agent::DEFAULT_BUFFER_ROWS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub buffer_rows: u64,
     /// How often the plan's numbers (life cycle, IPv6, indicators) are recomputed for
     /// /metrics. Hidden: the default (60s) suits production; the end-to-end tests shorten it.
     #[arg(long, hide = true, value_parser = parse_interval, default_value = "60s")]

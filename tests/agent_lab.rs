@@ -192,6 +192,8 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
         .arg("--db")
         .arg(format!("sqlite://{}", db.display()))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--agent-id", "lab-test"])
+        .arg("--reload-token-file")
+        .arg(token_file(dir.path()))
         .env("VIGIA_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap());
@@ -284,15 +286,33 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
     // A reload that removes a device removes its series at the next scrape.
     assert!(get(&client, &agent.url("/metrics")).await.contains("device=\"sw-extra\""));
     std::fs::write(&inv_file, inventory(&block, false)).unwrap();
+    // Reload over HTTP needs the token, and is refused from another origin (a web page's
+    // cross-site POST): nothing is reloaded.
     let r = client.post(agent.url("/-/reload")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client.post(agent.url("/-/reload")).bearer_auth("wrong-token-of-some-length").send();
+    assert_eq!(r.await.unwrap().status(), 401);
+    let cross = client
+        .post(agent.url("/-/reload"))
+        .bearer_auth(RELOAD_TOKEN)
+        .header("Origin", "http://attacker.example")
+        .header("Content-Type", "text/plain")
+        .send();
+    assert_eq!(cross.await.unwrap().status(), 403);
+    assert!(get(&client, &agent.url("/metrics")).await.contains("device=\"sw-extra\""));
+    let r = client.post(agent.url("/-/reload")).bearer_auth(RELOAD_TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // One a second at most.
+    let again = client.post(agent.url("/-/reload")).bearer_auth(RELOAD_TOKEN).send();
+    assert_eq!(again.await.unwrap().status(), 429);
+    tokio::time::sleep(vigia::http::RELOAD_EVERY).await;
     let text = get(&client, &agent.url("/metrics")).await;
     assert!(!text.contains("device=\"sw-extra\""), "{text}");
     assert_eq!(samples(&text, "vigia_inventory_reload_failed", &[]), [0.0]);
 
     // An invalid reload keeps the old inventory, says where and what, and shows in the metrics.
     std::fs::write(&inv_file, inventory(&block, false) + "hosts: []\n").unwrap();
-    let r = client.post(agent.url("/-/reload")).send().await.unwrap();
+    let r = client.post(agent.url("/-/reload")).bearer_auth(RELOAD_TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
     assert!(body.contains("inventory.yaml:") && body.contains("unknown field \"hosts\""), "{body}");
@@ -377,4 +397,16 @@ fn assert_nothing_of(state: &vigia_lab::state::LabState) {
             "namespace {ns} remains"
         );
     }
+}
+
+/// The agent's reload token (a test value).
+const RELOAD_TOKEN: &str = "agent-lab-reload-token";
+
+/// A reload token file, mode 600, in `dir`.
+fn token_file(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("reload-token");
+    std::fs::write(&path, format!("{RELOAD_TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
 }

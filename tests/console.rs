@@ -327,6 +327,8 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
             &listen,
             "--agent-id",
             "console-test",
+            "--reload-token-file",
+            &token_file(dir.path()),
         ],
         &SECRETS,
         &dir.path().join("agent.log"),
@@ -457,7 +459,7 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     // (a reload), so that its stored polls no longer change while the page and the store are
     // compared.
     std::fs::write(&inv_file, inventory(&block, false)).unwrap();
-    let r = http.post(format!("{base}/-/reload")).send().await.unwrap();
+    let r = http.post(format!("{base}/-/reload")).bearer_auth(RELOAD_TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 200);
     tokio::time::sleep(Duration::from_secs(5)).await; // in-flight polls land, the writer flushes
     c.goto(&format!("{base}/equipo/srv-a")).await.unwrap();
@@ -561,4 +563,16 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     drop(driver);
     assert_eq!(agent.stop(Duration::from_secs(20)), 0, "{}", agent.log());
     lab.down().await.unwrap();
+}
+
+/// The agent's reload token (a test value).
+const RELOAD_TOKEN: &str = "console-test-reload-token";
+
+/// A reload token file, mode 600, in `dir`; its path.
+fn token_file(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("reload-token");
+    std::fs::write(&path, format!("{RELOAD_TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.display().to_string()
 }

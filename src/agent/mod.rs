@@ -12,6 +12,7 @@ mod prober;
 mod shared;
 mod summary;
 pub mod view;
+mod writer;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -32,6 +33,7 @@ pub use shared::{
     read_shared,
 };
 pub use summary::render_summary;
+pub use writer::StoreHealth;
 
 /// The agent's clock (its home is `crate::clock`).
 pub use crate::clock::Clock;
@@ -78,6 +80,9 @@ pub struct AgentOptions {
     pub maintenance_every: Duration,
     /// The part of the sites this agent polls (several agents splitting one network).
     pub shard: Shard,
+    /// Rows kept in memory at most while the history store refuses writes; past it the
+    /// oldest are dropped (and counted).
+    pub buffer_rows: usize,
 }
 
 impl AgentOptions {
@@ -96,9 +101,14 @@ impl AgentOptions {
             flush_every: Duration::from_secs(2),
             maintenance_every: Duration::from_secs(3600),
             shard: Shard::ALL,
+            buffer_rows: DEFAULT_BUFFER_ROWS,
         }
     }
 }
+
+/// Rows kept in memory at most while the store refuses writes: at 10,000 devices about ten
+/// minutes of polls (a few hundred bytes each, some 150 MiB at most); for Tacna, days.
+pub const DEFAULT_BUFFER_ROWS: usize = 500_000;
 
 /// The host name, the default agent id.
 pub fn default_agent_id() -> String {
@@ -472,21 +482,9 @@ impl<P: Prober> Agent<P> {
 
     /// Reload the inventory from disk: on success swap it in; otherwise keep the old one, log
     /// every diagnostic and say so in the metrics and the history.
-    async fn reload(&mut self) -> Result<String, String> {
+    /// Apply an inventory loaded off the polling loop (or refuse it), and say what changed.
+    async fn apply_reload(&mut self, loaded: Loaded) -> Result<String, String> {
         let at = self.clock.now();
-        let loaded = inventory::load(&self.opts.inventory, Secrets::Require)
-            .map_err(|invalid| invalid.diagnostics)
-            .and_then(|(inv, warnings)| match resolve_credentials(&inv) {
-                Ok(creds) => Ok((inv, warnings, creds)),
-                Err(AgentError::Inventory(invalid)) => Err(invalid.diagnostics),
-                Err(e) => Err(vec![Diagnostic {
-                    severity: crate::diag::Severity::Error,
-                    file: self.opts.inventory.clone(),
-                    pos: None,
-                    path: String::new(),
-                    message: e.to_string(),
-                }]),
-            });
         match loaded {
             Err(diagnostics) => {
                 let text: String = diagnostics.iter().map(|d| format!("{d}\n")).collect();
@@ -599,7 +597,8 @@ impl<P: Prober> Agent<P> {
         let batch = std::mem::take(&mut self.batch);
         self.report.polls += batch.polls.len();
         self.report.events += batch.events.len();
-        write_batch(&self.store, batch).await?;
+        let mut batch = batch;
+        writer::write_batch(&self.store, &mut batch).await?;
         Ok(())
     }
 
@@ -611,6 +610,9 @@ impl<P: Prober> Agent<P> {
         self.record_inventory("agent start".into()).await?;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
+        // Reloads are read and checked on a blocking thread; the loop only applies the result.
+        let (loaded_tx, mut loaded_rx) = mpsc::channel::<Loaded>(1);
+        let mut reloads = Reloads::default();
         let background = self.spawn_background(write_rx);
         let permits = Permits::new(&self.opts);
         let mut waiting = Waiting::default();
@@ -628,9 +630,11 @@ impl<P: Prober> Agent<P> {
                 biased;
                 msg = control.recv() => match msg {
                     Some(Control::Reload(reply)) => {
-                        let result = self.reload().await;
-                        if let Some(reply) = reply {
-                            let _ = reply.send(result);
+                        if reloads.loading {
+                            reloads.next.push(reply);
+                        } else {
+                            reloads.current.push(reply);
+                            reloads.start(self.opts.inventory.clone(), loaded_tx.clone());
                         }
                     }
                     Some(Control::Shutdown) | None => {
@@ -638,6 +642,17 @@ impl<P: Prober> Agent<P> {
                         break;
                     }
                 },
+                Some(loaded) = loaded_rx.recv() => {
+                    let result = self.apply_reload(loaded).await;
+                    for reply in reloads.current.drain(..).flatten() {
+                        let _ = reply.send(result.clone());
+                    }
+                    reloads.loading = false;
+                    if !reloads.next.is_empty() {
+                        reloads.current = std::mem::take(&mut reloads.next);
+                        reloads.start(self.opts.inventory.clone(), loaded_tx.clone());
+                    }
+                }
                 Some(done) = done_rx.recv() => {
                     self.apply(done);
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
@@ -681,7 +696,13 @@ impl<P: Prober> Agent<P> {
     /// The store writer, the maintenance and the plan's figures, off the polling loop.
     fn spawn_background(&self, write_rx: mpsc::Receiver<Batch>) -> Background {
         Background {
-            writer: tokio::spawn(writer_task(self.store.clone(), write_rx)),
+            writer: tokio::spawn(writer::writer_task(
+                self.store.clone(),
+                write_rx,
+                self.shared.clone(),
+                self.clock,
+                self.opts.buffer_rows,
+            )),
             maintainer: tokio::spawn(maintenance_task(
                 self.store.clone(),
                 self.clock,
@@ -798,49 +819,6 @@ async fn derive_task(store: Arc<Store>, shared: SharedState, clock: Clock, every
             Err(e) => warn!(error = %e, "could not read the history for the plan's figures"),
         }
     }
-}
-
-/// Writes batches in order; a failed write is retried with backoff so a database hiccup loses
-/// nothing, and the agent stops with an error only when the store stays down.
-async fn writer_task(store: Arc<Store>, mut rx: mpsc::Receiver<Batch>) -> Result<(), StoreError> {
-    while let Some(batch) = rx.recv().await {
-        let mut delay = Duration::from_millis(500);
-        let mut attempt = 0;
-        loop {
-            match write_batch(&store, clone_batch(&batch)).await {
-                Ok(()) => break,
-                Err(e) if attempt < 6 => {
-                    attempt += 1;
-                    warn!(error = %e, attempt, "storing a batch failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
-                Err(e) => {
-                    error!(error = %e, rows = batch.len(), "storing a batch failed for good");
-                    return Err(e);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn clone_batch(b: &Batch) -> Batch {
-    Batch { polls: b.polls.clone(), interfaces: b.interfaces.clone(), events: b.events.clone() }
-}
-
-async fn write_batch(store: &Store, batch: Batch) -> Result<(), StoreError> {
-    if !batch.polls.is_empty() {
-        store.insert_polls(&batch.polls).await?;
-    }
-    if !batch.interfaces.is_empty() {
-        store.insert_interfaces(&batch.interfaces).await?;
-    }
-    if !batch.events.is_empty() {
-        store.insert_events(&batch.events).await?;
-    }
-    debug!(polls = batch.polls.len(), events = batch.events.len(), "batch stored");
-    Ok(())
 }
 
 /// Resolve every device's SNMP credentials once (secrets are read at start and reload).
@@ -1004,6 +982,59 @@ fn change_summary(old: &Inventory, new: &Inventory) -> String {
         "{added} device(s) added, {removed} removed, {media} site(s) changed medium; {} devices",
         new.devices.len()
     )
+}
+
+/// An inventory read and checked, with its warnings and every device's credentials; or
+/// every diagnostic of a refused one.
+type Loaded =
+    Result<(Inventory, Vec<Diagnostic>, HashMap<DeviceId, Arc<Credentials>>), Vec<Diagnostic>>;
+
+/// Read and check the inventory for a reload: blocking (files, YAML, secrets), so it runs on a
+/// blocking thread, never on the polling loop.
+fn load_checked(dir: &std::path::Path) -> Loaded {
+    inventory::load(dir, Secrets::Require).map_err(|invalid| invalid.diagnostics).and_then(
+        |(inv, warnings)| match resolve_credentials(&inv) {
+            Ok(creds) => Ok((inv, warnings, creds)),
+            Err(AgentError::Inventory(invalid)) => Err(invalid.diagnostics),
+            Err(e) => Err(vec![Diagnostic {
+                severity: crate::diag::Severity::Error,
+                file: dir.to_path_buf(),
+                pos: None,
+                path: String::new(),
+                message: e.to_string(),
+            }]),
+        },
+    )
+}
+
+/// Reloads asked for and not answered yet: the ones the load in flight will answer, and the
+/// ones that came after it started (the files may have changed since), which get a load of
+/// their own.
+#[derive(Default)]
+struct Reloads {
+    loading: bool,
+    current: Vec<Option<oneshot::Sender<Result<String, String>>>>,
+    next: Vec<Option<oneshot::Sender<Result<String, String>>>>,
+}
+
+impl Reloads {
+    /// Start a load on a blocking thread; its result comes back on `tx`.
+    fn start(&mut self, dir: PathBuf, tx: mpsc::Sender<Loaded>) {
+        self.loading = true;
+        tokio::spawn(async move {
+            let loaded = tokio::task::spawn_blocking(move || load_checked(&dir)).await;
+            let loaded = loaded.unwrap_or_else(|e| {
+                Err(vec![Diagnostic {
+                    severity: crate::diag::Severity::Error,
+                    file: PathBuf::new(),
+                    pos: None,
+                    path: String::new(),
+                    message: format!("loading the inventory failed: {e}"),
+                }])
+            });
+            let _ = tx.send(loaded).await;
+        });
+    }
 }
 
 /// Forward reload requests from HTTP into the control channel.

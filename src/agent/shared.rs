@@ -114,6 +114,8 @@ pub struct Shared {
     pub plan: Option<Arc<Plan>>,
     /// The part of the sites this agent polls and exports ([`Shard::ALL`] unless sharded).
     pub shard: Shard,
+    /// How the history writes stand.
+    pub store: super::StoreHealth,
 }
 
 impl Shared {
@@ -128,6 +130,7 @@ impl Shared {
             reload: ReloadStatus::default(),
             plan: None,
             shard: Shard::ALL,
+            store: super::StoreHealth::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! it; with `--lab`, inside a lab twin of the inventory brought up first and taken down after.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use vigia::agent::{Agent, AgentOptions, NetProber};
 use vigia::clock::Clock;
@@ -22,12 +23,24 @@ pub async fn run(args: AgentArgs) -> Result<Outcome, CliError> {
     opts.listen = (!args.once).then_some(args.listen);
     opts.raw_retention_days = args.raw_retention_days;
     opts.max_in_flight = vigia::agent::fds::fit_snmp_concurrency(args.max_in_flight.max(1));
+    opts.buffer_rows = usize::try_from(args.buffer_rows).unwrap_or(usize::MAX);
     opts.max_icmp_in_flight = args.max_icmp_in_flight.max(1);
     opts.shard = args.shard;
     opts.derive_every = args.derive_every;
 
+    let web = Web {
+        gate: match &args.reload_token_file {
+            Some(path) => Some(vigia::http::ReloadGate::new(reload_token(path)?)),
+            None => None,
+        },
+        limits: vigia::http::Limits {
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            ..vigia::http::Limits::default()
+        },
+    };
+
     let lab = if args.lab { Some(lab::agent_lab(&inv).await?) } else { None };
-    let result = poll(args.db, args.once, opts, inv).await;
+    let result = poll(args.db, args.once, opts, inv, web).await;
     if let Some(lab) = lab
         && let Err(e) = lab.down().await
     {
@@ -40,19 +53,56 @@ pub async fn run(args: AgentArgs) -> Result<Outcome, CliError> {
     result
 }
 
+/// What the listener allows.
+struct Web {
+    gate: Option<vigia::http::ReloadGate>,
+    limits: vigia::http::Limits,
+}
+
+/// The reload token: the file's one line, at least 16 characters, the file not readable by
+/// others. Errors name the file and the rule, never the content.
+fn reload_token(path: &Path) -> Result<String, CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    let bad = |why: String| CliError::ReloadToken { path: path.to_path_buf(), why };
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(bad(format!(
+            "readable by others (mode {:o}); chmod 600 it",
+            meta.permissions().mode() & 0o777
+        )));
+    }
+    if meta.len() > 4096 {
+        return Err(bad("longer than 4096 bytes; a token is one line".into()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let token = text.strip_suffix('\n').unwrap_or(&text);
+    let token = token.strip_suffix('\r').unwrap_or(token);
+    if token.chars().count() < 16 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(
+            "the token must be one line of at least 16 characters, no spaces or control characters"
+                .into(),
+        ));
+    }
+    Ok(token.to_owned())
+}
+
 /// Open the store and the ICMP sockets, then poll once or until told to stop.
 async fn poll(
     db: DbUrl,
     once: bool,
     opts: AgentOptions,
     inv: Inventory,
+    web: Web,
 ) -> Result<Outcome, CliError> {
     let store = Store::open(&db).await.map_err(|source| CliError::Store { db, source })?;
     let icmp = Icmp::open().map_err(CliError::Icmp)?;
     let listen = opts.listen;
     let agent =
         Agent::new(opts, inv, NetProber::new(icmp), store, Clock::Wall).map_err(CliError::agent)?;
-    if once { poll_once(agent).await } else { serve(agent, listen).await }
+    if once { poll_once(agent).await } else { serve(agent, listen, web).await }
 }
 
 /// `--once`: poll everything once, store it, print a summary.
@@ -66,7 +116,12 @@ async fn poll_once(agent: Agent<NetProber>) -> Result<Outcome, CliError> {
 
 /// Poll until a signal says stop, serving `/metrics`, `/healthz` and `/api/devices` on
 /// `listen` meanwhile.
-async fn serve(agent: Agent<NetProber>, listen: Option<SocketAddr>) -> Result<Outcome, CliError> {
+async fn serve(
+    agent: Agent<NetProber>,
+    listen: Option<SocketAddr>,
+    web: Web,
+) -> Result<Outcome, CliError> {
+    let Web { gate, limits } = web;
     let (control_tx, control_rx) = tokio::sync::mpsc::channel(16);
     vigia::agent::watch_signals(control_tx.clone()).map_err(CliError::Agent)?;
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
@@ -75,15 +130,11 @@ async fn serve(agent: Agent<NetProber>, listen: Option<SocketAddr>) -> Result<Ou
         Some(addr) => {
             let listener = vigia::http::bind(addr).await.map_err(CliError::Listen)?;
             tracing::info!(%addr, "serving the console at /, /metrics, /healthz, /api/devices");
-            let app = vigia::http::router(agent.shared(), agent.store(), reload_tx);
+            let app = vigia::http::router(agent.shared(), agent.store(), reload_tx, gate);
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let handle = tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-            });
+            let handle = tokio::spawn(vigia::http::serve(listener, app, limits, async {
+                let _ = stop_rx.await;
+            }));
             Some((stop_tx, handle))
         }
         None => None,

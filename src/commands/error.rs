@@ -127,6 +127,14 @@ pub enum CliError {
     /// The lab of `vigia agent --lab` cannot be taken down.
     #[error("vigia: taking the lab down: {0}")]
     LabDown(LabError),
+    /// The reload token file cannot be used (never prints its content).
+    #[error("vigia: --reload-token-file {}: {why}", path.display())]
+    ReloadToken {
+        /// The file.
+        path: PathBuf,
+        /// Why, without the token.
+        why: String,
+    },
 }
 
 impl CliError {
@@ -154,7 +162,8 @@ impl CliError {
             | CliError::NoAddress(_)
             | CliError::Secret { .. }
             | CliError::Credentials(_)
-            | CliError::XlsxToTerminal => exit::INVALID_INPUT,
+            | CliError::XlsxToTerminal
+            | CliError::ReloadToken { .. } => exit::INVALID_INPUT,
             CliError::Store { .. }
             | CliError::History(_)
             | CliError::Icmp(_)

@@ -1,13 +1,14 @@
 //! The agent itself: how long its poll cycles take, its inventory reloads, and what its polls
 //! cost (echoes, SNMP requests, retries, varbinds, time), in the manner of snmp_exporter's
-//! `snmp_scrape_packets_sent`, `_retried` and `snmp_scrape_pdus_returned`. The costs are totals
+//! `snmp_scrape_packets_sent`, `_retried` and `snmp_scrape_pdus_returned`, and how its history
+//! writes stand. The costs are totals
 //! per probe and family since the agent started, not per device: 10,000 devices add nothing.
 
 use std::collections::BTreeMap;
 
 use super::encode::Encoder;
 use super::{Column, Group, Kind, Metric};
-use crate::agent::{PollTotals, ReloadStatus, Shared, SnmpTotals};
+use crate::agent::{PollTotals, ReloadStatus, Shared, SnmpTotals, StoreHealth};
 use crate::inventory::Family;
 use crate::poll::ProbeKind;
 
@@ -121,6 +122,50 @@ pub const SNMP_POLL_SECONDS: Metric = Metric {
     doc: "wall time of the SNMP polls (GETs and walks), summed: divided by `vigia_polls_total{probe=\"snmp\"}`, the mean poll time (`snmp_scrape_walk_duration_seconds`)",
 };
 
+/// `vigia_store_write_failing`.
+pub const STORE_WRITE_FAILING: Metric = Metric {
+    name: "vigia_store_write_failing",
+    kind: Kind::Gauge,
+    unit: None,
+    labels: &[],
+    help: "1 while the history store refuses writes (rows wait in memory and the write is retried).",
+    doc_unit: "0/1",
+    doc: "1 while the history store refuses writes (a full disk, PostgreSQL down): polling goes on, rows wait in memory up to `--buffer-rows` and the write is retried every 0.5 s to 30 s; 0 once a write succeeds again",
+};
+
+/// `vigia_store_buffered_rows`.
+pub const STORE_BUFFERED_ROWS: Metric = Metric {
+    name: "vigia_store_buffered_rows",
+    kind: Kind::Gauge,
+    unit: None,
+    labels: &[],
+    help: "Rows waiting in memory for the history store.",
+    doc_unit: "rows",
+    doc: "rows (polls, interfaces, events) waiting in memory for the history store: near 0 while it takes writes",
+};
+
+/// `vigia_store_dropped_rows_total`.
+pub const STORE_DROPPED_ROWS: Metric = Metric {
+    name: "vigia_store_dropped_rows_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &[],
+    help: "Rows dropped because the history store refused writes longer than the buffer could hold.",
+    doc_unit: "rows",
+    doc: "rows never stored: the store refused writes while more than `--buffer-rows` waited, and the oldest were dropped",
+};
+
+/// `vigia_store_write_errors_total`.
+pub const STORE_WRITE_ERRORS: Metric = Metric {
+    name: "vigia_store_write_errors_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &[],
+    help: "Writes the history store refused (each retry counts).",
+    doc_unit: "writes",
+    doc: "writes to the history store that failed, retries included; the error is in the agent's log and on `/healthz`",
+};
+
 /// This group.
 pub const GROUP: Group = Group {
     title: "the agent itself",
@@ -135,6 +180,10 @@ pub const GROUP: Group = Group {
         &SNMP_REQUESTS_RETRIED,
         &SNMP_VARBINDS_RETURNED,
         &SNMP_POLL_SECONDS,
+        &STORE_WRITE_FAILING,
+        &STORE_BUFFERED_ROWS,
+        &STORE_DROPPED_ROWS,
+        &STORE_WRITE_ERRORS,
     ],
 };
 
@@ -143,6 +192,7 @@ pub(super) struct Reading {
     poll_duration: BTreeMap<ProbeKind, f64>,
     reload: ReloadStatus,
     totals: PollTotals,
+    store: StoreHealth,
 }
 
 pub(super) fn read(shared: &Shared) -> Reading {
@@ -150,6 +200,7 @@ pub(super) fn read(shared: &Shared) -> Reading {
         poll_duration: shared.poll_duration.clone(),
         reload: shared.reload.clone(),
         totals: shared.polls.clone(),
+        store: shared.store.clone(),
     }
 }
 
@@ -167,6 +218,12 @@ pub(super) fn write(out: &mut Encoder, r: &Reading) {
         }
     }
     write_totals(out, &r.totals);
+    let store = &r.store;
+    out.family(&STORE_WRITE_FAILING)
+        .sample(&[], f64::from(u8::from(store.failing_since.is_some())));
+    out.family(&STORE_BUFFERED_ROWS).sample(&[], store.buffered_rows as f64);
+    out.family(&STORE_DROPPED_ROWS).sample(&[], store.dropped_rows as f64);
+    out.family(&STORE_WRITE_ERRORS).sample(&[], store.write_errors as f64);
 }
 
 /// Every counter for every family, zeros included: a counter that exists from the start

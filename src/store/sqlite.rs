@@ -55,6 +55,24 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
+/// A connection given back still inside a transaction is closed, and the pool opens a fresh
+/// one. When SQLite fails a COMMIT (SQLITE_FULL on a full disk) it may already have rolled the
+/// transaction back; sqlx then still counts one open transaction on the connection, its own
+/// ROLLBACK fails, and every later BEGIN on that connection is refused ("non-zero transaction
+/// depth"), also once space returns. A new connection has no such memory.
+fn discard_if_in_transaction(
+    conn: &mut SqliteConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
+    let keep = !sqlx::Connection::is_in_transaction(conn);
+    if !keep {
+        tracing::warn!(
+            "a history connection was left inside a failed transaction; opening a new one"
+        );
+    }
+    Box::pin(async move { Ok(keep) })
+}
+
 impl SqliteStore {
     /// Opens (creating the file if missing) and migrates.
     pub(crate) async fn connect(url: &DbUrl) -> Result<SqliteStore, StoreError> {
@@ -88,22 +106,26 @@ impl SqliteStore {
         add_counter_columns(&mut first).await?;
         // One connection for every write, kept open (an in-memory database would vanish with
         // its last connection).
+        let memory = url.is_sqlite_memory();
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .acquire_timeout(BUSY_TIMEOUT)
+            .acquire_timeout(BUSY_TIMEOUT);
+        // A memory database lives in its one connection: it is never replaced.
+        let write = if memory { write } else { write.after_release(discard_if_in_transaction) }
             .connect_with(options.clone())
             .await
             .map_err(connect_error)?;
-        let read = if url.is_sqlite_memory() {
+        let read = if memory {
             // Every connection must see the one memory database: the writer reads too.
             write.clone()
         } else {
             SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(BUSY_TIMEOUT)
+                .after_release(discard_if_in_transaction)
                 .connect_with(options)
                 .await
                 .map_err(connect_error)?
