@@ -489,3 +489,69 @@ async fn postgresql_stopped_and_started_under_the_agent() {
     let polls = store.polls("srv-a", down_from, back_at).await.unwrap();
     assert!(!polls.is_empty(), "rows polled while PostgreSQL was down were stored later");
 }
+
+/// `--web-config-file` (the exporter-toolkit format): TLS with a certificate openssl makes
+/// here, basic auth with a bcrypt hash; curl is the client. Plain HTTP and missing or wrong
+/// credentials get nothing; the right ones get `/metrics` and the console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_basic_auth_from_a_web_config_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let setup = setup("t").await;
+    let dir = setup.dir.path();
+    let st = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=vigia-test", "-addext"])
+        .arg("subjectAltName=IP:127.0.0.1")
+        .arg("-keyout")
+        .arg(dir.join("vigia.key"))
+        .arg("-out")
+        .arg(dir.join("vigia.crt"))
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(st.success());
+    std::fs::set_permissions(dir.join("vigia.key"), std::fs::Permissions::from_mode(0o600))
+        .unwrap();
+    let hash = bcrypt::hash("test-password-1234", 6).unwrap();
+    let config = dir.join("web.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "tls_server_config:\n  cert_file: vigia.crt\n  key_file: vigia.key\n\
+             basic_auth_users:\n  prometheus: '{hash}'\n"
+        ),
+    )
+    .unwrap();
+    let db = format!("sqlite://{}", dir.join("history.db").display());
+    let log = dir.join("agent.log");
+    let agent = spawn_agent(&setup, &db, &["--web-config-file", config.to_str().unwrap()], &log);
+    let curl = |args: &[&str], path: &str, scheme: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"])
+            .arg("--cacert")
+            .arg(dir.join("vigia.crt"))
+            .args(args)
+            .arg(format!("{scheme}://127.0.0.1:{}{path}", agent.port))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let user = ["-u", "prometheus:test-password-1234"];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while curl(&user, "/healthz", "https") != "200" {
+        assert!(
+            Instant::now() < deadline,
+            "no TLS answer in 30 s:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(curl(&user, "/metrics", "https"), "200");
+    assert_eq!(curl(&user, "/", "https"), "200", "the console too");
+    assert_eq!(curl(&[], "/metrics", "https"), "401", "no credentials");
+    assert_eq!(curl(&["-u", "prometheus:wrong"], "/metrics", "https"), "401");
+    assert_eq!(curl(&["-u", "someone:test-password-1234"], "/", "https"), "401");
+    assert_eq!(curl(&user, "/metrics", "http"), "000", "plain HTTP gets no answer");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(!logged.contains("test-password-1234"), "{logged}");
+}
