@@ -134,6 +134,11 @@ pub struct AgentArgs {
     /// readable by its owner only). Without it reload over HTTP is off; SIGHUP always works.
     #[arg(long)]
     pub reload_token_file: Option<PathBuf>,
+    /// TLS and basic auth for every route, in the Prometheus exporter-toolkit's
+    /// `web.config.file` format (tls_server_config: cert_file, key_file; basic_auth_users:
+    /// user: bcrypt hash). docs/agent.md has an example.
+    #[arg(long)]
+    pub web_config_file: Option<PathBuf>,
     /// HTTP connections open at once at most; more are closed when accepted.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub max_connections: u64,

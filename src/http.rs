@@ -137,6 +137,30 @@ pub fn router(
         .layer(axum::extract::DefaultBodyLimit::max(1024))
 }
 
+/// Every route behind basic auth (`--web-config-file`): 401 with a `WWW-Authenticate`
+/// challenge without the right credentials.
+pub fn protect(app: Router, auth: Arc<crate::web_config::BasicAuth>) -> Router {
+    app.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let auth = auth.clone();
+            async move {
+                let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+                if auth.allows(given) {
+                    next.run(req).await
+                } else {
+                    let mut r =
+                        (StatusCode::UNAUTHORIZED, "authentication required\n").into_response();
+                    r.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        "Basic realm=\"vigia\", charset=\"UTF-8\"".parse().expect("valid"),
+                    );
+                    r
+                }
+            }
+        },
+    ))
+}
+
 /// What one listener accepts at most.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -159,6 +183,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -188,13 +213,39 @@ pub async fn serve(
             continue;
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+        match &tls {
+            None => {
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    drop(slot);
+                });
             }
-            drop(slot);
-        });
+            Some(acceptor) => {
+                // The handshake has the header timeout too, off the accept loop.
+                let (acceptor, http, watcher) =
+                    (acceptor.clone(), http.clone(), graceful.watcher());
+                let timeout = limits.header_timeout;
+                tokio::spawn(async move {
+                    let stream = match tokio::time::timeout(timeout, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let conn = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    drop(slot);
+                });
+            }
+        }
     }
     tokio::select! {
         () = graceful.shutdown() => {}

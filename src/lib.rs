@@ -29,3 +29,4 @@ pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod sys;
+pub mod web_config;

@@ -1,12 +1,10 @@
-//! Faults under a running agent: its history on a disk that fills up and is freed again; its
-//! listener under idle connections past its limit.
-//!
-//! The agent polls a lab device (a real namespace this test creates) with its SQLite history on
-//! a small tmpfs this test mounts. The test fills the tmpfs, sees the agent say so (`/healthz`
-//! 503, `vigia_store_write_failing 1`) while it keeps polling and holds rows in a small buffer,
-//! dropping and counting the oldest; frees the space; and sees the history written again by
-//! itself: the rows that waited are stored, SIGTERM exits 0, and the file passes
-//! `PRAGMA integrity_check`. Before the fix one ENOSPC stopped the history for good.
+//! Faults under a running agent, each over a lab device (a real namespace this test creates):
+//! - its SQLite history on a small tmpfs that fills up and is freed: the agent says so
+//!   (`/healthz` 503, `vigia_store_write_failing 1`), keeps polling, holds rows in a small
+//!   buffer dropping and counting the oldest, and writes again by itself (before the fix one
+//!   ENOSPC stopped the history for good); its listener under idle connections past its limit;
+//! - SIGKILL mid-write, five times over one file: integrity holds, no committed row is lost;
+//! - its PostgreSQL (a throwaway cluster) stopped and started under it: the same recovery.
 //!
 //! Needs root (mount, the lab), /dev/net/tun, iproute2 (`scripts/deps test`).
 
@@ -139,8 +137,15 @@ fn polls_between(db: &Path, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_pauses_the_history_and_it_comes_back_by_itself() {
+/// A lab of one dual-stack device polled every 2 s, and its inventory, in a fresh directory.
+struct Setup {
+    _lab: Lab,
+    _block: AddressBlock,
+    dir: tempfile::TempDir,
+    inv_dir: PathBuf,
+}
+
+async fn setup(tag: &str) -> Setup {
     vigia_lab::check_prerequisites().unwrap_or_else(|e| panic!("needs the lab: {e}"));
     let block = AddressBlock::claim().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -158,33 +163,65 @@ async fn a_full_disk_pauses_the_history_and_it_comes_back_by_itself() {
     )
     .unwrap();
     let (inv, _) = vigia::inventory::load(&inv_dir, Secrets::Require).unwrap();
-    let name = format!("ft{}", std::process::id());
+    let name = format!("f{tag}{}", std::process::id());
     let mut spec = lab_twin::spec_from_inventory(&inv, &name, Utc::now().date_naive()).unwrap();
     spec.host_v4 = block.host_v4();
     spec.host_v6 = block.host_v6();
-    let _lab = Lab::up(spec).await.unwrap();
+    let lab = Lab::up(spec).await.unwrap();
+    Setup { _lab: lab, _block: block, dir, inv_dir }
+}
 
+/// `vigia agent` on the setup's inventory with its history at `db`, logging to `log`.
+fn spawn_agent(s: &Setup, db: &str, extra: &[&str], log: &Path) -> Agent {
+    let port = free_port();
+    let child = Command::new(VIGIA)
+        .args(["agent", "--inventory"])
+        .arg(&s.inv_dir)
+        .args(["--db", db, "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    Agent { child, port }
+}
+
+impl Agent {
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) on the pid of our own child.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+}
+
+fn sqlite(db: &Path, sql: &str) -> String {
+    let out = Command::new("sqlite3").arg(db).arg(sql).output().expect("sqlite3");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_pauses_the_history_and_it_comes_back_by_itself() {
+    let setup = setup("d").await;
+    let dir = &setup.dir;
     let disk = dir.path().join("disk");
     std::fs::create_dir(&disk).unwrap();
     let _tmpfs = Tmpfs::mount(&disk, "6m");
     let db = disk.join("history.db");
-    let port = free_port();
     let log = dir.path().join("agent.log");
-    let child = Command::new(VIGIA)
-        .args(["agent", "--inventory"])
-        .arg(&inv_dir)
-        .arg("--db")
-        .arg(format!("sqlite://{}", db.display()))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--buffer-rows", &BUFFER_ROWS.to_string()])
-        .args(["--max-connections", &MAX_CONNECTIONS.to_string()])
-        .env("RUST_LOG", "info")
-        .env("VIGIA_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let agent = Agent { child, port };
+    let agent = spawn_agent(
+        &setup,
+        &format!("sqlite://{}", db.display()),
+        &[
+            "--buffer-rows",
+            &BUFFER_ROWS.to_string(),
+            "--max-connections",
+            &MAX_CONNECTIONS.to_string(),
+        ],
+        &log,
+    );
+    let port = agent.port;
     let client = reqwest::Client::new();
     let m = |s: &Scrape, name: &str| value(&s.metrics, name).unwrap_or(-1.0);
 
@@ -277,9 +314,7 @@ async fn a_full_disk_pauses_the_history_and_it_comes_back_by_itself() {
     // buffer kept), and new rows after it.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut agent = agent;
-    let pid = libc::pid_t::try_from(agent.child.id()).unwrap();
-    // SAFETY: kill(2) on the pid of our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    agent.signal(libc::SIGTERM);
     let status = agent.child.wait().unwrap();
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "exit {status:?}\n{logged}");
@@ -303,4 +338,220 @@ async fn a_full_disk_pauses_the_history_and_it_comes_back_by_itself() {
     );
     assert!(after > 0, "rows after the disk was freed");
     assert!(dropped > 0.0);
+}
+
+/// SIGKILL of the agent while it writes, five times over the same file: every time the file
+/// passes `PRAGMA integrity_check`, and no row committed before the kill is gone after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_write_loses_no_committed_row_and_never_breaks_the_file() {
+    let setup = setup("k").await;
+    let db = setup.dir.path().join("history.db");
+    let url = format!("sqlite://{}", db.display());
+    let client = reqwest::Client::new();
+    let mut committed = 0i64;
+    for round in 0..5u64 {
+        let log = setup.dir.path().join(format!("agent-{round}.log"));
+        let mut agent = spawn_agent(&setup, &url, &[], &log);
+        wait_for(&client, &agent, Duration::from_secs(30), "the agent polls", |s| {
+            value(&s.metrics, "vigia_store_buffered_rows").is_some()
+        })
+        .await;
+        // Let some batches commit, then read what is committed and kill at once, at a
+        // different moment of the 2 s flush cycle each round.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let n: i64 = sqlite(&db, "SELECT count(*) FROM polls;").parse().unwrap();
+            if n > committed + 2 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "round {round}: no new row in 30 s");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(400 * round)).await;
+        committed = sqlite(&db, "SELECT count(*) FROM polls;").parse().unwrap();
+        agent.signal(libc::SIGKILL);
+        agent.child.wait().unwrap();
+        assert_eq!(sqlite(&db, "PRAGMA integrity_check;"), "ok", "round {round}");
+        let after: i64 = sqlite(&db, "SELECT count(*) FROM polls;").parse().unwrap();
+        assert!(after >= committed, "round {round}: {committed} committed, {after} after kill -9");
+        committed = after;
+    }
+}
+
+/// A throwaway PostgreSQL cluster (`scripts/postgres-test start`) this test stops and starts
+/// under the agent; removed at the end by its directory.
+struct Cluster {
+    dir: PathBuf,
+    url: String,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres-test"))
+            .arg("start")
+            .output()
+            .expect("scripts/postgres-test");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        let var = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+                .unwrap_or_else(|| panic!("{name} in {text}"))
+                .to_owned()
+        };
+        Cluster {
+            dir: PathBuf::from(var("VIGIA_TEST_POSTGRES_DIR")),
+            url: var("VIGIA_TEST_POSTGRES_URL"),
+        }
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin/pg_ctl")))
+            .filter(|p| p.exists())
+            .max()
+            .expect("pg_ctl");
+        let st = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(bin)
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "pg_ctl {args:?}");
+        // scripts/postgres-test stops the cluster by the pid it recorded: keep it current.
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("data/postmaster.pid")) {
+            std::fs::write(self.dir.join("pid"), pid.lines().next().unwrap_or("")).unwrap();
+        }
+    }
+
+    fn stop(&self) {
+        self.pg_ctl(&["stop", "-m", "fast", "-w"]);
+    }
+
+    fn start_again(&self) {
+        let opts =
+            format!("-c listen_addresses= -k {} -c fsync=off", self.dir.join("sock").display());
+        let log = self.dir.join("server.log");
+        self.pg_ctl(&["start", "-w", "-t", "60", "-l", log.to_str().unwrap(), "-o", &opts]);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres-test"))
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// PostgreSQL stopped under the agent for a while, then started again: the agent says so,
+/// keeps polling, and writes what waited once the server is back, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_stopped_and_started_under_the_agent() {
+    let setup = setup("p").await;
+    let cluster = Cluster::start();
+    let log = setup.dir.path().join("agent.log");
+    let agent = spawn_agent(&setup, &cluster.url, &[], &log);
+    let client = reqwest::Client::new();
+    let m = |s: &Scrape, name: &str| value(&s.metrics, name).unwrap_or(-1.0);
+    wait_for(&client, &agent, Duration::from_secs(30), "the agent polls and stores", |s| {
+        s.health.0 == 200 && m(s, "vigia_store_write_failing") == 0.0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let down_from = Utc::now();
+    cluster.stop();
+    wait_for(&client, &agent, Duration::from_secs(60), "the agent says the store fails", |s| {
+        s.health.0 == 503 && m(s, "vigia_store_write_failing") == 1.0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    cluster.start_again();
+    wait_for(&client, &agent, Duration::from_secs(90), "the history is written again", |s| {
+        s.health.0 == 200 && m(s, "vigia_store_write_failing") == 0.0
+    })
+    .await;
+    let back_at = Utc::now();
+    let mut agent = agent;
+    agent.signal(libc::SIGTERM);
+    let status = agent.child.wait().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "exit {status:?}\n{logged}");
+    assert!(logged.contains("history writes recovered"), "{logged}");
+
+    let store = vigia::store::Store::connect(&cluster.url).await.unwrap();
+    let polls = store.polls("srv-a", down_from, back_at).await.unwrap();
+    assert!(!polls.is_empty(), "rows polled while PostgreSQL was down were stored later");
+}
+
+/// `--web-config-file` (the exporter-toolkit format): TLS with a certificate openssl makes
+/// here, basic auth with a bcrypt hash; curl is the client. Plain HTTP and missing or wrong
+/// credentials get nothing; the right ones get `/metrics` and the console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_basic_auth_from_a_web_config_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let setup = setup("t").await;
+    let dir = setup.dir.path();
+    let st = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=vigia-test", "-addext"])
+        .arg("subjectAltName=IP:127.0.0.1")
+        .arg("-keyout")
+        .arg(dir.join("vigia.key"))
+        .arg("-out")
+        .arg(dir.join("vigia.crt"))
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(st.success());
+    std::fs::set_permissions(dir.join("vigia.key"), std::fs::Permissions::from_mode(0o600))
+        .unwrap();
+    let hash = bcrypt::hash("test-password-1234", 6).unwrap();
+    let config = dir.join("web.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "tls_server_config:\n  cert_file: vigia.crt\n  key_file: vigia.key\n\
+             basic_auth_users:\n  prometheus: '{hash}'\n"
+        ),
+    )
+    .unwrap();
+    let db = format!("sqlite://{}", dir.join("history.db").display());
+    let log = dir.join("agent.log");
+    let agent = spawn_agent(&setup, &db, &["--web-config-file", config.to_str().unwrap()], &log);
+    let curl = |args: &[&str], path: &str, scheme: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"])
+            .arg("--cacert")
+            .arg(dir.join("vigia.crt"))
+            .args(args)
+            .arg(format!("{scheme}://127.0.0.1:{}{path}", agent.port))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let user = ["-u", "prometheus:test-password-1234"];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while curl(&user, "/healthz", "https") != "200" {
+        assert!(
+            Instant::now() < deadline,
+            "no TLS answer in 30 s:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(curl(&user, "/metrics", "https"), "200");
+    assert_eq!(curl(&user, "/", "https"), "200", "the console too");
+    assert_eq!(curl(&[], "/metrics", "https"), "401", "no credentials");
+    assert_eq!(curl(&["-u", "prometheus:wrong"], "/metrics", "https"), "401");
+    assert_eq!(curl(&["-u", "someone:test-password-1234"], "/", "https"), "401");
+    assert_eq!(curl(&user, "/metrics", "http"), "000", "plain HTTP gets no answer");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(!logged.contains("test-password-1234"), "{logged}");
 }

@@ -37,6 +37,12 @@ pub async fn run(args: AgentArgs) -> Result<Outcome, CliError> {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
             ..vigia::http::Limits::default()
         },
+        config: match &args.web_config_file {
+            Some(path) => {
+                Some(vigia::web_config::WebConfig::load(path).map_err(CliError::WebConfig)?)
+            }
+            None => None,
+        },
     };
 
     let lab = if args.lab { Some(lab::agent_lab(&inv).await?) } else { None };
@@ -57,6 +63,7 @@ pub async fn run(args: AgentArgs) -> Result<Outcome, CliError> {
 struct Web {
     gate: Option<vigia::http::ReloadGate>,
     limits: vigia::http::Limits,
+    config: Option<vigia::web_config::WebConfig>,
 }
 
 /// The reload token: the file's one line, at least 16 characters, the file not readable by
@@ -121,7 +128,11 @@ async fn serve(
     listen: Option<SocketAddr>,
     web: Web,
 ) -> Result<Outcome, CliError> {
-    let Web { gate, limits } = web;
+    let Web { gate, limits, config } = web;
+    let (tls, auth) = match config {
+        Some(c) => (c.tls, c.auth),
+        None => (None, None),
+    };
     let (control_tx, control_rx) = tokio::sync::mpsc::channel(16);
     vigia::agent::watch_signals(control_tx.clone()).map_err(CliError::Agent)?;
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
@@ -130,9 +141,12 @@ async fn serve(
         Some(addr) => {
             let listener = vigia::http::bind(addr).await.map_err(CliError::Listen)?;
             tracing::info!(%addr, "serving the console at /, /metrics, /healthz, /api/devices");
-            let app = vigia::http::router(agent.shared(), agent.store(), reload_tx, gate);
+            let mut app = vigia::http::router(agent.shared(), agent.store(), reload_tx, gate);
+            if let Some(auth) = auth {
+                app = vigia::http::protect(app, auth);
+            }
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let handle = tokio::spawn(vigia::http::serve(listener, app, limits, async {
+            let handle = tokio::spawn(vigia::http::serve(listener, app, limits, tls, async {
                 let _ = stop_rx.await;
             }));
             Some((stop_tx, handle))

@@ -127,6 +127,9 @@ pub enum CliError {
     /// The lab of `vigia agent --lab` cannot be taken down.
     #[error("vigia: taking the lab down: {0}")]
     LabDown(LabError),
+    /// The `--web-config-file` cannot be used.
+    #[error("vigia: --web-config-file {0}")]
+    WebConfig(vigia::web_config::WebConfigError),
     /// The reload token file cannot be used (never prints its content).
     #[error("vigia: --reload-token-file {}: {why}", path.display())]
     ReloadToken {
@@ -163,7 +166,8 @@ impl CliError {
             | CliError::Secret { .. }
             | CliError::Credentials(_)
             | CliError::XlsxToTerminal
-            | CliError::ReloadToken { .. } => exit::INVALID_INPUT,
+            | CliError::ReloadToken { .. }
+            | CliError::WebConfig(_) => exit::INVALID_INPUT,
             CliError::Store { .. }
             | CliError::History(_)
             | CliError::Icmp(_)
