@@ -175,3 +175,45 @@ async fn the_loop_keeps_every_device_on_its_interval_while_snmp_is_saturated() {
     let icmp = durations.get(&ProbeKind::Icmp).copied();
     assert!(icmp.is_some_and(|s| s < 0.8), "ICMP poll duration {icmp:?} s, cycles 0.2 s every 1 s");
 }
+
+/// A reload that fails for any reason keeps the inventory in force: here an alias bomb (which
+/// used to take gigabytes and kill the agent) and a secret pasted into `community_env` (which
+/// used to be echoed in the log and the 422 body). The text returned is that 422 body.
+#[tokio::test]
+async fn a_reload_refused_keeps_the_old_inventory_and_never_echoes_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "sites:\n  - { id: main, name: M, role: main }\ndevices:\n  - { id: sw-a, site: main, class: switch, ipv4: 198.18.0.1, snmp: false }\n";
+    std::fs::write(dir.path().join("a.yaml"), good).unwrap();
+    let (inv, _) = inventory::load(dir.path(), Secrets::Require).unwrap();
+    let prober = StandIn {
+        counts: Arc::new(Counting::default()),
+        icmp_takes: Duration::ZERO,
+        snmp_takes: Duration::ZERO,
+    };
+    let mut opts = AgentOptions::new(dir.path().to_path_buf());
+    opts.listen = None;
+    let mut agent = agent(inv, opts, prober).await;
+
+    let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+    for (prev, name) in "abcdefghi".chars().zip("bcdefghij".chars()) {
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    std::fs::write(dir.path().join("b.yaml"), &bomb).unwrap();
+    let body = agent.reload().await.unwrap_err();
+    assert!(body.contains("b.yaml:6:14: error: YAML aliases expand to more than 16 MiB"), "{body}");
+
+    let secret = "Tacna#2026!pub";
+    let pasted =
+        format!("snmp_profiles:\n  v2: {{ version: \"2c\", community_env: \"{secret}\" }}\n");
+    std::fs::write(dir.path().join("b.yaml"), pasted).unwrap();
+    let body = agent.reload().await.unwrap_err();
+    assert!(body.contains("community_env: not a valid environment variable name"), "{body}");
+    assert!(!body.contains(secret), "{body}");
+
+    let shared = agent.shared();
+    let shared = shared.read().unwrap();
+    assert!(shared.reload.failed);
+    assert_eq!(shared.inventory.devices.len(), 1);
+    assert_eq!(shared.inventory.devices[0].id.as_str(), "sw-a");
+}
