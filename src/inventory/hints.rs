@@ -131,7 +131,7 @@ fn deletions(chars: &[char], f: &mut dyn FnMut(u64)) {
         for (i, c) in chars.iter().enumerate() {
             if !skip.contains(&i) {
                 h = (h.rotate_left(5) ^ u64::from(u32::from(*c)))
-                    .wrapping_mul(0x51_7cc1_b727_220a_95);
+                    .wrapping_mul(0x517c_c1b7_2722_0a95);
             }
         }
         h
