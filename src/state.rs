@@ -428,6 +428,7 @@ mod tests {
             entity: None,
             host: None,
             cost: Default::default(),
+            truncated: None,
         }
     }
 

@@ -153,6 +153,7 @@ fn snmp(address: IpAddr, server: bool) -> SnmpReport {
         entity: None,
         host,
         cost: SnmpCost { requests: 3, retries: 1, varbinds: 40 },
+        truncated: None,
     }
 }
 

@@ -39,7 +39,9 @@ pub use crate::clock::Clock;
 use crate::diag::Diagnostic;
 use crate::history::{EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord};
 use crate::inventory::snapshot::Snapshot;
-use crate::inventory::{self, Device, DeviceId, Family, Inventory, InventoryIndex, Secrets, Shard};
+use crate::inventory::{
+    self, Device, DeviceId, Family, Inventory, InventoryIndex, PollSettings, Secrets, Shard,
+};
 use crate::poll::{IcmpReport, PollOutcome, ProbeKind, SnmpReport, SystemInfo};
 use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
@@ -400,9 +402,7 @@ impl<P: Prober> Agent<P> {
                         CycleSettings { count: poll.icmp_count, pace, timeout: poll.timeout };
                     Polled::Icmp(icmp_all(&*prober, &device, settings).await)
                 }
-                ProbeKind::Snmp => Polled::Snmp(
-                    snmp_all(&*prober, &device, creds, poll.timeout, poll.retries).await,
-                ),
+                ProbeKind::Snmp => Polled::Snmp(snmp_all(&*prober, &device, creds, poll).await),
             };
             // Free the permit before the result is handed over, so that whoever receives it
             // finds the permit free and can launch the next waiting task.
@@ -885,13 +885,13 @@ async fn icmp_all<P: Prober>(
 
 /// Poll SNMP over every family: the system group over each (so "SNMP works over IPv6" is a
 /// measured fact), the tables over one: IPv4 where the device has it, else IPv6; if that
-/// family fails and the other answers, the tables are read over the other.
+/// family fails and the other answers, the tables are read over the other. Each poll ends by
+/// its deadline, the SNMP interval: a device's task takes two intervals at most.
 async fn snmp_all<P: Prober>(
     prober: &P,
     device: &Device,
     credentials: Option<Arc<Credentials>>,
-    timeout: Duration,
-    retries: u32,
+    poll: PollSettings,
 ) -> Vec<SnmpReport> {
     let Some(credentials) = credentials else { return Vec::new() };
     let full = SnmpQuery {
@@ -904,8 +904,9 @@ async fn snmp_all<P: Prober>(
         address,
         port: 161,
         credentials: (*credentials).clone(),
-        timeout,
-        retries,
+        timeout: poll.timeout,
+        retries: poll.retries,
+        deadline: poll.snmp_interval,
     };
     let families: Vec<Family> = device.families().collect();
     let Some(primary) = families.first().and_then(|f| device.address(*f)) else {
@@ -1079,6 +1080,7 @@ pub async fn poll_now<P: Prober>(
                         credentials: (*creds).clone(),
                         timeout: poll.timeout,
                         retries: poll.retries,
+                        deadline: poll.snmp_interval,
                     };
                     let r = prober.snmp(target, SnmpQuery::SYSTEM).await;
                     rows.push(snmp_row("probe", &device, at, &r));

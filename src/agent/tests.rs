@@ -71,6 +71,7 @@ impl Prober for StandIn {
             entity: None,
             host: None,
             cost: SnmpCost { requests: 2, retries: 1, varbinds: 7 },
+            truncated: None,
         }
     }
 }

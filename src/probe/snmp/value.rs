@@ -41,7 +41,9 @@ impl Val {
         match v {
             Value::Integer(n) => Val::Int(*n),
             Value::OctetString(b) => Val::Bytes(b.to_vec()),
-            Value::ObjectIdentifier(o) => oid_to_vec(o).map(Val::Oid).unwrap_or(Val::Other),
+            Value::ObjectIdentifier(o) => {
+                oid_to_vec(o).filter(|o| o.len() <= MAX_OID_LEN).map(Val::Oid).unwrap_or(Val::Other)
+            }
             Value::Counter32(n) => Val::Counter32(*n),
             Value::Unsigned32(n) => Val::Gauge32(*n),
             Value::Timeticks(n) => Val::Ticks(*n),
@@ -95,6 +97,9 @@ impl Val {
     }
 }
 
+/// The most sub-identifiers an SNMP OID has (RFC 2578, section 3.5).
+pub(crate) const MAX_OID_LEN: usize = 128;
+
 /// Sub-identifiers of a decoded OID; `None` when one does not fit 32 bits (not SNMP).
 pub(crate) fn oid_to_vec(o: &Oid<'_>) -> Option<ObjectId> {
     o.iter()?.map(|a| u32::try_from(a).ok()).collect()
@@ -130,6 +135,8 @@ pub(crate) struct Response {
     pub error_index: u32,
     /// The varbinds, in order.
     pub varbinds: Vec<Varbind>,
+    /// Why the varbinds end before the agent's list did: a name that is not an SNMP OID.
+    pub cut: Option<&'static str>,
 }
 
 impl Response {
@@ -137,11 +144,21 @@ impl Response {
     /// OID ends the list: nothing after it can be trusted to line up with the request.
     pub(crate) fn from_pdu(pdu: snmp2::Pdu<'_>) -> Response {
         let mut varbinds = Vec::new();
+        let mut cut = None;
         for (name, value) in pdu.varbinds {
-            let Some(name) = oid_to_vec(&name) else { break };
-            varbinds.push((name, Val::from_snmp(&value)));
+            match oid_to_vec(&name) {
+                None => {
+                    cut = Some("a varbind name with a sub-identifier above 2^32 - 1");
+                    break;
+                }
+                Some(name) if name.len() > MAX_OID_LEN => {
+                    cut = Some("a varbind name of more than 128 sub-identifiers (RFC 2578)");
+                    break;
+                }
+                Some(name) => varbinds.push((name, Val::from_snmp(&value))),
+            }
         }
-        Response { error_status: pdu.error_status, error_index: pdu.error_index, varbinds }
+        Response { error_status: pdu.error_status, error_index: pdu.error_index, varbinds, cut }
     }
 }
 
