@@ -37,6 +37,8 @@ pub struct SnmpSeen {
     pub detail: Option<String>,
     /// How long the poll took, seconds.
     pub elapsed_s: f64,
+    /// The bound on what one device may cost that cut the poll short, if one did.
+    pub truncated: Option<crate::poll::Truncation>,
 }
 
 /// One interface as last read, with counters that never go backwards.
@@ -179,6 +181,7 @@ impl NetworkState {
                 outcome: report.outcome,
                 detail: report.detail.clone(),
                 elapsed_s: report.elapsed.as_secs_f64(),
+                truncated: report.truncated,
             },
         );
         let mut events = Vec::new();

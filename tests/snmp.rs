@@ -4,17 +4,20 @@
 // Tests read the clock for deadlines, timings and dates (clippy.toml bans it in src/).
 #![allow(clippy::disallowed_methods)]
 
+#[path = "support/hostile.rs"]
+mod hostile;
 #[path = "support/snmpd.rs"]
 mod snmpd;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hostile::{Behaviour, Hostile};
 use snmpd::Snmpd;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
-use vigia::poll::{SnmpCost, SnmpOutcome, SnmpReport};
+use vigia::poll::{SnmpCost, SnmpOutcome, SnmpReport, Truncation};
 use vigia::probe::SnmpQuery;
-use vigia::probe::snmp::{Credentials, SnmpTarget, poll};
+use vigia::probe::snmp::{Credentials, PollOptions, SnmpTarget, poll, poll_with};
 
 const NAME: &str = "sw-test-01";
 const LOCATION: &str = "Tacna, sala de servidores";
@@ -529,4 +532,121 @@ async fn a_timed_out_request_does_not_poison_the_next_one() {
             assert_sane_interfaces(&r, 64);
         }
     }
+}
+
+// Misbehaving agents (tests/support/hostile.rs): what net-snmp cannot be made to do. Each
+// poll runs under a generous outer timeout so that a regression fails instead of hanging.
+
+async fn against(agent: &Hostile, t: &SnmpTarget, query: SnmpQuery) -> SnmpReport {
+    tokio::time::timeout(Duration::from_secs(120), poll(t, query))
+        .await
+        .unwrap_or_else(|_| panic!("the poll of {} did not end", agent.addr()))
+}
+
+#[tokio::test]
+async fn an_agent_stuffing_its_getbulk_replies_is_cut_to_what_was_asked_and_says_so() {
+    // 20 times the repetitions asked, over a table of 5,000 interfaces: the agent of issue 16
+    // made 89,881 interfaces of one poll this way.
+    let agent = Hostile::start(Behaviour { rows: 5_000, stuff: 20, ..Behaviour::default() });
+    let r = against(&agent, &target(agent.addr(), v2c("public")), INTERFACES).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+    assert_eq!(r.truncated, Some(Truncation::Varbinds), "{:?}", r.detail);
+    let detail = r.detail.as_deref().unwrap_or("");
+    assert!(detail.contains("more varbinds than asked"), "{detail}");
+    assert!(!r.interfaces.is_empty());
+    assert!(r.interfaces.len() <= PollOptions::default().max_rows, "{}", r.interfaces.len());
+    assert!(r.cost.requests <= PollOptions::default().max_walk_requests + 1, "{:?}", r.cost);
+}
+
+#[tokio::test]
+async fn an_agent_answering_just_inside_the_timeout_is_stopped_at_the_polls_deadline() {
+    // Every answer 100 ms late against a 1 s timeout, an endless table: without a deadline for
+    // the whole poll, 500 GETBULKs (about 13 minutes at the defaults in issue 16).
+    let agent = Hostile::start(Behaviour {
+        rows: u32::MAX,
+        delay: Duration::from_millis(100),
+        ..Behaviour::default()
+    });
+    let t = SnmpTarget {
+        timeout: Duration::from_secs(1),
+        deadline: Duration::from_millis(1_500),
+        ..target(agent.addr(), v2c("public"))
+    };
+    let r = against(&agent, &t, INTERFACES).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "the system group was read: {r:#?}");
+    assert_eq!(r.truncated, Some(Truncation::Deadline), "{:?}", r.detail);
+    let detail = r.detail.as_deref().unwrap_or("");
+    assert!(detail.contains("deadline"), "{detail}");
+    // What was read by the deadline is kept.
+    assert!(!r.interfaces.is_empty(), "{r:#?}");
+    // A request takes at least the agent's 100 ms: 1.5 s hold 15 at most, the one cut at the
+    // deadline included.
+    assert!(agent.requests() <= 16, "{} requests", agent.requests());
+}
+
+#[tokio::test]
+async fn huge_values_end_the_walk_at_the_polls_byte_budget() {
+    // Every cell a 20,000-byte string: about 3 per reply, 8 MiB after some 140 replies.
+    let agent =
+        Hostile::start(Behaviour { rows: 10_000, value_bytes: 20_000, ..Behaviour::default() });
+    let r = against(&agent, &target(agent.addr(), v2c("public")), INTERFACES).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+    assert_eq!(r.truncated, Some(Truncation::Bytes), "{:?}", r.detail);
+    assert!(r.cost.requests < PollOptions::default().max_walk_requests, "{:?}", r.cost);
+    // The strings kept are cut for display too (replies this large hold the first columns
+    // only, ifName and ifDescr).
+    assert!(!r.interfaces.is_empty());
+    for i in &r.interfaces {
+        assert_eq!(i.name.chars().count(), 1_025, "{:.40}", i.name);
+    }
+}
+
+#[tokio::test]
+async fn a_smaller_row_limit_is_kept_and_recorded() {
+    let agent = Hostile::start(Behaviour { rows: 300, ..Behaviour::default() });
+    let options = PollOptions { max_rows: 50, ..PollOptions::default() };
+    let t = target(agent.addr(), v2c("public"));
+    let r = poll_with(&t, INTERFACES, &options).await;
+    assert_eq!(r.truncated, Some(Truncation::Rows), "{:?}", r.detail);
+    assert_eq!(r.interfaces.len(), 50);
+    // An agent with fewer rows than the limit is read whole and not marked.
+    let agent = Hostile::start(Behaviour { rows: 50, ..Behaviour::default() });
+    let r = poll_with(&target(agent.addr(), v2c("public")), INTERFACES, &options).await;
+    assert_eq!((r.truncated, r.interfaces.len(), r.detail), (None, 50, None));
+}
+
+#[tokio::test]
+async fn replies_to_another_request_are_a_decode_error_that_says_so_not_a_timeout() {
+    let agent = Hostile::start(Behaviour { request_id_offset: 1, ..Behaviour::default() });
+    let r = against(&agent, &quick(agent.addr(), v2c("public")), SnmpQuery::SYSTEM).await;
+    assert_eq!(r.outcome, SnmpOutcome::DecodeError, "{r:#?}");
+    let detail = r.detail.as_deref().unwrap_or("");
+    assert!(detail.contains("request-id mismatch"), "{detail}");
+    assert!(!detail.contains("timeout") && !detail.contains("no answer"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_varbind_with_a_false_length_is_a_decode_error_not_no_such_object() {
+    let agent = Hostile::start(Behaviour { false_length: true, ..Behaviour::default() });
+    let r = against(&agent, &quick(agent.addr(), v2c("public")), SnmpQuery::SYSTEM).await;
+    assert_eq!(r.outcome, SnmpOutcome::DecodeError, "{r:#?}");
+    let detail = r.detail.as_deref().unwrap_or("");
+    assert!(detail.contains("1 varbind(s) decoded where 6 were asked"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_sysdescr_with_terminal_escapes_and_60_kb_is_cleaned_and_cut() {
+    let mut descr = b"Router\x1b]0;owned\x07\x1b[2J\r\nIOS \xe2\x80\xae".to_vec();
+    descr.extend([b'A'; 59_000]);
+    let agent = Hostile::start(Behaviour { descr, ..Behaviour::default() });
+    let r = against(&agent, &target(agent.addr(), v2c("public")), SnmpQuery::SYSTEM).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{:?}", r.detail);
+    let descr = r.system.and_then(|s| s.descr).expect("sysDescr");
+    assert!(
+        descr.starts_with("Router\u{fffd}]0;owned\u{fffd}\u{fffd}[2J  IOS \u{fffd}AAA"),
+        "{descr:.80}"
+    );
+    assert!(!descr.chars().any(|c| c.is_control()), "{descr:.80}");
+    assert_eq!(descr.chars().count(), 1_025);
+    assert!(descr.ends_with('…'));
 }

@@ -290,34 +290,29 @@ async fn walk(
             }
         }
     }
-    if note.is_none() {
-        note = walk.anomaly().map(|a| match a {
-            Anomaly::NotIncreasing => {
-                "the agent returned OIDs out of order; walk cut short".to_owned()
-            }
-            Anomaly::Empty => {
-                "the agent returned an empty GETBULK response; walk cut short".to_owned()
-            }
-            Anomaly::Malformed(why) => format!("the agent returned {why}; walk cut short"),
-        });
-    }
-    if note.is_none() {
-        note = walk.truncated().and_then(|t| match t {
-            Truncation::Rows => Some(format!(
-                "a column passed {} rows (the limit); rows past it dropped",
-                options.max_rows
-            )),
-            Truncation::Bytes => Some(format!(
-                "the rows passed {} MiB (the limit for one poll); walk cut short",
-                options.max_bytes >> 20
-            )),
-            Truncation::Varbinds => Some(
-                "the agent returned more varbinds than asked for; the excess was dropped".into(),
-            ),
-            // Said where they happen, above.
-            Truncation::Requests | Truncation::Deadline => None,
-        });
-    }
+    // Every reason the walk did not end cleanly, the one that stopped it first.
+    let mut notes: Vec<String> = note.into_iter().collect();
+    notes.extend(walk.anomaly().map(|a| match a {
+        Anomaly::NotIncreasing => "the agent returned OIDs out of order; walk cut short".to_owned(),
+        Anomaly::Empty => "the agent returned an empty GETBULK response; walk cut short".to_owned(),
+        Anomaly::Malformed(why) => format!("the agent returned {why}; walk cut short"),
+    }));
+    notes.extend(walk.bounds_met().iter().filter_map(|t| match t {
+        Truncation::Rows => Some(format!(
+            "a column passed {} rows (the limit); rows past it dropped",
+            options.max_rows
+        )),
+        Truncation::Bytes => Some(format!(
+            "the rows passed {} MiB (the limit for one poll); walk cut short",
+            options.max_bytes >> 20
+        )),
+        Truncation::Varbinds => {
+            Some("the agent returned more varbinds than asked for; the excess was dropped".into())
+        }
+        // Said where they happen, above.
+        Truncation::Requests | Truncation::Deadline => None,
+    }));
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
     let truncated = walk.truncated();
     Ok(Walked { columns: walk.into_columns(), note, truncated })
 }

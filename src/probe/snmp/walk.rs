@@ -64,7 +64,8 @@ pub(crate) struct ColumnWalk {
     limits: WalkLimits,
     /// Bytes kept so far (see [`row_cost`]).
     bytes: usize,
-    truncated: Option<Truncation>,
+    /// Every bound met, in the order first met.
+    met: Vec<Truncation>,
 }
 
 impl ColumnWalk {
@@ -89,7 +90,7 @@ impl ColumnWalk {
             anomaly: None,
             limits,
             bytes: 0,
-            truncated: None,
+            met: Vec::new(),
         }
     }
 
@@ -138,7 +139,9 @@ impl ColumnWalk {
     }
 
     fn truncate(&mut self, why: Truncation) {
-        self.truncated.get_or_insert(why);
+        if !self.met.contains(&why) {
+            self.met.push(why);
+        }
     }
 
     /// Feed the varbinds of the response to the last [`request`](Self::request). A GETBULK
@@ -172,7 +175,7 @@ impl ColumnWalk {
             }
             if col.rows.len() >= self.limits.rows {
                 col.done = true;
-                self.truncated.get_or_insert(Truncation::Rows);
+                self.truncate(Truncation::Rows);
                 continue;
             }
             let suffix = oid[col.prefix.len()..].to_vec();
@@ -206,7 +209,12 @@ impl ColumnWalk {
 
     /// The first limit the walk met, if any.
     pub(crate) fn truncated(&self) -> Option<Truncation> {
-        self.truncated
+        self.met.first().copied()
+    }
+
+    /// Every limit the walk met, in the order first met.
+    pub(crate) fn bounds_met(&self) -> &[Truncation] {
+        &self.met
     }
 
     /// Each column's rows (instance suffix and value), in the order the columns were given.
@@ -385,11 +393,8 @@ mod tests {
         run(&mut w, &table(40), 4, 1000);
         assert_eq!(w.truncated(), Some(Truncation::Bytes));
         assert!(w.request().is_none());
-        let kept: usize = w
-            .into_columns()
-            .iter()
-            .flat_map(|c| c.iter().map(|(s, v)| row_cost(s, v)))
-            .sum();
+        let kept: usize =
+            w.into_columns().iter().flat_map(|c| c.iter().map(|(s, v)| row_cost(s, v))).sum();
         assert!(kept <= 1_000 && kept > 1_000 - 2 * 72, "{kept}");
     }
 
