@@ -339,12 +339,20 @@ impl<'a> Client<'a> {
                 self.cost.retries += 1;
             }
             attempts += 1;
+            // Decoding stops one varbind past what was asked: an agent that stuffs its replies
+            // costs no more than one that answers in full (the walk sees the extra one).
+            let most = match op {
+                Op::Get(ids) => ids.len(),
+                Op::Bulk(ids, reps) => {
+                    ids.len().saturating_mul(usize::try_from(reps).unwrap_or(usize::MAX))
+                }
+            };
             let sent = async {
                 let pdu = match op {
                     Op::Get(_) => session.get_many(&refs).await?,
                     Op::Bulk(_, reps) => session.getbulk(&refs, 0, reps).await?,
                 };
-                Ok::<_, snmp2::Error>(Response::from_pdu(pdu))
+                Ok::<_, snmp2::Error>(Response::from_pdu(pdu, most.saturating_add(1)))
             };
             let result = tokio::time::timeout(wait, sent).await;
             let next = match result {
@@ -584,11 +592,17 @@ fn whole(op: Op<'_>, response: Response) -> Result<Response, Failure> {
     if let Some(why) = response.cut {
         return Err(Failure::Decode(format!("cannot decode the agent's answer: {why}")));
     }
-    if response.varbinds.len() != asked.len() {
+    if response.varbinds.len() < asked.len() {
         return Err(Failure::Decode(format!(
             "cannot decode the agent's answer: {} varbind(s) decoded where {} were asked (a \
              varbind with a false length or of an unknown type ends the list)",
             response.varbinds.len(),
+            asked.len()
+        )));
+    }
+    if response.varbinds.len() > asked.len() {
+        return Err(Failure::Decode(format!(
+            "the agent answered a GET of {} object(s) with more varbinds than that",
             asked.len()
         )));
     }

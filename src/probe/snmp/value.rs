@@ -169,12 +169,13 @@ pub(crate) struct Response {
 }
 
 impl Response {
-    /// Copy a response out of the session's buffer. A varbind whose name is not a valid SNMP
-    /// OID ends the list: nothing after it can be trusted to line up with the request.
-    pub(crate) fn from_pdu(pdu: snmp2::Pdu<'_>) -> Response {
+    /// Copy a response out of the session's buffer, `most` varbinds at most (the rest is not
+    /// decoded). A varbind whose name is not a valid SNMP OID ends the list: nothing after it
+    /// can be trusted to line up with the request.
+    pub(crate) fn from_pdu(pdu: snmp2::Pdu<'_>, most: usize) -> Response {
         let mut varbinds = Vec::new();
         let mut cut = None;
-        for (name, value) in pdu.varbinds {
+        for (name, value) in pdu.varbinds.take(most) {
             match oid_to_vec(&name) {
                 None => {
                     cut = Some("a varbind name with a sub-identifier above 2^32 - 1");
