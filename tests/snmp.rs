@@ -653,3 +653,28 @@ async fn a_sysdescr_with_terminal_escapes_and_60_kb_is_cleaned_and_cut() {
     assert_eq!(descr.chars().count(), 1_025);
     assert!(descr.ends_with('…'));
 }
+
+#[tokio::test]
+async fn garbled_replies_end_every_poll_with_an_outcome() {
+    // One reply in five garbled (bytes replaced, bits flipped, cut short), 40 seeds: decoding
+    // must neither panic nor hang, and whatever it keeps stays within the bounds.
+    for seed in 0..40 {
+        let agent =
+            Hostile::start(Behaviour { rows: 20, garble: Some(seed), ..Behaviour::default() });
+        let t = SnmpTarget {
+            timeout: Duration::from_millis(200),
+            deadline: Duration::from_secs(1),
+            ..target(agent.addr(), v2c("public"))
+        };
+        let r = against(&agent, &t, INTERFACES).await;
+        if r.outcome != SnmpOutcome::Ok {
+            assert!(r.detail.is_some(), "seed {seed}: {r:#?}");
+        }
+        // A flipped index can add a row to one column: the poll's bound, not the table's.
+        assert!(r.interfaces.len() <= PollOptions::default().max_rows, "seed {seed}: {r:#?}");
+        let texts = r.system.iter().flat_map(|s| [&s.descr, &s.name, &s.location, &s.contact]);
+        for text in texts.flatten() {
+            assert!(!text.chars().any(char::is_control), "seed {seed}: {text:?}");
+        }
+    }
+}

@@ -33,6 +33,9 @@ pub struct Behaviour {
     pub false_length: bool,
     /// Table cells are OCTET STRINGs of this many bytes (0: INTEGER 1).
     pub value_bytes: usize,
+    /// Garble one reply in five (a byte replaced, a bit flipped, or cut short) from this seed:
+    /// the same seed, the same garbage.
+    pub garble: Option<u64>,
 }
 
 impl Default for Behaviour {
@@ -45,6 +48,7 @@ impl Default for Behaviour {
             request_id_offset: 0,
             false_length: false,
             value_bytes: 0,
+            garble: None,
         }
     }
 }
@@ -99,14 +103,45 @@ impl Drop for Hostile {
 
 fn serve(socket: &UdpSocket, b: &Behaviour, stop: &AtomicBool, requests: &AtomicU32) {
     let mut buf = vec![0u8; 65_536];
+    let mut random = b.garble.map(|seed| seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     while !stop.load(Ordering::SeqCst) {
         let Ok((n, from)) = socket.recv_from(&mut buf) else { continue };
         requests.fetch_add(1, Ordering::SeqCst);
-        let Some(reply) = answer(&buf[..n], b) else { continue };
+        let Some(mut reply) = answer(&buf[..n], b) else { continue };
+        if let Some(state) = &mut random {
+            garble(&mut reply, state);
+        }
         if !b.delay.is_zero() {
             std::thread::sleep(b.delay);
         }
         let _ = socket.send_to(&reply, from);
+    }
+}
+
+/// xorshift64: enough randomness to garble replies, the same for the same seed.
+fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// One reply in five: one or two changes, each a byte replaced, a bit flipped, or the reply
+/// cut short.
+fn garble(reply: &mut Vec<u8>, state: &mut u64) {
+    if !next_random(state).is_multiple_of(5) {
+        return;
+    }
+    for _ in 0..=next_random(state) % 2 {
+        if reply.is_empty() {
+            return;
+        }
+        let at = (next_random(state) % reply.len() as u64) as usize;
+        match next_random(state) % 3 {
+            0 => reply[at] = next_random(state) as u8,
+            1 => reply[at] ^= 1 << (next_random(state) % 8),
+            _ => reply.truncate(at),
+        }
     }
 }
 
