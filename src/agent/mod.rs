@@ -330,6 +330,22 @@ impl<P: Prober> Agent<P> {
         }
     }
 
+    /// Start from what the history last saw of each device, so that a restart does not record
+    /// again a `device_down` the history has (issue 16). A store that cannot say is no reason
+    /// not to poll: the agent starts as a fresh one would, and says so.
+    async fn seed_from_history(&mut self) {
+        match self.store.latest_polls().await {
+            Ok(latest) => {
+                let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
+                shared.state.seed(&self.index, &latest);
+            }
+            Err(e) => warn!(
+                error = %e,
+                "cannot read the latest polls: devices already down may be recorded down again"
+            ),
+        }
+    }
+
     /// Store the inventory snapshot if it changed; an event says so.
     async fn record_inventory(&mut self, detail: String) -> Result<(), AgentError> {
         let inv = self.inventory();
@@ -547,6 +563,7 @@ impl<P: Prober> Agent<P> {
     /// Poll everything once, store it, and return what was stored.
     pub async fn run_once(mut self) -> Result<(RunReport, SharedState), AgentError> {
         self.record_inventory("agent start (--once)".into()).await?;
+        self.seed_from_history().await;
         let (done_tx, mut done_rx) = mpsc::channel(1024);
         let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
@@ -609,6 +626,7 @@ impl<P: Prober> Agent<P> {
         mut control: mpsc::Receiver<Control>,
     ) -> Result<RunReport, AgentError> {
         self.record_inventory("agent start".into()).await?;
+        self.seed_from_history().await;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
         let background = self.spawn_background(write_rx);

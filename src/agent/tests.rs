@@ -218,3 +218,68 @@ async fn a_reload_refused_keeps_the_old_inventory_and_never_echoes_a_secret() {
     assert_eq!(shared.inventory.devices.len(), 1);
     assert_eq!(shared.inventory.devices[0].id.as_str(), "sw-a");
 }
+
+/// Nothing answers: every ICMP cycle and SNMP poll times out.
+struct Silent;
+
+impl Prober for Silent {
+    async fn icmp(&self, address: IpAddr, settings: CycleSettings) -> IcmpReport {
+        IcmpReport {
+            family: if address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
+            address,
+            outcome: IcmpOutcome::Timeout,
+            sent: settings.count,
+            received: 0,
+            rtts: Vec::new(),
+            detail: Some("no reply".into()),
+        }
+    }
+
+    async fn snmp(&self, target: SnmpTarget, _query: SnmpQuery) -> SnmpReport {
+        SnmpReport {
+            family: if target.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
+            address: target.address,
+            outcome: SnmpOutcome::Timeout,
+            detail: Some("no answer".into()),
+            elapsed: Duration::from_millis(1),
+            system: None,
+            interfaces: Vec::new(),
+            entity: None,
+            host: None,
+            cost: SnmpCost::default(),
+            truncated: None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_agent_does_not_record_again_a_device_that_never_came_back() {
+    // Issue 16: each restart recorded device_down (and site_isolated) again for a device that
+    // had stayed down. Two runs over one SQLite file, nothing answering either time.
+    let dir = tempfile::tempdir().unwrap();
+    let url = DbUrl::parse(&format!("sqlite://{}", dir.path().join("vigia.db").display())).unwrap();
+    let inv = network(3, 1);
+    let mut down_events = Vec::new();
+    for _run in 0..2 {
+        let store = Store::open(&url).await.unwrap();
+        let mut opts = AgentOptions::new(PathBuf::from("test"));
+        opts.listen = None;
+        let agent = Agent::new(opts, inv.clone(), Silent, store, Clock::Wall).unwrap();
+        let history = agent.store();
+        agent.run_once().await.unwrap();
+        let from = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let events = history.events(from, Clock::Wall.now() + chrono::TimeDelta::days(1));
+        let down: Vec<EventKind> = events
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|k| matches!(k, EventKind::DeviceDown | EventKind::SiteIsolated))
+            .collect();
+        down_events.push(down.len());
+        history.close().await;
+    }
+    // 3 devices x (ICMP + SNMP) down and both sites isolated, once: the second run adds
+    // nothing (before the fix it recorded all 8 again).
+    assert_eq!(down_events, [8, 8]);
+}
