@@ -678,3 +678,54 @@ async fn garbled_replies_end_every_poll_with_an_outcome() {
         }
     }
 }
+
+#[tokio::test]
+async fn each_misbehaviour_ends_the_poll_with_its_outcome_and_says_why() {
+    // (behaviour, query, outcome, a phrase of the detail, rows kept)
+    let table = || Behaviour { rows: 30, ..Behaviour::default() };
+    let cases: Vec<(&str, Behaviour, SnmpQuery, SnmpOutcome, &str)> = vec![
+        (
+            "a walk that goes back to the first row",
+            Behaviour { backwards: true, ..table() },
+            INTERFACES,
+            SnmpOutcome::Ok,
+            "out of order",
+        ),
+        (
+            "cells named by 200-sub-identifier OIDs",
+            Behaviour { oid_len: 200, ..table() },
+            INTERFACES,
+            SnmpOutcome::Ok,
+            "more than 128 sub-identifiers",
+        ),
+        (
+            "answers 400 ms late against a 300 ms timeout",
+            Behaviour { delay: Duration::from_millis(400), ..table() },
+            SnmpQuery::SYSTEM,
+            SnmpOutcome::Timeout,
+            "no answer",
+        ),
+        (
+            "answers from another source port",
+            Behaviour { other_source: true, ..table() },
+            SnmpQuery::SYSTEM,
+            SnmpOutcome::Timeout,
+            "no answer",
+        ),
+        (
+            "a Report PDU to a v2c request",
+            Behaviour { report_pdu: true, ..table() },
+            SnmpQuery::SYSTEM,
+            SnmpOutcome::DecodeError,
+            "cannot decode",
+        ),
+    ];
+    for (what, behaviour, query, outcome, phrase) in cases {
+        let agent = Hostile::start(behaviour);
+        let r = against(&agent, &quick(agent.addr(), v2c("public")), query).await;
+        assert_eq!(r.outcome, outcome, "{what}: {r:#?}");
+        let detail = r.detail.as_deref().unwrap_or("");
+        assert!(detail.contains(phrase), "{what}: {detail}");
+        assert!(r.interfaces.len() <= 30, "{what}: {}", r.interfaces.len());
+    }
+}

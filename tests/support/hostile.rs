@@ -36,6 +36,15 @@ pub struct Behaviour {
     /// Garble one reply in five (a byte replaced, a bit flipped, or cut short) from this seed:
     /// the same seed, the same garbage.
     pub garble: Option<u64>,
+    /// GETBULK answers go back to the table's first row after the second.
+    pub backwards: bool,
+    /// GETBULK answers name each cell with an OID of this many sub-identifiers (0: the
+    /// cell's own).
+    pub oid_len: usize,
+    /// Answers leave from another socket (another source port).
+    pub other_source: bool,
+    /// Answers are Report PDUs (an SNMPv3 thing) instead of Responses.
+    pub report_pdu: bool,
 }
 
 impl Default for Behaviour {
@@ -49,6 +58,10 @@ impl Default for Behaviour {
             false_length: false,
             value_bytes: 0,
             garble: None,
+            backwards: false,
+            oid_len: 0,
+            other_source: false,
+            report_pdu: false,
         }
     }
 }
@@ -104,6 +117,7 @@ impl Drop for Hostile {
 fn serve(socket: &UdpSocket, b: &Behaviour, stop: &AtomicBool, requests: &AtomicU32) {
     let mut buf = vec![0u8; 65_536];
     let mut random = b.garble.map(|seed| seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let other = UdpSocket::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     while !stop.load(Ordering::SeqCst) {
         let Ok((n, from)) = socket.recv_from(&mut buf) else { continue };
         requests.fetch_add(1, Ordering::SeqCst);
@@ -114,7 +128,7 @@ fn serve(socket: &UdpSocket, b: &Behaviour, stop: &AtomicBool, requests: &Atomic
         if !b.delay.is_zero() {
             std::thread::sleep(b.delay);
         }
-        let _ = socket.send_to(&reply, from);
+        let _ = if b.other_source { &other } else { socket }.send_to(&reply, from);
     }
 }
 
@@ -181,9 +195,18 @@ fn answer(request: &[u8], b: &Behaviour) -> Option<Vec<u8>> {
             'reps: for _ in 0..reps {
                 for c in &mut cursors {
                     let vb = match next(c, b) {
-                        Some((oid, value)) => {
+                        Some((mut oid, value)) => {
+                            if b.backwards && oid.last().is_some_and(|row| *row > 2) {
+                                *oid.last_mut().unwrap() = 1;
+                            }
                             *c = oid;
-                            varbind(c, &value)
+                            if b.oid_len > 0 {
+                                let mut long = c.clone();
+                                long.resize(b.oid_len, 7);
+                                varbind(&long, &value)
+                            } else {
+                                varbind(c, &value)
+                            }
                         }
                         None => varbind(c, &tlv(0x82, &[])),
                     };
@@ -197,7 +220,8 @@ fn answer(request: &[u8], b: &Behaviour) -> Option<Vec<u8>> {
         }
         _ => return None,
     }
-    Some(response(req_id, &varbinds.concat()))
+    let tag = if b.report_pdu { 0xa8 } else { 0xa2 };
+    Some(response(tag, req_id, &varbinds.concat()))
 }
 
 /// The value of a scalar of the system group.
@@ -242,9 +266,9 @@ fn next(oid: &[u32], b: &Behaviour) -> Option<(Vec<u32>, Vec<u8>)> {
     None
 }
 
-fn response(req_id: i32, varbinds: &[u8]) -> Vec<u8> {
+fn response(tag: u8, req_id: i32, varbinds: &[u8]) -> Vec<u8> {
     let pdu = [int(i64::from(req_id)), int(0), int(0), tlv(0x30, varbinds)].concat();
-    tlv(0x30, &[int(1), tlv(0x04, COMMUNITY), tlv(0xa2, &pdu)].concat())
+    tlv(0x30, &[int(1), tlv(0x04, COMMUNITY), tlv(tag, &pdu)].concat())
 }
 
 fn varbind(oid: &[u32], value: &[u8]) -> Vec<u8> {

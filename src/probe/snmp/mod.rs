@@ -274,7 +274,11 @@ async fn walk(
         let Response { error_status, varbinds, cut, .. } = response;
         match error_status {
             0 => {
-                walk.feed_bulk(varbinds, reps);
+                // The rows before a name that is not an SNMP OID are kept; that name, not an
+                // empty answer, is why the walk ends.
+                if cut.is_none() || !varbinds.is_empty() {
+                    walk.feed_bulk(varbinds, reps);
+                }
                 if let Some(why) = cut {
                     walk.malformed(why);
                 }
