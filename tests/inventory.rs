@@ -235,6 +235,12 @@ fn thousands_of_misspelt_sites_get_their_hints() {
     );
 }
 
+/// How many seeded cases a fuzz-like test runs: `default` in the suite, `VIGIA_FUZZ_CASES` when
+/// scripts/fuzz sets it.
+fn fuzz_cases(default: u64) -> u64 {
+    std::env::var("VIGIA_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// xorshift64: the same seed, the same mutations.
 fn next_random(state: &mut u64) -> u64 {
     *state ^= *state << 13;
@@ -281,13 +287,14 @@ fn mutate(text: &[u8], state: &mut u64) -> Vec<u8> {
 #[test]
 fn mutated_inventories_never_crash_and_every_error_says_where() {
     // A bounded property test (no proptest on this machine): 400 seeded mutations of a valid
-    // inventory are loaded in-process; each either loads or is refused with diagnostics that
-    // name the file and, where they give a position, one inside the text.
+    // inventory (VIGIA_FUZZ_CASES more in scripts/fuzz) are loaded in-process; each either
+    // loads or is refused with diagnostics that name the file and, where they give a position,
+    // one inside the text.
     let original = std::fs::read("tests/resources/inventories/good/full/inventory.yaml").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("inventory.yaml");
     let (mut loaded, mut refused) = (0, 0);
-    for seed in 1..=400u64 {
+    for seed in 1..=fuzz_cases(400) {
         let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         let text = mutate(&original, &mut state);
         std::fs::write(&file, &text).unwrap();

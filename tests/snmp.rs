@@ -656,9 +656,11 @@ async fn a_sysdescr_with_terminal_escapes_and_60_kb_is_cleaned_and_cut() {
 
 #[tokio::test]
 async fn garbled_replies_end_every_poll_with_an_outcome() {
-    // One reply in five garbled (bytes replaced, bits flipped, cut short), 40 seeds: decoding
-    // must neither panic nor hang, and whatever it keeps stays within the bounds.
-    for seed in 0..40 {
+    // One reply in five garbled (bytes replaced, bits flipped, cut short), 40 seeds
+    // (VIGIA_FUZZ_CASES in scripts/fuzz): decoding must neither panic nor hang, and whatever it
+    // keeps stays within the bounds.
+    let cases = std::env::var("VIGIA_FUZZ_CASES").ok().and_then(|v| v.parse().ok());
+    for seed in 0..cases.unwrap_or(40u64) {
         let agent =
             Hostile::start(Behaviour { rows: 20, garble: Some(seed), ..Behaviour::default() });
         let t = SnmpTarget {
@@ -728,4 +730,15 @@ async fn each_misbehaviour_ends_the_poll_with_its_outcome_and_says_why() {
         assert!(detail.contains(phrase), "{what}: {detail}");
         assert!(r.interfaces.len() <= 30, "{what}: {}", r.interfaces.len());
     }
+}
+
+#[tokio::test]
+async fn a_100000_row_table_is_read_to_the_request_bound() {
+    let agent = Hostile::start(Behaviour { rows: 100_000, ..Behaviour::default() });
+    let r = against(&agent, &target(agent.addr(), v2c("public")), INTERFACES).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+    assert_eq!(r.truncated, Some(Truncation::Requests), "{:?}", r.detail);
+    // 500 GETBULKs of 3 rows of the 16 columns.
+    assert_eq!(r.interfaces.len(), 1_500);
+    assert_eq!(agent.requests(), 501, "the system GET and 500 GETBULKs");
 }
