@@ -715,6 +715,13 @@ async fn each_misbehaviour_ends_the_poll_with_its_outcome_and_says_why() {
             "no answer",
         ),
         (
+            "a GET answered with each varbind twice",
+            Behaviour { stuff_get: true, ..table() },
+            SnmpQuery::SYSTEM,
+            SnmpOutcome::DecodeError,
+            "more varbinds than that",
+        ),
+        (
             "a Report PDU to a v2c request",
             Behaviour { report_pdu: true, ..table() },
             SnmpQuery::SYSTEM,

@@ -45,6 +45,8 @@ pub struct Behaviour {
     pub other_source: bool,
     /// Answers are Report PDUs (an SNMPv3 thing) instead of Responses.
     pub report_pdu: bool,
+    /// GET answers carry every varbind twice.
+    pub stuff_get: bool,
 }
 
 impl Default for Behaviour {
@@ -62,6 +64,7 @@ impl Default for Behaviour {
             oid_len: 0,
             other_source: false,
             report_pdu: false,
+            stuff_get: false,
         }
     }
 }
@@ -186,6 +189,10 @@ fn answer(request: &[u8], b: &Behaviour) -> Option<Vec<u8>> {
                     value
                 };
                 varbinds.push(varbind(oid, &value));
+            }
+            if b.stuff_get {
+                let once = varbinds.clone();
+                varbinds.extend(once);
             }
         }
         snmp2::MessageType::GetBulkRequest => {
