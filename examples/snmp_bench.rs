@@ -69,6 +69,7 @@ fn target(addr: SocketAddr, credentials: Credentials) -> SnmpTarget {
         credentials,
         timeout: Duration::from_secs(2),
         retries: 1,
+        deadline: Duration::from_secs(60),
     }
 }
 

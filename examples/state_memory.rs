@@ -151,6 +151,7 @@ fn main() {
                 entity: None,
                 host: None,
                 cost: Default::default(),
+                truncated: None,
             };
             events += state.apply_snmp(d, snmp, at - TimeDelta::seconds(1), "bench").len();
         }

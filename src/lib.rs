@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod ipv6;
 pub mod lifecycle;
 pub mod links;
+pub mod logging;
 pub mod metrics;
 pub mod poll;
 pub mod probe;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::history::{EventKind, EventRecord};
+use crate::history::{EventKind, EventRecord, PollRecord};
 use crate::inventory::{Device, DeviceId, Family, Inventory, InventoryIndex, LinkMedium, SiteId};
 use crate::poll::counters;
 use crate::poll::{
@@ -37,6 +37,8 @@ pub struct SnmpSeen {
     pub detail: Option<String>,
     /// How long the poll took, seconds.
     pub elapsed_s: f64,
+    /// The bound on what one device may cost that cut the poll short, if one did.
+    pub truncated: Option<crate::poll::Truncation>,
 }
 
 /// One interface as last read, with counters that never go backwards.
@@ -121,12 +123,59 @@ pub struct NetworkState {
     pub devices: HashMap<DeviceId, DeviceState>,
     /// Per site id: whether one of its uplink devices answers ICMP (absent: not known yet).
     pub sites: HashMap<SiteId, bool>,
+    /// What the history said each (device, family, probe) was before this agent's first poll
+    /// of it (see [`NetworkState::seed`]); used once, by that first poll.
+    prior: HashMap<(DeviceId, Family, ProbeKind), bool>,
+    /// The same for sites.
+    prior_sites: HashMap<SiteId, bool>,
 }
 
 impl NetworkState {
     /// An empty state.
     pub fn new() -> NetworkState {
         NetworkState::default()
+    }
+
+    /// Take in what the history last saw (the latest poll per device, family and probe), so
+    /// that an agent restart does not record again a `device_down` or `site_isolated` the
+    /// history already has: the first poll after the restart is compared with it. It changes
+    /// nothing that is exported; that waits for this agent's own polls.
+    pub fn seed(&mut self, index: &InventoryIndex, latest: &[PollRecord]) {
+        let mut icmp_up: HashMap<&DeviceId, bool> = HashMap::new();
+        for row in latest {
+            self.prior.insert((row.device.clone(), row.family, row.probe), row.success);
+            if row.probe == ProbeKind::Icmp {
+                *icmp_up.entry(&row.device).or_default() |= row.success;
+            }
+        }
+        // A site answered if one of its deciding devices did; it did not if none of them did
+        // and all were seen. Otherwise it is not known, as for a fresh agent.
+        for site in &index.inventory().sites {
+            let mut seen = Vec::new();
+            for d in index.site_deciders(&site.id) {
+                seen.push(icmp_up.get(&d.id).copied());
+            }
+            let was = if seen.contains(&Some(true)) {
+                Some(true)
+            } else if !seen.is_empty() && seen.iter().all(Option::is_some) {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(was) = was {
+                self.prior_sites.insert(site.id.clone(), was);
+            }
+        }
+    }
+
+    /// Whether the (device, family, probe) was up: its last poll, or what the history said
+    /// before the first one.
+    fn was_up(&mut self, device: &DeviceId, family: Family, probe: ProbeKind) -> Option<bool> {
+        let seen = self.devices.get(device).and_then(|d| d.up(family, probe));
+        if seen.is_some() || self.prior.is_empty() {
+            return seen;
+        }
+        self.prior.remove(&(device.clone(), family, probe))
     }
 
     /// Forget devices and sites that left the inventory.
@@ -146,8 +195,8 @@ impl NetworkState {
         agent: &str,
     ) -> Vec<EventRecord> {
         let family = report.family;
+        let was = self.was_up(&device.id, family, ProbeKind::Icmp);
         let state = self.devices.entry(device.id.clone()).or_default();
-        let was = state.up(family, ProbeKind::Icmp);
         let detail = report.detail.clone();
         state.icmp.insert(family, IcmpSeen { at, report });
         let now = state.up(family, ProbeKind::Icmp);
@@ -170,8 +219,8 @@ impl NetworkState {
         agent: &str,
     ) -> Vec<EventRecord> {
         let family = report.family;
+        let was = self.was_up(&device.id, family, ProbeKind::Snmp);
         let state = self.devices.entry(device.id.clone()).or_default();
-        let was = state.up(family, ProbeKind::Snmp);
         state.snmp.insert(
             family,
             SnmpSeen {
@@ -179,6 +228,7 @@ impl NetworkState {
                 outcome: report.outcome,
                 detail: report.detail.clone(),
                 elapsed_s: report.elapsed.as_secs_f64(),
+                truncated: report.truncated,
             },
         );
         let mut events = Vec::new();
@@ -251,6 +301,7 @@ impl NetworkState {
         }
         let now = site_reachable(index, &self.devices, site_id)?;
         let was = self.sites.insert(site_id.clone(), now);
+        let was = was.or_else(|| self.prior_sites.remove(site_id));
         let kind = match (was, now) {
             (Some(true) | None, false) => EventKind::SiteIsolated,
             (Some(false), true) => EventKind::SiteRestored,
@@ -428,6 +479,7 @@ mod tests {
             entity: None,
             host: None,
             cost: Default::default(),
+            truncated: None,
         }
     }
 
@@ -446,5 +498,45 @@ mod tests {
         // 5000, +4000, reset counts 200.
         assert_eq!(st.interfaces[&1].total(Counter::InOctets), Some(9_200));
         assert_eq!(st.interfaces[&1].interface.in_octets, Some(200), "the raw reading is kept");
+    }
+
+    #[test]
+    fn a_restart_does_not_record_again_what_the_history_has() {
+        use EventKind::{DeviceDown, DeviceUp, SiteIsolated, SiteRestored};
+        use Family::{Ipv4, Ipv6};
+        let inv = inventory();
+        let idx = index(&inv);
+        let dev = inv.device("sw-grau").unwrap().clone();
+        let row = |family, probe, ok| {
+            crate::history::testkit::poll("sw-grau", family, probe, "2026-01-01T00:00:00Z", ok)
+        };
+        let kinds = |ev: Vec<EventRecord>| ev.iter().map(|e| e.kind).collect::<Vec<_>>();
+
+        // Down over both families before the restart (sw-grau is grau's only uplink, so grau
+        // was isolated): the first polls after it, still down, record nothing again.
+        let mut s = NetworkState::new();
+        let latest = [
+            row(Ipv4, ProbeKind::Icmp, false),
+            row(Ipv6, ProbeKind::Icmp, false),
+            row(Ipv4, ProbeKind::Snmp, false),
+        ];
+        s.seed(&idx, &latest);
+        assert!(s.devices.is_empty() && s.sites.is_empty(), "nothing exported from the history");
+        assert!(s.apply_icmp(&idx, &dev, icmp(false, Ipv4), t(0), "a").is_empty());
+        assert!(s.apply_icmp(&idx, &dev, icmp(false, Ipv6), t(0), "a").is_empty());
+        let mut failed = snmp(1, 1);
+        failed.outcome = SnmpOutcome::Timeout;
+        assert!(s.apply_snmp(&dev, failed, t(0), "a").is_empty());
+        // Back: up and restored, as for an agent that had seen it down itself.
+        let ev = s.apply_icmp(&idx, &dev, icmp(true, Ipv4), t(60), "a");
+        assert_eq!(kinds(ev), [DeviceUp, SiteRestored]);
+
+        // Up before the restart, down after it: a change, recorded.
+        let mut s = NetworkState::new();
+        s.seed(&idx, &[row(Ipv4, ProbeKind::Icmp, true), row(Ipv6, ProbeKind::Icmp, true)]);
+        let ev = s.apply_icmp(&idx, &dev, icmp(false, Ipv4), t(0), "a");
+        assert_eq!(kinds(ev), [DeviceDown]);
+        let ev = s.apply_icmp(&idx, &dev, icmp(false, Ipv6), t(0), "a");
+        assert_eq!(kinds(ev), [DeviceDown, SiteIsolated]);
     }
 }

@@ -398,6 +398,11 @@ const NOT_ON_A_DASHBOARD: &[&str] = &[
     "vigia_snmp_requests_retried_total",
     "vigia_snmp_varbinds_returned_total",
     "vigia_snmp_poll_seconds_total",
+    // Polls cut short by a bound on what one device may cost (issue 16): the counter is the
+    // agent's own count like those above; the per-device gauge exists only while a device's
+    // poll was cut. A panel for them is still to come.
+    "vigia_snmp_polls_truncated_total",
+    "vigia_snmp_poll_truncated",
 ];
 
 #[test]

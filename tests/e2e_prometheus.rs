@@ -368,8 +368,15 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus_scraping_the_agent() {
         "/metrics departs from the contract:\n{}",
         report.problems.join("\n")
     );
-    let missing: Vec<&String> =
-        contract.metrics.keys().filter(|m| !report.seen.contains(*m)).collect();
+    // vigia_snmp_poll_truncated exists only while a device's poll was cut short by a bound
+    // (docs/reliability.md); the lab's agents are well-behaved, and tests/metrics.rs and
+    // tests/snmp.rs cover it.
+    let only_when_cut = "vigia_snmp_poll_truncated";
+    let missing: Vec<&String> = contract
+        .metrics
+        .keys()
+        .filter(|m| !report.seen.contains(*m) && m.as_str() != only_when_cut)
+        .collect();
     assert!(missing.is_empty(), "the lab agent does not export {missing:?}:\n{text}");
 
     // Every expression of every dashboard and rule, on the agent's series (with two devices

@@ -68,7 +68,14 @@ fn v3_ok() -> Credentials {
 
 /// A target with a generous timeout: a positive test must not flake on a busy machine.
 fn target(address: IpAddr, credentials: Credentials) -> SnmpTarget {
-    SnmpTarget { address, port: 161, credentials, timeout: Duration::from_secs(2), retries: 1 }
+    SnmpTarget {
+        address,
+        port: 161,
+        credentials,
+        timeout: Duration::from_secs(2),
+        retries: 1,
+        deadline: Duration::from_secs(60),
+    }
 }
 
 /// A target for polls expected to fail: short waits, so a silence costs 2 × 500 ms.

@@ -4,17 +4,20 @@
 // Tests read the clock for deadlines, timings and dates (clippy.toml bans it in src/).
 #![allow(clippy::disallowed_methods)]
 
+#[path = "support/hostile.rs"]
+mod hostile;
 #[path = "support/snmpd.rs"]
 mod snmpd;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hostile::{Behaviour, Hostile};
 use snmpd::Snmpd;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
-use vigia::poll::{SnmpCost, SnmpOutcome, SnmpReport};
+use vigia::poll::{SnmpCost, SnmpOutcome, SnmpReport, Truncation};
 use vigia::probe::SnmpQuery;
-use vigia::probe::snmp::{Credentials, SnmpTarget, poll};
+use vigia::probe::snmp::{Credentials, PollOptions, SnmpTarget, poll, poll_with};
 
 const NAME: &str = "sw-test-01";
 const LOCATION: &str = "Tacna, sala de servidores";
@@ -49,6 +52,7 @@ fn target(addr: SocketAddr, credentials: Credentials) -> SnmpTarget {
         credentials,
         timeout: Duration::from_secs(2),
         retries: 1,
+        deadline: Duration::from_secs(60),
     }
 }
 
@@ -528,4 +532,220 @@ async fn a_timed_out_request_does_not_poison_the_next_one() {
             assert_sane_interfaces(&r, 64);
         }
     }
+}
+
+// Misbehaving agents (tests/support/hostile.rs): what net-snmp cannot be made to do. Each
+// poll runs under a generous outer timeout so that a regression fails instead of hanging.
+
+async fn against(agent: &Hostile, t: &SnmpTarget, query: SnmpQuery) -> SnmpReport {
+    tokio::time::timeout(Duration::from_secs(120), poll(t, query))
+        .await
+        .unwrap_or_else(|_| panic!("the poll of {} did not end", agent.addr()))
+}
+
+#[tokio::test]
+async fn an_agent_stuffing_its_getbulk_replies_is_cut_to_what_was_asked_and_says_so() {
+    // 5 times the repetitions asked, over a table of 5,000 interfaces: the agent of issue 16
+    // made 89,881 interfaces of one poll this way.
+    let agent = Hostile::start(Behaviour { rows: 5_000, stuff: 5, ..Behaviour::default() });
+    let r = against(&agent, &target(agent.addr(), v2c("public")), INTERFACES).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+    assert_eq!(r.truncated, Some(Truncation::Varbinds), "{:?}", r.detail);
+    let detail = r.detail.as_deref().unwrap_or("");
+    assert!(detail.contains("more varbinds than asked"), "{detail}");
+    assert!(!r.interfaces.is_empty());
+    assert!(r.interfaces.len() <= PollOptions::default().max_rows, "{}", r.interfaces.len());
+    assert!(r.cost.requests <= PollOptions::default().max_walk_requests + 1, "{:?}", r.cost);
+    // The excess is not even decoded: one varbind past what was asked, per reply.
+    let most = PollOptions::default().bulk_varbinds + 1;
+    assert!(r.cost.varbinds <= r.cost.requests * most, "{:?}", r.cost);
+}
+
+#[tokio::test]
+async fn an_agent_answering_just_inside_the_timeout_is_stopped_at_the_polls_deadline() {
+    // Every answer 100 ms late against a 1 s timeout, an endless table: without a deadline for
+    // the whole poll, 500 GETBULKs (about 13 minutes at the defaults in issue 16).
+    let agent = Hostile::start(Behaviour {
+        rows: u32::MAX,
+        delay: Duration::from_millis(100),
+        ..Behaviour::default()
+    });
+    let t = SnmpTarget {
+        timeout: Duration::from_secs(1),
+        deadline: Duration::from_millis(1_500),
+        ..target(agent.addr(), v2c("public"))
+    };
+    let r = against(&agent, &t, INTERFACES).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "the system group was read: {r:#?}");
+    assert_eq!(r.truncated, Some(Truncation::Deadline), "{:?}", r.detail);
+    let detail = r.detail.as_deref().unwrap_or("");
+    assert!(detail.contains("deadline"), "{detail}");
+    // What was read by the deadline is kept.
+    assert!(!r.interfaces.is_empty(), "{r:#?}");
+    // A request takes at least the agent's 100 ms: 1.5 s hold 15 at most, the one cut at the
+    // deadline included.
+    assert!(agent.requests() <= 16, "{} requests", agent.requests());
+}
+
+#[tokio::test]
+async fn huge_values_end_the_walk_at_the_polls_byte_budget() {
+    // Every cell a 20,000-byte string: about 3 per reply, 8 MiB after some 140 replies.
+    let agent =
+        Hostile::start(Behaviour { rows: 10_000, value_bytes: 20_000, ..Behaviour::default() });
+    let r = against(&agent, &target(agent.addr(), v2c("public")), INTERFACES).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+    assert_eq!(r.truncated, Some(Truncation::Bytes), "{:?}", r.detail);
+    assert!(r.cost.requests < PollOptions::default().max_walk_requests, "{:?}", r.cost);
+    // The strings kept are cut for display too (replies this large hold the first columns
+    // only, ifName and ifDescr).
+    assert!(!r.interfaces.is_empty());
+    for i in &r.interfaces {
+        assert_eq!(i.name.chars().count(), 1_025, "{:.40}", i.name);
+    }
+}
+
+#[tokio::test]
+async fn a_smaller_row_limit_is_kept_and_recorded() {
+    let agent = Hostile::start(Behaviour { rows: 300, ..Behaviour::default() });
+    let options = PollOptions { max_rows: 50, ..PollOptions::default() };
+    let t = target(agent.addr(), v2c("public"));
+    let r = poll_with(&t, INTERFACES, &options).await;
+    assert_eq!(r.truncated, Some(Truncation::Rows), "{:?}", r.detail);
+    assert_eq!(r.interfaces.len(), 50);
+    // An agent with fewer rows than the limit is read whole and not marked.
+    let agent = Hostile::start(Behaviour { rows: 50, ..Behaviour::default() });
+    let r = poll_with(&target(agent.addr(), v2c("public")), INTERFACES, &options).await;
+    assert_eq!((r.truncated, r.interfaces.len(), r.detail), (None, 50, None));
+}
+
+#[tokio::test]
+async fn replies_to_another_request_are_a_decode_error_that_says_so_not_a_timeout() {
+    let agent = Hostile::start(Behaviour { request_id_offset: 1, ..Behaviour::default() });
+    let r = against(&agent, &quick(agent.addr(), v2c("public")), SnmpQuery::SYSTEM).await;
+    assert_eq!(r.outcome, SnmpOutcome::DecodeError, "{r:#?}");
+    let detail = r.detail.as_deref().unwrap_or("");
+    assert!(detail.contains("request-id mismatch"), "{detail}");
+    assert!(!detail.contains("timeout") && !detail.contains("no answer"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_varbind_with_a_false_length_is_a_decode_error_not_no_such_object() {
+    let agent = Hostile::start(Behaviour { false_length: true, ..Behaviour::default() });
+    let r = against(&agent, &quick(agent.addr(), v2c("public")), SnmpQuery::SYSTEM).await;
+    assert_eq!(r.outcome, SnmpOutcome::DecodeError, "{r:#?}");
+    let detail = r.detail.as_deref().unwrap_or("");
+    assert!(detail.contains("1 varbind(s) decoded where 6 were asked"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_sysdescr_with_terminal_escapes_and_60_kb_is_cleaned_and_cut() {
+    let mut descr = b"Router\x1b]0;owned\x07\x1b[2J\r\nIOS \xe2\x80\xae".to_vec();
+    descr.extend([b'A'; 59_000]);
+    let agent = Hostile::start(Behaviour { descr, ..Behaviour::default() });
+    let r = against(&agent, &target(agent.addr(), v2c("public")), SnmpQuery::SYSTEM).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{:?}", r.detail);
+    let descr = r.system.and_then(|s| s.descr).expect("sysDescr");
+    assert!(
+        descr.starts_with("Router\u{fffd}]0;owned\u{fffd}\u{fffd}[2J  IOS \u{fffd}AAA"),
+        "{descr:.80}"
+    );
+    assert!(!descr.chars().any(|c| c.is_control()), "{descr:.80}");
+    assert_eq!(descr.chars().count(), 1_025);
+    assert!(descr.ends_with('…'));
+}
+
+#[tokio::test]
+async fn garbled_replies_end_every_poll_with_an_outcome() {
+    // One reply in five garbled (bytes replaced, bits flipped, cut short), 40 seeds
+    // (VIGIA_FUZZ_CASES in scripts/fuzz): decoding must neither panic nor hang, and whatever it
+    // keeps stays within the bounds.
+    let cases = std::env::var("VIGIA_FUZZ_CASES").ok().and_then(|v| v.parse().ok());
+    for seed in 0..cases.unwrap_or(40u64) {
+        let agent =
+            Hostile::start(Behaviour { rows: 20, garble: Some(seed), ..Behaviour::default() });
+        let t = SnmpTarget {
+            timeout: Duration::from_millis(200),
+            deadline: Duration::from_secs(1),
+            ..target(agent.addr(), v2c("public"))
+        };
+        let r = against(&agent, &t, INTERFACES).await;
+        if r.outcome != SnmpOutcome::Ok {
+            assert!(r.detail.is_some(), "seed {seed}: {r:#?}");
+        }
+        // A flipped index can add a row to one column: the poll's bound, not the table's.
+        assert!(r.interfaces.len() <= PollOptions::default().max_rows, "seed {seed}: {r:#?}");
+        let texts = r.system.iter().flat_map(|s| [&s.descr, &s.name, &s.location, &s.contact]);
+        for text in texts.flatten() {
+            assert!(!text.chars().any(char::is_control), "seed {seed}: {text:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_misbehaviour_ends_the_poll_with_its_outcome_and_says_why() {
+    // (behaviour, query, outcome, a phrase of the detail, rows kept)
+    let table = || Behaviour { rows: 30, ..Behaviour::default() };
+    let cases: Vec<(&str, Behaviour, SnmpQuery, SnmpOutcome, &str)> = vec![
+        (
+            "a walk that goes back to the first row",
+            Behaviour { backwards: true, ..table() },
+            INTERFACES,
+            SnmpOutcome::Ok,
+            "out of order",
+        ),
+        (
+            "cells named by 200-sub-identifier OIDs",
+            Behaviour { oid_len: 200, ..table() },
+            INTERFACES,
+            SnmpOutcome::Ok,
+            "more than 128 sub-identifiers",
+        ),
+        (
+            "answers 400 ms late against a 300 ms timeout",
+            Behaviour { delay: Duration::from_millis(400), ..table() },
+            SnmpQuery::SYSTEM,
+            SnmpOutcome::Timeout,
+            "no answer",
+        ),
+        (
+            "answers from another source port",
+            Behaviour { other_source: true, ..table() },
+            SnmpQuery::SYSTEM,
+            SnmpOutcome::Timeout,
+            "no answer",
+        ),
+        (
+            "a GET answered with each varbind twice",
+            Behaviour { stuff_get: true, ..table() },
+            SnmpQuery::SYSTEM,
+            SnmpOutcome::DecodeError,
+            "more varbinds than that",
+        ),
+        (
+            "a Report PDU to a v2c request",
+            Behaviour { report_pdu: true, ..table() },
+            SnmpQuery::SYSTEM,
+            SnmpOutcome::DecodeError,
+            "cannot decode",
+        ),
+    ];
+    for (what, behaviour, query, outcome, phrase) in cases {
+        let agent = Hostile::start(behaviour);
+        let r = against(&agent, &quick(agent.addr(), v2c("public")), query).await;
+        assert_eq!(r.outcome, outcome, "{what}: {r:#?}");
+        let detail = r.detail.as_deref().unwrap_or("");
+        assert!(detail.contains(phrase), "{what}: {detail}");
+        assert!(r.interfaces.len() <= 30, "{what}: {}", r.interfaces.len());
+    }
+}
+
+#[tokio::test]
+async fn a_100000_row_table_is_read_to_the_request_bound() {
+    let agent = Hostile::start(Behaviour { rows: 100_000, ..Behaviour::default() });
+    let r = against(&agent, &target(agent.addr(), v2c("public")), INTERFACES).await;
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+    assert_eq!(r.truncated, Some(Truncation::Requests), "{:?}", r.detail);
+    // 500 GETBULKs of 3 rows of the 16 columns.
+    assert_eq!(r.interfaces.len(), 1_500);
+    assert_eq!(agent.requests(), 501, "the system GET and 500 GETBULKs");
 }

@@ -41,7 +41,9 @@ pub use crate::clock::Clock;
 use crate::diag::Diagnostic;
 use crate::history::{EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord};
 use crate::inventory::snapshot::Snapshot;
-use crate::inventory::{self, Device, DeviceId, Family, Inventory, InventoryIndex, Secrets, Shard};
+use crate::inventory::{
+    self, Device, DeviceId, Family, Inventory, InventoryIndex, PollSettings, Secrets, Shard,
+};
 use crate::poll::{IcmpReport, PollOutcome, ProbeKind, SnmpReport, SystemInfo};
 use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
@@ -338,6 +340,22 @@ impl<P: Prober> Agent<P> {
         }
     }
 
+    /// Start from what the history last saw of each device, so that a restart does not record
+    /// again a `device_down` the history has (issue 16). A store that cannot say is no reason
+    /// not to poll: the agent starts as a fresh one would, and says so.
+    async fn seed_from_history(&mut self) {
+        match self.store.latest_polls().await {
+            Ok(latest) => {
+                let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
+                shared.state.seed(&self.index, &latest);
+            }
+            Err(e) => warn!(
+                error = %e,
+                "cannot read the latest polls: devices already down may be recorded down again"
+            ),
+        }
+    }
+
     /// Store the inventory snapshot if it changed; an event says so.
     async fn record_inventory(&mut self, detail: String) -> Result<(), AgentError> {
         let inv = self.inventory();
@@ -410,9 +428,7 @@ impl<P: Prober> Agent<P> {
                         CycleSettings { count: poll.icmp_count, pace, timeout: poll.timeout };
                     Polled::Icmp(icmp_all(&*prober, &device, settings).await)
                 }
-                ProbeKind::Snmp => Polled::Snmp(
-                    snmp_all(&*prober, &device, creds, poll.timeout, poll.retries).await,
-                ),
+                ProbeKind::Snmp => Polled::Snmp(snmp_all(&*prober, &device, creds, poll).await),
             };
             // Free the permit before the result is handed over, so that whoever receives it
             // finds the permit free and can launch the next waiting task.
@@ -482,6 +498,14 @@ impl<P: Prober> Agent<P> {
 
     /// Reload the inventory from disk: on success swap it in; otherwise keep the old one, log
     /// every diagnostic and say so in the metrics and the history.
+    /// Read the inventory and apply it, here and now (the tests' reload; the loop reads it on a
+    /// blocking thread first).
+    #[cfg(test)]
+    async fn reload(&mut self) -> Result<String, String> {
+        let loaded = load_checked(&self.opts.inventory);
+        self.apply_reload(loaded).await
+    }
+
     /// Apply an inventory loaded off the polling loop (or refuse it), and say what changed.
     async fn apply_reload(&mut self, loaded: Loaded) -> Result<String, String> {
         let at = self.clock.now();
@@ -545,6 +569,7 @@ impl<P: Prober> Agent<P> {
     /// Poll everything once, store it, and return what was stored.
     pub async fn run_once(mut self) -> Result<(RunReport, SharedState), AgentError> {
         self.record_inventory("agent start (--once)".into()).await?;
+        self.seed_from_history().await;
         let (done_tx, mut done_rx) = mpsc::channel(1024);
         let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
@@ -608,6 +633,7 @@ impl<P: Prober> Agent<P> {
         mut control: mpsc::Receiver<Control>,
     ) -> Result<RunReport, AgentError> {
         self.record_inventory("agent start".into()).await?;
+        self.seed_from_history().await;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
         // Reloads are read and checked on a blocking thread; the loop only applies the result.
@@ -863,13 +889,13 @@ async fn icmp_all<P: Prober>(
 
 /// Poll SNMP over every family: the system group over each (so "SNMP works over IPv6" is a
 /// measured fact), the tables over one: IPv4 where the device has it, else IPv6; if that
-/// family fails and the other answers, the tables are read over the other.
+/// family fails and the other answers, the tables are read over the other. Each poll ends by
+/// its deadline, the SNMP interval: a device's task takes two intervals at most.
 async fn snmp_all<P: Prober>(
     prober: &P,
     device: &Device,
     credentials: Option<Arc<Credentials>>,
-    timeout: Duration,
-    retries: u32,
+    poll: PollSettings,
 ) -> Vec<SnmpReport> {
     let Some(credentials) = credentials else { return Vec::new() };
     let full = SnmpQuery {
@@ -882,8 +908,9 @@ async fn snmp_all<P: Prober>(
         address,
         port: 161,
         credentials: (*credentials).clone(),
-        timeout,
-        retries,
+        timeout: poll.timeout,
+        retries: poll.retries,
+        deadline: poll.snmp_interval,
     };
     let families: Vec<Family> = device.families().collect();
     let Some(primary) = families.first().and_then(|f| device.address(*f)) else {
@@ -1110,6 +1137,7 @@ pub async fn poll_now<P: Prober>(
                         credentials: (*creds).clone(),
                         timeout: poll.timeout,
                         retries: poll.retries,
+                        deadline: poll.snmp_interval,
                     };
                     let r = prober.snmp(target, SnmpQuery::SYSTEM).await;
                     rows.push(snmp_row("probe", &device, at, &r));

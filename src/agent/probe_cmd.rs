@@ -76,6 +76,7 @@ pub async fn probe<P: Prober>(
                 credentials: (*creds).clone(),
                 timeout: inv.poll.timeout,
                 retries: inv.poll.retries,
+                deadline: inv.poll.snmp_interval,
             };
             Some(prober.snmp(target, query).await)
         };

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use super::Clock;
 use super::derived::Plan;
 use crate::inventory::{Family, Inventory, Shard};
-use crate::poll::{IcmpReport, ProbeKind, SnmpReport};
+use crate::poll::{IcmpReport, ProbeKind, SnmpReport, Truncation};
 use crate::state::NetworkState;
 
 /// What a reload attempt ended in.
@@ -56,6 +56,8 @@ pub struct SnmpTotals {
     pub varbinds: u64,
     /// Wall time of the polls, summed.
     pub seconds: f64,
+    /// Polls cut short, per bound, in [`Truncation::ALL`] order.
+    pub truncated: [u64; Truncation::ALL.len()],
 }
 
 /// What the agent's polls cost since it started, per family: its self-metrics.
@@ -82,6 +84,11 @@ impl PollTotals {
         t.retries += u64::from(r.cost.retries);
         t.varbinds += u64::from(r.cost.varbinds);
         t.seconds += r.elapsed.as_secs_f64();
+        if let Some(why) = r.truncated
+            && let Some(n) = Truncation::ALL.iter().position(|t| *t == why)
+        {
+            t.truncated[n] += 1;
+        }
     }
 
     /// The ICMP totals of `family` (zeros before its first cycle).

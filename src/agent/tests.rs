@@ -71,6 +71,7 @@ impl Prober for StandIn {
             entity: None,
             host: None,
             cost: SnmpCost { requests: 2, retries: 1, varbinds: 7 },
+            truncated: None,
         }
     }
 }
@@ -174,4 +175,111 @@ async fn the_loop_keeps_every_device_on_its_interval_while_snmp_is_saturated() {
     let durations = shared.read().unwrap().poll_duration.clone();
     let icmp = durations.get(&ProbeKind::Icmp).copied();
     assert!(icmp.is_some_and(|s| s < 0.8), "ICMP poll duration {icmp:?} s, cycles 0.2 s every 1 s");
+}
+
+/// A reload that fails for any reason keeps the inventory in force: here an alias bomb (which
+/// used to take gigabytes and kill the agent) and a secret pasted into `community_env` (which
+/// used to be echoed in the log and the 422 body). The text returned is that 422 body.
+#[tokio::test]
+async fn a_reload_refused_keeps_the_old_inventory_and_never_echoes_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "sites:\n  - { id: main, name: M, role: main }\ndevices:\n  - { id: sw-a, site: main, class: switch, ipv4: 198.18.0.1, snmp: false }\n";
+    std::fs::write(dir.path().join("a.yaml"), good).unwrap();
+    let (inv, _) = inventory::load(dir.path(), Secrets::Require).unwrap();
+    let prober = StandIn {
+        counts: Arc::new(Counting::default()),
+        icmp_takes: Duration::ZERO,
+        snmp_takes: Duration::ZERO,
+    };
+    let mut opts = AgentOptions::new(dir.path().to_path_buf());
+    opts.listen = None;
+    let mut agent = agent(inv, opts, prober).await;
+
+    let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+    for (prev, name) in "abcdefghi".chars().zip("bcdefghij".chars()) {
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    std::fs::write(dir.path().join("b.yaml"), &bomb).unwrap();
+    let body = agent.reload().await.unwrap_err();
+    assert!(body.contains("b.yaml:6:14: error: YAML aliases expand to more than 16 MiB"), "{body}");
+
+    let secret = "Tacna#2026!pub";
+    let pasted =
+        format!("snmp_profiles:\n  v2: {{ version: \"2c\", community_env: \"{secret}\" }}\n");
+    std::fs::write(dir.path().join("b.yaml"), pasted).unwrap();
+    let body = agent.reload().await.unwrap_err();
+    assert!(body.contains("community_env: not a valid environment variable name"), "{body}");
+    assert!(!body.contains(secret), "{body}");
+
+    let shared = agent.shared();
+    let shared = shared.read().unwrap();
+    assert!(shared.reload.failed);
+    assert_eq!(shared.inventory.devices.len(), 1);
+    assert_eq!(shared.inventory.devices[0].id.as_str(), "sw-a");
+}
+
+/// Nothing answers: every ICMP cycle and SNMP poll times out.
+struct Silent;
+
+impl Prober for Silent {
+    async fn icmp(&self, address: IpAddr, settings: CycleSettings) -> IcmpReport {
+        IcmpReport {
+            family: if address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
+            address,
+            outcome: IcmpOutcome::Timeout,
+            sent: settings.count,
+            received: 0,
+            rtts: Vec::new(),
+            detail: Some("no reply".into()),
+        }
+    }
+
+    async fn snmp(&self, target: SnmpTarget, _query: SnmpQuery) -> SnmpReport {
+        SnmpReport {
+            family: if target.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
+            address: target.address,
+            outcome: SnmpOutcome::Timeout,
+            detail: Some("no answer".into()),
+            elapsed: Duration::from_millis(1),
+            system: None,
+            interfaces: Vec::new(),
+            entity: None,
+            host: None,
+            cost: SnmpCost::default(),
+            truncated: None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_agent_does_not_record_again_a_device_that_never_came_back() {
+    // Issue 16: each restart recorded device_down (and site_isolated) again for a device that
+    // had stayed down. Two runs over one SQLite file, nothing answering either time.
+    let dir = tempfile::tempdir().unwrap();
+    let url = DbUrl::parse(&format!("sqlite://{}", dir.path().join("vigia.db").display())).unwrap();
+    let inv = network(3, 1);
+    let mut down_events = Vec::new();
+    for _run in 0..2 {
+        let store = Store::open(&url).await.unwrap();
+        let mut opts = AgentOptions::new(PathBuf::from("test"));
+        opts.listen = None;
+        let agent = Agent::new(opts, inv.clone(), Silent, store, Clock::Wall).unwrap();
+        let history = agent.store();
+        agent.run_once().await.unwrap();
+        let from = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let events = history.events(from, Clock::Wall.now() + chrono::TimeDelta::days(1));
+        let down: Vec<EventKind> = events
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|k| matches!(k, EventKind::DeviceDown | EventKind::SiteIsolated))
+            .collect();
+        down_events.push(down.len());
+        history.close().await;
+    }
+    // 3 devices x (ICMP + SNMP) down and both sites isolated, once: the second run adds
+    // nothing (before the fix it recorded all 8 again).
+    assert_eq!(down_events, [8, 8]);
 }

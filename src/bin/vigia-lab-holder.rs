@@ -13,8 +13,7 @@ use vigia_lab::holder;
 const _: () = assert!(exit::INVALID_INPUT == holder::EXIT_INVALID_INPUT);
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (filter, _) = vigia::logging::filter();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

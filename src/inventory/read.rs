@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use super::hints::Hints;
 use super::id::DeviceId;
 use super::model::*;
 use super::yaml::{self, Node, Value};
@@ -49,18 +50,33 @@ pub fn check(dir: &Path, secrets: Secrets) -> Checked {
     let mut cx = Cx { dir: dir.to_path_buf(), files: Vec::new(), file: 0, diags: Vec::new() };
     let mut parts = Parts::default();
     let mut unreadable = false;
-    for path in yaml_files(&mut cx) {
-        cx.files.push(path.clone());
+    for entry in yaml_files(&mut cx) {
+        cx.files.push(entry.path().to_path_buf());
         cx.file = cx.files.len() - 1;
-        match std::fs::read_to_string(&path) {
-            Err(e) => {
+        let text = match entry {
+            Entry::Hidden(_) => {
+                cx.file_warning(
+                    "not read: files whose name starts with '.' are skipped (hidden files, such \
+                     as the ._NAME files macOS leaves beside NAME); rename it to have it read"
+                        .to_owned(),
+                );
+                continue;
+            }
+            Entry::Refused(_, why) => Err((None, why)),
+            Entry::File(path) => read_text(&path),
+        };
+        match text {
+            Err((pos, why)) => {
                 unreadable = true;
-                cx.dir_error("", format!("cannot read {}: {e}", path.display()));
+                match pos {
+                    Some(pos) => cx.error(pos, "", why),
+                    None => cx.file_error(why),
+                }
             }
             Ok(text) => match yaml::parse(&text) {
                 Err(e) => {
                     unreadable = true;
-                    cx.error(e.pos, "", format!("YAML syntax: {}", e.message));
+                    cx.error(e.pos, "", e.to_string());
                 }
                 Ok(docs) => {
                     for doc in &docs {
@@ -80,7 +96,30 @@ pub fn check(dir: &Path, secrets: Secrets) -> Checked {
     Checked { inventory: inventory.filter(|_| valid), diagnostics: cx.diags }
 }
 
-fn yaml_files(cx: &mut Cx) -> Vec<PathBuf> {
+/// The largest inventory file read (a 20,000-device inventory is about 3 MiB).
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
+
+/// A directory entry named `*.yaml` or `*.yml`, and what is done with it.
+enum Entry {
+    /// A regular file (or a link to one): read.
+    File(PathBuf),
+    /// A name starting with '.': skipped, with a warning.
+    Hidden(PathBuf),
+    /// Something that cannot be an inventory file (a directory, a FIFO, a link that leads
+    /// nowhere, a file too large): an error, never silently skipped.
+    Refused(PathBuf, String),
+}
+
+impl Entry {
+    fn path(&self) -> &Path {
+        match self {
+            Entry::File(p) | Entry::Hidden(p) | Entry::Refused(p, _) => p,
+        }
+    }
+}
+
+/// The directory's `*.yaml` and `*.yml` entries, in name order, each with what is done with it.
+fn yaml_files(cx: &mut Cx) -> Vec<Entry> {
     let entries = match std::fs::read_dir(&cx.dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -88,16 +127,97 @@ fn yaml_files(cx: &mut Cx) -> Vec<PathBuf> {
             return Vec::new();
         }
     };
-    let mut files: Vec<PathBuf> = entries
+    let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
-    files.sort();
-    if files.is_empty() {
+    paths.sort();
+    let files: Vec<Entry> = paths.into_iter().map(classify).collect();
+    if !files.iter().any(|e| matches!(e, Entry::File(_) | Entry::Refused(..))) {
         cx.dir_error("", "no .yaml or .yml files in the inventory directory".to_owned());
     }
     files
+}
+
+/// What an entry named like an inventory file is. Links are followed; nothing is opened, so a
+/// FIFO cannot block the reader.
+fn classify(path: PathBuf) -> Entry {
+    use std::os::unix::fs::FileTypeExt;
+    if path.file_name().is_some_and(|n| n.as_encoded_bytes().starts_with(b".")) {
+        return Entry::Hidden(path);
+    }
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            let why = match std::fs::read_link(&path) {
+                Ok(target) => format!(
+                    "a symbolic link to {} that leads to no file ({e}); fix or remove the link",
+                    target.display()
+                ),
+                Err(_) => format!("cannot read: {e}"),
+            };
+            return Entry::Refused(path, why);
+        }
+    };
+    let kind = meta.file_type();
+    let what = if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else {
+        Some("not a regular file")
+    };
+    if let Some(what) = what {
+        let why = format!(
+            "is {what}, named like an inventory file; inventory files must be regular files (rename or move it)"
+        );
+        return Entry::Refused(path, why);
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        let why = format!(
+            "is {} MiB; an inventory file may have at most {} MiB (split it into several files)",
+            meta.len() >> 20,
+            MAX_FILE_BYTES >> 20
+        );
+        return Entry::Refused(path, why);
+    }
+    Entry::File(path)
+}
+
+/// A file's text. Not UTF-8 is refused at the first bad byte, with its line and column.
+fn read_text(path: &Path) -> Result<String, (Option<Pos>, String)> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| (None, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err((None, format!("larger than {} MiB", MAX_FILE_BYTES >> 20)));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let pos = Pos::new(to_u32(line), to_u32(column));
+        let why = format!(
+            "not UTF-8: byte 0x{:02X} at byte offset {at} is not valid UTF-8; inventory files are UTF-8 text",
+            bytes[at]
+        );
+        (Some(pos), why)
+    })
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Where something was written: a file of the inventory and a position in it.
@@ -153,6 +273,28 @@ impl Cx {
 
     fn dir_error(&mut self, path: &str, message: String) {
         self.push(Severity::Error, None, path, message);
+    }
+
+    /// An error about the current file as a whole (no position in it).
+    fn file_error(&mut self, message: String) {
+        self.diags.push(Diagnostic {
+            severity: Severity::Error,
+            file: self.files[self.file].clone(),
+            pos: None,
+            path: String::new(),
+            message,
+        });
+    }
+
+    /// A warning about the current file as a whole.
+    fn file_warning(&mut self, message: String) {
+        self.diags.push(Diagnostic {
+            severity: Severity::Warning,
+            file: self.files[self.file].clone(),
+            pos: None,
+            path: String::new(),
+            message,
+        });
     }
 
     fn show(&self, loc: Loc) -> String {
@@ -347,12 +489,8 @@ impl Cx {
             );
             return None;
         }
-        let bad = match addr {
-            IpAddr::V4(a) => a.is_unspecified() || a.is_multicast() || a.is_broadcast(),
-            IpAddr::V6(a) => a.is_unspecified() || a.is_multicast(),
-        };
-        if bad {
-            self.error(node.pos, path, format!("{text} is not a unicast host address"));
+        if let Some(why) = unpollable(addr) {
+            self.error(node.pos, path, format!("{text} {why}"));
             return None;
         }
         Some(addr)
@@ -369,10 +507,17 @@ impl Cx {
                 if valid {
                     Some(SecretRef::Env(text))
                 } else {
+                    // Not echoed: a value that is no variable name may be the secret itself,
+                    // pasted into the wrong field.
                     self.error(
                         node.pos,
                         path,
-                        format!("invalid environment variable name {text:?}; allowed: letters, digits and '_', not starting with a digit"),
+                        format!(
+                            "not a valid environment variable name ({} characters, not shown: it \
+                             may be a secret pasted here); give the name of the variable that \
+                             holds the secret: letters, digits and '_', not starting with a digit",
+                            text.chars().count()
+                        ),
                     );
                     None
                 }
@@ -384,6 +529,43 @@ impl Cx {
                 Some(SecretRef::File(if p.is_absolute() { p } else { base.join(p) }))
             }
         }
+    }
+}
+
+/// Why vigia cannot poll a device at `addr`, if it cannot: not one host, this machine itself,
+/// an address that needs an interface named with it, or an IPv4 address written as IPv6.
+fn unpollable(addr: IpAddr) -> Option<String> {
+    let not_a_host = match addr {
+        IpAddr::V4(a) => a.is_unspecified() || a.is_multicast() || a.is_broadcast(),
+        IpAddr::V6(a) => a.is_unspecified() || a.is_multicast(),
+    };
+    if not_a_host {
+        return Some("is not a unicast host address".into());
+    }
+    if addr.is_loopback() {
+        return Some(
+            "is a loopback address: it is this machine, not a device on the network; use the \
+             device's management address"
+                .into(),
+        );
+    }
+    match addr {
+        IpAddr::V4(a) if a.is_link_local() => Some(
+            "is a link-local address (169.254.0.0/16): not routed, so not pollable from the \
+             monitor; use the device's management address"
+                .into(),
+        ),
+        IpAddr::V6(a) if a.is_unicast_link_local() => Some(
+            "is a link-local address (fe80::/10), which needs an interface (scope id) vigia \
+             cannot be given; use a global or ULA address"
+                .into(),
+        ),
+        IpAddr::V6(a) => a.to_ipv4_mapped().map(|v4| {
+            format!(
+                "is an IPv4-mapped IPv6 address: it is the IPv4 address {v4}; write {v4} in ipv4"
+            )
+        }),
+        IpAddr::V4(_) => None,
     }
 }
 
@@ -514,7 +696,7 @@ impl<'n> Fields<'n> {
         }
         for (key, k, _) in &self.entries {
             if !self.asked.contains(key) {
-                let hint = suggest(key, &self.asked);
+                let hint = Hints::new(&self.asked).suggest(key);
                 cx.error(
                     k.pos,
                     &self.path,
@@ -1062,6 +1244,19 @@ fn read_poll(cx: &mut Cx, node: &Node) -> Option<PollSettings> {
                 ok = false;
                 default
             }
+            Some((pos, Some(d))) if d > longest(name) => {
+                cx.error(
+                    pos,
+                    &join(path, name),
+                    format!(
+                        "{} is too long; allowed: more than 0s, at most {}",
+                        duration_text::format(d),
+                        duration_text::format(longest(name))
+                    ),
+                );
+                ok = false;
+                default
+            }
             Some((_, Some(d))) => d,
         };
     let settings = PollSettings {
@@ -1109,6 +1304,20 @@ fn read_poll(cx: &mut Cx, node: &Node) -> Option<PollSettings> {
     }
     ok.then_some(settings)
 }
+
+/// The longest value `defaults.poll.<name>` may have: a poll interval of more than a day
+/// watches nothing, and a wait of more than a minute for one reply is a typo.
+fn longest(name: &str) -> Duration {
+    match name {
+        "timeout" => MAX_TIMEOUT,
+        _ => MAX_INTERVAL,
+    }
+}
+
+/// The longest poll interval.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// The longest timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<Item<DeviceDraft>> {
     let (label, id) = label(cx, "devices", i, node, true);
@@ -1578,6 +1787,7 @@ fn place_devices(
     let sites: HashMap<&str, &Item<Site>> =
         parts.sites.iter().map(|s| (s.value.id.as_str(), s)).collect();
     let site_ids: Vec<&str> = parts.sites.iter().map(|s| s.value.id.as_str()).collect();
+    let site_hints = Hints::new(&site_ids);
     let device_ids: Vec<&str> = parts.devices.iter().map(|d| d.value.device.id.as_str()).collect();
     let mut addresses: HashMap<IpAddr, (&str, Loc)> = HashMap::new();
     let mut devices = Vec::new();
@@ -1586,7 +1796,7 @@ fn place_devices(
         let mut device = draft.device.clone();
         match sites.get(device.site.as_str()) {
             None => {
-                let hint = suggest(&device.site, &site_ids);
+                let hint = site_hints.suggest(&device.site);
                 cx.error_at(
                     item.field("site"),
                     &item.path("site"),
@@ -1658,7 +1868,8 @@ fn unique_addresses<'a>(
     for (field, addr) in
         [("ipv4", device.ipv4.map(IpAddr::V4)), ("ipv6", device.ipv6.map(IpAddr::V6))]
     {
-        let Some(addr) = addr else { continue };
+        // `::ffff:a.b.c.d` is `a.b.c.d` (refused in ipv6 already; canonical all the same).
+        let Some(addr) = addr.map(|a| a.to_canonical()) else { continue };
         let loc = item.field(field);
         if let Some((other, other_loc)) = addresses.get(&addr) {
             let other_at = cx.show(*other_loc);
@@ -1675,13 +1886,16 @@ fn unique_addresses<'a>(
 
 /// Sites with several monitored devices and no uplink: reachability falls back to any device.
 fn uplink_warnings(cx: &mut Cx, sites: &[Item<Site>], devices: &[Device]) {
+    // (monitored devices, of which uplinks) per site: one pass, not one per site.
+    let mut count: HashMap<&str, (usize, usize)> = HashMap::new();
+    for d in devices.iter().filter(|d| d.monitor) {
+        let c = count.entry(d.site.as_str()).or_default();
+        c.0 += 1;
+        c.1 += usize::from(d.uplink);
+    }
     for site in sites {
-        let members: Vec<&Device> =
-            devices.iter().filter(|d| d.site == site.value.id && d.monitor).collect();
-        if site.value.link.is_some_and(|l| l != LinkMedium::None)
-            && members.len() > 1
-            && !members.iter().any(|d| d.uplink)
-        {
+        let (members, uplinks) = count.get(site.value.id.as_str()).copied().unwrap_or_default();
+        if site.value.link.is_some_and(|l| l != LinkMedium::None) && members > 1 && uplinks == 0 {
             cx.warn_at(
                 site.loc,
                 &site.label,
@@ -1729,32 +1943,6 @@ fn unique<T>(cx: &mut Cx, items: &[Item<T>], what: &str, id: impl Fn(&T) -> Stri
     }
 }
 
-/// `; did you mean "x"?` when a known name is close to `wrong`.
-fn suggest(wrong: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|k| (edit_distance(wrong, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| format!("; did you mean {k:?}?"))
-        .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(cur) };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1775,14 +1963,5 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(parse_duration(text), want, "{text}");
         }
-    }
-
-    #[test]
-    fn suggestions_pick_close_names_only() {
-        assert_eq!(
-            suggest("mercado-grua", &["mercado-grau", "camal"]),
-            "; did you mean \"mercado-grau\"?"
-        );
-        assert_eq!(suggest("zzz", &["mercado-grau"]), "");
     }
 }

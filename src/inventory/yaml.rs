@@ -93,30 +93,84 @@ impl Node {
     }
 }
 
-/// A YAML syntax error and where the parser found it.
+/// Why a YAML text was refused, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     /// Where the parser stopped.
     pub pos: Pos,
     /// The parser's description of the problem.
     pub message: String,
+    /// A syntax error, or a limit of [`Limits`] passed.
+    pub kind: ErrorKind,
 }
+
+/// What kind of problem stopped the parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The text is not YAML.
+    Syntax,
+    /// The text is YAML, but would build more than [`Limits`] allows (an alias bomb, a tree
+    /// nested too deep).
+    Limit,
+}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            ErrorKind::Syntax => write!(f, "YAML syntax: {}", self.message),
+            ErrorKind::Limit => f.write_str(&self.message),
+        }
+    }
+}
+
+/// What one YAML text may make the parser build. An alias copies its anchored node, so a few
+/// hundred bytes of aliases of aliases ("billion laughs") expand to gigabytes: the copies are
+/// counted and bounded before they are made. Inventories use aliases for a shared profile or
+/// a list of devices at most; these bounds are orders of magnitude above that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Aliases (`*name`) in one text.
+    pub aliases: usize,
+    /// What the aliases of one text may add, in bytes of text plus [`NODE_COST`] per node.
+    pub expanded: usize,
+    /// Nesting of the built tree (aliases included): the tree is dropped and converted
+    /// recursively.
+    pub depth: usize,
+}
+
+impl Limits {
+    /// The limits every inventory file is read with.
+    pub const INVENTORY: Limits = Limits { aliases: 10_000, expanded: 16 << 20, depth: 64 };
+}
+
+/// What one node counts for in [`Limits::expanded`], beside its text: about its size in memory.
+pub const NODE_COST: usize = 64;
 
 /// Parse every document of a YAML text into node trees. Empty documents are dropped.
 pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    parse_with(text, Limits::INVENTORY)
+}
+
+/// [`parse`] within explicit limits.
+pub fn parse_with(text: &str, limits: Limits) -> Result<Vec<Node>, SyntaxError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Each anchored node with its cost and depth, to bound what its aliases copy.
+    let mut anchors: HashMap<usize, (Node, Size)> = HashMap::new();
+    let mut aliases = 0usize;
+    let mut expanded = 0usize;
 
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| SyntaxError {
             pos: Pos::new(to_u32(e.marker().line()), to_u32(e.marker().col() + 1)),
             message: e.info(),
+            kind: ErrorKind::Syntax,
         })?;
         let pos = start(&span);
         let complete = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let is_str_tag = tag.as_ref().is_some_and(|t| t.to_string().ends_with("str"));
+                let size = Size { cost: NODE_COST + text.len(), depth: 1 };
                 let value = if style == ScalarStyle::Plain && !is_str_tag && is_null(&text) {
                     Value::Null
                 } else {
@@ -125,47 +179,67 @@ pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
                         quoted: style != ScalarStyle::Plain || is_str_tag,
                     }
                 };
-                Some((Node { value, pos }, anchor))
+                Some((Node { value, pos }, size, anchor))
             }
             Event::SequenceStart(_, anchor, _) => {
-                stack.push(Frame::Seq { items: Vec::new(), pos, anchor });
+                stack.push(Frame::Seq { items: Vec::new(), pos, anchor, size: Size::EMPTY });
                 None
             }
             Event::MappingStart(_, anchor, _) => {
-                stack.push(Frame::Map { entries: Vec::new(), key: None, pos, anchor });
+                let size = Size::EMPTY;
+                stack.push(Frame::Map { entries: Vec::new(), key: None, pos, anchor, size });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, pos, anchor }) => {
-                    Some((Node { value: Value::Seq(items), pos }, anchor))
+                Some(Frame::Seq { items, pos, anchor, size }) => {
+                    Some((Node { value: Value::Seq(items), pos }, size.closed(), anchor))
                 }
                 _ => unreachable!("the parser balances sequence events"),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { entries, pos, anchor, .. }) => {
-                    Some((Node { value: Value::Map(entries), pos }, anchor))
+                Some(Frame::Map { entries, pos, anchor, size, .. }) => {
+                    Some((Node { value: Value::Map(entries), pos }, size.closed(), anchor))
                 }
                 _ => unreachable!("the parser balances mapping events"),
             },
             Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => Some((Node { value: node.value.clone(), pos }, 0)),
+                Some((node, size)) => {
+                    aliases += 1;
+                    expanded = expanded.saturating_add(size.cost);
+                    if aliases > limits.aliases || expanded > limits.expanded {
+                        return Err(alias_bomb(pos, aliases, limits));
+                    }
+                    // Checked before the copy is made: the copy is what a bomb is made of.
+                    if stack.len() + size.depth > limits.depth {
+                        return Err(too_deep(pos, limits));
+                    }
+                    Some((Node { value: node.value.clone(), pos }, *size, 0))
+                }
                 None => {
-                    return Err(SyntaxError { pos, message: "alias to an unknown anchor".into() });
+                    return Err(SyntaxError {
+                        pos,
+                        message: "alias to an unknown anchor".into(),
+                        kind: ErrorKind::Syntax,
+                    });
                 }
             },
             Event::UnresolvedAlias(name) => {
                 return Err(SyntaxError {
                     pos,
                     message: format!("alias *{name} has no anchor before it"),
+                    kind: ErrorKind::Syntax,
                 });
             }
             _ => None,
         };
-        let Some((node, anchor)) = complete else {
+        if stack.len() > limits.depth {
+            return Err(too_deep(pos, limits));
+        }
+        let Some((node, size, anchor)) = complete else {
             continue;
         };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            anchors.insert(anchor, (node.clone(), size));
         }
         match stack.last_mut() {
             None => {
@@ -173,19 +247,74 @@ pub fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
                     docs.push(node);
                 }
             }
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
+            Some(Frame::Seq { items, size: parent, .. }) => {
+                parent.add(size);
+                items.push(node);
+            }
+            Some(Frame::Map { entries, key, size: parent, .. }) => {
+                parent.add(size);
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => entries.push((k, node)),
+                }
+            }
         }
     }
     Ok(docs)
 }
 
+/// What a node costs in [`Limits::expanded`], and how deep it nests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Size {
+    cost: usize,
+    depth: usize,
+}
+
+impl Size {
+    const EMPTY: Size = Size { cost: 0, depth: 0 };
+
+    /// Count a child of a collection.
+    fn add(&mut self, child: Size) {
+        self.cost = self.cost.saturating_add(child.cost);
+        self.depth = self.depth.max(child.depth);
+    }
+
+    /// The collection itself, once its children are counted.
+    fn closed(self) -> Size {
+        Size { cost: self.cost.saturating_add(NODE_COST), depth: self.depth + 1 }
+    }
+}
+
+fn alias_bomb(pos: Pos, aliases: usize, limits: Limits) -> SyntaxError {
+    let message = if aliases > limits.aliases {
+        format!(
+            "more than {} YAML aliases in one file; refused as an alias bomb (aliases copy \
+             their anchored node; write the repeated part out or split the file)",
+            limits.aliases
+        )
+    } else {
+        format!(
+            "YAML aliases expand to more than {} MiB after {aliases} aliases; refused as an \
+             alias bomb (at most {} aliases and {} MiB of copies per file)",
+            limits.expanded >> 20,
+            limits.aliases,
+            limits.expanded >> 20
+        )
+    };
+    SyntaxError { pos, message, kind: ErrorKind::Limit }
+}
+
+fn too_deep(pos: Pos, limits: Limits) -> SyntaxError {
+    SyntaxError {
+        pos,
+        message: format!("YAML nested deeper than {} levels (aliases included)", limits.depth),
+        kind: ErrorKind::Limit,
+    }
+}
+
 enum Frame {
-    Seq { items: Vec<Node>, pos: Pos, anchor: usize },
-    Map { entries: Vec<(Node, Node)>, key: Option<Node>, pos: Pos, anchor: usize },
+    Seq { items: Vec<Node>, pos: Pos, anchor: usize, size: Size },
+    Map { entries: Vec<(Node, Node)>, key: Option<Node>, pos: Pos, anchor: usize, size: Size },
 }
 
 fn start(span: &Span) -> Pos {

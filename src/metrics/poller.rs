@@ -10,7 +10,7 @@ use super::encode::Encoder;
 use super::{Column, Group, Kind, Metric};
 use crate::agent::{PollTotals, ReloadStatus, Shared, SnmpTotals, StoreHealth};
 use crate::inventory::Family;
-use crate::poll::ProbeKind;
+use crate::poll::{ProbeKind, Truncation};
 
 /// `vigia_poll_duration_seconds`.
 pub const POLL_DURATION: Metric = Metric {
@@ -166,6 +166,17 @@ pub const STORE_WRITE_ERRORS: Metric = Metric {
     doc: "writes to the history store that failed, retries included; the error is in the agent's log and on `/healthz`",
 };
 
+/// `vigia_snmp_polls_truncated_total`.
+pub const SNMP_POLLS_TRUNCATED: Metric = Metric {
+    name: "vigia_snmp_polls_truncated_total",
+    kind: Kind::Counter,
+    unit: None,
+    labels: &["family", "bound"],
+    help: "SNMP polls cut short by a bound on what one device may cost, by the first bound met.",
+    doc_unit: "polls",
+    doc: "SNMP polls cut short by one of vigia's bounds on what one device may cost, by the first bound met: `deadline` (the whole poll reached the SNMP interval), `requests` (500 GETBULKs in one walk), `rows` (2,048 rows in a table column), `varbinds` (a reply held more varbinds than asked; the excess dropped), `bytes` (8 MiB of table rows). What was read until then is kept. `vigia_snmp_poll_truncated` says which device (docs/reliability.md)",
+};
+
 /// This group.
 pub const GROUP: Group = Group {
     title: "the agent itself",
@@ -180,6 +191,7 @@ pub const GROUP: Group = Group {
         &SNMP_REQUESTS_RETRIED,
         &SNMP_VARBINDS_RETURNED,
         &SNMP_POLL_SECONDS,
+        &SNMP_POLLS_TRUNCATED,
         &STORE_WRITE_FAILING,
         &STORE_BUFFERED_ROWS,
         &STORE_DROPPED_ROWS,
@@ -256,5 +268,12 @@ fn write_totals(out: &mut Encoder, t: &PollTotals) {
     let mut family = out.family(&SNMP_POLL_SECONDS);
     for f in Family::ALL {
         family.sample(&[f.as_str()], t.snmp(*f).seconds);
+    }
+    let mut family = out.family(&SNMP_POLLS_TRUNCATED);
+    for f in Family::ALL {
+        let counts = t.snmp(*f).truncated;
+        for (bound, count) in Truncation::ALL.iter().zip(counts) {
+            family.sample(&[f.as_str(), bound.as_str()], count);
+        }
     }
 }

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use super::encode::Encoder;
 use super::{Group, Kind, Metric};
-use crate::inventory::{Device, DeviceId, InventoryIndex};
-use crate::poll::Counter;
+use crate::inventory::{Device, DeviceId, Family, InventoryIndex};
+use crate::poll::{Counter, Truncation};
 use crate::state::{DeviceState, InterfaceState};
 
 /// `vigia_snmp_uptime_seconds`.
@@ -28,6 +28,17 @@ pub const SNMP_AGENT_RESTARTS: Metric = Metric {
     help: "Restarts of the device's SNMP agent detected through sysUpTime since vigia started.",
     doc_unit: "restarts",
     doc: "agent restarts detected because `sysUpTime` went back",
+};
+
+/// `vigia_snmp_poll_truncated`.
+pub const SNMP_POLL_TRUNCATED: Metric = Metric {
+    name: "vigia_snmp_poll_truncated",
+    kind: Kind::Gauge,
+    unit: None,
+    labels: &["device", "site", "family", "bound"],
+    help: "1 while the device's last SNMP poll over the family was cut short by the bound named; absent otherwise.",
+    doc_unit: "1",
+    doc: "present, at 1, only while the device's last SNMP poll over that family was cut short by a bound on what one device may cost (`bound` as in `vigia_snmp_polls_truncated_total`): what was read until then is kept, the poll's detail says more",
 };
 
 /// Labels of every interface metric.
@@ -127,6 +138,7 @@ pub const GROUP: Group = Group {
     metrics: &[
         &SNMP_UPTIME,
         &SNMP_AGENT_RESTARTS,
+        &SNMP_POLL_TRUNCATED,
         &INTERFACE_UP,
         &INTERFACE_RECEIVE_BYTES,
         &INTERFACE_TRANSMIT_BYTES,
@@ -145,6 +157,13 @@ struct Agent<'a> {
     restarts: u64,
 }
 
+/// A device's last poll over a family, cut short by a bound.
+struct Truncated<'a> {
+    device: &'a Device,
+    family: Family,
+    bound: Truncation,
+}
+
 /// One interface as last read.
 struct Port<'a> {
     device: &'a Device,
@@ -159,6 +178,7 @@ struct Port<'a> {
 /// What this group read.
 pub(super) struct Reading<'a> {
     agents: Vec<Agent<'a>>,
+    truncated: Vec<Truncated<'a>>,
     ports: Vec<Port<'a>>,
 }
 
@@ -166,12 +186,17 @@ pub(super) fn read<'a>(
     index: &'a InventoryIndex,
     devices: &HashMap<DeviceId, DeviceState>,
 ) -> Reading<'a> {
-    let mut r = Reading { agents: Vec::new(), ports: Vec::new() };
+    let mut r = Reading { agents: Vec::new(), truncated: Vec::new(), ports: Vec::new() };
     for device in index.polled().filter(|d| d.snmp.is_some()) {
         let Some(st) = devices.get(&device.id) else { continue };
         if let Some(system) = &st.system {
             let uptime = system.uptime().map(|u| u.as_secs_f64());
             r.agents.push(Agent { device, uptime, restarts: st.restarts });
+        }
+        for (family, seen) in &st.snmp {
+            if let Some(bound) = seen.truncated {
+                r.truncated.push(Truncated { device, family: *family, bound });
+            }
         }
         let mut names: Vec<&str> =
             st.interfaces.values().map(|i| i.interface.name.as_str()).collect();
@@ -227,6 +252,10 @@ pub(super) fn write(out: &mut Encoder, r: &Reading) {
     let mut family = out.family(&SNMP_AGENT_RESTARTS);
     for a in &r.agents {
         family.sample(&[&a.device.id, &a.device.site], a.restarts);
+    }
+    let mut family = out.family(&SNMP_POLL_TRUNCATED);
+    for t in &r.truncated {
+        family.sample(&[&t.device.id, &t.device.site, t.family.as_str(), t.bound.as_str()], 1.0);
     }
     let mut family = out.family(&INTERFACE_UP);
     for p in &r.ports {

@@ -10,7 +10,7 @@ use crate::inventory::DeviceClass::{Server, Switch};
 use crate::inventory::{Family, Inventory, LinkMedium, Shard};
 use crate::poll::{
     HostResources, IcmpOutcome, IcmpReport, Interface, SnmpCost, SnmpOutcome, SnmpReport, Storage,
-    SystemInfo,
+    SystemInfo, Truncation,
 };
 
 fn shared(shared: Shared) -> SharedState {
@@ -59,6 +59,7 @@ fn snmp(interfaces: Vec<Interface>, host: Option<HostResources>) -> SnmpReport {
         entity: None,
         host,
         cost: SnmpCost { requests: 4, retries: 1, varbinds: 30 },
+        truncated: None,
     }
 }
 
@@ -205,6 +206,40 @@ fn the_agents_own_counts_are_totals_per_probe_and_family_zeros_included() {
     assert_eq!(v(r#"vigia_snmp_poll_seconds_total{family="ipv4"}"#), "0.5");
     assert_eq!(v(r#"vigia_snmp_requests_sent_total{family="ipv6"}"#), "0");
     assert_eq!(v("vigia_inventory_reload_failed"), "0.0");
+}
+
+#[test]
+fn a_poll_cut_short_by_a_bound_is_counted_and_named_while_it_lasts() {
+    let mut s = polled();
+    let sw = s.inventory.device("sw-a").unwrap().clone();
+    let gauge = r#"vigia_snmp_poll_truncated{device="sw-a",site="f",family="ipv4",bound="rows"}"#;
+    let counter = |bound: &str| {
+        format!(r#"vigia_snmp_polls_truncated_total{{family="ipv4",bound="{bound}"}}"#)
+    };
+    let text = render(&shared(polled()), Format::Classic);
+    assert_eq!(sample(&text, &counter("rows")), Some("0"));
+    assert!(!text.contains("vigia_snmp_poll_truncated{"), "{text}");
+
+    let now = at("2026-01-01T00:01:00Z");
+    let mut cut = snmp(vec![interface(1, "eth0", 100)], None);
+    cut.truncated = Some(Truncation::Rows);
+    s.polls.add_snmp(&cut);
+    s.state.apply_snmp(&sw, cut, now, "t");
+    let state = shared(s);
+    let text = render(&state, Format::Classic);
+    assert_eq!(sample(&text, gauge), Some("1.0"), "{text}");
+    assert_eq!(sample(&text, &counter("rows")), Some("1"));
+    assert_eq!(sample(&text, &counter("deadline")), Some("0"));
+
+    // The next poll reads everything: the device is no longer named, the count stays.
+    let whole = snmp(vec![interface(1, "eth0", 200)], None);
+    let mut guard = state.write().unwrap();
+    guard.polls.add_snmp(&whole);
+    guard.state.apply_snmp(&sw, whole, now + chrono::TimeDelta::seconds(60), "t");
+    drop(guard);
+    let text = render(&state, Format::Classic);
+    assert!(!text.contains("vigia_snmp_poll_truncated{"), "{text}");
+    assert_eq!(sample(&text, &counter("rows")), Some("1"));
 }
 
 #[test]

@@ -117,6 +117,23 @@ names! {
 }
 
 names! {
+    /// Which of vigia's bounds on what one device may cost cut a poll short: what was read
+    /// until then is kept, and the poll says so (docs/snmp.md, "Bounds").
+    Truncation {
+        /// The poll reached its deadline (the SNMP interval).
+        Deadline = "deadline",
+        /// A table walk reached its request limit.
+        Requests = "requests",
+        /// A table passed the row limit.
+        Rows = "rows",
+        /// A reply held more varbinds than were asked for; the excess was dropped.
+        Varbinds = "varbinds",
+        /// The values read passed the poll's byte budget.
+        Bytes = "bytes",
+    }
+}
+
+names! {
     /// How a poll ended, whichever its probe: the spellings of [`IcmpOutcome`] and
     /// [`SnmpOutcome`] in one set, as the history keeps them beside the probe.
     PollOutcome {
@@ -247,6 +264,8 @@ pub struct SnmpReport {
     pub host: Option<HostResources>,
     /// What the poll cost.
     pub cost: SnmpCost,
+    /// The bound that cut the poll short, if one did (the first one met).
+    pub truncated: Option<Truncation>,
 }
 
 /// What one SNMP poll cost, as snmp_exporter counts a scrape (`snmp_scrape_packets_sent`,

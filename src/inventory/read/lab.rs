@@ -151,7 +151,7 @@ pub(super) fn build(
         let (id, link) = item.value;
         match sites.iter().find(|s| s.value.id == id) {
             None => {
-                let hint = suggest(&id, &site_ids);
+                let hint = Hints::new(&site_ids).suggest(&id);
                 cx.error_at(loc, &path, format!("unknown site {:?}{hint}", id.as_str()));
             }
             Some(s) if s.value.link == Some(LinkMedium::None) => cx.error_at(
@@ -180,7 +180,7 @@ pub(super) fn build(
         let family_at = (item.field("family"), format!("{}.family", item.label));
         let (id, family) = item.value;
         let Some(d) = devices.iter().find(|d| d.id == id) else {
-            let hint = suggest(&id, &device_ids);
+            let hint = Hints::new(&device_ids).suggest(&id);
             cx.error_at(loc, &path, format!("unknown device {:?}{hint}", id.as_str()));
             continue;
         };

@@ -12,6 +12,7 @@ use super::credentials::{Credentials, SnmpTarget};
 use super::usm::{self, Engine, ProbeReply, User};
 use super::value::{ObjectId, Response, to_oid};
 use crate::probe::SnmpCost;
+use tokio::time::Instant;
 
 /// Why a request, or the poll, could not get an answer.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,22 @@ pub(crate) enum Failure {
     /// The answer could not be decoded or was not an answer to the request.
     #[error("{0}")]
     Decode(String),
+    /// Every attempt was answered with a reply to another request (request-id mismatch): the
+    /// agent answers, but not this request.
+    #[error(
+        "the agent answered {mismatched} of {attempts} attempt(s) with a reply to another request \
+         (request-id mismatch){}",
+        if *.mismatched < *.attempts { ", and did not answer the others in time" } else { "" }
+    )]
+    WrongRequestId {
+        /// Attempts made.
+        attempts: u32,
+        /// Of those, answered with a reply to another request.
+        mismatched: u32,
+    },
+    /// The poll reached its deadline before this request was answered.
+    #[error("no answer before the poll's deadline, {} s after it started", .0.as_secs_f64())]
+    Deadline(Duration),
     /// vigia could not open a socket (a local problem, not the device's).
     #[error("cannot open a UDP socket: {0}")]
     Local(io::Error),
@@ -93,6 +110,8 @@ pub(crate) enum Stop {
     Auth,
     /// Decoding.
     Decode,
+    /// Replies to other requests only.
+    Mismatch,
 }
 
 /// The retry policy of one request, free of I/O: what each failure leads to.
@@ -112,6 +131,7 @@ pub(crate) struct Policy {
     v3: bool,
     extension_unproven: bool,
     timeouts: u32,
+    mismatches: u32,
     repeats: u32,
     rediscovered: bool,
     other_extension_tried: bool,
@@ -126,15 +146,21 @@ impl Policy {
             v3,
             extension_unproven,
             timeouts: 0,
+            mismatches: 0,
             repeats: 0,
             rediscovered: false,
             other_extension_tried: false,
         }
     }
 
-    /// Attempts that timed out so far.
+    /// Attempts that timed out (or got a reply to another request) so far.
     pub(crate) fn timeouts(&self) -> u32 {
         self.timeouts
+    }
+
+    /// Attempts answered with a reply to another request so far.
+    pub(crate) fn mismatches(&self) -> u32 {
+        self.mismatches
     }
 
     /// After a timeout.
@@ -144,17 +170,24 @@ impl Policy {
             self.other_extension_tried = true;
             return Next::OtherKeyExtension;
         }
-        if self.timeouts > self.retries { Next::GiveUp(Stop::Timeout) } else { Next::Resend }
+        if self.timeouts > self.retries {
+            Next::GiveUp(self.out_of_attempts())
+        } else {
+            Next::Resend
+        }
     }
 
     /// After snmp2 returned an error.
     pub(crate) fn on_error(&mut self, e: &snmp2::Error) -> Next {
         use snmp2::Error as E;
         match e {
+            // A session is dropped after every timeout, so a reply to another request on a
+            // fresh one is the agent's doing, not a late reply: said as such when it decides.
             E::RequestIdMismatch => {
                 self.timeouts += 1;
+                self.mismatches += 1;
                 if self.timeouts > self.retries {
-                    Next::GiveUp(Stop::Timeout)
+                    Next::GiveUp(Stop::Mismatch)
                 } else {
                     Next::Resend
                 }
@@ -180,6 +213,11 @@ impl Policy {
             E::AsnWrongType | E::CommunityMismatch if self.v3 => self.auth(),
             _ => Next::GiveUp(Stop::Decode),
         }
+    }
+
+    /// How a request that timed out for good ended: silence, or replies to other requests.
+    pub(crate) fn out_of_attempts(&self) -> Stop {
+        if self.mismatches > 0 { Stop::Mismatch } else { Stop::Timeout }
     }
 
     fn resync(&mut self) -> Next {
@@ -230,6 +268,8 @@ pub(crate) struct Client<'a> {
     addr: SocketAddr,
     v3: Option<V3State<'a>>,
     session: Option<AsyncSession>,
+    /// When the poll must end: no wait goes past it.
+    deadline: Instant,
     /// What it cost so far: requests, retries, varbinds.
     pub cost: SnmpCost,
     /// Sessions (sockets) opened so far.
@@ -254,7 +294,24 @@ impl<'a> Client<'a> {
             }),
         };
         let addr = target.socket_addr();
-        Client { target, addr, v3, session: None, cost: SnmpCost::default(), sockets: 0 }
+        let deadline = crate::clock::monotonic() + target.deadline;
+        Client { target, addr, v3, session: None, deadline, cost: SnmpCost::default(), sockets: 0 }
+    }
+
+    /// When the poll must end.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// How long one attempt may wait: the timeout, or what is left before the deadline.
+    /// `Err` once the deadline has passed.
+    fn wait(&self) -> Result<Duration, Failure> {
+        let left = self.deadline.saturating_duration_since(crate::clock::monotonic());
+        if left.is_zero() {
+            Err(Failure::Deadline(self.target.deadline))
+        } else {
+            Ok(self.target.timeout.min(left))
+        }
     }
 
     /// Send one request and wait for its answer, retrying as [`Policy`] says.
@@ -275,33 +332,46 @@ impl<'a> Client<'a> {
                 // A discovery that got no answer used this request's attempts already.
                 self.open().await?;
             }
+            let wait = self.wait()?;
             let session = self.session.as_mut().expect("opened above");
             self.cost.requests += 1;
             if attempts > 0 {
                 self.cost.retries += 1;
             }
             attempts += 1;
+            // Decoding stops one varbind past what was asked: an agent that stuffs its replies
+            // costs no more than one that answers in full (the walk sees the extra one).
+            let most = match op {
+                Op::Get(ids) => ids.len(),
+                Op::Bulk(ids, reps) => {
+                    ids.len().saturating_mul(usize::try_from(reps).unwrap_or(usize::MAX))
+                }
+            };
             let sent = async {
                 let pdu = match op {
                     Op::Get(_) => session.get_many(&refs).await?,
                     Op::Bulk(_, reps) => session.getbulk(&refs, 0, reps).await?,
                 };
-                Ok::<_, snmp2::Error>(Response::from_pdu(pdu))
+                Ok::<_, snmp2::Error>(Response::from_pdu(pdu, most.saturating_add(1)))
             };
-            let result = tokio::time::timeout(self.target.timeout, sent).await;
+            let result = tokio::time::timeout(wait, sent).await;
             let next = match result {
                 Ok(Ok(response)) => {
                     self.proven();
                     let varbinds = u32::try_from(response.varbinds.len()).unwrap_or(u32::MAX);
                     self.cost.varbinds = self.cost.varbinds.saturating_add(varbinds);
-                    return Ok(response);
+                    return whole(op, response);
+                }
+                Err(_) if wait < self.target.timeout => {
+                    self.session = None;
+                    return Err(Failure::Deadline(self.target.deadline));
                 }
                 Err(_) => policy.on_timeout(),
                 Ok(Err(e)) => {
                     let next = policy.on_error(&e);
                     if let Next::GiveUp(stop) = next {
                         self.session = None;
-                        return Err(self.explain(stop, &e, policy.timeouts()).await);
+                        return Err(self.explain(stop, &e, &policy).await);
                     }
                     next
                 }
@@ -324,7 +394,13 @@ impl<'a> Client<'a> {
                 }
                 Next::GiveUp(_) => {
                     self.session = None;
-                    return Err(self.timed_out(policy.timeouts()));
+                    return Err(match policy.out_of_attempts() {
+                        Stop::Mismatch => Failure::WrongRequestId {
+                            attempts: policy.timeouts(),
+                            mismatched: policy.mismatches(),
+                        },
+                        _ => self.timed_out(policy.timeouts()),
+                    });
                 }
             }
         }
@@ -406,7 +482,11 @@ impl<'a> Client<'a> {
             }
             let msg_id = rand::random::<i32>() & i32::MAX;
             let message = usm::probe_message(msg_id, None, b"");
-            match usm::exchange(&socket, &message, self.target.timeout, &mut buf).await {
+            let wait = self.wait()?;
+            match usm::exchange(&socket, &message, wait, &mut buf).await {
+                None if wait < self.target.timeout => {
+                    return Err(Failure::Deadline(self.target.deadline));
+                }
                 None if attempts > self.target.retries => return Err(self.timed_out(attempts)),
                 None => continue,
                 Some(Err(e)) => return Err(icmp_failure(&e, self.addr.port())),
@@ -428,9 +508,13 @@ impl<'a> Client<'a> {
     }
 
     /// Turn a final error into a failure with the best diagnosis a second look can give.
-    async fn explain(&mut self, stop: Stop, e: &snmp2::Error, timeouts: u32) -> Failure {
+    async fn explain(&mut self, stop: Stop, e: &snmp2::Error, policy: &Policy) -> Failure {
         match stop {
-            Stop::Timeout => self.timed_out(timeouts),
+            Stop::Timeout => self.timed_out(policy.timeouts()),
+            Stop::Mismatch => Failure::WrongRequestId {
+                attempts: policy.timeouts(),
+                mismatched: policy.mismatches(),
+            },
             Stop::Icmp => self.diagnose_icmp().await,
             Stop::Send => Failure::Unreachable(format!("cannot send the request: {e}")),
             Stop::Decode => Failure::Decode(format!("cannot decode the agent's answer: {e}")),
@@ -449,8 +533,10 @@ impl<'a> Client<'a> {
         self.cost.requests += 1;
         let message = usm::probe_message(rand::random::<i32>() & i32::MAX, None, b"");
         let mut buf = vec![0u8; PROBE_BUFFER];
-        let wait = self.target.timeout.min(Duration::from_secs(1));
-        match usm::exchange(&socket, &message, wait, &mut buf).await {
+        let Ok(wait) = self.wait() else {
+            return Failure::Refused { port, confirmed: false };
+        };
+        match usm::exchange(&socket, &message, wait.min(Duration::from_secs(1)), &mut buf).await {
             Some(Err(e)) => icmp_failure(&e, port),
             _ => Failure::Refused { port, confirmed: false },
         }
@@ -476,8 +562,8 @@ impl<'a> Client<'a> {
         let message =
             usm::probe_message(rand::random::<i32>() & i32::MAX, Some(&engine), user.as_bytes());
         let mut buf = vec![0u8; PROBE_BUFFER];
-        let Some(Ok(n)) = usm::exchange(&socket, &message, self.target.timeout, &mut buf).await
-        else {
+        let Ok(wait) = self.wait() else { return generic };
+        let Some(Ok(n)) = usm::exchange(&socket, &message, wait, &mut buf).await else {
             return generic;
         };
         match usm::parse_probe_reply(&buf[..n], Some(&engine)) {
@@ -493,6 +579,34 @@ impl<'a> Client<'a> {
             Err(_) => generic,
         }
     }
+}
+
+/// A response as the request needs it. RFC 3416 answers a GET with one varbind per OID asked;
+/// fewer means a varbind could not be decoded (a false length, an unknown type, an OID that is
+/// not SNMP's), which must not read as "the agent has no such object".
+fn whole(op: Op<'_>, response: Response) -> Result<Response, Failure> {
+    let Op::Get(asked) = op else { return Ok(response) };
+    if response.error_status != 0 {
+        return Ok(response);
+    }
+    if let Some(why) = response.cut {
+        return Err(Failure::Decode(format!("cannot decode the agent's answer: {why}")));
+    }
+    if response.varbinds.len() < asked.len() {
+        return Err(Failure::Decode(format!(
+            "cannot decode the agent's answer: {} varbind(s) decoded where {} were asked (a \
+             varbind with a false length or of an unknown type ends the list)",
+            response.varbinds.len(),
+            asked.len()
+        )));
+    }
+    if response.varbinds.len() > asked.len() {
+        return Err(Failure::Decode(format!(
+            "the agent answered a GET of {} object(s) with more varbinds than that",
+            asked.len()
+        )));
+    }
+    Ok(response)
 }
 
 /// Why a socket to `addr` could not be opened: no route is the network's doing (connect fails at
@@ -532,11 +646,26 @@ mod tests {
     fn timeouts_resend_on_new_sessions_then_give_up() {
         let mut p = Policy::new(2, false, false);
         assert_eq!(p.on_timeout(), Next::Resend);
-        // A late reply to the timed-out request is no answer to this one: a new session.
-        assert_eq!(p.on_error(&E::RequestIdMismatch), Next::Resend);
+        assert_eq!(p.on_timeout(), Next::Resend);
         assert_eq!(p.on_timeout(), Next::GiveUp(Stop::Timeout));
         assert_eq!(p.timeouts(), 3);
         assert_eq!(Policy::new(0, false, false).on_timeout(), Next::GiveUp(Stop::Timeout));
+    }
+
+    #[test]
+    fn replies_to_other_requests_are_told_from_silence() {
+        // Each attempt is on a fresh session (a fresh port), so a reply to another request is
+        // the agent's doing, not a late reply: the request ends as a mismatch, not a timeout,
+        // also when some attempts were silent.
+        let mut p = Policy::new(2, false, false);
+        assert_eq!(p.on_timeout(), Next::Resend);
+        assert_eq!(p.on_error(&E::RequestIdMismatch), Next::Resend);
+        assert_eq!(p.on_timeout(), Next::GiveUp(Stop::Mismatch));
+        assert_eq!((p.timeouts(), p.mismatches()), (3, 1));
+        let mut p = Policy::new(1, false, false);
+        assert_eq!(p.on_error(&E::RequestIdMismatch), Next::Resend);
+        assert_eq!(p.on_error(&E::RequestIdMismatch), Next::GiveUp(Stop::Mismatch));
+        assert_eq!((p.timeouts(), p.mismatches()), (2, 2));
     }
 
     #[test]
@@ -630,6 +759,7 @@ mod tests {
                 },
                 timeout: Duration::from_secs(2),
                 retries: 1,
+                deadline: Duration::from_secs(60),
             }
         }
 

@@ -85,6 +85,9 @@ pub struct SnmpTarget {
     pub timeout: Duration,
     /// How many times to resend a request that got no reply (each on a fresh session).
     pub retries: u32,
+    /// How long the whole poll may take, every request and table walk together: what was
+    /// read by then is kept and the poll ends (the agent gives its SNMP interval).
+    pub deadline: Duration,
 }
 
 impl SnmpTarget {
@@ -113,6 +116,7 @@ mod tests {
             credentials: v3.clone(),
             timeout: Duration::from_secs(1),
             retries: 1,
+            deadline: Duration::from_secs(60),
         };
         for text in [format!("{v2:?}"), format!("{v3:?}"), format!("{target:?}")] {
             for secret in ["s3cr3t", "auth-pass", "priv-pass"] {

@@ -34,14 +34,15 @@ pub fn discovery_request(msg_id: i32) -> Vec<u8> {
 }
 
 use crate::inventory::Family;
-use crate::poll::{SnmpCost, SnmpOutcome, SnmpReport};
+use crate::poll::{SnmpCost, SnmpOutcome, SnmpReport, Truncation};
 use crate::probe::SnmpQuery;
 use client::{Client, Failure, Op};
 use mibs::Rows;
 use value::{ObjectId, Response, error_status_name};
-use walk::{Anomaly, ColumnWalk};
+use walk::{Anomaly, ColumnWalk, WalkLimits};
 
-/// Tuning of a poll. [`poll`] uses the defaults.
+/// Tuning of a poll, and the bounds on what one device may cost. [`poll`] uses the defaults;
+/// the deadline of a whole poll is the target's ([`SnmpTarget::deadline`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollOptions {
     /// Most varbinds one GETBULK asks for: max-repetitions is this divided by the number of
@@ -50,11 +51,21 @@ pub struct PollOptions {
     pub bulk_varbinds: u32,
     /// Stop a table walk after this many GETBULK requests (an agent that never ends a table).
     pub max_walk_requests: u32,
+    /// Rows kept per table column: a device's interfaces (about ten series each in /metrics,
+    /// a row each in the history) are at most this many.
+    pub max_rows: usize,
+    /// Bytes of table rows one poll keeps (values, indices and bookkeeping).
+    pub max_bytes: usize,
 }
 
 impl Default for PollOptions {
     fn default() -> Self {
-        PollOptions { bulk_varbinds: 48, max_walk_requests: 500 }
+        PollOptions {
+            bulk_varbinds: 48,
+            max_walk_requests: 500,
+            max_rows: WalkLimits::DEFAULT.rows,
+            max_bytes: WalkLimits::DEFAULT.bytes,
+        }
     }
 }
 
@@ -80,10 +91,22 @@ pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOpti
         entity: None,
         host: None,
         cost: SnmpCost::default(),
+        truncated: None,
     };
     let mut client = Client::new(target);
     let mut notes = Vec::new();
-    if let Err((stage, end)) = read(&mut client, query, options, &mut report, &mut notes).await {
+    // Every wait of the client stops at the deadline; this is the net under it (a stage that
+    // waits on something else, such as SNMPv3 key derivation on a loaded machine).
+    let net = client.deadline() + Duration::from_secs(1);
+    let reading = read(&mut client, query, options, &mut report, &mut notes);
+    let ended = match tokio::time::timeout_at(net, reading).await {
+        Ok(ended) => ended,
+        Err(_) => Err((Stage::System, End::Failed(Failure::Deadline(target.deadline)))),
+    };
+    if let Err((stage, end)) = ended {
+        if matches!(end, End::Failed(Failure::Deadline(_))) {
+            report.truncated = Some(Truncation::Deadline);
+        }
         let (outcome, detail) = describe(target, stage, &end, report.system.is_some());
         report.outcome = outcome;
         notes.insert(0, detail);
@@ -161,11 +184,14 @@ async fn read(
     }
     if !columns.is_empty() {
         let stage = if query.interfaces { Stage::Interfaces } else { Stage::Host };
-        let (rows, note) =
-            walk(client, &columns, options).await.map_err(|f| (stage, End::Failed(f)))?;
-        if let Some(note) = note {
+        let walked = walk(client, &columns, options).await.map_err(|f| (stage, End::Failed(f)))?;
+        if let Some(note) = walked.note {
             notes.push(format!("{}: {note}", stage.what()));
         }
+        if let Some(why) = walked.truncated {
+            report.truncated.get_or_insert(why);
+        }
+        let rows = walked.columns;
         let (if_rows, hr_rows) = rows.split_at(if_count);
         if query.interfaces {
             report.interfaces = mibs::interfaces(if_rows);
@@ -181,34 +207,82 @@ async fn read(
         }
     }
 
-    if query.entity {
-        report.entity = entity(client).await.map_err(|f| (Stage::Entity, End::Failed(f)))?;
+    if query.entity && report.truncated != Some(Truncation::Deadline) {
+        match entity(client).await {
+            Ok(found) => report.entity = found,
+            Err(Failure::Deadline(d)) => {
+                report.truncated.get_or_insert(Truncation::Deadline);
+                notes.push(format!(
+                    "{}: not read, the poll reached its deadline ({} s)",
+                    Stage::Entity.what(),
+                    d.as_secs_f64()
+                ));
+            }
+            Err(f) => return Err((Stage::Entity, End::Failed(f))),
+        }
     }
     Ok(())
 }
 
+/// What a walk read, and how it ended.
+struct Walked {
+    /// Each column's rows.
+    columns: Vec<Rows>,
+    /// Why it did not end cleanly, for the report's detail.
+    note: Option<String>,
+    /// The bound that cut it short, if one did.
+    truncated: Option<Truncation>,
+}
+
 /// Walk table columns with GETBULK. Returns each column's rows and, when the walk did not end
-/// cleanly, why (the rows read until then are kept).
+/// cleanly, why (the rows read until then are kept). A request that fails ends the walk with
+/// that failure, except the poll's deadline: the rows read by then are kept, and the walk says
+/// it was cut there.
 async fn walk(
     client: &mut Client<'_>,
     columns: &[&[u32]],
     options: &PollOptions,
-) -> Result<(Vec<Rows>, Option<String>), Failure> {
-    let mut walk = ColumnWalk::new(columns);
+) -> Result<Walked, Failure> {
+    let limits = WalkLimits { rows: options.max_rows, bytes: options.max_bytes };
+    let mut walk = ColumnWalk::with_limits(columns, limits);
     let mut budget = options.bulk_varbinds.max(1);
     let mut requests = 0;
     let mut note = None;
     while let Some(oids) = walk.request() {
         if requests == options.max_walk_requests {
-            note = Some(format!("stopped after {requests} GETBULK requests"));
+            walk.stop(Truncation::Requests);
+            note = Some(format!(
+                "stopped after {requests} GETBULK requests (the limit); rows read so far kept"
+            ));
             break;
         }
         requests += 1;
         let active = u32::try_from(walk.active()).unwrap_or(u32::MAX).max(1);
         let reps = (budget / active).max(1);
-        let Response { error_status, varbinds, .. } = client.request(Op::Bulk(&oids, reps)).await?;
+        let response = match client.request(Op::Bulk(&oids, reps)).await {
+            Ok(response) => response,
+            Err(Failure::Deadline(d)) => {
+                walk.stop(Truncation::Deadline);
+                note = Some(format!(
+                    "stopped at the poll's deadline ({} s) after {requests} GETBULK requests; rows read so far kept",
+                    d.as_secs_f64()
+                ));
+                break;
+            }
+            Err(f) => return Err(f),
+        };
+        let Response { error_status, varbinds, cut, .. } = response;
         match error_status {
-            0 => walk.feed(varbinds),
+            0 => {
+                // The rows before a name that is not an SNMP OID are kept; that name, not an
+                // empty answer, is why the walk ends.
+                if cut.is_none() || !varbinds.is_empty() {
+                    walk.feed_bulk(varbinds, reps);
+                }
+                if let Some(why) = cut {
+                    walk.malformed(why);
+                }
+            }
             // tooBig: ask for fewer rows at a time (agents should trim GETBULK themselves).
             1 if reps > 1 => budget = (active * reps / 2).max(1),
             status => {
@@ -220,17 +294,31 @@ async fn walk(
             }
         }
     }
-    if note.is_none() {
-        note = walk.anomaly().map(|a| {
-            match a {
-                Anomaly::NotIncreasing => "the agent returned OIDs out of order; walk cut short",
-                Anomaly::Empty => "the agent returned an empty GETBULK response; walk cut short",
-                Anomaly::TooManyRows => "a column passed the row limit; walk cut short",
-            }
-            .to_owned()
-        });
-    }
-    Ok((walk.into_columns(), note))
+    // Every reason the walk did not end cleanly, the one that stopped it first.
+    let mut notes: Vec<String> = note.into_iter().collect();
+    notes.extend(walk.anomaly().map(|a| match a {
+        Anomaly::NotIncreasing => "the agent returned OIDs out of order; walk cut short".to_owned(),
+        Anomaly::Empty => "the agent returned an empty GETBULK response; walk cut short".to_owned(),
+        Anomaly::Malformed(why) => format!("the agent returned {why}; walk cut short"),
+    }));
+    notes.extend(walk.bounds_met().iter().filter_map(|t| match t {
+        Truncation::Rows => Some(format!(
+            "a column passed {} rows (the limit); rows past it dropped",
+            options.max_rows
+        )),
+        Truncation::Bytes => Some(format!(
+            "the rows passed {} MiB (the limit for one poll); walk cut short",
+            options.max_bytes >> 20
+        )),
+        Truncation::Varbinds => {
+            Some("the agent returned more varbinds than asked for; the excess was dropped".into())
+        }
+        // Said where they happen, above.
+        Truncation::Requests | Truncation::Deadline => None,
+    }));
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    let truncated = walk.truncated();
+    Ok(Walked { columns: walk.into_columns(), note, truncated })
 }
 
 /// ENTITY-MIB: the first entity with a model name, then its serial number and software
@@ -304,12 +392,13 @@ fn describe(
                 format!("{agent}, reading {}: ", stage.what())
             };
             let outcome = match f {
-                Failure::Timeout { .. } | Failure::Unreachable(_) | Failure::Local(_) => {
-                    SnmpOutcome::Timeout
-                }
+                Failure::Timeout { .. }
+                | Failure::Unreachable(_)
+                | Failure::Local(_)
+                | Failure::Deadline(_) => SnmpOutcome::Timeout,
                 Failure::Refused { .. } => SnmpOutcome::Refused,
                 Failure::AuthFailed(_) => SnmpOutcome::AuthFailed,
-                Failure::Decode(_) => SnmpOutcome::DecodeError,
+                Failure::Decode(_) | Failure::WrongRequestId { .. } => SnmpOutcome::DecodeError,
             };
             let mut text = format!("{during}{f}");
             if let Failure::Timeout { discovered, .. } = f

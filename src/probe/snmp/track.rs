@@ -89,6 +89,7 @@ mod tests {
             entity: None,
             host: None,
             cost: Default::default(),
+            truncated: None,
         }
     }
 

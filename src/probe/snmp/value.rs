@@ -41,7 +41,9 @@ impl Val {
         match v {
             Value::Integer(n) => Val::Int(*n),
             Value::OctetString(b) => Val::Bytes(b.to_vec()),
-            Value::ObjectIdentifier(o) => oid_to_vec(o).map(Val::Oid).unwrap_or(Val::Other),
+            Value::ObjectIdentifier(o) => {
+                oid_to_vec(o).filter(|o| o.len() <= MAX_OID_LEN).map(Val::Oid).unwrap_or(Val::Other)
+            }
             Value::Counter32(n) => Val::Counter32(*n),
             Value::Unsigned32(n) => Val::Gauge32(*n),
             Value::Timeticks(n) => Val::Ticks(*n),
@@ -76,15 +78,15 @@ impl Val {
         }
     }
 
-    /// An OCTET STRING as text: invalid UTF-8 replaced, trailing NULs and blanks removed
-    /// (some agents pad DisplayStrings).
+    /// An OCTET STRING as text, made safe to show: a device's strings (sysDescr, ifAlias, a
+    /// serial number) are untrusted and end up in logs, labels, pages and reports. Invalid
+    /// UTF-8 is replaced; trailing NULs and blanks are removed (some agents pad
+    /// DisplayStrings); line breaks and tabs become spaces; other control characters (a
+    /// terminal escape, a bell) and the bidirectional overrides that can make text read other
+    /// than it is become U+FFFD; and the text is cut at [`MAX_TEXT_CHARS`], ending in "…".
     pub(crate) fn as_text(&self) -> Option<String> {
         match self {
-            Val::Bytes(b) => Some(
-                String::from_utf8_lossy(b)
-                    .trim_end_matches(|c: char| c == '\0' || c.is_whitespace())
-                    .to_owned(),
-            ),
+            Val::Bytes(b) => Some(display_text(b)),
             _ => None,
         }
     }
@@ -94,6 +96,38 @@ impl Val {
         self.as_text().filter(|s| !s.is_empty())
     }
 }
+
+/// The most characters kept of a device's string. SNMPv2-TC's DisplayString holds 255 octets;
+/// some agents send longer sysDescr values, none a useful one of this length.
+pub(crate) const MAX_TEXT_CHARS: usize = 1024;
+
+/// See [`Val::as_text`].
+fn display_text(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_end_matches(|c: char| c == '\0' || c.is_whitespace());
+    let mut out = String::with_capacity(text.len().min(MAX_TEXT_CHARS * 4));
+    for (n, c) in text.chars().enumerate() {
+        if n == MAX_TEXT_CHARS {
+            out.push('…');
+            break;
+        }
+        out.push(match c {
+            '\t' | '\n' | '\r' => ' ',
+            c if c.is_control() || is_bidi_control(c) => char::REPLACEMENT_CHARACTER,
+            c => c,
+        });
+    }
+    out
+}
+
+/// Unicode's bidirectional formatting characters (UAX #9): embeddings, overrides, isolates and
+/// marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The most sub-identifiers an SNMP OID has (RFC 2578, section 3.5).
+pub(crate) const MAX_OID_LEN: usize = 128;
 
 /// Sub-identifiers of a decoded OID; `None` when one does not fit 32 bits (not SNMP).
 pub(crate) fn oid_to_vec(o: &Oid<'_>) -> Option<ObjectId> {
@@ -130,18 +164,31 @@ pub(crate) struct Response {
     pub error_index: u32,
     /// The varbinds, in order.
     pub varbinds: Vec<Varbind>,
+    /// Why the varbinds end before the agent's list did: a name that is not an SNMP OID.
+    pub cut: Option<&'static str>,
 }
 
 impl Response {
-    /// Copy a response out of the session's buffer. A varbind whose name is not a valid SNMP
-    /// OID ends the list: nothing after it can be trusted to line up with the request.
-    pub(crate) fn from_pdu(pdu: snmp2::Pdu<'_>) -> Response {
+    /// Copy a response out of the session's buffer, `most` varbinds at most (the rest is not
+    /// decoded). A varbind whose name is not a valid SNMP OID ends the list: nothing after it
+    /// can be trusted to line up with the request.
+    pub(crate) fn from_pdu(pdu: snmp2::Pdu<'_>, most: usize) -> Response {
         let mut varbinds = Vec::new();
-        for (name, value) in pdu.varbinds {
-            let Some(name) = oid_to_vec(&name) else { break };
-            varbinds.push((name, Val::from_snmp(&value)));
+        let mut cut = None;
+        for (name, value) in pdu.varbinds.take(most) {
+            match oid_to_vec(&name) {
+                None => {
+                    cut = Some("a varbind name with a sub-identifier above 2^32 - 1");
+                    break;
+                }
+                Some(name) if name.len() > MAX_OID_LEN => {
+                    cut = Some("a varbind name of more than 128 sub-identifiers (RFC 2578)");
+                    break;
+                }
+                Some(name) => varbinds.push((name, Val::from_snmp(&value))),
+            }
         }
-        Response { error_status: pdu.error_status, error_index: pdu.error_index, varbinds }
+        Response { error_status: pdu.error_status, error_index: pdu.error_index, varbinds, cut }
     }
 }
 
@@ -179,5 +226,28 @@ mod tests {
         assert_eq!(Val::Int(-1).as_u64(), None);
         assert_eq!(Val::Counter64(u64::MAX).as_u64(), Some(u64::MAX));
         assert!(Val::EndOfMibView.is_exception() && !Val::Other.is_exception());
+    }
+
+    #[test]
+    fn device_strings_lose_control_characters_and_are_cut() {
+        let text = |b: &[u8]| Val::Bytes(b.to_vec()).as_text().unwrap();
+        let cases: &[(&[u8], &str)] = &[
+            (b"Cisco IOS\r\nVersion 15.2\t(4)", "Cisco IOS  Version 15.2 (4)"),
+            // A terminal escape (clear screen) and a bell.
+            (b"ok\x1b[2J\x07", "ok\u{fffd}[2J\u{fffd}"),
+            // C1 controls and DEL.
+            ("a\u{85}b\u{9b}c\x7f".as_bytes(), "a\u{fffd}b\u{fffd}c\u{fffd}"),
+            // A right-to-left override that would show "gpj.exe" as "exe.jpg".
+            ("x\u{202e}gpj.exe".as_bytes(), "x\u{fffd}gpj.exe"),
+            (b"bad \xff utf-8", "bad \u{fffd} utf-8"),
+            ("año ñandú".as_bytes(), "año ñandú"),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(text(bytes), *want, "{bytes:?}");
+        }
+        let huge = text(&[b'a'; 60_000]);
+        assert_eq!(huge.chars().count(), MAX_TEXT_CHARS + 1);
+        assert!(huge.ends_with("a…"));
+        assert_eq!(text(&[b'a'; MAX_TEXT_CHARS]).chars().count(), MAX_TEXT_CHARS);
     }
 }

@@ -5,10 +5,34 @@
 //! tested without a network: the caller sends [`ColumnWalk::request`] and feeds the reply back.
 
 use super::value::{ObjectId, Val, Varbind};
+use crate::poll::Truncation;
 
-/// Stop a column after this many rows: no device vigia polls has a table this long, and an agent
-/// that keeps answering must not keep a poll going for ever.
-pub(crate) const MAX_ROWS_PER_COLUMN: usize = 100_000;
+/// What one walk may keep: what one device may cost in rows (each interface is a row, and
+/// about ten series in /metrics) and in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WalkLimits {
+    /// Rows per column.
+    pub rows: usize,
+    /// Bytes of rows kept, all columns together (see [`row_cost`]).
+    pub bytes: usize,
+}
+
+impl WalkLimits {
+    /// Far above any device vigia polls (a 48-port switch has about 60 interfaces), far below
+    /// what an agent that keeps answering would make of a poll (89,881 interfaces, gigabytes).
+    pub(crate) const DEFAULT: WalkLimits = WalkLimits { rows: 2_048, bytes: 8 << 20 };
+}
+
+/// What a row costs in [`WalkLimits::bytes`]: its value's bytes, its index and the bookkeeping
+/// around them, about its size in memory.
+pub(crate) fn row_cost(suffix: &[u32], val: &Val) -> usize {
+    let value = match val {
+        Val::Bytes(b) => b.len(),
+        Val::Oid(o) => o.len() * 4,
+        _ => 0,
+    };
+    64 + suffix.len() * 4 + value
+}
 
 /// One column being walked.
 #[derive(Debug, Clone)]
@@ -26,8 +50,8 @@ pub(crate) enum Anomaly {
     NotIncreasing,
     /// A response held no varbinds at all.
     Empty,
-    /// A column passed [`MAX_ROWS_PER_COLUMN`].
-    TooManyRows,
+    /// A varbind could not be read (why): nothing after it lines up with the request.
+    Malformed(&'static str),
 }
 
 /// The walk of a set of columns (each a table column OID, such as ifHCInOctets).
@@ -37,11 +61,21 @@ pub(crate) struct ColumnWalk {
     /// Indices of the columns asked in the request in flight.
     asked: Vec<usize>,
     anomaly: Option<Anomaly>,
+    limits: WalkLimits,
+    /// Bytes kept so far (see [`row_cost`]).
+    bytes: usize,
+    /// Every bound met, in the order first met.
+    met: Vec<Truncation>,
 }
 
 impl ColumnWalk {
-    /// Start walking `prefixes`.
+    /// Start walking `prefixes`, within the default limits.
     pub(crate) fn new(prefixes: &[&[u32]]) -> ColumnWalk {
+        ColumnWalk::with_limits(prefixes, WalkLimits::DEFAULT)
+    }
+
+    /// Start walking `prefixes`, keeping at most what `limits` allows.
+    pub(crate) fn with_limits(prefixes: &[&[u32]], limits: WalkLimits) -> ColumnWalk {
         ColumnWalk {
             columns: prefixes
                 .iter()
@@ -54,6 +88,9 @@ impl ColumnWalk {
                 .collect(),
             asked: Vec::new(),
             anomaly: None,
+            limits,
+            bytes: 0,
+            met: Vec::new(),
         }
     }
 
@@ -70,6 +107,41 @@ impl ColumnWalk {
     /// How many columns the next request asks for.
     pub(crate) fn active(&self) -> usize {
         self.columns.iter().filter(|c| !c.done).count()
+    }
+
+    /// Feed the answer to a GETBULK of the last [`request`](Self::request) with
+    /// max-repetitions `reps`: an agent may send fewer varbinds than that asks for, never more;
+    /// what is more is dropped (an agent stuffing its replies would otherwise make one poll
+    /// as large as it likes), and the walk says so.
+    pub(crate) fn feed_bulk(&mut self, mut varbinds: Vec<Varbind>, reps: u32) {
+        let most = self.asked.len().saturating_mul(usize::try_from(reps).unwrap_or(usize::MAX));
+        if varbinds.len() > most {
+            varbinds.truncate(most);
+            self.truncate(Truncation::Varbinds);
+        }
+        self.feed(varbinds);
+    }
+
+    /// End every column here: something outside the walk (a request limit, a deadline) cut it.
+    pub(crate) fn stop(&mut self, why: Truncation) {
+        for c in &mut self.columns {
+            c.done = true;
+        }
+        self.truncate(why);
+    }
+
+    /// The answer's varbinds could not all be read: the walk ends after those that could.
+    pub(crate) fn malformed(&mut self, why: &'static str) {
+        for c in &mut self.columns {
+            c.done = true;
+        }
+        self.anomaly.get_or_insert(Anomaly::Malformed(why));
+    }
+
+    fn truncate(&mut self, why: Truncation) {
+        if !self.met.contains(&why) {
+            self.met.push(why);
+        }
     }
 
     /// Feed the varbinds of the response to the last [`request`](Self::request). A GETBULK
@@ -101,12 +173,19 @@ impl ColumnWalk {
                 self.anomaly.get_or_insert(Anomaly::NotIncreasing);
                 continue;
             }
-            if col.rows.len() >= MAX_ROWS_PER_COLUMN {
+            if col.rows.len() >= self.limits.rows {
                 col.done = true;
-                self.anomaly.get_or_insert(Anomaly::TooManyRows);
+                self.truncate(Truncation::Rows);
                 continue;
             }
-            col.rows.push((oid[col.prefix.len()..].to_vec(), val));
+            let suffix = oid[col.prefix.len()..].to_vec();
+            let cost = row_cost(&suffix, &val);
+            if self.bytes.saturating_add(cost) > self.limits.bytes {
+                self.stop(Truncation::Bytes);
+                return;
+            }
+            self.bytes += cost;
+            col.rows.push((suffix, val));
             col.cursor = oid;
         }
     }
@@ -126,6 +205,16 @@ impl ColumnWalk {
     /// The first odd thing the agent did, if any.
     pub(crate) fn anomaly(&self) -> Option<Anomaly> {
         self.anomaly
+    }
+
+    /// The first limit the walk met, if any.
+    pub(crate) fn truncated(&self) -> Option<Truncation> {
+        self.met.first().copied()
+    }
+
+    /// Every limit the walk met, in the order first met.
+    pub(crate) fn bounds_met(&self) -> &[Truncation] {
+        &self.met
     }
 
     /// Each column's rows (instance suffix and value), in the order the columns were given.
@@ -269,5 +358,54 @@ mod tests {
         w.feed(vec![(A.to_vec(), Val::Int(1))]);
         assert!(w.request().is_none());
         assert!(w.into_columns()[0].is_empty());
+    }
+
+    #[test]
+    fn a_reply_with_more_varbinds_than_asked_is_cut_to_what_was_asked() {
+        // A stuffing agent: 2 columns x 3 repetitions asked, 14 rows (28 varbinds) sent.
+        let t = table(14);
+        let mut w = ColumnWalk::new(&[A, B]);
+        let oids = w.request().unwrap();
+        w.feed_bulk(getbulk(&t, &oids, 14, 1000), 3);
+        assert_eq!(w.truncated(), Some(Truncation::Varbinds));
+        // The walk goes on from what was kept, and still reads the whole table.
+        run(&mut w, &t, 3, 1000);
+        let cols = w.into_columns();
+        assert_eq!((cols[0].len(), cols[1].len()), (14, 14));
+    }
+
+    #[test]
+    fn a_column_longer_than_the_row_limit_keeps_the_limit() {
+        let limits = WalkLimits { rows: 5, bytes: usize::MAX };
+        let mut w = ColumnWalk::with_limits(&[A, B], limits);
+        run(&mut w, &table(40), 4, 1000);
+        assert_eq!(w.truncated(), Some(Truncation::Rows));
+        assert_eq!(w.anomaly(), None);
+        let cols = w.into_columns();
+        assert_eq!((cols[0].len(), cols[1].len()), (5, 5));
+    }
+
+    #[test]
+    fn rows_past_the_byte_budget_end_the_walk() {
+        // Each row of column A costs 64 + 4 + its 3-4 bytes of text, of B 64 + 4.
+        let limits = WalkLimits { rows: usize::MAX, bytes: 1_000 };
+        let mut w = ColumnWalk::with_limits(&[A, B], limits);
+        run(&mut w, &table(40), 4, 1000);
+        assert_eq!(w.truncated(), Some(Truncation::Bytes));
+        assert!(w.request().is_none());
+        let kept: usize =
+            w.into_columns().iter().flat_map(|c| c.iter().map(|(s, v)| row_cost(s, v))).sum();
+        assert!(kept <= 1_000 && kept > 1_000 - 2 * 72, "{kept}");
+    }
+
+    #[test]
+    fn a_stop_from_outside_ends_every_column_and_says_why() {
+        let mut w = ColumnWalk::new(&[A, B]);
+        let oids = w.request().unwrap();
+        w.feed(getbulk(&table(9), &oids, 2, 1000));
+        w.stop(Truncation::Deadline);
+        assert!(w.request().is_none());
+        assert_eq!(w.truncated(), Some(Truncation::Deadline));
+        assert_eq!(w.into_columns()[0].len(), 2);
     }
 }
