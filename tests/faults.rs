@@ -4,7 +4,9 @@
 //!   buffer dropping and counting the oldest, and writes again by itself (before the fix one
 //!   ENOSPC stopped the history for good); its listener under idle connections past its limit;
 //! - SIGKILL mid-write, five times over one file: integrity holds, no committed row is lost;
-//! - its PostgreSQL (a throwaway cluster) stopped and started under it: the same recovery.
+//! - its PostgreSQL (a throwaway cluster) stopped and started under it: the same recovery;
+//! - snmpd killed under it, a namespace name removed: data, not failures;
+//! - TLS and basic auth from a `--web-config-file`, curl as the client.
 //!
 //! Needs root (mount, the lab), /dev/net/tun, iproute2 (`scripts/deps test`).
 
@@ -554,4 +556,95 @@ async fn tls_and_basic_auth_from_a_web_config_file() {
     assert_eq!(curl(&user, "/metrics", "http"), "000", "plain HTTP gets no answer");
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(!logged.contains("test-password-1234"), "{logged}");
+}
+
+/// Device failures are data: snmpd killed under the agent reads as that device's SNMP down
+/// (its ICMP up, the other device untouched); then its namespace's name removed under the
+/// polls: the agent goes on, and the lab is taken down afterwards without a complaint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snmpd_killed_and_a_namespace_removed_under_the_agent_are_data() {
+    vigia_lab::check_prerequisites().unwrap_or_else(|e| panic!("needs the lab: {e}"));
+    let block = AddressBlock::claim().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inv_dir = dir.path().join("inventory");
+    std::fs::create_dir(&inv_dir).unwrap();
+    std::fs::write(
+        inv_dir.join("inventory.yaml"),
+        format!(
+            "sites:\n  - {{ id: main, name: Sede Principal, role: main }}\n\
+             snmp_profiles:\n  v2c: {{ version: \"2c\", community_env: VIGIA_FAULT_COMMUNITY }}\n\
+             defaults:\n  snmp: v2c\n  poll: {{ icmp_interval: 2s, snmp_interval: 2s, timeout: 1s, retries: 0, icmp_count: 1 }}\n\
+             devices:\n  - {{ id: sw-a, site: main, class: switch, ipv4: {} }}\n  - {{ id: sw-b, site: main, class: switch, ipv4: {} }}\n",
+            block.v4(10),
+            block.v4(11)
+        ),
+    )
+    .unwrap();
+    let community = [("VIGIA_FAULT_COMMUNITY", "fault-test-community")];
+    // SAFETY: set before any thread of this test reads the environment for this name.
+    unsafe { std::env::set_var(community[0].0, community[0].1) };
+    let (inv, _) = vigia::inventory::load(&inv_dir, Secrets::Require).unwrap();
+    let name = format!("fs{}", std::process::id());
+    let mut spec = lab_twin::spec_from_inventory(&inv, &name, Utc::now().date_naive()).unwrap();
+    spec.host_v4 = block.host_v4();
+    spec.host_v6 = block.host_v6();
+    let lab = Lab::up(spec).await.unwrap();
+    let setup = Setup { _lab: lab, _block: block, dir, inv_dir };
+    let lab = &setup._lab;
+    let db = format!("sqlite://{}", setup.dir.path().join("history.db").display());
+    let log = setup.dir.path().join("agent.log");
+    let agent = spawn_agent(&setup, &db, &[], &log);
+    let client = reqwest::Client::new();
+    let up = |s: &Scrape, device: &str, probe: &str| {
+        s.metrics.lines().find_map(|l| {
+            (l.starts_with("vigia_device_up{")
+                && l.contains(&format!("device=\"{device}\""))
+                && l.contains(&format!("probe=\"{probe}\"")))
+            .then(|| l.rsplit(' ').next().unwrap().to_owned())
+        })
+    };
+    let is = |s: &Scrape, d: &str, p: &str, v: f64| {
+        up(s, d, p).and_then(|x| x.parse::<f64>().ok()) == Some(v)
+    };
+    wait_for(&client, &agent, Duration::from_secs(30), "both devices answer", |s| {
+        is(s, "sw-a", "snmp", 1.0) && is(s, "sw-b", "snmp", 1.0) && is(s, "sw-b", "icmp", 1.0)
+    })
+    .await;
+
+    lab.stop_agent("sw-b").await.unwrap();
+    wait_for(&client, &agent, Duration::from_secs(20), "sw-b's SNMP down, ICMP up", |s| {
+        is(s, "sw-b", "snmp", 0.0) && is(s, "sw-b", "icmp", 1.0) && is(s, "sw-a", "snmp", 1.0)
+    })
+    .await;
+
+    let namespace = lab
+        .state()
+        .devices
+        .iter()
+        .find(|d| d.id == "sw-b")
+        .and_then(|d| d.namespace.clone())
+        .expect("sw-b's namespace");
+    let st = Command::new("ip").args(["netns", "del", &namespace]).status().unwrap();
+    assert!(st.success(), "ip netns del {namespace}");
+    // The name goes; the namespace lives on while something holds it (the lab's holder does),
+    // so what the agent sees is unchanged: it goes on polling every device.
+    let polls = |s: &Scrape| -> f64 {
+        s.metrics
+            .lines()
+            .filter(|l| l.starts_with("vigia_polls_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let before = polls(&scrape(&client, &agent).await);
+    let s = wait_for(&client, &agent, Duration::from_secs(20), "polling goes on", |s| {
+        polls(s) >= before + 4.0 && is(s, "sw-a", "snmp", 1.0) && is(s, "sw-a", "icmp", 1.0)
+    })
+    .await;
+    assert_eq!(s.health.0, 200, "the agent is well: {:?}", s.health);
+    let mut agent = agent;
+    agent.signal(libc::SIGTERM);
+    let status = agent.child.wait().unwrap();
+    assert!(status.success(), "{}", std::fs::read_to_string(&log).unwrap());
+    let Setup { _lab: lab, .. } = setup;
+    lab.down().await.unwrap();
 }
