@@ -93,6 +93,15 @@ impl Val {
     pub(crate) fn as_nonempty_text(&self) -> Option<String> {
         self.as_text().filter(|s| !s.is_empty())
     }
+
+    /// An OCTET STRING a device says about itself (sysDescr, a serial), made safe and bounded
+    /// ([`crate::poll::text::device_text`]); `None` when empty.
+    pub(crate) fn as_device_text(&self) -> Option<String> {
+        match self {
+            Val::Bytes(b) => crate::poll::text::device_text(b),
+            _ => None,
+        }
+    }
 }
 
 /// Sub-identifiers of a decoded OID; `None` when one does not fit 32 bits (not SNMP).
