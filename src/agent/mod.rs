@@ -37,7 +37,9 @@ pub use summary::render_summary;
 pub use crate::clock::Clock;
 
 use crate::diag::Diagnostic;
-use crate::history::{EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord};
+use crate::history::{
+    EventKind, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot, PollRecord,
+};
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{self, Device, DeviceId, Family, Inventory, InventoryIndex, Secrets, Shard};
 use crate::poll::{IcmpReport, PollOutcome, ProbeKind, SnmpReport, SystemInfo};
@@ -222,11 +224,12 @@ struct Batch {
     polls: Vec<PollRecord>,
     interfaces: Vec<InterfaceRecord>,
     events: Vec<EventRecord>,
+    facts: Vec<FactRecord>,
 }
 
 impl Batch {
     fn len(&self) -> usize {
-        self.polls.len() + self.interfaces.len() + self.events.len()
+        self.polls.len() + self.interfaces.len() + self.events.len() + self.facts.len()
     }
 }
 
@@ -326,6 +329,16 @@ impl<P: Prober> Agent<P> {
             let wanted = self.wanted();
             self.scheduler.sync(&wanted, self.clock.instant().into_std());
         }
+    }
+
+    /// Take in what the history knows devices said about themselves, so that a device whose
+    /// serial changed while the agent was stopped is still seen as replaced.
+    async fn seed_facts(&mut self) -> Result<(), AgentError> {
+        let runs = self.store.facts().await?;
+        let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
+        let inv = shared.inventory.clone();
+        shared.state.seed_facts(runs.into_iter().filter(|r| inv.device(&r.device).is_some()));
+        Ok(())
     }
 
     /// Store the inventory snapshot if it changed; an event says so.
@@ -447,6 +460,9 @@ impl<P: Prober> Agent<P> {
                                 interface: i.clone(),
                             }
                         }));
+                        let (events, facts) = shared.state.apply_facts(device, &r, started, &agent);
+                        self.batch.events.extend(events);
+                        self.batch.facts.extend(facts);
                         let events = shared.state.apply_snmp(device, r, started, &agent);
                         self.batch.events.extend(events);
                     }
@@ -547,6 +563,7 @@ impl<P: Prober> Agent<P> {
     /// Poll everything once, store it, and return what was stored.
     pub async fn run_once(mut self) -> Result<(RunReport, SharedState), AgentError> {
         self.record_inventory("agent start (--once)".into()).await?;
+        self.seed_facts().await?;
         let (done_tx, mut done_rx) = mpsc::channel(1024);
         let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
@@ -609,6 +626,7 @@ impl<P: Prober> Agent<P> {
         mut control: mpsc::Receiver<Control>,
     ) -> Result<RunReport, AgentError> {
         self.record_inventory("agent start".into()).await?;
+        self.seed_facts().await?;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
         let background = self.spawn_background(write_rx);
@@ -826,7 +844,12 @@ async fn writer_task(store: Arc<Store>, mut rx: mpsc::Receiver<Batch>) -> Result
 }
 
 fn clone_batch(b: &Batch) -> Batch {
-    Batch { polls: b.polls.clone(), interfaces: b.interfaces.clone(), events: b.events.clone() }
+    Batch {
+        polls: b.polls.clone(),
+        interfaces: b.interfaces.clone(),
+        events: b.events.clone(),
+        facts: b.facts.clone(),
+    }
 }
 
 async fn write_batch(store: &Store, batch: Batch) -> Result<(), StoreError> {
@@ -838,6 +861,9 @@ async fn write_batch(store: &Store, batch: Batch) -> Result<(), StoreError> {
     }
     if !batch.events.is_empty() {
         store.insert_events(&batch.events).await?;
+    }
+    if !batch.facts.is_empty() {
+        store.insert_facts(&batch.facts).await?;
     }
     debug!(polls = batch.polls.len(), events = batch.events.len(), "batch stored");
     Ok(())
