@@ -162,4 +162,9 @@ fn the_json_schema_agrees_with_the_reader() {
         let docs = as_json(&file);
         assert!(docs.iter().any(|d| !validator.is_valid(d)), "schema accepts {case}");
     }
+    for case in ["catalog-unknown-key", "catalog-bad-dates", "catalog-incomplete"] {
+        let file = Path::new("tests/resources/inventories/bad").join(case).join("catalog.yaml");
+        let docs = as_json(&file);
+        assert!(docs.iter().any(|d| !validator.is_valid(d)), "schema accepts {case}");
+    }
 }

@@ -85,6 +85,7 @@ pub fn inventory(sites: Vec<Site>, devices: Vec<Device>) -> Inventory {
         projects: Vec::new(),
         indicators: Vec::new(),
         declared: Vec::new(),
+        catalog: Default::default(),
     }
 }
 

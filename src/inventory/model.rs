@@ -107,6 +107,8 @@ pub struct Inventory {
     pub indicators: Vec<Indicator>,
     /// Figures stated by source documents, kept to compare with what the inventory counts.
     pub declared: Vec<Declared>,
+    /// Vendors' life-cycle dates per model, with their sources.
+    pub catalog: super::catalog::Catalog,
 }
 
 impl Inventory {

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+mod catalog;
+
+use super::catalog::CatalogEntry;
 use super::id::DeviceId;
 use super::model::*;
 use super::yaml::{self, Node, Value};
@@ -585,6 +588,7 @@ struct Parts {
     projects: Vec<Item<Project>>,
     indicators: Vec<Item<Indicator>>,
     declared: Vec<Declared>,
+    catalog: Vec<Item<CatalogEntry>>,
     /// Every secret reference, with where it was written, to check it can be read.
     secrets: Vec<(Loc, String, SecretRef)>,
 }
@@ -657,6 +661,9 @@ fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
                 parts.declared.push(d);
             }
         }
+    }
+    if let Some(node) = top.get("catalog") {
+        catalog::read(cx, &mut parts.catalog, node);
     }
     top.finish(cx);
 }
@@ -1447,6 +1454,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
     uplink_warnings(cx, &parts.sites, &devices);
     unreadable_secrets(cx, &parts.secrets, secrets);
 
+    let catalog = catalog::build(cx, parts.catalog);
     let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
     sites.sort_by_key(|s| s.role != SiteRole::Main);
     Some(Inventory {
@@ -1459,6 +1467,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
         projects: parts.projects.into_iter().map(|p| p.value).collect(),
         indicators: parts.indicators.into_iter().map(|i| i.value).collect(),
         declared: parts.declared,
+        catalog,
     })
 }
 
