@@ -142,6 +142,7 @@ fn build(as_of: AsOf) -> (Inventory, History) {
         projects: Vec::new(),
         indicators: Vec::new(),
         declared: Vec::new(),
+        catalog: Default::default(),
     };
     let at = as_of.instant - TimeDelta::minutes(5);
     let mut history = History::default();

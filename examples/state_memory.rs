@@ -272,5 +272,6 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         projects: Vec::new(),
         indicators: Vec::new(),
         declared: Vec::new(),
+        catalog: Default::default(),
     }
 }

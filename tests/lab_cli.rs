@@ -31,6 +31,9 @@ use lab_twin::TwinError;
 use peers::*;
 use support::{AUTH_PASS, PRIV_PASS, assert_nothing_remains, unique_name};
 
+/// ENTITY-MIB entPhysicalSerialNum.1: the chassis row the twin serves from the inventory.
+const ENT_SERIAL: &str = ".1.3.6.1.2.1.47.1.1.1.1.11.1";
+
 /// The lab, vigia's ICMP sockets and net-snmp's `snmpget`, which these tests probe with.
 fn prerequisites() {
     support::prerequisites();

@@ -936,7 +936,7 @@ async fn device_facts_keep_each_run_and_its_latest_sighting_across_agents(url: &
         family: Family::Ipv6,
         ..run(Fact::Serial, "FG5H0E0001", t(1, 8, 0), t(1, 9, 30), "agent-a")
     };
-    store.insert_facts(&[old.clone()]).await.unwrap();
+    store.insert_facts(std::slice::from_ref(&old)).await.unwrap();
     store.insert_facts(&[seen.clone(), seen_v6]).await.unwrap();
     // An older sighting from another agent, stored late, does not move the run back.
     store

@@ -23,7 +23,10 @@ const MAX_BYTES_READ: usize = MAX_DEVICE_TEXT_CHARS * 8;
 /// one space), other control and bidirectional-override characters become U+FFFD, padding
 /// (trailing NULs and blanks, leading blanks) removed. `None` when nothing is left.
 pub fn device_text(bytes: &[u8]) -> Option<String> {
-    let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, 0 | b' ' | b'\t' | b'\r' | b'\n'))
+        .map_or(0, |i| i + 1);
     let read = &bytes[..end.min(MAX_BYTES_READ)];
     let longer = end > MAX_BYTES_READ;
     let decoded = String::from_utf8_lossy(read);
