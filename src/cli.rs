@@ -210,6 +210,7 @@ name_parser!(parse_renewal_format, vigia::report::RenewalFormat);
 name_parser!(parse_ipv6_format, vigia::report::Ipv6Format);
 name_parser!(parse_check_format, vigia::report::CheckFormat);
 name_parser!(parse_links_format, vigia::report::LinksFormat);
+name_parser!(parse_inventory_format, vigia::report::InventoryFormat);
 name_parser!(parse_indicators_format, vigia::report::IndicatorsFormat);
 name_parser!(parse_stage, vigia::ipv6::Stage);
 name_parser!(parse_class, vigia::inventory::DeviceClass);
@@ -286,6 +287,19 @@ pub enum ReportCommand {
         /// md or json.
         #[arg(long, value_parser = parse_links_format, default_value = "md")]
         format: vigia::report::LinksFormat,
+    },
+    /// Per device what the inventory declares and what the device reports (vendor, model,
+    /// serial), the verdict with its evidence, and the replacements detected.
+    Inventory {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// The day the report describes (default: now).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// md, csv, json or xlsx.
+        #[arg(long, value_parser = parse_inventory_format, default_value = "md")]
+        format: vigia::report::InventoryFormat,
     },
     /// The AE.7.03 and AE.7.04 fichas for a year.
     Indicators {

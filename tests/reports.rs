@@ -17,7 +17,8 @@ use vigia::inventory::{self, DeviceClass, Inventory, Secrets};
 use vigia::ipv6::{Stage, Threshold};
 use vigia::lifecycle::{Priority, Reason};
 use vigia::report::{
-    self, CheckFormat, IndicatorsFormat, Ipv6Format, Lang, LinksFormat, RenewalFormat,
+    self, CheckFormat, IndicatorsFormat, InventoryFormat, Ipv6Format, Lang, LinksFormat,
+    RenewalFormat,
 };
 
 const SMALL: &str = "tests/resources/reports/small";
@@ -373,6 +374,16 @@ fn small_scenario_outputs_match_their_snapshots() {
         ("renewal.en.md", report::renewal(&inv, &h, a, Lang::En, RenewalFormat::Md).unwrap()),
         ("renewal.es.csv", report::renewal(&inv, &h, a, Lang::Es, RenewalFormat::Csv).unwrap()),
         ("renewal.json", report::renewal(&inv, &h, a, Lang::Es, RenewalFormat::Json).unwrap()),
+        ("inventory.es.md", report::inventory(&inv, &h, a, Lang::Es, InventoryFormat::Md).unwrap()),
+        ("inventory.en.md", report::inventory(&inv, &h, a, Lang::En, InventoryFormat::Md).unwrap()),
+        (
+            "inventory.es.csv",
+            report::inventory(&inv, &h, a, Lang::Es, InventoryFormat::Csv).unwrap(),
+        ),
+        (
+            "inventory.json",
+            report::inventory(&inv, &h, a, Lang::Es, InventoryFormat::Json).unwrap(),
+        ),
         ("ipv6.es.txt", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Text).unwrap()),
         ("ipv6.es.md", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Md).unwrap()),
         ("ipv6.json", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Json).unwrap()),
@@ -531,6 +542,64 @@ fn the_renewal_workbook_speaks_english_on_request_and_is_reproducible() {
     assert_eq!(wb.sheet_names(), ["Candidates", "Missing data", "Policy"]);
     let c = wb.worksheet_range("Candidates").unwrap();
     assert_eq!(cell(&c, 1, 0), &Data::String("high".into()));
+}
+
+#[test]
+fn the_inventory_report_sets_what_devices_say_beside_the_inventory() {
+    // Hand-computed from history.json's facts (README): fw-central reports its declared model
+    // (other spelling) and, since 2026-05-10 12:00, another serial: a replacement, and a
+    // mismatch with its declared serial; sw-norte declares nothing and reports Cisco, a model
+    // and a serial; ap-teatro has no SNMP; the others are polled and report nothing (a fact
+    // first seen after the report's instant is not seen yet).
+    let (inv, h) = small();
+    let c = vigia::discovered::analyse(&inv, &h, small_as_of());
+    let verdict = |id: &str| c.devices.iter().find(|d| d.device == id).unwrap().verdict;
+    use vigia::discovered::Verdict;
+    assert_eq!(verdict("fw-central"), Verdict::Mismatch);
+    assert_eq!(verdict("sw-norte"), Verdict::DiscoveredOnly);
+    assert_eq!(verdict("ap-teatro"), Verdict::NoSnmp);
+    assert_eq!(verdict("sw-central"), Verdict::NoData);
+    assert_eq!(verdict("srv-app"), Verdict::NoData);
+    assert_eq!(c.devices.len(), 6, "sw-central-old was retired");
+    assert_eq!(c.replacements.len(), 1);
+    let r = &c.replacements[0];
+    assert_eq!(
+        (r.old_serial.as_str(), r.new_serial.as_str()),
+        ("FG5H0E0000000001", "FG5H0E0000000099")
+    );
+    assert_eq!(r.at.to_rfc3339(), "2026-05-10T12:00:00+00:00");
+    // The renewal report shows the discovered vendor and model where the inventory has none,
+    // marked as discovered, never as declared.
+    let md = String::from_utf8(
+        report::renewal(&inv, &h, small_as_of(), Lang::Es, RenewalFormat::Md).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        md.contains("| sw-norte | Mercado Norte | switch | Cisco (descubierto) | WS-C2960X-24PS-L (descubierto) |"),
+        "{md}"
+    );
+    assert!(!md.contains("FortiGate-500E"), "a declared model is shown as declared");
+}
+
+#[test]
+fn the_inventory_workbook_reads_back_typed() {
+    let (inv, h) = small();
+    let bytes =
+        report::inventory(&inv, &h, small_as_of(), Lang::Es, InventoryFormat::Xlsx).unwrap();
+    let mut wb = workbook(bytes.clone());
+    assert_eq!(wb.sheet_names(), ["Equipos", "Reemplazos detectados"]);
+    assert_header_frozen_and_filtered(&bytes, &wb, &["Equipos", "Reemplazos detectados"]);
+    let d = wb.worksheet_range("Equipos").unwrap();
+    assert_eq!(d.height(), 7, "header and six devices in service");
+    assert_eq!(cell(&d, 0, 10), &Data::String("Veredicto".into()));
+    let fw = d.rows().find(|r| r[0] == Data::String("fw-central".into())).unwrap();
+    assert_eq!(fw[9], Data::String("FG5H0E0000000099".into()));
+    assert_eq!(fw[10], Data::String("discrepancia".into()));
+    let r = wb.worksheet_range("Reemplazos detectados").unwrap();
+    assert_eq!(r.height(), 2);
+    assert_eq!(cell(&r, 1, 3), &Data::String("FG5H0E0000000001".into()));
+    let en = report::inventory(&inv, &h, small_as_of(), Lang::En, InventoryFormat::Xlsx).unwrap();
+    assert_eq!(workbook(en).sheet_names(), ["Devices", "Replacements detected"]);
 }
 
 #[test]

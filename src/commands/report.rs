@@ -11,7 +11,7 @@ use vigia::indicators::Asked;
 use vigia::inventory::{Inventory, Secrets, SiteId};
 use vigia::ipv6::Threshold;
 use vigia::probe::icmp::Icmp;
-use vigia::report::{IndicatorsFormat, RenewalFormat};
+use vigia::report::{IndicatorsFormat, InventoryFormat, RenewalFormat};
 use vigia::store::Store;
 
 use super::{CliError, Outcome, emit, load};
@@ -33,6 +33,11 @@ pub async fn run(cmd: ReportCommand) -> Result<Outcome, CliError> {
         ReportCommand::Links { source, as_of, format } => {
             let (inv, at, history) = report_history(&source, as_of, now).await?;
             (vigia::report::links(&inv, &history, at, source.lang, format), source, false)
+        }
+        ReportCommand::Inventory { source, as_of, format } => {
+            let (inv, at, history) = report_history(&source, as_of, now).await?;
+            let bytes = vigia::report::inventory(&inv, &history, at, source.lang, format);
+            (bytes, source, format == InventoryFormat::Xlsx)
         }
         ReportCommand::Indicators { source, year, as_of, format } => {
             let (inv, store) = report_inputs(&source).await?;

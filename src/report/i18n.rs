@@ -65,6 +65,8 @@ pub mod col {
     pub const END_OF_SUPPORT: Header = ("Fin de soporte", "End of support");
     /// The unknown life-cycle dates.
     pub const MISSING: Header = ("Fechas desconocidas", "Unknown dates");
+    /// Where the life-cycle dates came from (the catalogue entry and its source).
+    pub const DATES_SOURCE: Header = ("Origen de las fechas", "Source of the dates");
     /// Whether the device is a renewal candidate.
     pub const CANDIDATE: Header = ("Candidato", "Candidate");
     /// A value (policy rules, ficha fields).
@@ -255,6 +257,30 @@ pub struct Strings {
     /// Link rules, one line each.
     pub links_rules: &'static [&'static str],
 
+    /// Where a device's dates came from: `{dates}`, `{vendor}`, `{model}`, `{at}`, `{source}`.
+    pub dates_from_catalog: &'static str,
+    /// Added when the catalogue entry was found by a discovered vendor or model.
+    pub by_discovered: &'static str,
+
+    // ---- inventory (declared and discovered) ----
+    /// Title.
+    pub inv_title: &'static str,
+    /// Summary: `{devices}`, `{match}`, `{mismatch}`, `{declared_only}`, `{discovered_only}`,
+    /// `{no_snmp}`, `{no_data}`, `{replacements}`.
+    pub inv_summary: &'static str,
+    /// Heading: the devices.
+    pub inv_devices: &'static str,
+    /// Heading: replacements detected.
+    pub inv_replacements: &'static str,
+    /// Verdicts, in `discovered::Verdict::ALL` order.
+    pub verdicts: [&'static str; 6],
+    /// Evidence of a row: `{instant}`, `{agent}`, `{family}`, `{first}`.
+    pub inv_evidence: &'static str,
+    /// Marks a value the device reported (not declared): `{value}`.
+    pub discovered_mark: &'static str,
+    /// Inventory rules, one line each.
+    pub inv_rules: &'static [&'static str],
+
     // ---- indicators ----
     /// Title: `{year}`.
     pub indicators_title: &'static str,
@@ -333,6 +359,10 @@ impl Strings {
     /// A device class.
     pub fn class(&self, c: DeviceClass) -> &'static str {
         self.classes[pos(DeviceClass::ALL, &c)]
+    }
+    /// How what a device reports compares with the inventory.
+    pub fn verdict(&self, v: crate::discovered::Verdict) -> &'static str {
+        self.verdicts[pos(crate::discovered::Verdict::ALL, &v)]
     }
     /// A medium.
     pub fn medium(&self, m: LinkMedium) -> &'static str {
@@ -487,6 +517,29 @@ pub static ES: Strings = Strings {
         "Equipos de enlace: los marcados uplink en la sede, o todos sus equipos monitoreados si ninguno lo está.",
         "La cifra de la sede en cada familia es la de su mejor equipo de enlace: la sede está arriba si alguno responde.",
         "Disponibilidad: sondeos ICMP con respuesta / sondeos; RTT: media de los sondeos con respuesta; pérdida: ecos perdidos / enviados.",
+    ],
+
+    dates_from_catalog: "{dates} del catálogo ({vendor} {model}, {at}): {source}",
+    by_discovered: " (hallado por lo que informa el equipo)",
+    inv_title: "Inventario: lo declarado y lo que dicen los equipos",
+    inv_summary: "Equipos en servicio: {devices}. Coinciden: {match}; en discrepancia: {mismatch}; solo declarado: {declared_only}; solo descubierto: {discovered_only}; sin SNMP: {no_snmp}; sin datos: {no_data}. Reemplazos detectados: {replacements}.",
+    inv_devices: "Equipos",
+    inv_replacements: "Reemplazos detectados",
+    verdicts: [
+        "coincide",
+        "discrepancia",
+        "solo declarado",
+        "solo descubierto",
+        "sin SNMP",
+        "sin datos",
+    ],
+    inv_evidence: "sondeo SNMP del {instant} ({agent}, {family}); visto desde el {first}",
+    discovered_mark: "{value} (descubierto)",
+    inv_rules: &[
+        "Descubierto: lo que el equipo informa por SNMP (fabricante por el número de empresa del sysObjectID o entPhysicalMfgName; modelo y serie de la fila del chasis de ENTITY-MIB).",
+        "Coincide: todo campo declarado y descubierto a la vez es igual (modelos sin distinguir mayúsculas, espacios ni signos; series sin distinguir mayúsculas).",
+        "Discrepancia: algún campo declarado difiere de lo que informa el equipo. Lo declarado no se cambia: se revisa.",
+        "Reemplazo detectado: el equipo informó un número de serie y luego otro; propone una renovación, no la cuenta: cuenta cuando el inventario la registra (renewed / replaces).",
     ],
 
     indicators_title: "Indicadores del PEI 2025-2030 (OEI.07): {year}",
@@ -647,6 +700,22 @@ pub static EN: Strings = Strings {
         "Uplink devices: those marked uplink at the site, or all its monitored devices when none is.",
         "A site's figure in each family is its best uplink device's: the site is up when any answers.",
         "Availability: ICMP polls answered / polls; RTT: mean over answered polls; loss: echoes lost / sent.",
+    ],
+
+    dates_from_catalog: "{dates} from the catalogue ({vendor} {model}, {at}): {source}",
+    by_discovered: " (found by what the device reports)",
+    inv_title: "Inventory: what is declared and what the devices say",
+    inv_summary: "Devices in service: {devices}. Matching: {match}; mismatched: {mismatch}; declared only: {declared_only}; discovered only: {discovered_only}; no SNMP: {no_snmp}; no data: {no_data}. Replacements detected: {replacements}.",
+    inv_devices: "Devices",
+    inv_replacements: "Replacements detected",
+    verdicts: ["match", "mismatch", "declared only", "discovered only", "no SNMP", "no data"],
+    inv_evidence: "SNMP poll of {instant} ({agent}, {family}); seen since {first}",
+    discovered_mark: "{value} (discovered)",
+    inv_rules: &[
+        "Discovered: what the device reports over SNMP (vendor from the sysObjectID's enterprise number or entPhysicalMfgName; model and serial from ENTITY-MIB's chassis row).",
+        "Match: every field both declared and discovered agrees (models regardless of case, blanks and punctuation; serials regardless of case).",
+        "Mismatch: a declared field differs from what the device reports. The declaration is not changed: it is reviewed.",
+        "Replacement detected: the device reported one serial number and then another; it proposes a renewal, it does not count one: it counts once the inventory records it (renewed / replaces).",
     ],
 
     indicators_title: "PEI 2025-2030 indicators (OEI.07): {year}",

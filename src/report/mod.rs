@@ -7,6 +7,7 @@
 pub mod html;
 pub mod i18n;
 pub mod indicators;
+pub mod inventory;
 pub mod ipv6;
 pub mod links;
 pub mod renewal;
@@ -41,6 +42,11 @@ names! {
 names! {
     /// Formats of `vigia report links`.
     LinksFormat { Md = "md", Json = "json" }
+}
+
+names! {
+    /// Formats of `vigia report inventory`.
+    InventoryFormat { Md = "md", Csv = "csv", Json = "json", Xlsx = "xlsx" }
 }
 
 names! {
@@ -153,6 +159,25 @@ pub fn links(
     Ok(match format {
         LinksFormat::Md => links::markdown(&l, lang).into_bytes(),
         LinksFormat::Json => links::json(&l),
+    })
+}
+
+/// `vigia report inventory`: per device what is declared and what it reports, the verdict
+/// and its evidence, and the replacements detected, as of `as_of`.
+pub fn inventory(
+    inv: &Inventory,
+    history: &History,
+    as_of: AsOf,
+    lang: Lang,
+    format: InventoryFormat,
+) -> Result<Vec<u8>, ReportError> {
+    let c = crate::discovered::analyse(inv, history, as_of);
+    Ok(match format {
+        InventoryFormat::Md => inventory::markdown(&c, lang).into_bytes(),
+        InventoryFormat::Csv => inventory::csv(&c, lang).into_bytes(),
+        InventoryFormat::Json => inventory::json(&c),
+        InventoryFormat::Xlsx => inventory::xlsx(&c, lang)
+            .map_err(|source| ReportError::Xlsx { report: "inventory", source })?,
     })
 }
 
