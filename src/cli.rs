@@ -194,6 +194,16 @@ pub enum InventoryCommand {
     Show(InventoryArg),
     /// Print the JSON Schema of an inventory file, for editors.
     Schema,
+    /// Print a YAML fragment, for review, with the vendor, model and serial devices reported
+    /// where the inventory has none; never writes into the inventory.
+    Suggest {
+        /// Inventory, history, language (of the comments), output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// What was reported before the end of this day (default: now).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+    },
 }
 
 /// A clap parser for a closed set of names (`names!` enums).

@@ -581,6 +581,84 @@ fn the_inventory_report_sets_what_devices_say_beside_the_inventory() {
     assert!(!md.contains("FortiGate-500E"), "a declared model is shown as declared");
 }
 
+/// What a person does with `inventory suggest`'s fragment: copy each device's lines (comments
+/// and values) under the `- id:` line of its entry in `devices.yaml`.
+fn merge_suggestion(devices_yaml: &str, fragment: &str) -> String {
+    let mut by_id: Vec<(String, Vec<String>)> = Vec::new();
+    for line in fragment.lines() {
+        if let Some(id) = line.strip_prefix("  - id: ") {
+            by_id.push((serde_json::from_str(id).expect("a quoted id"), Vec::new()));
+        } else if line.starts_with("    ") {
+            by_id.last_mut().expect("lines under an id").1.push(line.to_owned());
+        }
+    }
+    let mut out = String::new();
+    for line in devices_yaml.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if let Some(id) = line.strip_prefix("  - id: ")
+            && let Some((_, lines)) = by_id.iter().find(|(i, _)| i == id)
+        {
+            for l in lines {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn inventory_suggest_proposes_only_gaps_and_its_fragment_merged_passes_check() {
+    let (inv, mut h) = small();
+    // A device string no YAML writer may trust: quotes, a colon, a hash, a backslash, accents.
+    let hostile = "SN: \"x\" #1 \\ ñ";
+    h.facts.push(vigia::history::FactRecord {
+        device: "radio-teatro".into(),
+        fact: vigia::poll::Fact::Serial,
+        value: hostile.into(),
+        first_at: "2026-06-01T00:00:00Z".parse().unwrap(),
+        first_agent: "agent-a".into(),
+        last_at: "2026-06-30T23:00:00Z".parse().unwrap(),
+        agent: "agent-a".into(),
+        family: vigia::inventory::Family::Ipv4,
+    });
+    let check = vigia::discovered::analyse(&inv, &h, small_as_of());
+    let fragment = report::suggest::yaml(&check, Lang::Es);
+    // fw-central declares vendor, model and serial (one disagrees): nothing proposed for it.
+    assert!(!fragment.contains("fw-central"), "{fragment}");
+    assert!(fragment.contains("  - id: \"sw-norte\"\n"), "{fragment}");
+    assert!(fragment.contains("    model: \"WS-C2960X-24PS-L\"\n"), "{fragment}");
+    assert!(fragment.contains("# ENTITY-MIB entPhysicalSerialNum: visto del 2026-04-01 00:05 UTC al 2026-06-30 23:50 UTC (agent-a, IPv4)"), "{fragment}");
+
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(format!("{SMALL}/inventory")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let devices = std::fs::read_to_string(dir.path().join("devices.yaml")).unwrap();
+    let merged = merge_suggestion(&devices, &fragment);
+    assert_ne!(merged, devices);
+    std::fs::write(dir.path().join("devices.yaml"), &merged).unwrap();
+    let checked = inventory::check(dir.path(), Secrets::Warn);
+    assert!(checked.errors().next().is_none(), "{:#?}\n{merged}", checked.diagnostics);
+    let merged_inv = checked.inventory.expect("the merged inventory is valid");
+    let norte = merged_inv.device("sw-norte").unwrap();
+    assert_eq!(
+        (norte.vendor.as_deref(), norte.model.as_deref(), norte.serial.as_deref()),
+        (Some("Cisco"), Some("WS-C2960X-24PS-L"), Some("FOC1234X0AB"))
+    );
+    assert_eq!(merged_inv.device("radio-teatro").unwrap().serial.as_deref(), Some(hostile));
+    // Merged, what was discovered only now matches, and nothing is left to propose.
+    let again = vigia::discovered::analyse(&merged_inv, &h, small_as_of());
+    let verdict = |id: &str| again.devices.iter().find(|d| d.device == id).unwrap().verdict;
+    assert_eq!(verdict("sw-norte"), vigia::discovered::Verdict::Match);
+    assert_eq!(verdict("radio-teatro"), vigia::discovered::Verdict::Match);
+    assert!(vigia::discovered::suggestions(&again).is_empty());
+    let nothing = report::suggest::yaml(&again, Lang::En);
+    assert!(nothing.ends_with("devices: []\n"), "{nothing}");
+}
+
 #[test]
 fn the_inventory_workbook_reads_back_typed() {
     let (inv, h) = small();

@@ -109,6 +109,16 @@ pub enum CliError {
     /// Standard output cannot be written.
     #[error("vigia: writing the report: {0}")]
     Stdout(std::io::Error),
+    /// `inventory suggest` was asked to write inside the inventory directory.
+    #[error(
+        "vigia inventory suggest: {} is inside the inventory directory; write the fragment \
+         elsewhere and copy what you accept into the inventory yourself",
+        path.display()
+    )]
+    SuggestIntoInventory {
+        /// The path given.
+        path: PathBuf,
+    },
     /// A workbook was to be written to a terminal.
     #[error("vigia: an XLSX workbook is not written to a terminal; give --output FILE")]
     XlsxToTerminal,
@@ -154,7 +164,8 @@ impl CliError {
             | CliError::NoAddress(_)
             | CliError::Secret { .. }
             | CliError::Credentials(_)
-            | CliError::XlsxToTerminal => exit::INVALID_INPUT,
+            | CliError::XlsxToTerminal
+            | CliError::SuggestIntoInventory { .. } => exit::INVALID_INPUT,
             CliError::Store { .. }
             | CliError::History(_)
             | CliError::Icmp(_)

@@ -91,7 +91,7 @@ async fn report_inputs(source: &ReportSource) -> Result<(Inventory, Store), CliE
 }
 
 /// The inventory, the moment asked for (a day, or now) and the history up to it.
-async fn report_history(
+pub(super) async fn report_history(
     source: &ReportSource,
     day: Option<NaiveDate>,
     now: DateTime<Utc>,

@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod ipv6;
 pub mod links;
 pub mod renewal;
+pub mod suggest;
 pub mod table;
 pub mod text;
 pub mod xlsx;
