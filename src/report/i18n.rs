@@ -346,6 +346,10 @@ pub struct Strings {
     pub upgrade: &'static str,
     /// Heading: renewed devices.
     pub renewed_devices: &'static str,
+    /// Heading: replacements detected, to be confirmed.
+    pub detected_replacements: &'static str,
+    /// What a detected replacement is, and why it does not count.
+    pub detected_note: &'static str,
     /// Detail sheet name.
     pub detail: &'static str,
     /// Detail kinds: project, device evaluated, site evaluated, device improved, site improved,
@@ -574,6 +578,8 @@ pub static ES: Strings = Strings {
     c_baseline: "Línea base de los enlaces: {kind} (desde {start}, hasta {end}).",
     upgrade: "{site}: {from} → {to}",
     renewed_devices: "Equipos renovados",
+    detected_replacements: "Reemplazos detectados, por confirmar",
+    detected_note: "vigia vio cambiar el número de serie de estos equipos en el periodo. No cuentan para el indicador: su fuente es el registro de la oficina de abastecimiento. Cuentan cuando el inventario registra la renovación (lifecycle.renewed, y replaces si el equipo nuevo tiene otro id).",
     detail: "Detalle",
     kinds: [
         "proyecto",
@@ -750,6 +756,8 @@ pub static EN: Strings = Strings {
     c_baseline: "Link baseline: {kind} (from {start}, to {end}).",
     upgrade: "{site}: {from} → {to}",
     renewed_devices: "Renewed devices",
+    detected_replacements: "Replacements detected, to be confirmed",
+    detected_note: "vigia saw these devices' serial numbers change in the period. They do not count for the indicator: its source is the procurement office's register. They count once the inventory records the renewal (lifecycle.renewed, and replaces when the new device has another id).",
     detail: "Detail",
     kinds: [
         "project",

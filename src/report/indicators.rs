@@ -147,6 +147,18 @@ fn project_lines<'a>(
 }
 
 row! {
+    /// A replacement detected in the period, not yet recorded by the inventory.
+    struct DetectedLine {
+        device: DeviceId = col::DEVICE,
+        site: SiteId = col::SITE,
+        at: String = ("Detectado el", "Detected on"),
+        old_serial: String = ("Serie anterior", "Old serial"),
+        new_serial: String = ("Serie nueva", "New serial"),
+        new_model: Option<String> = ("Modelo nuevo", "New model"),
+    }
+}
+
+row! {
     /// A device renewed in the period.
     struct RenewedLine {
         device: DeviceId = col::DEVICE,
@@ -250,6 +262,18 @@ fn write<D: Doc>(out: &mut D, r: &Indicators, lang: Lang) {
             class: t.class(d.class),
             renewed: d.renewed,
             replaces: d.replaces.clone(),
+        });
+        out.table(lang, rows);
+    }
+    if !r.ae704.detected.is_empty() {
+        let _ = writeln!(out, "\n### {}\n\n{}\n", t.detected_replacements, t.detected_note);
+        let rows = r.ae704.detected.iter().map(|d| DetectedLine {
+            device: d.device.clone(),
+            site: d.site.clone(),
+            at: super::text::instant(d.at),
+            old_serial: d.old_serial.clone(),
+            new_serial: d.new_serial.clone(),
+            new_model: d.new_model.clone(),
         });
         out.table(lang, rows);
     }
