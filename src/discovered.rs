@@ -118,6 +118,12 @@ impl Reported {
         .max_by_key(|s| s.last_seen)
     }
 
+    /// From a device's current runs, one per fact (what the agent's state keeps).
+    pub fn of_runs<'a>(runs: impl IntoIterator<Item = &'a FactRecord>) -> Reported {
+        let map: HashMap<Fact, &FactRecord> = runs.into_iter().map(|r| (r.fact, r)).collect();
+        Reported::from_runs(&map)
+    }
+
     fn from_runs(runs: &HashMap<Fact, &FactRecord>) -> Reported {
         let seen = |f: Fact| runs.get(&f).map(|r| Seen::of(r));
         let sys_object_id = seen(Fact::SysObjectId);
@@ -327,7 +333,8 @@ fn declared(d: &Device, f: Field) -> Option<&str> {
     }
 }
 
-fn identity(d: &Device, site_name: Option<String>, snmp: bool, r: Reported) -> DeviceIdentity {
+/// One device's comparison: `snmp` says whether vigia polls it over SNMP.
+pub fn identity(d: &Device, site_name: Option<String>, snmp: bool, r: Reported) -> DeviceIdentity {
     let fields: Vec<FieldCheck> = Field::ALL
         .iter()
         .map(|f| {
