@@ -398,6 +398,9 @@ const NOT_ON_A_DASHBOARD: &[&str] = &[
     "vigia_snmp_requests_retried_total",
     "vigia_snmp_varbinds_returned_total",
     "vigia_snmp_poll_seconds_total",
+    // What devices report of themselves (issue 13): its labels are per-device text (model,
+    // serial), for a table or an alert on verdict="mismatch"; no dashboard panel yet.
+    "vigia_device_reported_info",
 ];
 
 #[test]
@@ -438,6 +441,8 @@ fn the_contract_agrees_with_the_crates_closed_sets() {
         [vigia::metrics::STAGE_MONITORED, vigia::metrics::STAGE_SNMP_CONFIGURED].map(String::from),
     );
     assert_eq!(c.values["stage"], stages, "stage: the IPv6 stages plus the two denominators");
+    let verdicts = vigia::discovered::Verdict::ALL.iter().map(|x| x.as_str()).collect();
+    assert_eq!(c.values["verdict"], set(verdicts));
 }
 
 /// The metrics table of docs/metrics.md: name -> (type, labels).
