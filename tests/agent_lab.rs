@@ -408,6 +408,27 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
     // sw-teatro is polled over v2c and declares nothing; the lab serves it no ENTITY row and
     // net-snmp's own sysObjectID names software, not a maker: no data either side.
     assert_eq!(verdict("sw-teatro"), vigia::discovered::Verdict::NoData);
+    // The same through the command line: `vigia report inventory` on the agent's store, in
+    // JSON, and the Spanish Markdown's verdict and replacement.
+    let report = |format: &str| {
+        let out = Command::new(VIGIA)
+            .args(["report", "inventory", "--format", format, "--inventory"])
+            .arg(&inv_dir)
+            .arg("--db")
+            .arg(format!("sqlite://{}", db.display()))
+            .envs(SECRETS)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&report("json")).unwrap();
+    assert_eq!(json["schema"], "vigia.inventory/1");
+    let grau = json["devices"].as_array().unwrap().iter().find(|d| d["device"] == "sw-grau");
+    assert_eq!(grau.unwrap()["verdict"], "mismatch", "{json}");
+    assert_eq!(json["replacements"][0]["new_serial"], "FOC0000B002", "{json}");
+    let md = report("md");
+    assert!(md.contains("| discrepancia |") && md.contains("| FOC0000A001 |"), "{md}");
 
     lab.down().await.unwrap();
     assert_nothing_of(&state);
