@@ -716,4 +716,14 @@ fn the_indicators_workbook_reads_back_typed() {
     assert_eq!(renewed[2], Data::String("sw-central".into()));
     assert_eq!(renewed[4].as_date(), Some(day("2026-02-01")));
     assert_eq!(renewed[6], Data::String("sw-central-old".into()));
+    // fw-central's serial changed in May: listed, not counted (AE.7.04's value stays 1).
+    let detected = d
+        .rows()
+        .find(|r| r[1] == Data::String("reemplazo detectado, por confirmar".into()))
+        .expect("the detected replacement is listed");
+    assert_eq!(detected[0], Data::String("AE.7.04".into()));
+    assert_eq!(detected[2], Data::String("fw-central".into()));
+    assert_eq!(detected[4].as_date(), Some(day("2026-05-10")));
+    assert_eq!(detected[5], Data::String("no".into()));
+    assert_eq!(detected[6], Data::String("FG5H0E0000000001 → FG5H0E0000000099".into()));
 }

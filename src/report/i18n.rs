@@ -353,8 +353,8 @@ pub struct Strings {
     /// Detail sheet name.
     pub detail: &'static str,
     /// Detail kinds: project, device evaluated, site evaluated, device improved, site improved,
-    /// device renewed.
-    pub kinds: [&'static str; 6],
+    /// device renewed, replacement detected (to be confirmed).
+    pub kinds: [&'static str; 7],
     /// Indicator rules, one line each.
     pub indicator_rules: &'static [&'static str],
 }
@@ -588,6 +588,7 @@ pub static ES: Strings = Strings {
         "equipo mejorado",
         "enlace de sede mejorado",
         "equipo renovado",
+        "reemplazo detectado, por confirmar",
     ],
     indicator_rules: &[
         "AE.7.03: cuenta los proyectos del indicador con estado implementado y fecha implemented_on dentro del periodo (el 31 de diciembre cuenta para ese año; el 1 de enero para el siguiente).",
@@ -766,6 +767,7 @@ pub static EN: Strings = Strings {
         "device improved",
         "site link improved",
         "device renewed",
+        "replacement detected, to be confirmed",
     ],
     indicator_rules: &[
         "AE.7.03: counts the indicator's projects with status implemented and implemented_on inside the period (31 December counts for that year; 1 January for the next).",

@@ -289,7 +289,8 @@ fn write<D: Doc>(out: &mut D, r: &Indicators, lang: Lang) {
 
 /// Every project, device and site behind the figures, for the detail sheet.
 fn detail_rows(t: &Strings, r: &Indicators) -> Vec<DetailRow> {
-    let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed] = t.kinds;
+    let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed, k_detected] =
+        t.kinds;
     let mut rows = Vec::new();
     let mut row = |ind: IndicatorId,
                    kind: &'static str,
@@ -359,6 +360,13 @@ fn detail_rows(t: &Strings, r: &Indicators) -> Vec<DetailRow> {
             Some(true),
             opt(&d.replaces),
         );
+    }
+    // Detected, never counted: the serials in the note, the day it was first seen.
+    for d in &r.ae704.detected {
+        let note = format!("{} → {}", d.old_serial, d.new_serial);
+        let name = d.new_model.clone().unwrap_or_default();
+        let on = Some(d.at.date_naive());
+        row(IndicatorId::Ae704, k_detected, &d.device, name, on, Some(false), note);
     }
     rows
 }
