@@ -431,10 +431,24 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
     );
 
     // Eventos: the device's down and up, the site's isolation and restoration.
-    c.goto(&format!("{base}/eventos?sede=grau")).await.unwrap();
-    for kind in ["device_down", "device_up", "site_isolated", "site_restored"] {
-        let css = format!("tr[data-kind='{kind}'][data-site='grau']");
-        assert!(!c.find_all(Locator::Css(&css)).await.unwrap().is_empty(), "no {kind} on Eventos");
+    // The agent hands events to the store every couple of seconds: the page is read again
+    // until they are there, within a generous bound.
+    let kinds = ["device_down", "device_up", "site_isolated", "site_restored"];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        c.goto(&format!("{base}/eventos?sede=grau")).await.unwrap();
+        let mut missing = Vec::new();
+        for kind in kinds {
+            let css = format!("tr[data-kind='{kind}'][data-site='grau']");
+            if c.find_all(Locator::Css(&css)).await.unwrap().is_empty() {
+                missing.push(kind);
+            }
+        }
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not on Eventos within 20 s: {missing:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     screenshot(&c, "eventos").await;
     assert_no_console_errors(&http, &driver, &session, "Eventos").await;
