@@ -143,6 +143,7 @@ fn build(as_of: AsOf) -> (Inventory, History) {
         indicators: Vec::new(),
         declared: Vec::new(),
         lab: Default::default(),
+        catalog: Default::default(),
     };
     let at = as_of.instant - TimeDelta::minutes(5);
     let mut history = History::default();

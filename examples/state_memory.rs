@@ -274,5 +274,6 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         indicators: Vec::new(),
         declared: Vec::new(),
         lab: Default::default(),
+        catalog: Default::default(),
     }
 }

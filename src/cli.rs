@@ -213,6 +213,16 @@ pub enum InventoryCommand {
     Show(InventoryArg),
     /// Print the JSON Schema of an inventory file, for editors.
     Schema,
+    /// Print a YAML fragment, for review, with the vendor, model and serial devices reported
+    /// where the inventory has none; never writes into the inventory.
+    Suggest {
+        /// Inventory, history, language (of the comments), output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// What was reported before the end of this day (default: now).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+    },
 }
 
 /// A clap parser for a closed set of names (`names!` enums).
@@ -229,6 +239,7 @@ name_parser!(parse_renewal_format, vigia::report::RenewalFormat);
 name_parser!(parse_ipv6_format, vigia::report::Ipv6Format);
 name_parser!(parse_check_format, vigia::report::CheckFormat);
 name_parser!(parse_links_format, vigia::report::LinksFormat);
+name_parser!(parse_inventory_format, vigia::report::InventoryFormat);
 name_parser!(parse_indicators_format, vigia::report::IndicatorsFormat);
 name_parser!(parse_stage, vigia::ipv6::Stage);
 name_parser!(parse_class, vigia::inventory::DeviceClass);
@@ -305,6 +316,19 @@ pub enum ReportCommand {
         /// md, csv (one row per branch site), json or xlsx.
         #[arg(long, value_parser = parse_links_format, default_value = "md")]
         format: vigia::report::LinksFormat,
+    },
+    /// Per device what the inventory declares and what the device reports (vendor, model,
+    /// serial), the verdict with its evidence, and the replacements detected.
+    Inventory {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// The day the report describes (default: now).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// md, csv, json or xlsx.
+        #[arg(long, value_parser = parse_inventory_format, default_value = "md")]
+        format: vigia::report::InventoryFormat,
     },
     /// The AE.7.03 and AE.7.04 fichas for a year.
     Indicators {

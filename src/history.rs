@@ -125,6 +125,10 @@ pub struct History {
     /// Availability per (device, family, probe) over [`AsOf::link_window`].
     #[serde(default)]
     pub link_health: Vec<Availability>,
+    /// Every run of every fact devices reported of themselves (model, serial, ...); the core
+    /// ignores runs that started after the as-of instant.
+    #[serde(default)]
+    pub facts: Vec<FactRecord>,
 }
 
 /// The latest fresh result per (device, family, probe), looked up in O(1).

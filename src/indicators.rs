@@ -20,6 +20,10 @@
 //!     baseline (added during the period) is not an upgrade. Net change is compared, so a
 //!     downgrade, or an upgrade undone, does not count.
 //! - AE.7.04 value: every device of the inventory whose `lifecycle.renewed` falls in the period.
+//!   A replacement the devices' serials show in the period (`crate::discovered::replacements`)
+//!   is listed apart, "por confirmar", until the inventory records it (the device renewed in
+//!   the period, or a device renewed in the period that `replaces` it): the indicator's source
+//!   is the procurement office's register, so detection proposes and never counts.
 //!
 //! Progress is value / target × 100; with no target for the year (or a target of 0) there is
 //! no progress figure, never a division by zero or an invented target.
@@ -252,6 +256,9 @@ pub struct Ae704 {
     pub renewed: Vec<RenewedDevice>,
     /// The AE.7.04 projects (context: the plan states its target as one project).
     pub projects: Vec<ProjectRow>,
+    /// Replacements detected in the period that the inventory does not record yet: listed,
+    /// never counted.
+    pub detected: Vec<crate::discovered::Replacement>,
 }
 
 /// Both indicators for a period.
@@ -362,6 +369,7 @@ pub fn compute(
         ),
         renewed: renewed_all,
         projects: projects(IndicatorId::Ae704),
+        detected: detected_replacements(inv, history, &period),
     };
     Ok(Indicators { period, ae703, ae704 })
 }
@@ -382,6 +390,27 @@ fn project_rows(inv: &Inventory, period: &Period, id: IndicatorId) -> Vec<Projec
             counted: p.status == ProjectStatus::Implemented
                 && p.implemented_on.is_some_and(|d| period.contains(d)),
         })
+        .collect()
+}
+
+/// Replacements whose new serial was first seen in `period` and that the inventory does not
+/// record as a renewal in it.
+fn detected_replacements(
+    inv: &Inventory,
+    history: &History,
+    period: &Period,
+) -> Vec<crate::discovered::Replacement> {
+    let before =
+        period.to.succ_opt().unwrap_or(period.to).and_time(chrono::NaiveTime::MIN).and_utc();
+    let renewed_in = |d: &Device| d.lifecycle.renewed.is_some_and(|r| period.contains(r));
+    let recorded = |id: &DeviceId| {
+        inv.devices
+            .iter()
+            .any(|d| renewed_in(d) && (d.id == *id || d.lifecycle.replaces.as_ref() == Some(id)))
+    };
+    crate::discovered::replacements(inv, &history.facts, before)
+        .into_iter()
+        .filter(|r| period.contains(r.at.date_naive()) && !recorded(&r.device))
         .collect()
 }
 

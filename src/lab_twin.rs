@@ -7,12 +7,17 @@
 //! inventories. The tests that build twins include this file.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use vigia::inventory::{
-    self, Family, Inventory, LabLink, LinkMedium, SecretError, SecretRef, SnmpProfile,
+    self, Device, Family, Inventory, LabLink, LinkMedium, SecretError, SecretRef, SnmpProfile,
 };
-use vigia_lab::{AgentConfig, LabDevice, LabError, LabSpec, LinkModel, V3User};
+use vigia::poll::vendor;
+use vigia_lab::served::CLASS_CHASSIS;
+use vigia_lab::{
+    AgentConfig, LabDevice, LabError, LabSpec, LinkModel, PhysicalEntity, ServedTable, V3User,
+};
 
 /// Why an inventory has no lab twin. Never holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,46 @@ impl TwinError {
 /// its agents.
 pub fn readiness_request() -> Vec<u8> {
     vigia::probe::snmp::discovery_request(1)
+}
+
+/// The program lab agents' snmpd runs to serve their tables: in this package's tests, the
+/// holder Cargo built for them; otherwise `vigia-lab-holder` beside this executable.
+pub fn served_program() -> Option<PathBuf> {
+    if let Some(built) = option_env!("CARGO_BIN_EXE_vigia-lab-holder") {
+        return Some(PathBuf::from(built));
+    }
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.with_file_name(vigia_lab::holder::PROGRAM))
+}
+
+/// What a twin agent says it is, from the inventory: sysObjectID from the vendor's enterprise
+/// number (when vigia knows the vendor as a maker), and, when the inventory records a model or
+/// a serial, an ENTITY-MIB chassis row with them. Tests change these through the spec or,
+/// while the lab runs, with `Lab::serve`.
+pub fn identity(d: &Device) -> (Option<String>, ServedTable) {
+    let known = d.vendor.as_deref().and_then(vendor::by_name).filter(|v| v.maker);
+    let sys_object_id = known.map(|v| format!(".1.3.6.1.4.1.{}", v.enterprise));
+    if d.model.is_none() && d.serial.is_none() {
+        return (sys_object_id, ServedTable::default());
+    }
+    let maker = known.map_or_else(|| d.vendor.clone().unwrap_or_default(), |v| v.name.to_owned());
+    let model = d.model.clone().unwrap_or_default();
+    let chassis = PhysicalEntity {
+        descr: [maker.as_str(), model.as_str()]
+            .iter()
+            .filter(|t| !t.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" "),
+        class: CLASS_CHASSIS,
+        contained_in: 0,
+        name: "chassis".into(),
+        serial: d.serial.clone().unwrap_or_default(),
+        mfg_name: maker,
+        model,
+        ..PhysicalEntity::default()
+    };
+    (sys_object_id, ServedTable::entity(&[chassis]))
 }
 
 /// The lab's model of a site's link: `None` (the main site) is the LAN; a site with no link
@@ -138,6 +183,7 @@ pub fn spec_from_inventory(
                 } else {
                     format!("{} {} (vigia lab)", what.join(" "), d.class)
                 };
+                let (sys_object_id, served) = identity(d);
                 Some(AgentConfig {
                     communities,
                     users,
@@ -145,8 +191,8 @@ pub fn spec_from_inventory(
                     sys_location: site.map_or_else(|| d.site.to_string(), |s| s.name.clone()),
                     sys_descr,
                     sys_contact: "OTIC, Municipalidad Provincial de Tacna (vigia lab)".into(),
-                    entity_model: d.model.clone(),
-                    entity_serial: d.serial.clone(),
+                    sys_object_id,
+                    served,
                 })
             }
         };
@@ -185,6 +231,7 @@ pub fn spec_from_inventory(
         seed: vigia_lab::seed_of(name),
         devices,
         readiness_request: readiness_request(),
+        served_program: served_program(),
     };
     vigia_lab::validate(&spec)?;
     Ok(spec)

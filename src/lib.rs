@@ -13,6 +13,7 @@ pub mod agent;
 pub mod clock;
 pub mod console;
 pub mod diag;
+pub mod discovered;
 pub mod exit;
 pub mod history;
 pub mod http;

@@ -23,6 +23,13 @@
 //! - `ipv6_overdue`: its `ipv6_planned` day is before `D` and it still has no working IPv6:
 //!   no IPv6 address, or (for a polled device) no fresh successful ICMPv6 reply.
 //!
+//! A device's own `end_of_sale` and `end_of_support` win; where it has none, the inventory's
+//! life-cycle catalogue (`crate::inventory::catalog`) entry for its vendor and model gives
+//! them (the declared vendor and model, or, where the inventory has none, what the device
+//! reported), and the device's facts say which entry and source they came from. Where the
+//! inventory has no vendor, model or serial, the facts carry the discovered value apart, so a
+//! report can show it marked as discovered.
+//!
 //! Devices with an unknown `acquired`, `end_of_sale` or `end_of_support` are listed in their
 //! own section ("datos faltantes"). A rule whose date is unknown is not applied (the device is
 //! never treated as new), but the other rules still are: a device with no purchase date whose
@@ -216,6 +223,40 @@ pub struct DeviceFacts {
     pub days_to_end_of_support: Option<i64>,
     /// Which of the dates are unknown.
     pub missing: Vec<DateField>,
+    /// What the device reported where the inventory has no vendor, model or serial (each
+    /// `None` where the inventory has one, or the device reported none).
+    pub discovered: DiscoveredIdentity,
+    /// The catalogue entry that gave `end_of_sale` or `end_of_support`, if one did.
+    pub catalog: Option<CatalogUse>,
+}
+
+/// Identity fields a device reported and the inventory lacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DiscoveredIdentity {
+    /// Discovered vendor.
+    pub vendor: Option<String>,
+    /// Discovered model.
+    pub model: Option<String>,
+    /// Discovered serial.
+    pub serial: Option<String>,
+}
+
+/// A catalogue entry applied to a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogUse {
+    /// The entry's vendor, as written.
+    pub vendor: String,
+    /// The entry's model or pattern, as written.
+    pub model: String,
+    /// Its public source.
+    pub source: String,
+    /// Where it is written (`FILE:LINE`).
+    pub at: String,
+    /// The dates it gave (the device had none of its own).
+    pub dates: Vec<DateField>,
+    /// Whether it was found by a vendor or model the device reported (the inventory has
+    /// none).
+    pub by_discovered: bool,
 }
 
 /// A renewal candidate.
@@ -452,16 +493,17 @@ pub fn analyse(inv: &Inventory, history: &History, as_of: AsOf) -> Renewal {
     let latest = Latest::new(&history.latest, as_of, FRESH_WITHIN);
     let sites = SiteIndex::new(inv);
     let restarts = Restarts::new(inv, history, window);
+    let reported = crate::discovered::reported(&history.facts, as_of.instant);
 
     let mut candidates = Vec::new();
     let mut missing_data = Vec::new();
     let mut evaluated = 0;
     for device in inv.devices.iter().filter(|d| in_service(d, day)) {
         evaluated += 1;
-        let facts = facts(inv, &sites, device, day);
+        let facts = facts(inv, &sites, device, reported.get(&device.id), day);
         let is_polled = facts.polled;
         let mut findings: Vec<Finding> = [
-            support_finding(device, &inv.policy, day),
+            support_finding(facts.end_of_support, &inv.policy, day),
             age_finding(device, facts.max_age_years, day),
             is_polled.then(|| reliability_finding(device, &availability, &restarts)).flatten(),
             ipv6_finding(device, &latest, day, is_polled),
@@ -561,8 +603,8 @@ impl<'a> Restarts<'a> {
 }
 
 /// Support ended, or ends within the policy's warning.
-fn support_finding(device: &Device, policy: &Policy, day: NaiveDate) -> Option<Finding> {
-    let eos = device.lifecycle.end_of_support?;
+fn support_finding(eos: Option<NaiveDate>, policy: &Policy, day: NaiveDate) -> Option<Finding> {
+    let eos = eos?;
     let days_left = (eos - day).num_days();
     if eos <= day {
         let years = u32::try_from(-days_left / 365).unwrap_or(u32::MAX).min(3);
@@ -684,16 +726,57 @@ fn best_availability(idx: &AvailabilityIndex, device: &Device) -> Option<Availab
         })
 }
 
-fn facts(inv: &Inventory, sites: &SiteIndex, device: &Device, day: NaiveDate) -> DeviceFacts {
+fn facts(
+    inv: &Inventory,
+    sites: &SiteIndex,
+    device: &Device,
+    reported: Option<&crate::discovered::Reported>,
+    day: NaiveDate,
+) -> DeviceFacts {
     let lc = &device.lifecycle;
+    let found =
+        |f: crate::discovered::Field| reported.and_then(|r| r.field(f)).map(|s| s.value.clone());
+    use crate::discovered::Field;
+    let discovered = DiscoveredIdentity {
+        vendor: device.vendor.is_none().then(|| found(Field::Vendor)).flatten(),
+        model: device.model.is_none().then(|| found(Field::Model)).flatten(),
+        serial: device.serial.is_none().then(|| found(Field::Serial)).flatten(),
+    };
+    let vendor = device.vendor.as_ref().or(discovered.vendor.as_ref());
+    let model = device.model.as_ref().or(discovered.model.as_ref());
+    let entry = match (vendor, model) {
+        (Some(v), Some(m)) if lc.end_of_sale.is_none() || lc.end_of_support.is_none() => {
+            inv.catalog.find(v, m)
+        }
+        _ => None,
+    };
+    let end_of_sale = lc.end_of_sale.or(entry.and_then(|e| e.end_of_sale));
+    let end_of_support = lc.end_of_support.or(entry.and_then(|e| e.end_of_support));
+    let catalog = entry.and_then(|e| {
+        let mut dates = Vec::new();
+        if lc.end_of_sale.is_none() && e.end_of_sale.is_some() {
+            dates.push(DateField::EndOfSale);
+        }
+        if lc.end_of_support.is_none() && e.end_of_support.is_some() {
+            dates.push(DateField::EndOfSupport);
+        }
+        (!dates.is_empty()).then(|| CatalogUse {
+            vendor: e.vendor.clone(),
+            model: e.model.clone(),
+            source: e.source.clone(),
+            at: e.at.clone(),
+            dates,
+            by_discovered: device.vendor.is_none() || device.model.is_none(),
+        })
+    });
     let mut missing = Vec::new();
     if lc.acquired.is_none() {
         missing.push(DateField::Acquired);
     }
-    if lc.end_of_sale.is_none() {
+    if end_of_sale.is_none() {
         missing.push(DateField::EndOfSale);
     }
-    if lc.end_of_support.is_none() {
+    if end_of_support.is_none() {
         missing.push(DateField::EndOfSupport);
     }
     DeviceFacts {
@@ -709,11 +792,13 @@ fn facts(inv: &Inventory, sites: &SiteIndex, device: &Device, day: NaiveDate) ->
         age_years: lc.acquired.map(|a| full_years(a, day)),
         age_days: lc.acquired.map(|a| (day - a).num_days()),
         max_age_years: inv.policy.max_age(device.class),
-        end_of_sale: lc.end_of_sale,
-        days_to_end_of_sale: lc.end_of_sale.map(|d| (d - day).num_days()),
-        end_of_support: lc.end_of_support,
-        days_to_end_of_support: lc.end_of_support.map(|d| (d - day).num_days()),
+        end_of_sale,
+        days_to_end_of_sale: end_of_sale.map(|d| (d - day).num_days()),
+        end_of_support,
+        days_to_end_of_support: end_of_support.map(|d| (d - day).num_days()),
         missing,
+        discovered,
+        catalog,
     }
 }
 

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::history::{EventKind, EventRecord, PollRecord};
+use crate::history::{EventKind, EventRecord, FactRecord, PollRecord};
 use crate::inventory::{Device, DeviceId, Family, Inventory, InventoryIndex, LinkMedium, SiteId};
 use crate::poll::counters;
 use crate::poll::{
-    Counter, EntityInfo, HostResources, IcmpReport, Interface, InterfaceCounters, ProbeKind,
+    Counter, EntityInfo, Fact, HostResources, IcmpReport, Interface, InterfaceCounters, ProbeKind,
     SnmpReport, SystemInfo,
 };
 
@@ -78,9 +78,17 @@ pub struct DeviceState {
     pub entity: Option<EntityInfo>,
     /// HOST-RESOURCES figures.
     pub host: Option<HostResources>,
+    /// What the device says about itself: each fact's current run (value, first and last
+    /// seen), carried over agent restarts from the history ([`NetworkState::seed_facts`]).
+    pub facts: BTreeMap<Fact, FactRecord>,
 }
 
 impl DeviceState {
+    /// The current value of `fact`, if the device ever reported one.
+    pub fn fact(&self, fact: Fact) -> Option<&str> {
+        self.facts.get(&fact).map(|r| r.value.as_str())
+    }
+
     /// Whether the last poll of `probe` over `family` succeeded (`None`: never polled).
     pub fn up(&self, family: Family, probe: ProbeKind) -> Option<bool> {
         match probe {
@@ -286,6 +294,107 @@ impl NetworkState {
             state.host = report.host;
         }
         events
+    }
+
+    /// Take in what an SNMP poll says the device is (call it before [`Self::apply_snmp`], with
+    /// the same report): each fact's run goes on or a new one starts. Returns the events (a
+    /// changed serial is `equipo_reemplazado`, a changed model with the same serial
+    /// `modelo_cambiado`) and the runs to store.
+    pub fn apply_facts(
+        &mut self,
+        device: &Device,
+        report: &SnmpReport,
+        at: DateTime<Utc>,
+        agent: &str,
+    ) -> (Vec<EventRecord>, Vec<FactRecord>) {
+        let observed = report.facts();
+        if observed.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        let state = self.devices.entry(device.id.clone()).or_default();
+        let current = |s: &DeviceState, f: Fact| s.fact(f).map(str::to_owned);
+        let (old_serial, old_model) = (current(state, Fact::Serial), current(state, Fact::Model));
+        let mut runs = Vec::new();
+        for (fact, value) in observed {
+            let run = match state.facts.get_mut(&fact) {
+                Some(run) if run.value == value => {
+                    if at > run.last_at {
+                        run.last_at = at;
+                        run.agent = agent.to_owned();
+                        run.family = report.family;
+                    }
+                    run.clone()
+                }
+                // A late report older than what is known says nothing new.
+                Some(run) if at < run.last_at => continue,
+                _ => {
+                    let run = FactRecord {
+                        device: device.id.clone(),
+                        fact,
+                        value,
+                        first_at: at,
+                        first_agent: agent.to_owned(),
+                        last_at: at,
+                        agent: agent.to_owned(),
+                        family: report.family,
+                    };
+                    state.facts.insert(fact, run.clone());
+                    run
+                }
+            };
+            runs.push(run);
+        }
+        let (new_serial, new_model) = (current(state, Fact::Serial), current(state, Fact::Model));
+        let show =
+            |v: &Option<String>| v.as_deref().map_or("unknown".to_owned(), |v| format!("\"{v}\""));
+        let event = |kind, detail| EventRecord {
+            at,
+            agent: agent.to_owned(),
+            kind,
+            device: Some(device.id.clone()),
+            site: Some(device.site.clone()),
+            family: Some(report.family),
+            probe: Some(ProbeKind::Snmp),
+            detail,
+        };
+        let mut events = Vec::new();
+        if old_serial.is_some() && new_serial.is_some() && old_serial != new_serial {
+            events.push(event(
+                EventKind::DeviceReplaced,
+                format!(
+                    "serial {} (model {}) is now serial {} (model {}): the equipment was replaced",
+                    show(&old_serial),
+                    show(&old_model),
+                    show(&new_serial),
+                    show(&new_model)
+                ),
+            ));
+        } else if old_model.is_some() && new_model.is_some() && old_model != new_model {
+            events.push(event(
+                EventKind::ModelChanged,
+                format!(
+                    "model {} is now {} (serial {})",
+                    show(&old_model),
+                    show(&new_model),
+                    show(&new_serial)
+                ),
+            ));
+        }
+        (events, runs)
+    }
+
+    /// Take in the facts the history holds (at start), keeping each device's latest run per
+    /// fact, so a device replaced while vigia was stopped is still seen as replaced.
+    pub fn seed_facts(&mut self, runs: impl IntoIterator<Item = FactRecord>) {
+        for run in runs {
+            let state = self.devices.entry(run.device.clone()).or_default();
+            match state.facts.get(&run.fact) {
+                Some(known) if known.last_at >= run.last_at => {}
+                _ => {
+                    state.facts.insert(run.fact, run);
+                }
+            }
+        }
     }
 
     fn update_site(
@@ -538,5 +647,86 @@ mod tests {
         assert_eq!(kinds(ev), [DeviceDown]);
         let ev = s.apply_icmp(&idx, &dev, icmp(false, Ipv6), t(0), "a");
         assert_eq!(kinds(ev), [DeviceDown, SiteIsolated]);
+    }
+
+    fn identity(serial: &str, model: &str, family: Family) -> SnmpReport {
+        SnmpReport {
+            family,
+            system: Some(SystemInfo {
+                descr: Some("FortiGate".into()),
+                object_id: Some("1.3.6.1.4.1.12356.101.1".into()),
+                ..SystemInfo::default()
+            }),
+            entity: (family == Family::Ipv4).then(|| EntityInfo {
+                index: Some(1),
+                model: Some(model.into()),
+                serial: Some(serial.into()),
+                ..EntityInfo::default()
+            }),
+            interfaces: vec![],
+            ..snmp(100, 0)
+        }
+    }
+
+    #[test]
+    fn a_changed_serial_is_one_replacement_and_a_changed_model_alone_is_a_model_change() {
+        let inv = inventory();
+        let dev = inv.device("sw-grau").unwrap().clone();
+        let mut s = NetworkState::new();
+        let (ev, runs) = s.apply_facts(&dev, &identity("SN-1", "FG-500E", Family::Ipv4), t(0), "a");
+        assert!(ev.is_empty(), "the first sighting is no change");
+        assert_eq!(runs.len(), 4, "descr, object id, model, serial");
+        // The IPv6 poll of the same cycle reports only the system group: no change.
+        let (ev, _) = s.apply_facts(&dev, &identity("", "", Family::Ipv6), t(0), "a");
+        assert!(ev.is_empty());
+        let (ev, runs) =
+            s.apply_facts(&dev, &identity("SN-1", "FG-500E", Family::Ipv4), t(60), "a");
+        assert!(ev.is_empty());
+        let serial = runs.iter().find(|r| r.fact == Fact::Serial).unwrap();
+        assert_eq!((serial.first_at, serial.last_at), (t(0), t(60)), "the run goes on");
+        // Swapped: one event, with both serials and models.
+        let (ev, runs) =
+            s.apply_facts(&dev, &identity("SN-2", "FG-600E", Family::Ipv4), t(120), "a");
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, EventKind::DeviceReplaced);
+        assert_eq!(
+            ev[0].detail,
+            "serial \"SN-1\" (model \"FG-500E\") is now serial \"SN-2\" (model \"FG-600E\"): \
+             the equipment was replaced"
+        );
+        let serial = runs.iter().find(|r| r.fact == Fact::Serial).unwrap();
+        assert_eq!((serial.value.as_str(), serial.first_at), ("SN-2", t(120)), "a new run");
+        assert!(
+            s.apply_facts(&dev, &identity("SN-2", "FG-600E", Family::Ipv4), t(180), "a")
+                .0
+                .is_empty()
+        );
+        // Same serial, other model (a relabelled chassis, a firmware that renames it).
+        let (ev, _) = s.apply_facts(&dev, &identity("SN-2", "FG-601E", Family::Ipv4), t(240), "a");
+        assert_eq!(ev.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventKind::ModelChanged]);
+        // A failed poll says nothing about identity.
+        let mut failed = identity("SN-3", "X", Family::Ipv4);
+        failed.outcome = SnmpOutcome::Timeout;
+        assert_eq!(s.apply_facts(&dev, &failed, t(300), "a"), (vec![], vec![]));
+    }
+
+    #[test]
+    fn facts_seeded_from_the_history_make_a_replacement_seen_across_restarts() {
+        let inv = inventory();
+        let dev = inv.device("sw-grau").unwrap().clone();
+        let mut first = NetworkState::new();
+        let (_, runs) = first.apply_facts(&dev, &identity("SN-1", "M", Family::Ipv4), t(0), "a");
+        let mut older = runs.clone();
+        for r in &mut older {
+            r.first_at = t(-600);
+            r.last_at = t(-500);
+            r.value = format!("{}-old", r.value);
+        }
+        // A new agent, seeded with both runs: the latest wins.
+        let mut again = NetworkState::new();
+        again.seed_facts(older.into_iter().chain(runs));
+        assert_eq!(again.devices["sw-grau"].fact(Fact::Serial), Some("SN-1"));
+        let (ev, _) = again.apply_facts(&dev, &identity("SN-9", "M", Family::Ipv4), t(60), "b");
+        assert_eq!(ev.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventKind::DeviceReplaced]);
     }
 }

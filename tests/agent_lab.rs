@@ -4,7 +4,10 @@
 //! Proves: a device taken down is `vigia_device_up 0` within two intervals and an event is
 //! stored; brought back, an up event; a reload that removes a device removes its series; an
 //! invalid reload keeps the old inventory and says so; `promtool check metrics` finds nothing
-//! to say; SIGTERM exits 0 with every row the agent reported stored.
+//! to say; what a device reports of itself (sysObjectID, ENTITY-MIB model and serial, served
+//! by the lab's snmpd) reaches /api/devices, and swapping its serial and model while the agent
+//! runs gives exactly one stored `equipo_reemplazado` event and a device "en discrepancia";
+//! SIGTERM exits 0 with every row the agent reported stored.
 //!
 //! Needs root, /dev/net/tun, iproute2, snmpd and promtool (`scripts/deps test`); without them it
 //! fails saying what is missing.
@@ -62,7 +65,8 @@ defaults:
   poll: {{ icmp_interval: 2s, snmp_interval: 4s, timeout: 1s, retries: 0, icmp_count: 2 }}
 devices:
   - {{ id: srv-a, site: main, class: server, ipv4: {}, ipv6: "{}" }}
-  - {{ id: sw-grau, site: grau, class: switch, ipv4: {}, ipv6: "{}", uplink: true, snmp: v3 }}
+  - {{ id: sw-grau, site: grau, class: switch, ipv4: {}, ipv6: "{}", uplink: true, snmp: v3,
+      vendor: Cisco, model: WS-C2960X-24PS-L, serial: FOC0000A001 }}
   - {{ id: sw-teatro, site: teatro, class: switch, ipv4: {}, uplink: true }}
 {extra}"#,
         block.v4(10),
@@ -257,6 +261,21 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
         serde_json::from_str(&get(&client, &agent.url("/api/devices")).await).unwrap();
     assert_eq!(devices.as_array().unwrap().len(), 4, "{devices}");
 
+    // What sw-grau says about itself (the lab serves its inventory entry's ENTITY chassis row
+    // and Cisco's sysObjectID) agrees with the inventory.
+    let grau = wait_identity(&client, &agent, "FOC0000A001").await;
+    assert_eq!(grau["verdict"], "match", "{grau}");
+    assert_eq!(grau["reported"]["vendor"]["value"], "Cisco", "{grau}");
+    assert_eq!(grau["reported"]["model"]["value"], "WS-C2960X-24PS-L", "{grau}");
+    // The equipment is swapped while the agent runs: another serial and model.
+    let mut swapped = inv.device("sw-grau").unwrap().clone();
+    swapped.serial = Some("FOC0000B002".into());
+    swapped.model = Some("WS-C2960X-48TS-L".into());
+    lab.serve("sw-grau", &lab_twin::identity(&swapped).1).await.unwrap();
+    let grau = wait_identity(&client, &agent, "FOC0000B002").await;
+    assert_eq!(grau["verdict"], "mismatch", "the inventory still declares the old one: {grau}");
+    assert_eq!(grau["reported"]["model"]["value"], "WS-C2960X-48TS-L", "{grau}");
+
     // Down within two intervals, with the site isolated (sw-grau is its uplink).
     lab.cut("sw-grau").await.unwrap();
     let bound = ICMP_INTERVAL * 2 + Duration::from_secs(2);
@@ -380,11 +399,86 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
     // Start, the reload that removed sw-extra (the SIGHUP reload restored the same content).
     assert_eq!(global(EventKind::InventoryChanged), 2, "{stored_events:#?}");
     assert_eq!(global(EventKind::InventoryReloadFailed), 1);
+    // One replacement, however many polls and families saw the new serial.
+    let replaced: Vec<_> =
+        stored_events.iter().filter(|e| e.kind == EventKind::DeviceReplaced).collect();
+    assert_eq!(replaced.len(), 1, "{replaced:#?}");
+    assert_eq!(replaced[0].device.as_deref(), Some("sw-grau"));
+    assert_eq!(
+        replaced[0].detail,
+        "serial \"FOC0000A001\" (model \"WS-C2960X-24PS-L\") is now serial \"FOC0000B002\" \
+         (model \"WS-C2960X-48TS-L\"): the equipment was replaced"
+    );
+    assert_eq!(global(EventKind::ModelChanged), 0, "the model changed with the serial");
+    // The history keeps both serials' runs, and the inventory report reads them back.
+    let facts = store.facts().await.unwrap();
+    let serials: Vec<&str> = facts
+        .iter()
+        .filter(|f| f.device == "sw-grau" && f.fact == vigia::poll::Fact::Serial)
+        .map(|f| f.value.as_str())
+        .collect();
+    assert_eq!(serials, ["FOC0000A001", "FOC0000B002"]);
+    let history = vigia::history::History { facts, ..Default::default() };
+    let as_of = vigia::history::AsOf::at(ended);
+    let (now_inv, _) = vigia::inventory::load(&inv_dir, Secrets::Require).unwrap();
+    let check = vigia::discovered::analyse(&now_inv, &history, as_of);
+    assert_eq!(check.replacements.len(), 1);
+    let verdict = |id: &str| check.devices.iter().find(|d| d.device == id).unwrap().verdict;
+    assert_eq!(verdict("sw-grau"), vigia::discovered::Verdict::Mismatch);
+    // sw-teatro is polled over v2c and declares nothing; the lab serves it no ENTITY row and
+    // net-snmp's own sysObjectID names software, not a maker: no data either side.
+    assert_eq!(verdict("sw-teatro"), vigia::discovered::Verdict::NoData);
+    // The same through the command line: `vigia report inventory` on the agent's store, in
+    // JSON, and the Spanish Markdown's verdict and replacement.
+    let report = |format: &str| {
+        let out = Command::new(VIGIA)
+            .args(["report", "inventory", "--format", format, "--inventory"])
+            .arg(&inv_dir)
+            .arg("--db")
+            .arg(format!("sqlite://{}", db.display()))
+            .envs(SECRETS)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&report("json")).unwrap();
+    assert_eq!(json["schema"], "vigia.inventory/1");
+    let grau = json["devices"].as_array().unwrap().iter().find(|d| d["device"] == "sw-grau");
+    assert_eq!(grau.unwrap()["verdict"], "mismatch", "{json}");
+    assert_eq!(json["replacements"][0]["new_serial"], "FOC0000B002", "{json}");
+    let md = report("md");
+    assert!(md.contains("| discrepancia |") && md.contains("| FOC0000A001 |"), "{md}");
 
     lab.down().await.unwrap();
     assert_nothing_of(&state);
     drop(block);
     let _ = Path::new(&db);
+}
+
+/// sw-grau's `identity` in /api/devices once it reports `serial` (within a bound).
+async fn wait_identity(
+    client: &reqwest::Client,
+    agent: &AgentProcess,
+    serial: &str,
+) -> serde_json::Value {
+    let deadline = Instant::now() + SNMP_INTERVAL * 4 + Duration::from_secs(10);
+    loop {
+        let devices: serde_json::Value =
+            serde_json::from_str(&get(client, &agent.url("/api/devices")).await).unwrap();
+        let grau = devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == "sw-grau")
+            .expect("sw-grau listed")["identity"]
+            .clone();
+        if grau["reported"]["serial"]["value"] == serial {
+            return grau;
+        }
+        assert!(Instant::now() < deadline, "sw-grau never reported serial {serial}: {grau}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// None of the lab's namespaces remain.

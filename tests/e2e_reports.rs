@@ -1459,7 +1459,8 @@ async fn indicators(ctx: &Ctx) {
         assert_eq!(num(&value(&b, s.f_value)), 1.0);
         assert_eq!(num(&value(&b, s.f_progress)), 1.0);
         let d = Sheet::read(&mut wb, s.detail);
-        let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed] = s.kinds;
+        let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed, k_detected] =
+            s.kinds;
         let count = |kind: &str| {
             d.rows.iter().filter(|r| d.cell(r, cols.kind) == &Data::String(kind.into())).count()
         };
@@ -1470,9 +1471,10 @@ async fn indicators(ctx: &Ctx) {
                 count(k_site_eval),
                 count(k_dev_impr),
                 count(k_site_impr),
-                count(k_renewed)
+                count(k_renewed),
+                count(k_detected)
             ],
-            [4, 13, 4, 1, 1, 1]
+            [4, 13, 4, 1, 1, 1, 0]
         );
         let renewed = d
             .rows

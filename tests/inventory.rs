@@ -165,6 +165,11 @@ fn the_json_schema_agrees_with_the_reader() {
         let docs = as_json(&file);
         assert!(docs.iter().any(|d| !validator.is_valid(d)), "schema accepts {case}");
     }
+    for case in ["catalog-unknown-key", "catalog-bad-dates", "catalog-incomplete"] {
+        let file = Path::new("tests/resources/inventories/bad").join(case).join("catalog.yaml");
+        let docs = as_json(&file);
+        assert!(docs.iter().any(|d| !validator.is_valid(d)), "schema accepts {case}");
+    }
 }
 
 /// A secret named both ways (`NAME_env` and `NAME_file`, as the shipped inventory does) comes

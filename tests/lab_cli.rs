@@ -31,6 +31,9 @@ use lab_twin::TwinError;
 use peers::*;
 use support::{AUTH_PASS, PRIV_PASS, assert_nothing_remains, unique_name};
 
+/// ENTITY-MIB entPhysicalSerialNum.1: the chassis row the twin serves from the inventory.
+const ENT_SERIAL: &str = ".1.3.6.1.2.1.47.1.1.1.1.11.1";
+
 /// The lab, vigia's ICMP sockets and net-snmp's `snmpget`, which these tests probe with.
 fn prerequisites() {
     support::prerequisites();
@@ -303,7 +306,11 @@ fn the_tacna_inventory_makes_a_lab_spec_of_its_polled_devices() {
     let fw =
         spec.devices.iter().find(|d| d.id == "fw-fortigate-500e").unwrap().agent.as_ref().unwrap();
     assert_eq!(fw.sys_descr, "Fortinet FortiGate 500E firewall (vigia lab)");
-    assert_eq!(fw.entity_model.as_deref(), Some("FortiGate 500E"));
+    // What the inventory records of the firewall, it reports: vendor (sysObjectID) and model.
+    assert_eq!(fw.sys_object_id.as_deref(), Some(".1.3.6.1.4.1.12356"));
+    let model = vigia_lab::Oid::parse(".1.3.6.1.2.1.47.1.1.1.1.13.1").unwrap();
+    assert_eq!(fw.served.objects.get(&model), Some(&vigia_lab::Value::text("FortiGate 500E")));
+    assert!(spec.served_program.is_some());
     let teatro = spec.devices.iter().find(|d| d.id == "sw-teatro-municipal").unwrap();
     assert_eq!(teatro.link, Some(LinkModel::RADIO));
 

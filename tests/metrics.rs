@@ -177,6 +177,17 @@ fn small_agent() -> Shared {
                 if d.class == DeviceClass::Server && address.is_ipv4() {
                     r.truncated = Some(Truncation::Rows);
                 }
+                if d.id == "fw-central" {
+                    // What it reports of itself: its declared model, another serial.
+                    r.entity = Some(vigia::poll::EntityInfo {
+                        index: Some(1),
+                        model: Some("FortiGate-500E".into()),
+                        serial: Some("FG5H0E0000000099".into()),
+                        ..Default::default()
+                    });
+                }
+                let (events, _) = shared.state.apply_facts(d, &r, now, "test");
+                assert!(events.is_empty(), "a first sighting is no change");
                 shared.polls.add_snmp(&r);
                 shared.state.apply_snmp(d, r, now, "test");
             }

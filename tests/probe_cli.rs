@@ -260,6 +260,10 @@ async fn vigia_probe_shows_rtt_system_group_interfaces_and_wrong_credentials() {
         assert!(t.contains("ICMP  ok") && t.contains("SNMP  ok"), "{t}");
     }
     assert!(teatro_text.contains("link radio") && grau_text.contains("link fibre"));
+    // What sw-grau says it is: the lab serves Cisco's sysObjectID and a chassis with the
+    // inventory's model.
+    assert!(grau_text.contains("vendor       Cisco (sysObjectID, enterprise 9)"), "{grau_text}");
+    assert!(grau_text.contains("entity       model C9200  serial -"), "{grau_text}");
 
     // A changed v3 password: ICMP answers, SNMP is refused, and the detail says the agent
     // knows the user. A changed community: a timeout that says it may be the community.

@@ -636,3 +636,56 @@ async fn interface_counters_move_between_two_polls_when_traffic_flows() {
     lab.down().await.unwrap();
     assert_nothing_remains(&state);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_device_strings_are_read_safe_and_bounded() {
+    // A real snmpd serving, through the lab's pass_persist table, a chassis whose serial holds a
+    // terminal escape, a NUL, invalid UTF-8, a bidirectional override and 300 more bytes, and
+    // whose model is 440 bytes of text with line breaks (kept under one Ethernet frame: the
+    // 64 KiB case is the unit tests' of poll::text, which a UDP answer cannot carry).
+    prerequisites();
+    let block = AddressBlock::claim().unwrap();
+    let mut d = device("sw-x", Some(block.v4(92)), None, LinkModel::LAN);
+    let chassis = vigia_lab::PhysicalEntity {
+        descr: "chassis".into(),
+        class: vigia_lab::served::CLASS_CHASSIS,
+        name: "chassis".into(),
+        serial: "placeholder".into(),
+        mfg_name: "Cisco".into(),
+        model: "WS-C2960X\r\n".repeat(40),
+        ..vigia_lab::PhysicalEntity::default()
+    };
+    let mut table = vigia_lab::ServedTable::entity(&[chassis]);
+    let mut serial = b"SN\x1b[31m\x00\xff\xfe".to_vec();
+    serial.extend("\u{202E}".as_bytes());
+    serial.extend([b'9'; 300]);
+    let serial_oid = vigia_lab::Oid::parse(".1.3.6.1.2.1.47.1.1.1.1.11.1").unwrap();
+    table.objects.insert(serial_oid, vigia_lab::Value::bytes(&serial));
+    d.agent.as_mut().unwrap().served = table;
+    let mut spec = spec(&block, 8, vec![d]);
+    spec.served_program = lab_twin::served_program();
+    let lab = Lab::up(spec).await.unwrap();
+    let state = lab.state();
+    let query = SnmpQuery { system: true, interfaces: false, entity: true, host_resources: false };
+    let r = poll(&target(IpAddr::V4(block.v4(92)), v3_ok()), query).await;
+    lab.down().await.unwrap();
+    assert_nothing_remains(&state);
+
+    assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
+    let e = r.entity.as_ref().expect("the chassis was read");
+    let serial = e.serial.as_deref().unwrap();
+    // Escape, NUL and override replaced, invalid bytes replaced, never dropped; cut at 255
+    // characters and marked.
+    assert!(serial.starts_with("SN\u{FFFD}[31m\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}999"), "{serial:?}");
+    assert_eq!(serial.chars().count(), vigia::poll::text::MAX_DEVICE_TEXT_CHARS + 1);
+    assert!(serial.ends_with(vigia::poll::text::CUT_MARK));
+    let model = e.model.as_deref().unwrap();
+    assert!(model.starts_with("WS-C2960X WS-C2960X "), "line breaks are one space: {model:?}");
+    assert_eq!(model.chars().count(), vigia::poll::text::MAX_DEVICE_TEXT_CHARS + 1);
+    for text in [serial, model] {
+        assert!(!text.chars().any(|c| c.is_control()), "{text:?}");
+    }
+    // What the state keeps, and the history stores, is the same safe text.
+    let facts = r.facts();
+    assert!(facts.iter().any(|(f, v)| *f == vigia::poll::Fact::Serial && v == serial), "{facts:?}");
+}

@@ -17,7 +17,8 @@ use vigia::inventory::{self, DeviceClass, Inventory, Secrets};
 use vigia::ipv6::{Stage, Threshold};
 use vigia::lifecycle::{Priority, Reason};
 use vigia::report::{
-    self, CheckFormat, IndicatorsFormat, Ipv6Format, Lang, LinksFormat, RenewalFormat,
+    self, CheckFormat, IndicatorsFormat, InventoryFormat, Ipv6Format, Lang, LinksFormat,
+    RenewalFormat,
 };
 
 const SMALL: &str = "tests/resources/reports/small";
@@ -373,6 +374,16 @@ fn small_scenario_outputs_match_their_snapshots() {
         ("renewal.en.md", report::renewal(&inv, &h, a, Lang::En, RenewalFormat::Md).unwrap()),
         ("renewal.es.csv", report::renewal(&inv, &h, a, Lang::Es, RenewalFormat::Csv).unwrap()),
         ("renewal.json", report::renewal(&inv, &h, a, Lang::Es, RenewalFormat::Json).unwrap()),
+        ("inventory.es.md", report::inventory(&inv, &h, a, Lang::Es, InventoryFormat::Md).unwrap()),
+        ("inventory.en.md", report::inventory(&inv, &h, a, Lang::En, InventoryFormat::Md).unwrap()),
+        (
+            "inventory.es.csv",
+            report::inventory(&inv, &h, a, Lang::Es, InventoryFormat::Csv).unwrap(),
+        ),
+        (
+            "inventory.json",
+            report::inventory(&inv, &h, a, Lang::Es, InventoryFormat::Json).unwrap(),
+        ),
         ("ipv6.es.txt", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Text).unwrap()),
         ("ipv6.es.md", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Md).unwrap()),
         ("ipv6.json", report::ipv6(&inv, &h, a, Lang::Es, Ipv6Format::Json).unwrap()),
@@ -542,6 +553,142 @@ fn the_renewal_workbook_speaks_english_on_request_and_is_reproducible() {
 }
 
 #[test]
+fn the_inventory_report_sets_what_devices_say_beside_the_inventory() {
+    // Hand-computed from history.json's facts (README): fw-central reports its declared model
+    // (other spelling) and, since 2026-05-10 12:00, another serial: a replacement, and a
+    // mismatch with its declared serial; sw-norte declares nothing and reports Cisco, a model
+    // and a serial; ap-teatro has no SNMP; the others are polled and report nothing (a fact
+    // first seen after the report's instant is not seen yet).
+    let (inv, h) = small();
+    let c = vigia::discovered::analyse(&inv, &h, small_as_of());
+    let verdict = |id: &str| c.devices.iter().find(|d| d.device == id).unwrap().verdict;
+    use vigia::discovered::Verdict;
+    assert_eq!(verdict("fw-central"), Verdict::Mismatch);
+    assert_eq!(verdict("sw-norte"), Verdict::DiscoveredOnly);
+    assert_eq!(verdict("ap-teatro"), Verdict::NoSnmp);
+    assert_eq!(verdict("sw-central"), Verdict::NoData);
+    assert_eq!(verdict("srv-app"), Verdict::NoData);
+    assert_eq!(c.devices.len(), 6, "sw-central-old was retired");
+    assert_eq!(c.replacements.len(), 1);
+    let r = &c.replacements[0];
+    assert_eq!(
+        (r.old_serial.as_str(), r.new_serial.as_str()),
+        ("FG5H0E0000000001", "FG5H0E0000000099")
+    );
+    assert_eq!(r.at.to_rfc3339(), "2026-05-10T12:00:00+00:00");
+    // The renewal report shows the discovered vendor and model where the inventory has none,
+    // marked as discovered, never as declared.
+    let md = String::from_utf8(
+        report::renewal(&inv, &h, small_as_of(), Lang::Es, RenewalFormat::Md).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        md.contains("| sw-norte | Mercado Norte | switch | Cisco (descubierto) | WS-C2960X-24PS-L (descubierto) |"),
+        "{md}"
+    );
+    assert!(!md.contains("FortiGate-500E"), "a declared model is shown as declared");
+}
+
+/// What a person does with `inventory suggest`'s fragment: copy each device's lines (comments
+/// and values) under the `- id:` line of its entry in `devices.yaml`.
+fn merge_suggestion(devices_yaml: &str, fragment: &str) -> String {
+    let mut by_id: Vec<(String, Vec<String>)> = Vec::new();
+    for line in fragment.lines() {
+        if let Some(id) = line.strip_prefix("  - id: ") {
+            by_id.push((serde_json::from_str(id).expect("a quoted id"), Vec::new()));
+        } else if line.starts_with("    ") {
+            by_id.last_mut().expect("lines under an id").1.push(line.to_owned());
+        }
+    }
+    let mut out = String::new();
+    for line in devices_yaml.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if let Some(id) = line.strip_prefix("  - id: ")
+            && let Some((_, lines)) = by_id.iter().find(|(i, _)| i == id)
+        {
+            for l in lines {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn inventory_suggest_proposes_only_gaps_and_its_fragment_merged_passes_check() {
+    let (inv, mut h) = small();
+    // A device string no YAML writer may trust: quotes, a colon, a hash, a backslash, accents.
+    let hostile = "SN: \"x\" #1 \\ ñ";
+    h.facts.push(vigia::history::FactRecord {
+        device: "radio-teatro".into(),
+        fact: vigia::poll::Fact::Serial,
+        value: hostile.into(),
+        first_at: "2026-06-01T00:00:00Z".parse().unwrap(),
+        first_agent: "agent-a".into(),
+        last_at: "2026-06-30T23:00:00Z".parse().unwrap(),
+        agent: "agent-a".into(),
+        family: vigia::inventory::Family::Ipv4,
+    });
+    let check = vigia::discovered::analyse(&inv, &h, small_as_of());
+    let fragment = report::suggest::yaml(&check, Lang::Es);
+    // fw-central declares vendor, model and serial (one disagrees): nothing proposed for it.
+    assert!(!fragment.contains("fw-central"), "{fragment}");
+    assert!(fragment.contains("  - id: \"sw-norte\"\n"), "{fragment}");
+    assert!(fragment.contains("    model: \"WS-C2960X-24PS-L\"\n"), "{fragment}");
+    assert!(fragment.contains("# ENTITY-MIB entPhysicalSerialNum: visto del 2026-04-01 00:05 UTC al 2026-06-30 23:50 UTC (agent-a, IPv4)"), "{fragment}");
+
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(format!("{SMALL}/inventory")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let devices = std::fs::read_to_string(dir.path().join("devices.yaml")).unwrap();
+    let merged = merge_suggestion(&devices, &fragment);
+    assert_ne!(merged, devices);
+    std::fs::write(dir.path().join("devices.yaml"), &merged).unwrap();
+    let checked = inventory::check(dir.path(), Secrets::Warn);
+    assert!(checked.errors().next().is_none(), "{:#?}\n{merged}", checked.diagnostics);
+    let merged_inv = checked.inventory.expect("the merged inventory is valid");
+    let norte = merged_inv.device("sw-norte").unwrap();
+    assert_eq!(
+        (norte.vendor.as_deref(), norte.model.as_deref(), norte.serial.as_deref()),
+        (Some("Cisco"), Some("WS-C2960X-24PS-L"), Some("FOC1234X0AB"))
+    );
+    assert_eq!(merged_inv.device("radio-teatro").unwrap().serial.as_deref(), Some(hostile));
+    // Merged, what was discovered only now matches, and nothing is left to propose.
+    let again = vigia::discovered::analyse(&merged_inv, &h, small_as_of());
+    let verdict = |id: &str| again.devices.iter().find(|d| d.device == id).unwrap().verdict;
+    assert_eq!(verdict("sw-norte"), vigia::discovered::Verdict::Match);
+    assert_eq!(verdict("radio-teatro"), vigia::discovered::Verdict::Match);
+    assert!(vigia::discovered::suggestions(&again).is_empty());
+    let nothing = report::suggest::yaml(&again, Lang::En);
+    assert!(nothing.ends_with("devices: []\n"), "{nothing}");
+}
+
+#[test]
+fn the_inventory_workbook_reads_back_typed() {
+    let (inv, h) = small();
+    let bytes =
+        report::inventory(&inv, &h, small_as_of(), Lang::Es, InventoryFormat::Xlsx).unwrap();
+    let mut wb = workbook(bytes.clone());
+    assert_eq!(wb.sheet_names(), ["Equipos", "Reemplazos detectados"]);
+    assert_header_frozen_and_filtered(&bytes, &wb, &["Equipos", "Reemplazos detectados"]);
+    let d = wb.worksheet_range("Equipos").unwrap();
+    assert_eq!(d.height(), 7, "header and six devices in service");
+    assert_eq!(cell(&d, 0, 10), &Data::String("Veredicto".into()));
+    let fw = d.rows().find(|r| r[0] == Data::String("fw-central".into())).unwrap();
+    assert_eq!(fw[9], Data::String("FG5H0E0000000099".into()));
+    assert_eq!(fw[10], Data::String("discrepancia".into()));
+    let r = wb.worksheet_range("Reemplazos detectados").unwrap();
+    assert_eq!(r.height(), 2);
+    assert_eq!(cell(&r, 1, 3), &Data::String("FG5H0E0000000001".into()));
+    let en = report::inventory(&inv, &h, small_as_of(), Lang::En, InventoryFormat::Xlsx).unwrap();
+    assert_eq!(workbook(en).sheet_names(), ["Devices", "Replacements detected"]);
+}
+
+#[test]
 fn the_indicators_workbook_reads_back_typed() {
     let (inv, h) = small();
     let bytes =
@@ -577,6 +724,16 @@ fn the_indicators_workbook_reads_back_typed() {
     assert_eq!(renewed[2], Data::String("sw-central".into()));
     assert_eq!(renewed[4].as_date(), Some(day("2026-02-01")));
     assert_eq!(renewed[6], Data::String("sw-central-old".into()));
+    // fw-central's serial changed in May: listed, not counted (AE.7.04's value stays 1).
+    let detected = d
+        .rows()
+        .find(|r| r[1] == Data::String("reemplazo detectado, por confirmar".into()))
+        .expect("the detected replacement is listed");
+    assert_eq!(detected[0], Data::String("AE.7.04".into()));
+    assert_eq!(detected[2], Data::String("fw-central".into()));
+    assert_eq!(detected[4].as_date(), Some(day("2026-05-10")));
+    assert_eq!(detected[5], Data::String("no".into()));
+    assert_eq!(detected[6], Data::String("FG5H0E0000000001 → FG5H0E0000000099".into()));
 }
 
 #[test]

@@ -9,7 +9,7 @@ mod support;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use vigia::inventory::Family;
-use vigia::poll::{Counter, Interface, PollOutcome, ProbeKind, SystemInfo};
+use vigia::poll::{Counter, Fact, Interface, PollOutcome, ProbeKind, SystemInfo};
 use vigia::store::*;
 
 /// Runs each listed test function against SQLite and against PostgreSQL.
@@ -58,6 +58,7 @@ both_backends!(
     a_database_without_a_counter_column_gets_it_at_open,
     events_are_filtered_by_site_device_kind_and_time_and_paginated_newest_first,
     a_poll_series_has_every_poll_of_a_short_window_and_buckets_of_a_long_one,
+    device_facts_keep_each_run_and_its_latest_sighting_across_agents,
 );
 
 fn day(d: u32) -> NaiveDate {
@@ -905,4 +906,50 @@ async fn a_poll_series_has_every_poll_of_a_short_window_and_buckets_of_a_long_on
         .await
         .unwrap();
     assert_eq!((empty.stored, empty.points.len()), (0, 0));
+}
+
+fn run(
+    fact: Fact,
+    value: &str,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    agent: &str,
+) -> FactRecord {
+    FactRecord {
+        device: "fw-core".into(),
+        fact,
+        value: value.into(),
+        first_at: first,
+        first_agent: "agent-a".into(),
+        last_at: last,
+        agent: agent.into(),
+        family: Family::Ipv4,
+    }
+}
+
+async fn device_facts_keep_each_run_and_its_latest_sighting_across_agents(url: &str) {
+    let store = open(url).await;
+    let old = run(Fact::Serial, "FG5H0E0001", t(1, 8, 0), t(1, 9, 0), "agent-a");
+    // The same run seen again, and by both families in one batch (the later sighting wins).
+    let seen = run(Fact::Serial, "FG5H0E0001", t(1, 8, 0), t(1, 10, 0), "agent-a");
+    let seen_v6 = FactRecord {
+        family: Family::Ipv6,
+        ..run(Fact::Serial, "FG5H0E0001", t(1, 8, 0), t(1, 9, 30), "agent-a")
+    };
+    store.insert_facts(std::slice::from_ref(&old)).await.unwrap();
+    store.insert_facts(&[seen.clone(), seen_v6]).await.unwrap();
+    // An older sighting from another agent, stored late, does not move the run back.
+    store
+        .insert_facts(&[run(Fact::Serial, "FG5H0E0001", t(1, 8, 0), t(1, 9, 45), "agent-b")])
+        .await
+        .unwrap();
+    // The serial changed: a new run; the model's run goes on. A hostile value is kept safe.
+    let new = run(Fact::Serial, "FG5H0E0002", t(2, 8, 0), t(2, 8, 0), "agent-b");
+    let model = run(Fact::Model, "FortiGate-500E \u{FFFD}", t(1, 8, 0), t(2, 8, 0), "agent-b");
+    store.insert_facts(&[new.clone(), model.clone()]).await.unwrap();
+    let all = store.facts().await.unwrap();
+    assert_eq!(all, vec![model, seen, new], "by device, fact name, first sighting");
+    // Reopening (another agent starting) reads the same history.
+    store.close().await;
+    assert_eq!(open(url).await.facts().await.unwrap().len(), 3);
 }

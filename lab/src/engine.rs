@@ -25,7 +25,8 @@ use super::link::{LinkStats, spawn_link};
 use super::state::{self, AddressRecord, DeviceState, GUARD_METRIC, LabState, RouteRecord};
 use super::sys::{self, ProcId};
 use super::{
-    Command, DeviceInfo, LabError, LabSpec, LinkModel, RUN_ROOT, find_program, run_dir, snmpd,
+    Command, DeviceInfo, LabError, LabSpec, LinkModel, RUN_ROOT, find_program, run_dir, served,
+    snmpd,
 };
 
 /// What `Lab::up` gets back once the lab answers.
@@ -254,7 +255,7 @@ impl Engine {
                     link: d.link,
                     present: d.present,
                     has_agent: d.agent.is_some(),
-                    dir: dir.join("devices").join(&d.id),
+                    dir: device_dir(&spec.name, &d.id),
                 }
             })
             .collect();
@@ -345,7 +346,21 @@ impl Engine {
         for d in &spec.devices {
             if let Some(agent) = &d.agent {
                 let dev = self.dev(&d.id)?;
-                write_agent_files(&dev.dir, &snmpd::render_config(&spec.name, &d.id, agent))?;
+                let table = dev.dir.join(served::TABLE_FILE);
+                let program = spec.served_program.as_deref().filter(|_| !agent.served.is_empty());
+                let config = snmpd::render_config(
+                    &spec.name,
+                    &d.id,
+                    agent,
+                    program.map(|p| (p, table.as_path())),
+                );
+                write_agent_files(&dev.dir, &config)?;
+                if !agent.served.is_empty() {
+                    agent
+                        .served
+                        .write_atomically(&table)
+                        .map_err(|e| LabError::io(format!("writing {}", table.display()), e))?;
+                }
             }
         }
         let ids: Vec<String> = self
@@ -891,6 +906,11 @@ fn count_bound(pid: u32) -> usize {
                 .unwrap_or(0)
         })
         .sum()
+}
+
+/// A device's directory in lab `lab`: its snmpd.conf, log, persistent state and served table.
+pub(super) fn device_dir(lab: &str, device: &str) -> PathBuf {
+    run_dir(lab).join("devices").join(device)
 }
 
 /// Write a device's snmpd.conf (mode 0600: it holds secrets) and its persistent directory.

@@ -26,6 +26,7 @@ pub mod block;
 mod engine;
 pub mod holder;
 pub mod link;
+pub mod served;
 mod snmpd;
 pub mod state;
 pub mod sys;
@@ -44,6 +45,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use self::link::LinkModel;
 use self::link::LinkStats;
+pub use self::served::{Oid, PhysicalEntity, ServedTable, Value};
 use self::state::{GUARD_METRIC, LabState, RouteRecord};
 
 /// Where labs keep their state, snmpd configurations and logs: `/run/vigia/lab/NAME/`.
@@ -88,6 +90,11 @@ pub struct LabSpec {
     /// monitor passes the one its own SNMP probe builds, so the lab needs no SNMP encoder.
     /// Required when any device has an agent.
     pub readiness_request: Vec<u8>,
+    /// The program snmpd runs to serve agents' [`ServedTable`]s (`vigia-lab-holder`, whose
+    /// `--pass-persist` mode is [`served::pass_persist_main`]). Required when an agent serves
+    /// anything.
+    #[serde(default)]
+    pub served_program: Option<PathBuf>,
 }
 
 /// One device of a lab.
@@ -123,10 +130,13 @@ pub struct AgentConfig {
     pub sys_descr: String,
     /// sysContact.
     pub sys_contact: String,
-    /// ENTITY-MIB entPhysicalModelName.1, if known.
-    pub entity_model: Option<String>,
-    /// ENTITY-MIB entPhysicalSerialNum.1, if known.
-    pub entity_serial: Option<String>,
+    /// sysObjectID (dotted); net-snmp's own when `None`.
+    #[serde(default)]
+    pub sys_object_id: Option<String>,
+    /// Objects served beyond net-snmp's MIBs (ENTITY-MIB rows, vendor tables), changeable while
+    /// the agent runs ([`Lab::serve`]); its subtrees are fixed when the agent starts.
+    #[serde(default)]
+    pub served: ServedTable,
 }
 
 impl fmt::Debug for AgentConfig {
@@ -138,8 +148,15 @@ impl fmt::Debug for AgentConfig {
             .field("sys_location", &self.sys_location)
             .field("sys_descr", &self.sys_descr)
             .field("sys_contact", &self.sys_contact)
-            .field("entity_model", &self.entity_model)
-            .field("entity_serial", &self.entity_serial)
+            .field("sys_object_id", &self.sys_object_id)
+            .field(
+                "served",
+                &format_args!(
+                    "{} objects in {:?}",
+                    self.served.objects.len(),
+                    self.served.subtrees
+                ),
+            )
             .finish()
     }
 }
@@ -545,6 +562,26 @@ pub fn validate(spec: &LabSpec) -> Result<(), LabError> {
             reason: "devices have SNMP agents but the spec has no readiness request",
         });
     }
+    let serves =
+        spec.devices.iter().any(|d| d.agent.as_ref().is_some_and(|a| !a.served.is_empty()));
+    if serves {
+        match &spec.served_program {
+            None => {
+                return Err(LabError::InvalidSpec {
+                    reason: "agents serve tables but the spec names no served_program",
+                });
+            }
+            Some(p)
+                if !p.is_absolute()
+                    || p.to_str().is_none_or(|t| t.contains(char::is_whitespace)) =>
+            {
+                return Err(LabError::InvalidSpec {
+                    reason: "served_program must be an absolute path without blanks (snmpd splits its command line)",
+                });
+            }
+            Some(_) => {}
+        }
+    }
     Ok(())
 }
 
@@ -645,6 +682,8 @@ pub struct Lab {
     devices: Vec<DeviceInfo>,
     cuts: BTreeMap<String, Arc<AtomicBool>>,
     stats: BTreeMap<String, Arc<LinkStats>>,
+    /// Each agent's served subtrees, fixed when it started.
+    served: BTreeMap<String, Vec<Oid>>,
     state: Arc<std::sync::Mutex<LabState>>,
     tx: Option<mpsc::UnboundedSender<Command>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -668,6 +707,11 @@ impl Lab {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let name = spec.name.clone();
+        let served = spec
+            .devices
+            .iter()
+            .filter_map(|d| d.agent.as_ref().map(|a| (d.id.clone(), a.served.subtrees.clone())))
+            .collect();
         let thread = std::thread::Builder::new()
             .name(format!("lab-{}", spec.name))
             .spawn(move || engine::run(spec, rx, ready_tx))
@@ -680,6 +724,7 @@ impl Lab {
                 devices: ready.devices,
                 cuts: ready.cuts,
                 stats: ready.stats,
+                served,
                 state: ready.state,
                 tx: Some(tx),
                 thread: Some(thread),
@@ -887,6 +932,45 @@ impl Lab {
             .map_err(|e| LabError::io(format!("sysctls of {ns}"), e))
     }
 
+    /// Where device `device`'s served table is kept while the lab runs; anything with root may
+    /// rewrite it (atomically: [`ServedTable::write_atomically`]) and the agent serves the new
+    /// values from its next request.
+    pub fn served_path(&self, device: &str) -> PathBuf {
+        engine::device_dir(&self.name, device).join(served::TABLE_FILE)
+    }
+
+    /// Serve `table` on device `device`'s agent from its next request: a serial swapped, a
+    /// signal that degrades, a counter's new rate. The subtrees must be those the agent was
+    /// started with (snmpd registers them once).
+    pub async fn serve(&self, device: &str, table: &ServedTable) -> Result<(), LabError> {
+        let invalid = |reason: String| LabError::InvalidDevice { device: device.into(), reason };
+        let info = self.device(device).ok_or_else(|| LabError::UnknownDevice {
+            lab: self.name.clone(),
+            device: device.into(),
+        })?;
+        if !info.has_agent {
+            return Err(LabError::NoAgent { device: device.into() });
+        }
+        let registered = self.served.get(device).cloned().unwrap_or_default();
+        if table.subtrees != registered {
+            return Err(invalid(format!(
+                "the agent serves the subtrees {registered:?}, fixed when it started; the new \
+                 table has {:?}",
+                table.subtrees
+            )));
+        }
+        table.check().map_err(invalid)?;
+        let path = self.served_path(device);
+        let table = table.clone();
+        tokio::task::spawn_blocking(move || {
+            table
+                .write_atomically(&path)
+                .map_err(|e| LabError::io(format!("writing {}", path.display()), e))
+        })
+        .await
+        .map_err(|e| LabError::io("writing a served table", std::io::Error::other(e)))?
+    }
+
     /// Remove everything the lab made, by the ids it recorded, and say what could not be.
     pub async fn down(mut self) -> Result<(), LabError> {
         let result = self.ask(Command::Down).await;
@@ -932,6 +1016,7 @@ mod tests {
             seed: 1,
             devices,
             readiness_request: vec![],
+            served_program: None,
         }
     }
 
@@ -1000,8 +1085,8 @@ mod tests {
             sys_location: "x".into(),
             sys_descr: "x".into(),
             sys_contact: "x".into(),
-            entity_model: None,
-            entity_serial: None,
+            sys_object_id: None,
+            served: ServedTable::default(),
         });
         assert!(matches!(validate(&spec(vec![d.clone()])), Err(LabError::InvalidDevice { .. })));
         // A present one still needs a request that proves its agent answers.
@@ -1042,8 +1127,8 @@ mod tests {
             sys_location: "b".into(),
             sys_descr: "c".into(),
             sys_contact: "d".into(),
-            entity_model: None,
-            entity_serial: None,
+            sys_object_id: None,
+            served: ServedTable::default(),
         };
         let text = format!("{agent:?}");
         assert!(!text.contains("s3cret"), "{text}");

@@ -17,12 +17,8 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::process::{Child, Command};
 
+use super::served::{self, Oid};
 use super::{AgentConfig, AuthProtocol, LabError, PrivProtocol, find_program, sys};
-
-/// ENTITY-MIB entPhysicalModelName of the first entity.
-pub const ENT_PHYSICAL_MODEL_NAME_1: &str = ".1.3.6.1.2.1.47.1.1.1.1.13.1";
-/// ENTITY-MIB entPhysicalSerialNum of the first entity.
-pub const ENT_PHYSICAL_SERIAL_NUM_1: &str = ".1.3.6.1.2.1.47.1.1.1.1.11.1";
 
 /// net-snmp's `createUser` token for an authentication protocol.
 pub fn auth_token(p: AuthProtocol) -> &'static str {
@@ -57,11 +53,7 @@ pub fn check_agent(device: &str, agent: &AgentConfig) -> Result<(), LabError> {
         ("sysLocation", &agent.sys_location),
         ("sysDescr", &agent.sys_descr),
         ("sysContact", &agent.sys_contact),
-    ]
-    .into_iter()
-    .chain(agent.entity_model.iter().map(|m| ("the model", m)))
-    .chain(agent.entity_serial.iter().map(|s| ("the serial number", s)))
-    {
+    ] {
         if text.chars().any(char::is_control) || text.len() > 255 {
             return Err(unconfigurable(
                 device,
@@ -69,6 +61,10 @@ pub fn check_agent(device: &str, agent: &AgentConfig) -> Result<(), LabError> {
             ));
         }
     }
+    if let Some(oid) = &agent.sys_object_id {
+        Oid::parse(oid).map_err(|e| unconfigurable(device, format!("sysObjectID: {e}")))?;
+    }
+    agent.served.check().map_err(|e| unconfigurable(device, format!("served table: {e}")))?;
     if agent.communities.is_empty() && agent.users.is_empty() {
         return Err(unconfigurable(device, "an agent needs a community or a v3 user".into()));
     }
@@ -141,8 +137,14 @@ pub fn engine_id_text(lab: &str, device: &str) -> String {
     format!("{}-{:02x}{:02x}{:02x}{:02x}", &device[..18], h[0], h[1], h[2], h[3])
 }
 
-/// The snmpd.conf of a device. Holds secrets: write it mode 0600.
-pub fn render_config(lab: &str, device: &str, agent: &AgentConfig) -> String {
+/// The snmpd.conf of a device. Holds secrets: write it mode 0600. `served`: the program that
+/// serves the agent's table and the table's file, for the `pass_persist` lines.
+pub fn render_config(
+    lab: &str,
+    device: &str,
+    agent: &AgentConfig,
+    served: Option<(&Path, &Path)>,
+) -> String {
     let mut c = String::new();
     let _ =
         writeln!(c, "# vigia lab {lab}: device {device}. Written by vigia; removed with the lab.");
@@ -158,6 +160,9 @@ pub fn render_config(lab: &str, device: &str, agent: &AgentConfig) -> String {
         if !value.trim().is_empty() {
             let _ = writeln!(c, "{token} {}", value.trim());
         }
+    }
+    if let Some(oid) = agent.sys_object_id.as_deref().and_then(|o| Oid::parse(o).ok()) {
+        let _ = writeln!(c, "sysObjectID {oid}");
     }
     let _ = writeln!(c, "sysServices 72");
     for community in &agent.communities {
@@ -180,11 +185,12 @@ pub fn render_config(lab: &str, device: &str, agent: &AgentConfig) -> String {
         };
         let _ = writeln!(c, "rouser {} {level}", u.name);
     }
-    if let Some(model) = &agent.entity_model {
-        let _ = writeln!(c, "override {ENT_PHYSICAL_MODEL_NAME_1} octet_str {}", quoted(model));
-    }
-    if let Some(serial) = &agent.entity_serial {
-        let _ = writeln!(c, "override {ENT_PHYSICAL_SERIAL_NUM_1} octet_str {}", quoted(serial));
+    if let Some((program, table)) = served {
+        // One registration per subtree; snmpd splits the command at blanks (paths have none).
+        for subtree in &agent.served.subtrees {
+            let args = served::pass_persist_args(table, subtree).join(" ");
+            let _ = writeln!(c, "pass_persist {subtree} {} {args}", program.display());
+        }
     }
     c
 }
@@ -291,14 +297,20 @@ mod tests {
             sys_location: "Mercado Grau".into(),
             sys_descr: "switch (vigia lab)".into(),
             sys_contact: "OTIC".into(),
-            entity_model: Some("FortiGate \"500E\"".into()),
-            entity_serial: None,
+            sys_object_id: Some("1.3.6.1.4.1.12356.101.1".into()),
+            served: served::ServedTable::entity(&[served::PhysicalEntity {
+                model: "FortiGate \"500E\"".into(),
+                class: served::CLASS_CHASSIS,
+                ..Default::default()
+            }]),
         }
     }
 
     #[test]
     fn config_quotes_secrets_and_maps_every_protocol() {
-        let c = render_config("tacna", "sw-mercado-grau", &agent());
+        let program = Path::new("/opt/vigia/vigia-lab-holder");
+        let table = Path::new("/run/vigia/lab/tacna/devices/sw-mercado-grau/served.json");
+        let c = render_config("tacna", "sw-mercado-grau", &agent(), Some((program, table)));
         assert!(c.contains("rocommunity \"pub\\\"lic\\\\x\" default\n"), "{c}");
         assert!(c.contains("rocommunity6 \"pub\\\"lic\\\\x\" default\n"));
         assert!(c.contains(
@@ -307,10 +319,13 @@ mod tests {
         assert!(c.contains("createUser noauth\nrouser noauth noauth\n"));
         assert!(c.contains("createUser authonly MD5 \"12345678\"\nrouser authonly auth\n"));
         assert!(c.contains("sysLocation Mercado Grau\n"));
+        assert!(c.contains("sysObjectID .1.3.6.1.4.1.12356.101.1\n"));
         assert!(c.contains(
-            "override .1.3.6.1.2.1.47.1.1.1.1.13.1 octet_str \"FortiGate \\\"500E\\\"\"\n"
+            "pass_persist .1.3.6.1.2.1.47 /opt/vigia/vigia-lab-holder --pass-persist \
+             /run/vigia/lab/tacna/devices/sw-mercado-grau/served.json .1.3.6.1.2.1.47\n"
         ));
-        assert!(!c.contains(".11.1"), "no serial, no override");
+        let plain = render_config("tacna", "sw-mercado-grau", &agent(), None);
+        assert!(!plain.contains("pass_persist"), "no program, no registration");
         let tokens: Vec<_> = AuthProtocol::ALL.iter().map(|p| auth_token(*p)).collect();
         assert_eq!(tokens, ["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"]);
         let tokens: Vec<_> = PrivProtocol::ALL.iter().map(|p| priv_token(*p)).collect();
@@ -329,6 +344,9 @@ mod tests {
         assert!(!e.contains("x\ny"), "{e}");
         let mut a = agent();
         a.sys_location = "a\nrocommunity evil".into();
+        assert!(check_agent("d", &a).is_err());
+        let mut a = agent();
+        a.sys_object_id = Some("1.3.6.x".into());
         assert!(check_agent("d", &a).is_err());
         assert!(check_agent("d", &agent()).is_ok());
     }

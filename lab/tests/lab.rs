@@ -42,14 +42,13 @@ fn prerequisites() {
     snmpget_prerequisite();
 }
 
-/// The shared test agent, with the system group and ENTITY-MIB values these tests read back.
+/// The shared test agent, with the system group values these tests read back.
 fn agent(id: &str) -> AgentConfig {
     AgentConfig {
         sys_location: "Mercado Grau".into(),
         sys_descr: format!("Lab Vendor X-{id} switch (vigia lab)"),
         sys_contact: "OTIC".into(),
-        entity_model: Some("X-100 \"rev 2\"".into()),
-        entity_serial: Some("SN-0042".into()),
+        sys_object_id: Some(".1.3.6.1.4.1.12356.101.1.5004".into()),
         ..support::agent(id)
     }
 }
@@ -98,10 +97,9 @@ async fn ipv4_only_ipv6_only_and_dual_stack_devices_answer_ping_and_snmp() {
             assert_eq!(descr, format!("STRING: \"Lab Vendor X-{id} switch (vigia lab)\""));
             assert_eq!(snmpget(&v3(), a, SYS_LOCATION).await.unwrap(), "STRING: \"Mercado Grau\"");
             assert_eq!(
-                snmpget(&v2c(), a, ENT_MODEL).await.unwrap(),
-                "STRING: \"X-100 \\\"rev 2\\\"\""
+                snmpget(&v2c(), a, SYS_OBJECT_ID).await.unwrap(),
+                "OID: .1.3.6.1.4.1.12356.101.1.5004"
             );
-            assert_eq!(snmpget(&v2c(), a, ENT_SERIAL).await.unwrap(), "STRING: \"SN-0042\"");
             // Credentials are the device's own: wrong ones get nothing.
             let wrong =
                 snmpget(&["-v2c", "-c", "not-the-community", "-t", "0.5", "-r", "0"], a, SYS_NAME)

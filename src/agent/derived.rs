@@ -34,7 +34,16 @@ pub async fn fetch_history(
     let latest = latest_before(store, inv, as_of.instant, now).await?;
     let snapshots = store.inventory_history(snapshots_until).await?;
     let link_health = store.availability(link.from, link.to).await?;
-    Ok(History { availability_90d, restarts_90d, isolations_90d, latest, snapshots, link_health })
+    let facts = store.facts().await?;
+    Ok(History {
+        availability_90d,
+        restarts_90d,
+        isolations_90d,
+        latest,
+        snapshots,
+        link_health,
+        facts,
+    })
 }
 
 /// The latest poll per (device, family, probe) before `instant`. For a recent instant the

@@ -39,7 +39,9 @@ pub use writer::StoreHealth;
 pub use crate::clock::Clock;
 
 use crate::diag::Diagnostic;
-use crate::history::{EventKind, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord};
+use crate::history::{
+    EventKind, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot, PollRecord,
+};
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{
     self, Device, DeviceId, Family, Inventory, InventoryIndex, PollSettings, Secrets, Shard,
@@ -234,11 +236,12 @@ struct Batch {
     polls: Vec<PollRecord>,
     interfaces: Vec<InterfaceRecord>,
     events: Vec<EventRecord>,
+    facts: Vec<FactRecord>,
 }
 
 impl Batch {
     fn len(&self) -> usize {
-        self.polls.len() + self.interfaces.len() + self.events.len()
+        self.polls.len() + self.interfaces.len() + self.events.len() + self.facts.len()
     }
 }
 
@@ -354,6 +357,16 @@ impl<P: Prober> Agent<P> {
                 "cannot read the latest polls: devices already down may be recorded down again"
             ),
         }
+    }
+
+    /// Take in what the history knows devices said about themselves, so that a device whose
+    /// serial changed while the agent was stopped is still seen as replaced.
+    async fn seed_facts(&mut self) -> Result<(), AgentError> {
+        let runs = self.store.facts().await?;
+        let mut shared = self.shared.write().unwrap_or_else(|p| p.into_inner());
+        let inv = shared.inventory.clone();
+        shared.state.seed_facts(runs.into_iter().filter(|r| inv.device(&r.device).is_some()));
+        Ok(())
     }
 
     /// Store the inventory snapshot if it changed; an event says so.
@@ -473,6 +486,9 @@ impl<P: Prober> Agent<P> {
                                 interface: i.clone(),
                             }
                         }));
+                        let (events, facts) = shared.state.apply_facts(device, &r, started, &agent);
+                        self.batch.events.extend(events);
+                        self.batch.facts.extend(facts);
                         let events = shared.state.apply_snmp(device, r, started, &agent);
                         self.batch.events.extend(events);
                     }
@@ -570,6 +586,7 @@ impl<P: Prober> Agent<P> {
     pub async fn run_once(mut self) -> Result<(RunReport, SharedState), AgentError> {
         self.record_inventory("agent start (--once)".into()).await?;
         self.seed_from_history().await;
+        self.seed_facts().await?;
         let (done_tx, mut done_rx) = mpsc::channel(1024);
         let permits = Permits::new(&self.opts);
         let mut tasks = JoinSet::new();
@@ -634,6 +651,7 @@ impl<P: Prober> Agent<P> {
     ) -> Result<RunReport, AgentError> {
         self.record_inventory("agent start".into()).await?;
         self.seed_from_history().await;
+        self.seed_facts().await?;
         let (done_tx, mut done_rx) = mpsc::channel::<Done>(4096);
         let (write_tx, write_rx) = mpsc::channel::<Batch>(64);
         // Reloads are read and checked on a blocking thread; the loop only applies the result.

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Prober;
 use crate::inventory::{Device, DeviceClass, DeviceId, Family, Inventory, SiteId, SnmpProfile};
+use crate::poll::vendor::of_object_id as vendor_of_oid;
 use crate::poll::{HostResources, IcmpReport, Interface, SnmpReport};
 use crate::probe::SnmpQuery;
 use crate::probe::icmp::CycleSettings;
@@ -201,6 +202,35 @@ fn snmp_lines(o: &mut String, s: &SnmpReport) {
             }
         }
     }
+    let by_oid = s.system.as_ref().and_then(|x| x.object_id.as_deref()).and_then(vendor_of_oid);
+    let mfg = s.entity.as_ref().and_then(|e| e.mfg_name.as_deref());
+    match (by_oid, mfg) {
+        (Some(v), _) if v.maker => {
+            let _ = writeln!(
+                o,
+                "        {:<12} {} (sysObjectID, enterprise {})",
+                "vendor", v.name, v.enterprise
+            );
+        }
+        (by_oid, Some(m)) => {
+            let _ = writeln!(o, "        {:<12} {m} (entPhysicalMfgName)", "vendor");
+            if let Some(v) = by_oid {
+                let _ = writeln!(
+                    o,
+                    "        {:<12} {} (sysObjectID, enterprise {})",
+                    "agent", v.name, v.enterprise
+                );
+            }
+        }
+        (Some(v), None) => {
+            let _ = writeln!(
+                o,
+                "        {:<12} {} (sysObjectID, enterprise {})",
+                "agent", v.name, v.enterprise
+            );
+        }
+        (None, None) => {}
+    }
     if let Some(e) = &s.entity {
         let _ = writeln!(
             o,
@@ -209,6 +239,16 @@ fn snmp_lines(o: &mut String, s: &SnmpReport) {
             e.model.as_deref().unwrap_or("-"),
             e.serial.as_deref().unwrap_or("-")
         );
+        let revs = [
+            ("software", &e.software_rev),
+            ("firmware", &e.firmware_rev),
+            ("hardware", &e.hardware_rev),
+        ];
+        let known: Vec<String> =
+            revs.iter().filter_map(|(k, v)| v.as_deref().map(|v| format!("{k} {v}"))).collect();
+        if !known.is_empty() {
+            let _ = writeln!(o, "        {:<12} {}", "revisions", known.join("  "));
+        }
     }
     if let Some(h) = &s.host {
         host_lines(o, h);

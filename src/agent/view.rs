@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Shared;
+use crate::discovered::{DeviceIdentity, Reported};
 use crate::inventory::{DeviceClass, DeviceId, Family, InventoryIndex, SiteId};
 use crate::poll::{IcmpOutcome, SnmpOutcome, SystemInfo};
 
@@ -27,6 +28,9 @@ pub struct DeviceView {
     pub system: Option<SystemInfo>,
     /// Agent restarts seen.
     pub restarts: u64,
+    /// What the device reports of itself (vendor, model, serial, revisions, each with when it
+    /// was first and last seen) beside what the inventory declares, and the verdict.
+    pub identity: DeviceIdentity,
 }
 
 /// One family of a device in `/api/devices`.
@@ -81,11 +85,20 @@ pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
                     (f, view)
                 })
                 .collect();
+            let polled = index.is_polled(&d.id);
+            let reported = st.map(|s| Reported::of_runs(s.facts.values())).unwrap_or_default();
+            let site_name = shared.inventory.site(&d.site).map(|s| s.name.clone());
             DeviceView {
+                identity: crate::discovered::identity(
+                    d,
+                    site_name,
+                    polled && d.snmp.is_some(),
+                    reported,
+                ),
                 id: d.id.clone(),
                 site: d.site.clone(),
                 class: d.class,
-                polled: index.is_polled(&d.id),
+                polled,
                 families,
                 system: st.and_then(|s| s.system.clone()),
                 restarts: st.map_or(0, |s| s.restarts),

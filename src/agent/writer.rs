@@ -188,6 +188,10 @@ pub(super) async fn write_batch(store: &Store, batch: &mut Batch) -> Result<(), 
         store.insert_events(&batch.events).await?;
         batch.events = Vec::new();
     }
+    if !batch.facts.is_empty() {
+        store.insert_facts(&batch.facts).await?;
+        batch.facts = Vec::new();
+    }
     debug!("batch stored");
     Ok(())
 }

@@ -109,6 +109,16 @@ pub enum CliError {
     /// Standard output cannot be written.
     #[error("vigia: writing the report: {0}")]
     Stdout(std::io::Error),
+    /// `inventory suggest` was asked to write inside the inventory directory.
+    #[error(
+        "vigia inventory suggest: {} is inside the inventory directory; write the fragment \
+         elsewhere and copy what you accept into the inventory yourself",
+        path.display()
+    )]
+    SuggestIntoInventory {
+        /// The path given.
+        path: PathBuf,
+    },
     /// A workbook was to be written to a terminal.
     #[error("vigia: an XLSX workbook is not written to a terminal; give --output FILE")]
     XlsxToTerminal,
@@ -167,7 +177,8 @@ impl CliError {
             | CliError::Credentials(_)
             | CliError::XlsxToTerminal
             | CliError::ReloadToken { .. }
-            | CliError::WebConfig(_) => exit::INVALID_INPUT,
+            | CliError::WebConfig(_)
+            | CliError::SuggestIntoInventory { .. } => exit::INVALID_INPUT,
             CliError::Store { .. }
             | CliError::History(_)
             | CliError::Icmp(_)

@@ -11,7 +11,7 @@ use vigia::indicators::Asked;
 use vigia::inventory::{Inventory, Secrets, SiteId};
 use vigia::ipv6::Threshold;
 use vigia::probe::icmp::Icmp;
-use vigia::report::{IndicatorsFormat, Ipv6Format, LinksFormat, RenewalFormat};
+use vigia::report::{IndicatorsFormat, InventoryFormat, Ipv6Format, LinksFormat, RenewalFormat};
 use vigia::store::Store;
 
 use super::{CliError, Outcome, emit, load};
@@ -35,6 +35,11 @@ pub async fn run(cmd: ReportCommand) -> Result<Outcome, CliError> {
             let (inv, at, history) = report_history(&source, as_of, now).await?;
             let bytes = vigia::report::links(&inv, &history, at, source.lang, format);
             (bytes, source, format == LinksFormat::Xlsx)
+        }
+        ReportCommand::Inventory { source, as_of, format } => {
+            let (inv, at, history) = report_history(&source, as_of, now).await?;
+            let bytes = vigia::report::inventory(&inv, &history, at, source.lang, format);
+            (bytes, source, format == InventoryFormat::Xlsx)
         }
         ReportCommand::Indicators { source, year, as_of, format } => {
             let (inv, store) = report_inputs(&source).await?;
@@ -88,7 +93,7 @@ async fn report_inputs(source: &ReportSource) -> Result<(Inventory, Store), CliE
 }
 
 /// The inventory, the moment asked for (a day, or now) and the history up to it.
-async fn report_history(
+pub(super) async fn report_history(
     source: &ReportSource,
     day: Option<NaiveDate>,
     now: DateTime<Utc>,

@@ -234,7 +234,6 @@ fn reachability(ctx: &Ctx, m: &Model) -> Markup {
 fn snmp(ctx: &Ctx, m: &Model) -> Markup {
     let st = m.state.as_ref();
     let sys = st.and_then(|s| s.system.as_ref());
-    let entity = st.and_then(|s| s.entity.as_ref());
     html! {
         @if m.device.snmp.is_none() {
             p.note { (ctx.t("Este equipo no se sondea por SNMP.", "This device is not polled over SNMP.")) }
@@ -275,12 +274,8 @@ fn snmp(ctx: &Ctx, m: &Model) -> Markup {
                 dt { "sysUpTime" } dd { (sys.and_then(|s| s.uptime()).map_or_else(|| "—".to_owned(), |u| format!("{} d {} h", u.as_secs() / 86400, u.as_secs() % 86400 / 3600))) }
                 dt { (ctx.t("Reinicios vistos", "Restarts seen")) } dd { (st.map_or(0, |s| s.restarts)) }
             }
-            h3 { (ctx.t("Lo que SNMP dice del equipo (ENTITY-MIB)", "What SNMP says the device is (ENTITY-MIB)")) }
-            dl.facts #entity {
-                dt { (ctx.t("Modelo", "Model")) } dd { (entity.and_then(|e| e.model.as_deref()).unwrap_or("—")) }
-                dt { (ctx.t("Serie", "Serial")) } dd { (entity.and_then(|e| e.serial.as_deref()).unwrap_or("—")) }
-                dt { "Firmware" } dd { (entity.and_then(|e| e.software_rev.as_deref()).unwrap_or("—")) }
-            }
+            h3 { (ctx.t("Lo que el equipo dice de sí mismo", "What the device says about itself")) }
+            (identity(ctx, m))
             @if let Some(h) = st.and_then(|s| s.host.as_ref()) {
                 h3 { "HOST-RESOURCES" }
                 dl.facts {
@@ -290,6 +285,62 @@ fn snmp(ctx: &Ctx, m: &Model) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// Declared beside discovered (vendor, model, serial), the verdict, then every fact the device
+/// reported with when it was first and last seen. Every device string is escaped by maud.
+fn identity(ctx: &Ctx, m: &Model) -> Markup {
+    use crate::discovered::{Field, Reported, Seen, identity};
+    let t = ctx.lang.t();
+    let reported =
+        m.state.as_ref().map(|s| Reported::of_runs(s.facts.values())).unwrap_or_default();
+    let id = identity(&m.device, None, m.polled && m.device.snmp.is_some(), reported);
+    let field_name = |f: Field| match f {
+        Field::Vendor => ctx.t("Fabricante", "Vendor"),
+        Field::Model => ctx.t("Modelo", "Model"),
+        Field::Serial => ctx.t("Serie", "Serial"),
+    };
+    let r = &id.reported;
+    let others: [(&str, &Option<Seen>); 5] = [
+        ("entPhysicalSoftwareRev", &r.software_rev),
+        ("entPhysicalFirmwareRev", &r.firmware_rev),
+        ("entPhysicalHardwareRev", &r.hardware_rev),
+        ("sysObjectID", &r.sys_object_id),
+        ("sysDescr", &r.sys_descr),
+    ];
+    html! {
+        p #identity-verdict data-verdict=(id.verdict.as_str()) {
+            (ctx.t("Veredicto: ", "Verdict: ")) strong { (t.verdict(id.verdict)) }
+        }
+        div.table-wrap { table #identity {
+            thead { tr {
+                th scope="col" { (ctx.t("Dato", "Field")) }
+                th scope="col" { (ctx.t("Inventario", "Inventory")) }
+                th scope="col" { (ctx.t("Equipo (descubierto)", "Device (discovered)")) }
+                th scope="col" { (ctx.t("Coincide", "Agrees")) }
+                th scope="col" { (ctx.t("Visto desde", "Seen since")) }
+                th scope="col" { (ctx.t("Visto por última vez", "Last seen")) }
+            } }
+            tbody {
+                @for c in &id.fields {
+                    @let seen = r.field(c.field);
+                    tr data-field=(c.field.as_str()) {
+                        th scope="row" { (field_name(c.field)) }
+                        td { (c.declared.as_deref().unwrap_or("—")) }
+                        td { (c.discovered.as_deref().unwrap_or("—")) }
+                        td { @match c.agrees { Some(a) => (t.yes_no(a)), None => "—" } }
+                        td { @if let Some(s) = seen { (instant_s(s.first_seen)) } }
+                        td { @if let Some(s) = seen { (instant_s(s.last_seen)) } }
+                    }
+                }
+                @for (name, seen) in others {
+                    @if let Some(s) = seen {
+                        tr { th scope="row" { (name) } td { "—" } td { (s.value) } td { "—" } td { (instant_s(s.first_seen)) } td { (instant_s(s.last_seen)) } }
+                    }
+                }
+            }
+        } }
     }
 }
 

@@ -31,6 +31,8 @@ pub fn kind_label(lang: Lang, k: EventKind) -> &'static str {
         EventKind::InventoryReloadFailed => {
             tr(lang, "recarga del inventario rechazada", "inventory reload refused")
         }
+        EventKind::DeviceReplaced => tr(lang, "equipo reemplazado", "equipment replaced"),
+        EventKind::ModelChanged => tr(lang, "modelo cambiado", "model changed"),
     }
 }
 
@@ -40,6 +42,7 @@ fn kind_mark(k: EventKind) -> &'static str {
         EventKind::DeviceDown | EventKind::SiteIsolated | EventKind::InventoryReloadFailed => "▼",
         EventKind::DeviceUp | EventKind::SiteRestored => "▲",
         EventKind::AgentRestart | EventKind::InventoryChanged => "●",
+        EventKind::DeviceReplaced | EventKind::ModelChanged => "◆",
     }
 }
 

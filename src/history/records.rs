@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::{DeviceId, Family, SiteId};
-use crate::poll::{Interface, PollOutcome, ProbeKind, SystemInfo};
+use crate::poll::{Fact, Interface, PollOutcome, ProbeKind, SystemInfo};
 
 names! {
     /// Things that happened, stored as events.
@@ -24,6 +24,11 @@ names! {
         InventoryChanged = "inventory_changed",
         /// A reload was refused because the new inventory is invalid.
         InventoryReloadFailed = "inventory_reload_failed",
+        /// A device's serial number changed: the equipment was replaced (the detail gives the
+        /// old and new serial and model).
+        DeviceReplaced = "equipo_reemplazado",
+        /// A device's model changed while its serial did not (or it reports none).
+        ModelChanged = "modelo_cambiado",
     }
 }
 
@@ -76,6 +81,28 @@ pub struct InterfaceRecord {
     pub device: DeviceId,
     /// The row as the probe read it (octet counters raw, as the device keeps them).
     pub interface: Interface,
+}
+
+/// A value a device reported about itself, over one run of polls that saw it unchanged: when
+/// the value changes a new run starts, so the runs of a fact are its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactRecord {
+    /// Device id.
+    pub device: DeviceId,
+    /// Which fact.
+    pub fact: Fact,
+    /// The value (already made safe: `poll::text::device_text`).
+    pub value: String,
+    /// The first poll of the run that reported it.
+    pub first_at: DateTime<Utc>,
+    /// The agent of that poll.
+    pub first_agent: String,
+    /// The last poll of the run so far.
+    pub last_at: DateTime<Utc>,
+    /// The agent of that poll.
+    pub agent: String,
+    /// The family that poll went over.
+    pub family: Family,
 }
 
 /// Something that happened.

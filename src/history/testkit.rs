@@ -86,6 +86,7 @@ pub fn inventory(sites: Vec<Site>, devices: Vec<Device>) -> Inventory {
         indicators: Vec::new(),
         declared: Vec::new(),
         lab: Default::default(),
+        catalog: Default::default(),
     }
 }
 

@@ -242,3 +242,47 @@ fn a_past_year_is_counted_to_its_last_day_and_its_snapshots_to_its_end() {
     assert_eq!(b.day, day("2025-03-31"));
     assert_eq!(b.snapshots_until, at("2025-04-01T00:00:00Z"));
 }
+
+fn serial_run(device: &str, serial: &str, first: &str, last: &str) -> crate::history::FactRecord {
+    crate::history::FactRecord {
+        device: device.into(),
+        fact: crate::poll::Fact::Serial,
+        value: serial.into(),
+        first_at: at(first),
+        first_agent: "a".into(),
+        last_at: at(last),
+        agent: "a".into(),
+        family: crate::inventory::Family::Ipv4,
+    }
+}
+
+#[test]
+fn a_detected_replacement_is_listed_to_confirm_and_never_counted() {
+    // srv-01's serial changed on 2026-04-02 (not recorded: listed); sw-new's on 2026-03-01,
+    // the day the inventory records it renewed (recorded: not listed); sw-old's on
+    // 2026-02-01 while sw-new, renewed in the year, replaces it (recorded); srv-spare's in
+    // 2025 (another year) and on 2026-12-01 (after the as-of day: not seen yet).
+    let mut h = history();
+    h.facts = vec![
+        serial_run("srv-01", "A", "2025-10-01T00:00:00Z", "2026-04-01T23:00:00Z"),
+        serial_run("srv-01", "B", "2026-04-02T09:00:00Z", "2026-06-30T00:00:00Z"),
+        serial_run("sw-new", "N1", "2025-10-01T00:00:00Z", "2026-02-28T23:00:00Z"),
+        serial_run("sw-new", "N2", "2026-03-01T09:00:00Z", "2026-06-30T00:00:00Z"),
+        serial_run("sw-old", "O1", "2025-10-01T00:00:00Z", "2026-01-31T23:00:00Z"),
+        serial_run("sw-old", "O2", "2026-02-01T09:00:00Z", "2026-02-02T00:00:00Z"),
+        serial_run("srv-spare", "S1", "2025-01-01T00:00:00Z", "2025-03-01T00:00:00Z"),
+        serial_run("srv-spare", "S2", "2025-03-02T00:00:00Z", "2026-11-30T00:00:00Z"),
+        serial_run("srv-spare", "S3", "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"),
+    ];
+    let r = compute(&inv(), &h, 2026, day("2026-06-30")).unwrap();
+    let listed: Vec<(&str, &str, &str)> = r
+        .ae704
+        .detected
+        .iter()
+        .map(|d| (d.device.as_str(), d.old_serial.as_str(), d.new_serial.as_str()))
+        .collect();
+    assert_eq!(listed, [("srv-01", "A", "B")]);
+    // The value is what the inventory records (sw-new renewed on 2026-03-01), nothing more.
+    assert_eq!(r.ae704.ficha.value, 1);
+    assert_eq!(r.ae704.renewed.len(), 1);
+}

@@ -1,6 +1,7 @@
 //! Inventory as code: a directory of YAML files describing sites, devices, SNMP profiles,
 //! policy, projects and indicators; read with every problem reported at once.
 
+pub mod catalog;
 mod hints;
 mod id;
 pub mod index;

@@ -109,6 +109,8 @@ pub struct Inventory {
     pub declared: Vec<Declared>,
     /// Lab-only settings of the lab twin (the `lab` section); polling never reads them.
     pub lab: LabTwin,
+    /// Vendors' life-cycle dates per model, with their sources.
+    pub catalog: super::catalog::Catalog,
 }
 
 /// Lab-only settings (the inventory's `lab` section): where the lab twin of the inventory

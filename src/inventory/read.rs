@@ -13,6 +13,9 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use super::hints::Hints;
+mod catalog;
+
+use super::catalog::CatalogEntry;
 use super::id::DeviceId;
 use super::model::*;
 use super::yaml::{self, Node, Value};
@@ -769,6 +772,7 @@ struct Parts {
     projects: Vec<Item<Project>>,
     indicators: Vec<Item<Indicator>>,
     declared: Vec<Declared>,
+    catalog: Vec<Item<CatalogEntry>>,
     /// Every secret reference, with where it was written, to check it can be read.
     secrets: Vec<(Loc, String, SecretRef)>,
     /// The lab-only section.
@@ -846,6 +850,9 @@ fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
                 parts.declared.push(d);
             }
         }
+    }
+    if let Some(node) = top.get("catalog") {
+        catalog::read(cx, &mut parts.catalog, node);
     }
     top.finish(cx);
 }
@@ -1689,6 +1696,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
     unreadable_secrets(cx, &parts.secrets, secrets);
     let lab = lab::build(cx, parts.lab, &parts.sites, &devices);
 
+    let catalog = catalog::build(cx, parts.catalog);
     let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
     sites.sort_by_key(|s| s.role != SiteRole::Main);
     Some(Inventory {
@@ -1702,6 +1710,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
         indicators: parts.indicators.into_iter().map(|i| i.value).collect(),
         declared: parts.declared,
         lab,
+        catalog,
     })
 }
 

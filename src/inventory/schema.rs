@@ -198,6 +198,23 @@ pub fn schema() -> Value {
                     }},
                 }
             },
+            "catalog": { "type": "array", "items": {
+                "type": "object", "additionalProperties": false,
+                "required": ["vendor", "model", "source"],
+                "anyOf": [
+                    { "required": ["end_of_sale"] },
+                    { "required": ["end_of_support"] },
+                    { "required": ["end_of_security_updates"] },
+                ],
+                "properties": {
+                    "vendor": { "type": "string", "minLength": 1 },
+                    "model": { "type": "string", "minLength": 1 },
+                    "end_of_sale": date,
+                    "end_of_support": date,
+                    "end_of_security_updates": date,
+                    "source": { "type": "string", "minLength": 1 },
+                }
+            }},
         }
     })
 }

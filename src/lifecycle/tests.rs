@@ -351,3 +351,99 @@ fn priorities_follow_the_documented_thresholds() {
     assert_eq!(priority(60, false), Priority::High);
     assert_eq!(priority(40, true), Priority::High);
 }
+
+fn catalog_entry(vendor: &str, model: &str, eos: &str) -> crate::inventory::catalog::CatalogEntry {
+    crate::inventory::catalog::CatalogEntry {
+        vendor: vendor.into(),
+        model: model.into(),
+        end_of_sale: Some(day("2021-08-01")),
+        end_of_support: Some(day(eos)),
+        end_of_security_updates: None,
+        source: "Vendor notice EOL-1".into(),
+        at: "catalog.yaml:3".into(),
+    }
+}
+
+#[test]
+fn support_dates_come_from_the_device_else_the_catalogue_else_nowhere() {
+    // Three Cisco switches of the catalogued family, as of 2026-06-01: one with its own end
+    // of support (2030-01-01, wins over the catalogue's), one without (the catalogue's
+    // 2026-04-30: support ended 32 days before), one of another model (no dates at all); and a
+    // fourth, undeclared, whose model only the device reports.
+    let mut own = device("sw-own", "main", Switch);
+    let mut cat = device("sw-cat", "main", Switch);
+    let mut other = device("sw-other", "main", Switch);
+    for d in [&mut own, &mut cat, &mut other] {
+        d.vendor = Some("Cisco".into());
+        d.model = Some("WS-C2960X-24PS-L".into());
+        d.lifecycle.acquired = Some(day("2024-01-01"));
+    }
+    other.model = Some("C9200-24P".into());
+    own.lifecycle.end_of_support = Some(day("2030-01-01"));
+    let found = with_snmp(device("sw-found", "main", Switch));
+    let mut inv = inventory(sites(), vec![own, cat, other, found]);
+    inv.catalog.entries.push(catalog_entry("Cisco Systems", "WS-C2960X-*", "2026-04-30"));
+    let history = History {
+        facts: vec![
+            crate::history::FactRecord {
+                device: "sw-found".into(),
+                fact: crate::poll::Fact::Model,
+                value: "WS-C2960X-48TS-L".into(),
+                first_at: at("2026-05-01T10:00:00Z"),
+                first_agent: "a".into(),
+                last_at: at("2026-05-31T10:00:00Z"),
+                agent: "a".into(),
+                family: Family::Ipv4,
+            },
+            crate::history::FactRecord {
+                device: "sw-found".into(),
+                fact: crate::poll::Fact::SysObjectId,
+                value: "1.3.6.1.4.1.9.1.1208".into(),
+                first_at: at("2026-05-01T10:00:00Z"),
+                first_agent: "a".into(),
+                last_at: at("2026-05-31T10:00:00Z"),
+                agent: "a".into(),
+                family: Family::Ipv4,
+            },
+        ],
+        ..History::default()
+    };
+    let r = analyse(&inv, &history, AsOf::end_of_day(day("2026-06-01")));
+    let facts = |id: &str| {
+        r.candidates
+            .iter()
+            .map(|c| &c.facts)
+            .chain(r.missing_data.iter().map(|m| &m.facts))
+            .find(|f| f.device == id)
+            .unwrap_or_else(|| panic!("{id} listed"))
+            .clone()
+    };
+    assert!(reasons(&r, "sw-own").is_empty(), "its own 2030 date wins");
+    assert!(
+        r.missing_data.iter().all(|m| m.facts.device != "sw-own"),
+        "its end of sale from the catalogue, the rest its own: nothing missing"
+    );
+
+    assert_eq!(reasons(&r, "sw-cat"), [Reason::SupportEnded]);
+    let cat = facts("sw-cat");
+    assert_eq!(cat.end_of_support, Some(day("2026-04-30")));
+    assert_eq!(cat.days_to_end_of_support, Some(-32));
+    assert!(cat.missing.is_empty(), "dates from the catalogue are not missing");
+    let c = cat.catalog.unwrap();
+    assert_eq!((c.at.as_str(), c.source.as_str()), ("catalog.yaml:3", "Vendor notice EOL-1"));
+    assert_eq!(c.dates, [DateField::EndOfSale, DateField::EndOfSupport]);
+    assert!(!c.by_discovered);
+
+    assert!(reasons(&r, "sw-other").is_empty());
+    let other = facts("sw-other");
+    assert_eq!((other.end_of_support, other.catalog), (None, None));
+    assert_eq!(other.missing, [DateField::EndOfSale, DateField::EndOfSupport]);
+
+    // Found by what the device reports, and said so; the discovered values stand apart.
+    assert_eq!(reasons(&r, "sw-found"), [Reason::SupportEnded]);
+    let found = facts("sw-found");
+    assert_eq!((found.vendor, found.model), (None, None), "nothing declared is invented");
+    assert_eq!(found.discovered.model.as_deref(), Some("WS-C2960X-48TS-L"));
+    assert_eq!(found.discovered.vendor.as_deref(), Some("Cisco"));
+    assert!(found.catalog.unwrap().by_discovered);
+}

@@ -26,6 +26,17 @@ pub const DEVICE_INFO: Metric = Metric {
     doc: "one series per device of the inventory",
 };
 
+/// `vigia_device_reported_info`.
+pub const DEVICE_REPORTED_INFO: Metric = Metric {
+    name: "vigia_device_reported_info",
+    kind: Kind::Gauge,
+    unit: None,
+    labels: &["device", "site", "vendor", "model", "serial", "software", "verdict"],
+    help: "What a device reports about itself over SNMP (value 1), and how it compares with the inventory (verdict: match, mismatch, declared_only, discovered_only).",
+    doc_unit: "1",
+    doc: "one series per device that reported its vendor, model or serial (current values; a change replaces the series); `verdict` compares them with the inventory (`mismatch`: en discrepancia)",
+};
+
 /// `vigia_site_info`.
 pub const SITE_INFO: Metric = Metric {
     name: "vigia_site_info",
@@ -97,6 +108,7 @@ pub const GROUP: Group = Group {
     title: "life cycle and inventory",
     metrics: &[
         &DEVICE_INFO,
+        &DEVICE_REPORTED_INFO,
         &SITE_INFO,
         &SITE_UP,
         &SITES,
@@ -111,6 +123,8 @@ pub(super) struct Reading<'a> {
     index: &'a InventoryIndex,
     /// ENTITY-MIB's model of the devices whose inventory entry has none, by device id.
     models: HashMap<&'a str, String>,
+    /// What each device of this shard reported of itself, compared with the inventory.
+    reported: Vec<crate::discovered::DeviceIdentity>,
     /// Each site of this agent's shard whose reachability is known.
     site_up: Vec<(&'a Site, bool)>,
     /// The renewal analysis, once the agent computed one.
@@ -129,13 +143,27 @@ pub(super) fn read<'a>(index: &'a InventoryIndex, shared: &Shared) -> Reading<'a
             Some((d.id.as_str(), model))
         })
         .collect();
+    let reported = inv
+        .devices
+        .iter()
+        .filter(|d| d.is_active(index.day()) && index.owns_site(&d.site))
+        .filter_map(|d| {
+            let facts = &devices.get(&d.id)?.facts;
+            let r = crate::discovered::Reported::of_runs(facts.values());
+            let known = r.vendor.is_some() || r.model.is_some() || r.serial.is_some();
+            known.then(|| {
+                let snmp = d.snmp.is_some() && index.is_polled(&d.id);
+                crate::discovered::identity(d, None, snmp, r)
+            })
+        })
+        .collect();
     let site_up = inv
         .sites
         .iter()
         .filter(|s| index.owns_site(&s.id))
         .filter_map(|s| Some((s, state::site_reachable(index, devices, &s.id)?)))
         .collect();
-    Reading { index, models, site_up, plan: shared.plan.clone() }
+    Reading { index, models, reported, site_up, plan: shared.plan.clone() }
 }
 
 pub(super) fn write(out: &mut Encoder, r: &Reading) {
@@ -152,6 +180,27 @@ fn write_inventory(out: &mut Encoder, r: &Reading) {
         let model = d.model.as_deref().or_else(|| r.models.get(d.id.as_str()).map(String::as_str));
         let vendor = d.vendor.as_deref().unwrap_or_default();
         family.sample(&[&d.id, &d.site, d.class.as_str(), vendor, model.unwrap_or_default()], 1.0);
+    }
+    let mut family = out.family(&DEVICE_REPORTED_INFO);
+    for id in &r.reported {
+        let value = |s: &Option<crate::discovered::Seen>| {
+            s.as_ref().map_or(String::new(), |s| s.value.clone())
+        };
+        let rep = &id.reported;
+        let software = value(&rep.software_rev);
+        let labels = [value(&rep.vendor), value(&rep.model), value(&rep.serial)];
+        family.sample(
+            &[
+                &id.device,
+                &id.site,
+                &labels[0],
+                &labels[1],
+                &labels[2],
+                &software,
+                id.verdict.as_str(),
+            ],
+            1.0,
+        );
     }
     let mut family = out.family(&SITE_INFO);
     for s in inv.sites.iter().filter(|s| index.owns_site(&s.id)) {

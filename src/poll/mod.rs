@@ -7,6 +7,8 @@
 
 pub mod counters;
 mod interface;
+pub mod text;
+pub mod vendor;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -204,15 +206,73 @@ impl SystemInfo {
     }
 }
 
-/// ENTITY-MIB facts about the chassis, where the agent has them.
+/// ENTITY-MIB facts about the device itself (its chassis), where the agent has them. Every
+/// text went through [`text::device_text`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EntityInfo {
-    /// entPhysicalModelName of the first entity that has one.
+    /// entPhysicalIndex of the entity read: the first chassis, else the first with a model.
+    pub index: Option<u32>,
+    /// entPhysicalDescr.
+    pub descr: Option<String>,
+    /// entPhysicalModelName.
     pub model: Option<String>,
-    /// entPhysicalSerialNum of the same entity.
+    /// entPhysicalSerialNum.
     pub serial: Option<String>,
-    /// entPhysicalSoftwareRev, where present.
+    /// entPhysicalHardwareRev.
+    pub hardware_rev: Option<String>,
+    /// entPhysicalFirmwareRev.
+    pub firmware_rev: Option<String>,
+    /// entPhysicalSoftwareRev.
     pub software_rev: Option<String>,
+    /// entPhysicalMfgName.
+    pub mfg_name: Option<String>,
+}
+
+names! {
+    /// What a device says about itself that vigia keeps, with when each value was first and
+    /// last seen (the history's `device_facts`).
+    Fact {
+        /// sysDescr.
+        SysDescr = "sys_descr",
+        /// sysObjectID (dotted): its enterprise number names the vendor.
+        SysObjectId = "sys_object_id",
+        /// entPhysicalModelName.
+        Model = "model",
+        /// entPhysicalSerialNum.
+        Serial = "serial",
+        /// entPhysicalHardwareRev.
+        HardwareRev = "hardware_rev",
+        /// entPhysicalFirmwareRev.
+        FirmwareRev = "firmware_rev",
+        /// entPhysicalSoftwareRev.
+        SoftwareRev = "software_rev",
+        /// entPhysicalMfgName.
+        MfgName = "mfg_name",
+    }
+}
+
+impl SnmpReport {
+    /// What the device said about itself in this poll, fact by fact (none unless it answered).
+    pub fn facts(&self) -> Vec<(Fact, String)> {
+        if !self.ok() {
+            return Vec::new();
+        }
+        let system = self.system.as_ref();
+        let entity = self.entity.as_ref();
+        [
+            (Fact::SysDescr, system.and_then(|s| s.descr.clone())),
+            (Fact::SysObjectId, system.and_then(|s| s.object_id.clone())),
+            (Fact::Model, entity.and_then(|e| e.model.clone())),
+            (Fact::Serial, entity.and_then(|e| e.serial.clone())),
+            (Fact::HardwareRev, entity.and_then(|e| e.hardware_rev.clone())),
+            (Fact::FirmwareRev, entity.and_then(|e| e.firmware_rev.clone())),
+            (Fact::SoftwareRev, entity.and_then(|e| e.software_rev.clone())),
+            (Fact::MfgName, entity.and_then(|e| e.mfg_name.clone())),
+        ]
+        .into_iter()
+        .filter_map(|(f, v)| Some((f, v?)))
+        .collect()
+    }
 }
 
 /// One hrStorage row.

@@ -65,6 +65,8 @@ pub mod col {
     pub const END_OF_SUPPORT: Header = ("Fin de soporte", "End of support");
     /// The unknown life-cycle dates.
     pub const MISSING: Header = ("Fechas desconocidas", "Unknown dates");
+    /// Where the life-cycle dates came from (the catalogue entry and its source).
+    pub const DATES_SOURCE: Header = ("Origen de las fechas", "Source of the dates");
     /// Whether the device is a renewal candidate.
     pub const CANDIDATE: Header = ("Candidato", "Candidate");
     /// A value (policy rules, ficha fields).
@@ -262,6 +264,30 @@ pub struct Strings {
     /// Link rules, one line each.
     pub links_rules: &'static [&'static str],
 
+    /// Where a device's dates came from: `{dates}`, `{vendor}`, `{model}`, `{at}`, `{source}`.
+    pub dates_from_catalog: &'static str,
+    /// Added when the catalogue entry was found by a discovered vendor or model.
+    pub by_discovered: &'static str,
+
+    // ---- inventory (declared and discovered) ----
+    /// Title.
+    pub inv_title: &'static str,
+    /// Summary: `{devices}`, `{match}`, `{mismatch}`, `{declared_only}`, `{discovered_only}`,
+    /// `{no_snmp}`, `{no_data}`, `{replacements}`.
+    pub inv_summary: &'static str,
+    /// Heading: the devices.
+    pub inv_devices: &'static str,
+    /// Heading: replacements detected.
+    pub inv_replacements: &'static str,
+    /// Verdicts, in `discovered::Verdict::ALL` order.
+    pub verdicts: [&'static str; 6],
+    /// Evidence of a row: `{instant}`, `{agent}`, `{family}`, `{first}`.
+    pub inv_evidence: &'static str,
+    /// Marks a value the device reported (not declared): `{value}`.
+    pub discovered_mark: &'static str,
+    /// Inventory rules, one line each.
+    pub inv_rules: &'static [&'static str],
+
     // ---- indicators ----
     /// Title: `{year}`.
     pub indicators_title: &'static str,
@@ -327,11 +353,15 @@ pub struct Strings {
     pub upgrade: &'static str,
     /// Heading: renewed devices.
     pub renewed_devices: &'static str,
+    /// Heading: replacements detected, to be confirmed.
+    pub detected_replacements: &'static str,
+    /// What a detected replacement is, and why it does not count.
+    pub detected_note: &'static str,
     /// Detail sheet name.
     pub detail: &'static str,
     /// Detail kinds: project, device evaluated, site evaluated, device improved, site improved,
-    /// device renewed.
-    pub kinds: [&'static str; 6],
+    /// device renewed, replacement detected (to be confirmed).
+    pub kinds: [&'static str; 7],
     /// Indicator rules, one line each.
     pub indicator_rules: &'static [&'static str],
 }
@@ -340,6 +370,10 @@ impl Strings {
     /// A device class.
     pub fn class(&self, c: DeviceClass) -> &'static str {
         self.classes[pos(DeviceClass::ALL, &c)]
+    }
+    /// How what a device reports compares with the inventory.
+    pub fn verdict(&self, v: crate::discovered::Verdict) -> &'static str {
+        self.verdicts[pos(crate::discovered::Verdict::ALL, &v)]
     }
     /// A medium.
     pub fn medium(&self, m: LinkMedium) -> &'static str {
@@ -507,6 +541,29 @@ pub static ES: Strings = Strings {
         "Disponibilidad: sondeos ICMP con respuesta / sondeos; RTT: media de los sondeos con respuesta; pérdida: ecos perdidos / enviados.",
     ],
 
+    dates_from_catalog: "{dates} del catálogo ({vendor} {model}, {at}): {source}",
+    by_discovered: " (hallado por lo que informa el equipo)",
+    inv_title: "Inventario: lo declarado y lo que dicen los equipos",
+    inv_summary: "Equipos en servicio: {devices}. Coinciden: {match}; en discrepancia: {mismatch}; solo declarado: {declared_only}; solo descubierto: {discovered_only}; sin SNMP: {no_snmp}; sin datos: {no_data}. Reemplazos detectados: {replacements}.",
+    inv_devices: "Equipos",
+    inv_replacements: "Reemplazos detectados",
+    verdicts: [
+        "coincide",
+        "discrepancia",
+        "solo declarado",
+        "solo descubierto",
+        "sin SNMP",
+        "sin datos",
+    ],
+    inv_evidence: "sondeo SNMP del {instant} ({agent}, {family}); visto desde el {first}",
+    discovered_mark: "{value} (descubierto)",
+    inv_rules: &[
+        "Descubierto: lo que el equipo informa por SNMP (fabricante por el número de empresa del sysObjectID o entPhysicalMfgName; modelo y serie de la fila del chasis de ENTITY-MIB).",
+        "Coincide: todo campo declarado y descubierto a la vez es igual (modelos sin distinguir mayúsculas, espacios ni signos; series sin distinguir mayúsculas).",
+        "Discrepancia: algún campo declarado difiere de lo que informa el equipo. Lo declarado no se cambia: se revisa.",
+        "Reemplazo detectado: el equipo informó un número de serie y luego otro; propone una renovación, no la cuenta: cuenta cuando el inventario la registra (renewed / replaces).",
+    ],
+
     indicators_title: "Indicadores del PEI 2025-2030 (OEI.07): {year}",
     period_complete: "del {from} al {to} (año completo)",
     period_partial: "del {from} al {to} (parcial: el año no ha terminado a la fecha del informe)",
@@ -539,6 +596,8 @@ pub static ES: Strings = Strings {
     c_baseline: "Línea base de los enlaces: {kind} (desde {start}, hasta {end}).",
     upgrade: "{site}: {from} → {to}",
     renewed_devices: "Equipos renovados",
+    detected_replacements: "Reemplazos detectados, por confirmar",
+    detected_note: "vigia vio cambiar el número de serie de estos equipos en el periodo. No cuentan para el indicador: su fuente es el registro de la oficina de abastecimiento. Cuentan cuando el inventario registra la renovación (lifecycle.renewed, y replaces si el equipo nuevo tiene otro id).",
     detail: "Detalle",
     kinds: [
         "proyecto",
@@ -547,6 +606,7 @@ pub static ES: Strings = Strings {
         "equipo mejorado",
         "enlace de sede mejorado",
         "equipo renovado",
+        "reemplazo detectado, por confirmar",
     ],
     indicator_rules: &[
         "AE.7.03: cuenta los proyectos del indicador con estado implementado y fecha implemented_on dentro del periodo (el 31 de diciembre cuenta para ese año; el 1 de enero para el siguiente).",
@@ -678,6 +738,22 @@ pub static EN: Strings = Strings {
         "Availability: ICMP polls answered / polls; RTT: mean over answered polls; loss: echoes lost / sent.",
     ],
 
+    dates_from_catalog: "{dates} from the catalogue ({vendor} {model}, {at}): {source}",
+    by_discovered: " (found by what the device reports)",
+    inv_title: "Inventory: what is declared and what the devices say",
+    inv_summary: "Devices in service: {devices}. Matching: {match}; mismatched: {mismatch}; declared only: {declared_only}; discovered only: {discovered_only}; no SNMP: {no_snmp}; no data: {no_data}. Replacements detected: {replacements}.",
+    inv_devices: "Devices",
+    inv_replacements: "Replacements detected",
+    verdicts: ["match", "mismatch", "declared only", "discovered only", "no SNMP", "no data"],
+    inv_evidence: "SNMP poll of {instant} ({agent}, {family}); seen since {first}",
+    discovered_mark: "{value} (discovered)",
+    inv_rules: &[
+        "Discovered: what the device reports over SNMP (vendor from the sysObjectID's enterprise number or entPhysicalMfgName; model and serial from ENTITY-MIB's chassis row).",
+        "Match: every field both declared and discovered agrees (models regardless of case, blanks and punctuation; serials regardless of case).",
+        "Mismatch: a declared field differs from what the device reports. The declaration is not changed: it is reviewed.",
+        "Replacement detected: the device reported one serial number and then another; it proposes a renewal, it does not count one: it counts once the inventory records it (renewed / replaces).",
+    ],
+
     indicators_title: "PEI 2025-2030 indicators (OEI.07): {year}",
     period_complete: "{from} to {to} (whole year)",
     period_partial: "{from} to {to} (partial: the year has not ended on the report's day)",
@@ -710,6 +786,8 @@ pub static EN: Strings = Strings {
     c_baseline: "Link baseline: {kind} (from {start}, to {end}).",
     upgrade: "{site}: {from} → {to}",
     renewed_devices: "Renewed devices",
+    detected_replacements: "Replacements detected, to be confirmed",
+    detected_note: "vigia saw these devices' serial numbers change in the period. They do not count for the indicator: its source is the procurement office's register. They count once the inventory records the renewal (lifecycle.renewed, and replaces when the new device has another id).",
     detail: "Detail",
     kinds: [
         "project",
@@ -718,6 +796,7 @@ pub static EN: Strings = Strings {
         "device improved",
         "site link improved",
         "device renewed",
+        "replacement detected, to be confirmed",
     ],
     indicator_rules: &[
         "AE.7.03: counts the indicator's projects with status implemented and implemented_on inside the period (31 December counts for that year; 1 January for the next).",

@@ -147,6 +147,18 @@ fn project_lines<'a>(
 }
 
 row! {
+    /// A replacement detected in the period, not yet recorded by the inventory.
+    struct DetectedLine {
+        device: DeviceId = col::DEVICE,
+        site: SiteId = col::SITE,
+        at: String = ("Detectado el", "Detected on"),
+        old_serial: String = ("Serie anterior", "Old serial"),
+        new_serial: String = ("Serie nueva", "New serial"),
+        new_model: Option<String> = ("Modelo nuevo", "New model"),
+    }
+}
+
+row! {
     /// A device renewed in the period.
     struct RenewedLine {
         device: DeviceId = col::DEVICE,
@@ -253,6 +265,18 @@ fn write<D: Doc>(out: &mut D, r: &Indicators, lang: Lang) {
         });
         out.table(lang, rows);
     }
+    if !r.ae704.detected.is_empty() {
+        let _ = writeln!(out, "\n### {}\n\n{}\n", t.detected_replacements, t.detected_note);
+        let rows = r.ae704.detected.iter().map(|d| DetectedLine {
+            device: d.device.clone(),
+            site: d.site.clone(),
+            at: super::text::instant(d.at),
+            old_serial: d.old_serial.clone(),
+            new_serial: d.new_serial.clone(),
+            new_model: d.new_model.clone(),
+        });
+        out.table(lang, rows);
+    }
     if !r.ae704.projects.is_empty() {
         let _ = writeln!(out, "\n### {}\n", t.projects);
         out.table(lang, project_lines(t, &r.ae704.projects));
@@ -265,7 +289,8 @@ fn write<D: Doc>(out: &mut D, r: &Indicators, lang: Lang) {
 
 /// Every project, device and site behind the figures, for the detail sheet.
 fn detail_rows(t: &Strings, r: &Indicators) -> Vec<DetailRow> {
-    let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed] = t.kinds;
+    let [k_project, k_dev_eval, k_site_eval, k_dev_impr, k_site_impr, k_renewed, k_detected] =
+        t.kinds;
     let mut rows = Vec::new();
     let mut row = |ind: IndicatorId,
                    kind: &'static str,
@@ -335,6 +360,13 @@ fn detail_rows(t: &Strings, r: &Indicators) -> Vec<DetailRow> {
             Some(true),
             opt(&d.replaces),
         );
+    }
+    // Detected, never counted: the serials in the note, the day it was first seen.
+    for d in &r.ae704.detected {
+        let note = format!("{} → {}", d.old_serial, d.new_serial);
+        let name = d.new_model.clone().unwrap_or_default();
+        let on = Some(d.at.date_naive());
+        row(IndicatorId::Ae704, k_detected, &d.device, name, on, Some(false), note);
     }
     rows
 }

@@ -7,9 +7,11 @@
 pub mod html;
 pub mod i18n;
 pub mod indicators;
+pub mod inventory;
 pub mod ipv6;
 pub mod links;
 pub mod renewal;
+pub mod suggest;
 pub mod table;
 pub mod text;
 pub mod xlsx;
@@ -41,6 +43,11 @@ names! {
 names! {
     /// Formats of `vigia report links`.
     LinksFormat { Md = "md", Json = "json", Csv = "csv", Xlsx = "xlsx" }
+}
+
+names! {
+    /// Formats of `vigia report inventory`.
+    InventoryFormat { Md = "md", Csv = "csv", Json = "json", Xlsx = "xlsx" }
 }
 
 names! {
@@ -161,6 +168,25 @@ pub fn links(
         LinksFormat::Xlsx => {
             links::xlsx(&l, lang).map_err(|source| ReportError::Xlsx { report: "links", source })?
         }
+    })
+}
+
+/// `vigia report inventory`: per device what is declared and what it reports, the verdict
+/// and its evidence, and the replacements detected, as of `as_of`.
+pub fn inventory(
+    inv: &Inventory,
+    history: &History,
+    as_of: AsOf,
+    lang: Lang,
+    format: InventoryFormat,
+) -> Result<Vec<u8>, ReportError> {
+    let c = crate::discovered::analyse(inv, history, as_of);
+    Ok(match format {
+        InventoryFormat::Md => inventory::markdown(&c, lang).into_bytes(),
+        InventoryFormat::Csv => inventory::csv(&c, lang).into_bytes(),
+        InventoryFormat::Json => inventory::json(&c),
+        InventoryFormat::Xlsx => inventory::xlsx(&c, lang)
+            .map_err(|source| ReportError::Xlsx { report: "inventory", source })?,
     })
 }
 

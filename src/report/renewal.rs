@@ -86,6 +86,37 @@ pub fn family_label(f: crate::inventory::Family) -> &'static str {
     }
 }
 
+/// Where the device's dates came from, when the catalogue gave any.
+pub fn dates_source(t: &Strings, facts: &DeviceFacts) -> Option<String> {
+    let c = facts.catalog.as_ref()?;
+    let dates: Vec<&str> = c.dates.iter().map(|f| t.date_field(*f)).collect();
+    let mut out = fill(
+        t.dates_from_catalog,
+        &[
+            ("dates", &dates.join(t.list_sep)),
+            ("vendor", &c.vendor),
+            ("model", &c.model),
+            ("at", &c.at),
+            ("source", &c.source),
+        ],
+    );
+    if c.by_discovered {
+        out.push_str(t.by_discovered);
+    }
+    Some(out)
+}
+
+/// Vendor, model and serial as shown: declared, or discovered and marked so.
+fn shown_identity(t: &Strings, f: &DeviceFacts) -> [Option<String>; 3] {
+    use super::inventory::shown;
+    let d = &f.discovered;
+    [
+        shown(t, f.vendor.as_deref(), d.vendor.as_deref()),
+        shown(t, f.model.as_deref(), d.model.as_deref()),
+        shown(t, f.serial.as_deref(), d.serial.as_deref()),
+    ]
+}
+
 fn missing(t: &Strings, facts: &DeviceFacts) -> String {
     facts.missing.iter().map(|f| t.date_field(*f)).collect::<Vec<_>>().join(t.list_sep)
 }
@@ -176,6 +207,7 @@ fn write<D: Doc>(out: &mut D, r: &Renewal, lang: Lang) {
                 class: t.class(c.facts.class),
                 findings: findings.join(t.list_sep),
                 missing: missing(t, &c.facts),
+                dates_source: dates_source(t, &c.facts),
             }
         });
         out.table(lang, rows);
@@ -187,14 +219,18 @@ fn write<D: Doc>(out: &mut D, r: &Renewal, lang: Lang) {
     if r.missing_data.is_empty() {
         let _ = writeln!(out, "{}\n", t.none_listed);
     } else {
-        let rows = r.missing_data.iter().map(|m| MissingLine {
-            device: m.facts.device.clone(),
-            site: m.facts.site_name.clone(),
-            class: t.class(m.facts.class),
-            vendor: m.facts.vendor.clone(),
-            model: m.facts.model.clone(),
-            missing: missing(t, &m.facts),
-            candidate: t.yes_no(m.candidate),
+        let rows = r.missing_data.iter().map(|m| {
+            let [vendor, model, _] = shown_identity(t, &m.facts);
+            MissingLine {
+                device: m.facts.device.clone(),
+                site: m.facts.site_name.clone(),
+                class: t.class(m.facts.class),
+                vendor,
+                model,
+                missing: missing(t, &m.facts),
+                candidate: t.yes_no(m.candidate),
+                dates_source: dates_source(t, &m.facts),
+            }
         });
         out.table(lang, rows);
         let _ = out.write_char('\n');
@@ -220,6 +256,7 @@ row! {
         class: &'static str = col::CLASS,
         findings: String = ("Motivos y evidencia", "Reasons and evidence"),
         missing: String = col::MISSING,
+        dates_source: Option<String> = col::DATES_SOURCE,
     }
 }
 
@@ -234,6 +271,7 @@ row! {
         model: Option<String> = col::MODEL,
         missing: String = col::MISSING,
         candidate: &'static str = col::CANDIDATE,
+        dates_source: Option<String> = col::DATES_SOURCE,
     }
 }
 
@@ -278,6 +316,7 @@ row! {
         reasons: Option<String> = ("Motivos", "Reasons"),
         evidence: Option<String> = ("Evidencia", "Evidence"),
         missing: String = col::MISSING,
+        dates_source: Option<String> = col::DATES_SOURCE,
     }
 }
 
@@ -297,18 +336,20 @@ row! {
         end_of_support: Option<NaiveDate> = col::END_OF_SUPPORT,
         missing: String = col::MISSING,
         candidate: &'static str = col::CANDIDATE,
+        dates_source: Option<String> = col::DATES_SOURCE,
     }
 }
 
 fn identity(t: &Strings, f: &DeviceFacts) -> Identity {
+    let [vendor, model, serial] = shown_identity(t, f);
     Identity {
         device: f.device.clone(),
         site: f.site.clone(),
         site_name: f.site_name.clone(),
         class: t.class(f.class),
-        vendor: f.vendor.clone(),
-        model: f.model.clone(),
-        serial: f.serial.clone(),
+        vendor,
+        model,
+        serial,
         acquired: f.acquired,
     }
 }
@@ -371,6 +412,7 @@ fn device_row(t: &Strings, f: &DeviceFacts, c: Option<&Candidate>, days: u32) ->
         reasons: c.map(|c| reasons(t, c)),
         evidence: c.map(|c| evidences(t, c, days)),
         missing: missing(t, f),
+        dates_source: dates_source(t, f),
     }
 }
 
@@ -408,6 +450,7 @@ pub fn xlsx(r: &Renewal, lang: Lang) -> Result<Vec<u8>, XlsxError> {
             end_of_support: f.end_of_support,
             missing: missing(t, f),
             candidate: t.yes_no(m.candidate),
+            dates_source: dates_source(t, f),
         }
     });
     book.sheet(t.missing_data, lang, rows)?;

@@ -9,9 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreError;
 use super::columns::stored_row;
-use crate::history::{EventKind, EventRecord, InterfaceRecord, PollRecord};
+use crate::history::{EventKind, EventRecord, FactRecord, InterfaceRecord, PollRecord};
 use crate::inventory::Family;
-use crate::poll::{Counter, Interface, PollOutcome, ProbeKind, SystemInfo};
+use crate::poll::{Counter, Fact, Interface, PollOutcome, ProbeKind, SystemInfo};
 
 /// Longest repeated string stored (device, site, SNMP system values, interface names), in bytes;
 /// longer ones are cut at a character boundary. PostgreSQL's unique index on them refuses
@@ -645,6 +645,134 @@ impl EventRow {
             detail: self.detail,
         })
     }
+}
+
+/// A time stored as `at` is: SQLite INTEGER microseconds since the Unix epoch, PostgreSQL
+/// `timestamptz`. For the second time column of a row (`device_facts.last_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Stamp(pub DateTime<Utc>);
+
+impl sqlx::Type<sqlx::Sqlite> for Stamp {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <i64 as sqlx::Type<sqlx::Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+        <i64 as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Sqlite> for Stamp {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::sqlite::SqliteArgumentsBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i64 as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(&micros(self.0), buf)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for Stamp {
+    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let us = <i64 as sqlx::Decode<sqlx::Sqlite>>::decode(value)?;
+        DateTime::from_timestamp_micros(us)
+            .map(Stamp)
+            .ok_or_else(|| format!("{us} microseconds is not a time vigia can read").into())
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for Stamp {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <DateTime<Utc> as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl sqlx::postgres::PgHasArrayType for Stamp {
+    fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+        <DateTime<Utc> as sqlx::postgres::PgHasArrayType>::array_type_info()
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for Stamp {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <DateTime<Utc> as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Stamp {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        <DateTime<Utc> as sqlx::Decode<sqlx::Postgres>>::decode(value).map(Stamp)
+    }
+}
+
+stored_row! {
+    /// A run of a device fact as stored (`device_facts`): `at` is its first poll.
+    pub(crate) struct FactRow in "device_facts", "reading device facts" {
+        device: String = "text",
+        fact: String = "text",
+        value: String = "text",
+        first_agent: String = "text",
+        last_at: Stamp = "timestamptz",
+        agent: String = "text",
+        family: String = "text",
+    }
+}
+
+/// The key of `device_facts`.
+pub(crate) const FACT_KEY: [&str; 3] = ["device", "fact", "at"];
+
+impl FactRow {
+    /// Encodes a run (text cleaned and bounded like every repeated string).
+    pub(crate) fn encode(r: &FactRecord) -> FactRow {
+        FactRow {
+            at: truncate_micros(r.first_at),
+            device: clean_name(&r.device).into_owned(),
+            fact: r.fact.as_str().to_owned(),
+            value: clean_name(&r.value).into_owned(),
+            first_agent: clean_name(&r.first_agent).into_owned(),
+            last_at: Stamp(truncate_micros(r.last_at)),
+            agent: clean_name(&r.agent).into_owned(),
+            family: r.family.as_str().to_owned(),
+        }
+    }
+
+    /// Decodes a row.
+    pub(crate) fn decode(self) -> Result<FactRecord, StoreError> {
+        const T: &str = "device_facts";
+        let corrupt =
+            |column, value: &str| StoreError::Corrupt { table: T, column, value: value.to_owned() };
+        Ok(FactRecord {
+            device: self.device.into(),
+            fact: Fact::parse(&self.fact).ok_or_else(|| corrupt("fact", &self.fact))?,
+            value: self.value,
+            first_at: self.at,
+            first_agent: self.first_agent,
+            last_at: self.last_at.0,
+            agent: self.agent,
+            family: Family::parse(&self.family).ok_or_else(|| corrupt("family", &self.family))?,
+        })
+    }
+}
+
+/// One row per key of a batch of runs, the latest-seen (an upsert may not touch the same key
+/// twice in one statement; both families of a dual-stack device report the same run).
+pub(crate) fn latest_fact_per_key(rows: &[FactRow]) -> Vec<&FactRow> {
+    let mut latest: HashMap<(&str, &str, DateTime<Utc>), &FactRow> = HashMap::new();
+    for r in rows {
+        latest
+            .entry((r.device.as_str(), r.fact.as_str(), r.at))
+            .and_modify(|cur| {
+                if r.last_at > cur.last_at {
+                    *cur = r;
+                }
+            })
+            .or_insert(r);
+    }
+    let mut out: Vec<&FactRow> = latest.into_values().collect();
+    out.sort_by(|a, b| (&a.device, &a.fact, a.at).cmp(&(&b.device, &b.fact, b.at)));
+    out
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! The first column of every such row is `at`: SQLite keeps it as microseconds since the Unix
 //! epoch, PostgreSQL as `timestamptz`; every other column has the same Rust type in both.
 
-use super::codec::{EventRow, InterfaceRow, LATEST_KEY, PollRow};
+use super::codec::{EventRow, FACT_KEY, FactRow, InterfaceRow, LATEST_KEY, PollRow};
 
 /// Declares a stored row. Each field is `name: Type = "pg_array_element_type"`; an optional
 /// last entry `[name: Type = "pg_type"; N] named ITER` adds N columns of one type, named by
@@ -147,6 +147,13 @@ pub(crate) struct Statements {
     pub insert_events: String,
     /// Events in a time range (from, to).
     pub select_events: String,
+    /// Insert runs of device facts (SQLite: the values and then [`Statements::upsert_facts`]
+    /// follow; PostgreSQL: the whole statement).
+    pub insert_facts: String,
+    /// What keeps a run's last sighting the latest one, whichever agent wrote it.
+    pub upsert_facts: String,
+    /// Every run of every device fact, by device, fact and first sighting.
+    pub select_facts: String,
 }
 
 impl Statements {
@@ -169,6 +176,12 @@ impl Statements {
         }
         let interfaces = InterfaceRow::columns();
         let events = EventRow::columns();
+        let facts = FactRow::columns();
+        let upsert_facts = upsert_run("device_facts", &FACT_KEY, &["last_at", "agent", "family"]);
+        let mut insert_facts = insert("device_facts", &facts);
+        if dialect == Dialect::Postgres {
+            insert_facts += &(unnest(&FactRow::pg_types()) + &upsert_facts);
+        }
         Statements {
             insert_polls: insert("polls", &polls) + &values(PollRow::pg_types()),
             insert_latest,
@@ -185,6 +198,9 @@ impl Statements {
             insert_events: insert("events", &events) + &values(EventRow::pg_types()),
             select_events: select("events", &events)
                 + &format!(" WHERE at >= {} AND at < {} ORDER BY at, id", p(1), p(2)),
+            insert_facts,
+            upsert_facts,
+            select_facts: select("device_facts", &facts) + " ORDER BY device, fact, at",
         }
     }
 }
@@ -221,6 +237,16 @@ fn upsert_latest(table: &str, key: &[&str], columns: &[&str]) -> String {
     )
 }
 
+/// Keeps a run's `last` columns those of its latest sighting: a newer row replaces them.
+fn upsert_run(table: &str, key: &[&str], last: &[&str]) -> String {
+    let set: Vec<String> = last.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    format!(
+        " ON CONFLICT ({}) DO UPDATE SET {} WHERE excluded.last_at > {table}.last_at",
+        key.join(", "),
+        set.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +265,9 @@ mod tests {
         assert!(pg.insert_latest.ends_with(&lite.upsert_latest));
         assert_eq!(PollRow::columns().len(), PollRow::pg_types().len());
         assert_eq!(InterfaceRow::columns().len(), InterfaceRow::pg_types().len());
+        assert_eq!(FactRow::columns().len(), FactRow::pg_types().len());
+        assert!(pg.insert_facts.ends_with(&lite.upsert_facts));
+        assert_eq!(lite.select_facts, pg.select_facts);
     }
 
     #[test]
@@ -253,6 +282,11 @@ mod tests {
             upsert_latest("l", &["k"], &["at", "k", "v"]),
             " ON CONFLICT (k) DO UPDATE SET at = excluded.at, v = excluded.v \
              WHERE excluded.at > l.at"
+        );
+        assert_eq!(
+            upsert_run("f", &["k", "at"], &["last_at"]),
+            " ON CONFLICT (k, at) DO UPDATE SET last_at = excluded.last_at \
+             WHERE excluded.last_at > f.last_at"
         );
     }
 }

@@ -6,9 +6,9 @@
 //! driver cannot read either database's date and time columns. `docs/storage.md` describes the
 //! schema, retention and sizing.
 //!
-//! The columns of `polls`, `latest_polls`, `interfaces` and `events` are listed once each
-//! (`codec`, with `columns::stored_row!`); both backends build their SQL, binders and decoders
-//! from those lists. `interfaces` has one column per interface counter declared in
+//! The columns of `polls`, `latest_polls`, `interfaces`, `events` and `device_facts` are listed
+//! once each (`codec`, with `columns::stored_row!`); both backends build their SQL, binders and
+//! decoders from those lists. `interfaces` has one column per interface counter declared in
 //! `poll::Counter`: a database that lacks one (written before the counter was declared) gets
 //! it when it is opened, beside the migrations, so a new counter needs no migration file.
 //!
@@ -49,8 +49,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 /// The rows the store keeps (their home is [`crate::history`]).
 pub use crate::history::{
-    Availability, DailyRollup, EventKind, EventRecord, InterfaceRecord, InventorySnapshot,
-    PollRecord,
+    Availability, DailyRollup, EventKind, EventRecord, FactRecord, InterfaceRecord,
+    InventorySnapshot, PollRecord,
 };
 pub use codec::MAX_TEXT_BYTES;
 pub use console::{EventFilter, EventPage, PollSeries, SeriesPoint};
@@ -192,6 +192,18 @@ impl Store {
     /// Stores events in one transaction.
     pub async fn insert_events(&self, rows: &[EventRecord]) -> Result<(), StoreError> {
         dispatch!(self, s => s.insert_events(rows).await)
+    }
+
+    /// Stores runs of what devices say about themselves: a new run is added, a known one (same
+    /// device, fact and first sighting) gets its later last sighting, whichever agent wrote it.
+    pub async fn insert_facts(&self, rows: &[FactRecord]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.insert_facts(rows).await)
+    }
+
+    /// Every run of every device fact, sorted by device, fact and first sighting: each fact's
+    /// history. Never pruned (a few rows per device and change).
+    pub async fn facts(&self) -> Result<Vec<FactRecord>, StoreError> {
+        dispatch!(self, s => s.facts().await)
     }
 
     /// Stores an inventory snapshot unless its digest equals the latest stored one (by time,

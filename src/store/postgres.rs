@@ -10,14 +10,15 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, Postgres, Row};
 
-use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
+use super::codec::{self, EventRow, FactRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
 use super::columns::{Dialect, Statements};
 use super::console::{ConsoleSql, EventFilter, EventPage, PollSeries, SeriesPoint};
 use super::plan::{self, Key, Sums};
 use super::url::DbUrl;
 use super::{StoreError, query_error};
 use crate::history::{
-    Availability, DailyRollup, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord,
+    Availability, DailyRollup, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot,
+    PollRecord,
 };
 
 /// How long opening the database may take.
@@ -236,6 +237,27 @@ impl PgStore {
             .await
             .map_err(query_error("storing events"))?;
         Ok(())
+    }
+
+    pub(crate) async fn insert_facts(&self, rows: &[FactRecord]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let encoded: Vec<FactRow> = rows.iter().map(FactRow::encode).collect();
+        let rows = codec::latest_fact_per_key(&encoded);
+        FactRow::bind_pg(sqlx::query(SQL.insert_facts.as_str()), &rows)
+            .execute(&self.pool)
+            .await
+            .map_err(query_error("storing device facts"))?;
+        Ok(())
+    }
+
+    pub(crate) async fn facts(&self) -> Result<Vec<FactRecord>, StoreError> {
+        let rows = sqlx::query(SQL.select_facts.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading device facts"))?;
+        rows.iter().map(|r| FactRow::from_pg(r)?.decode()).collect()
     }
 
     pub(crate) async fn record_inventory(

@@ -13,14 +13,15 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Connection, QueryBuilder, Row, Sqlite, SqliteExecutor};
 
-use super::codec::{self, EventRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
+use super::codec::{self, EventRow, FactRow, Id, Ids, InterfaceRow, Interner, Names, PollRow};
 use super::columns::{Dialect, Statements};
 use super::console::{ConsoleSql, EventFilter, EventPage, PollSeries, SeriesPoint};
 use super::plan::{self, Key, Sums};
 use super::url::DbUrl;
 use super::{StoreError, query_error};
 use crate::history::{
-    Availability, DailyRollup, EventRecord, InterfaceRecord, InventorySnapshot, PollRecord,
+    Availability, DailyRollup, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot,
+    PollRecord,
 };
 
 /// How long opening the database may take.
@@ -275,6 +276,29 @@ impl SqliteStore {
             q.build().execute(&mut *tx).await.map_err(query_error("storing events"))?;
         }
         tx.commit().await.map_err(query_error("storing events"))
+    }
+
+    pub(crate) async fn insert_facts(&self, rows: &[FactRecord]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let encoded: Vec<FactRow> = rows.iter().map(FactRow::encode).collect();
+        let mut tx = self.write_tx().await?;
+        for chunk in codec::latest_fact_per_key(&encoded).chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_facts);
+            q.push_values(chunk, |b, r| r.bind_sqlite(b));
+            q.push(&SQL.upsert_facts);
+            q.build().execute(&mut *tx).await.map_err(query_error("storing device facts"))?;
+        }
+        tx.commit().await.map_err(query_error("storing device facts"))
+    }
+
+    pub(crate) async fn facts(&self) -> Result<Vec<FactRecord>, StoreError> {
+        let rows = sqlx::query(SQL.select_facts.as_str())
+            .fetch_all(&self.read)
+            .await
+            .map_err(query_error("reading device facts"))?;
+        rows.iter().map(|r| FactRow::from_sqlite(r)?.decode()).collect()
     }
 
     pub(crate) async fn record_inventory(

@@ -55,8 +55,8 @@ pub fn agent(id: &str) -> AgentConfig {
         sys_location: format!("Sitio de {id}"),
         sys_descr: format!("Lab switch {id} (vigia lab)"),
         sys_contact: "OTIC (vigia lab)".into(),
-        entity_model: None,
-        entity_serial: None,
+        sys_object_id: None,
+        served: Default::default(),
     }
 }
 
@@ -79,6 +79,7 @@ pub fn spec(block: &AddressBlock, seed: u64, devices: Vec<LabDevice>) -> LabSpec
         seed,
         devices,
         readiness_request: READINESS_REQUEST.to_vec(),
+        served_program: None,
     }
 }
 

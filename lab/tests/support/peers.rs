@@ -23,10 +23,8 @@ pub const SYS_DESCR: &str = ".1.3.6.1.2.1.1.1.0";
 pub const SYS_LOCATION: &str = ".1.3.6.1.2.1.1.6.0";
 /// sysUpTime.0.
 pub const SYS_UPTIME: &str = ".1.3.6.1.2.1.1.3.0";
-/// ENTITY-MIB entPhysicalModelName.1.
-pub const ENT_MODEL: &str = ".1.3.6.1.2.1.47.1.1.1.1.13.1";
-/// ENTITY-MIB entPhysicalSerialNum.1.
-pub const ENT_SERIAL: &str = ".1.3.6.1.2.1.47.1.1.1.1.11.1";
+/// sysObjectID.0.
+pub const SYS_OBJECT_ID: &str = ".1.3.6.1.2.1.1.2.0";
 
 /// net-snmp's `snmpget`, which these tests probe with.
 pub fn snmpget_prerequisite() {

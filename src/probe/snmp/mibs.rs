@@ -92,12 +92,37 @@ const HR_STORAGE_RAM: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 2, 1, 2];
 /// hrStorageFixedDisk.
 const HR_STORAGE_FIXED_DISK: &[u32] = &[1, 3, 6, 1, 2, 1, 25, 2, 1, 4];
 
-/// ENTITY-MIB entPhysicalModelName column.
+/// ENTITY-MIB entPhysicalEntry: the columns below are `ENT_PHYSICAL_ENTRY.N`.
+const ENT_PHYSICAL_ENTRY: &[u32] = &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1];
+/// entPhysicalClass column.
+pub(crate) const ENT_CLASS: &[u32] = &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 5];
+/// entPhysicalModelName column.
 pub(crate) const ENT_MODEL_NAME: &[u32] = &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 13];
-/// entPhysicalSerialNum column.
-pub(crate) const ENT_SERIAL_NUM: &[u32] = &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 11];
-/// entPhysicalSoftwareRev column.
-pub(crate) const ENT_SOFTWARE_REV: &[u32] = &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 10];
+/// entPhysicalClass chassis(3).
+const CLASS_CHASSIS: i64 = 3;
+
+/// The entPhysicalEntry columns read of the chosen entity, in the order of [`EntCol`].
+const ENT_READ: [u32; 7] = [2, 13, 11, 8, 9, 10, 12];
+
+/// Positions in [`ENT_READ`].
+#[derive(Debug, Clone, Copy)]
+enum EntCol {
+    Descr,
+    Model,
+    Serial,
+    HardwareRev,
+    FirmwareRev,
+    SoftwareRev,
+    MfgName,
+}
+
+/// The instance OIDs of the columns read of entity `index`, in [`EntCol`] order.
+pub(crate) fn entity_oids(index: u32) -> Vec<ObjectId> {
+    ENT_READ
+        .iter()
+        .map(|c| ENT_PHYSICAL_ENTRY.iter().copied().chain([*c, index]).collect())
+        .collect()
+}
 
 /// Rows of one column: instance suffix -> value.
 pub(crate) type Rows = Vec<(ObjectId, Val)>;
@@ -115,7 +140,7 @@ pub(crate) fn system_info(varbinds: &[Varbind]) -> Option<SystemInfo> {
         return None;
     }
     Some(SystemInfo {
-        descr: value(0).and_then(Val::as_text),
+        descr: value(0).and_then(Val::as_device_text),
         object_id: value(1).and_then(|v| match v {
             Val::Oid(o) => Some(dotted(o)),
             _ => None,
@@ -124,9 +149,9 @@ pub(crate) fn system_info(varbinds: &[Varbind]) -> Option<SystemInfo> {
             Val::Ticks(t) => Some(*t),
             _ => None,
         }),
-        name: value(3).and_then(Val::as_text),
-        location: value(4).and_then(Val::as_text),
-        contact: value(5).and_then(Val::as_text),
+        name: value(3).and_then(Val::as_device_text),
+        location: value(4).and_then(Val::as_device_text),
+        contact: value(5).and_then(Val::as_device_text),
     })
 }
 
@@ -246,25 +271,44 @@ pub(crate) fn host_resources(columns: &[Rows]) -> Option<HostResources> {
     Some(host)
 }
 
-/// ENTITY-MIB facts from the model-name rows and the serial and software GET of the entity
-/// chosen by [`first_model`].
-pub(crate) fn entity_info(model: String, varbinds: &[Varbind]) -> EntityInfo {
-    let text = |column: &[u32]| {
-        varbinds
-            .iter()
-            .find(|(o, _)| o.starts_with(column) && o.len() == column.len() + 1)
-            .and_then(|(_, v)| v.as_nonempty_text())
+/// ENTITY-MIB facts of entity `index` from the GET of [`entity_oids`]; every text made safe
+/// ([`crate::poll::text::device_text`]).
+pub(crate) fn entity_info(index: u32, varbinds: &[Varbind]) -> EntityInfo {
+    let oids = entity_oids(index);
+    let text = |c: EntCol| {
+        varbinds.iter().find(|(o, _)| *o == oids[c as usize]).and_then(|(_, v)| v.as_device_text())
     };
     EntityInfo {
-        model: Some(model),
-        serial: text(ENT_SERIAL_NUM),
-        software_rev: text(ENT_SOFTWARE_REV),
+        index: Some(index),
+        descr: text(EntCol::Descr),
+        model: text(EntCol::Model),
+        serial: text(EntCol::Serial),
+        hardware_rev: text(EntCol::HardwareRev),
+        firmware_rev: text(EntCol::FirmwareRev),
+        software_rev: text(EntCol::SoftwareRev),
+        mfg_name: text(EntCol::MfgName),
     }
 }
 
-/// The first entity (lowest entPhysicalIndex) with a model name, and that name.
-pub(crate) fn first_model(rows: &[(ObjectId, Val)]) -> Option<(u32, String)> {
-    by_index(rows).into_iter().find_map(|(i, v)| v.as_nonempty_text().map(|m| (i, m)))
+/// The entity that stands for the device, from the class and model-name rows read so far:
+/// the first chassis (lowest entPhysicalIndex of class chassis(3)); `Some` only once it is
+/// certain (`complete`: both columns were read to their end). Without any chassis, the first
+/// entity with a model name.
+pub(crate) fn choose_entity(
+    classes: &[(ObjectId, Val)],
+    models: &[(ObjectId, Val)],
+    complete: bool,
+) -> Option<u32> {
+    let chassis = by_index(classes)
+        .into_iter()
+        .find_map(|(i, v)| (v.as_i64() == Some(CLASS_CHASSIS)).then_some(i));
+    if chassis.is_some() {
+        return chassis;
+    }
+    if !complete {
+        return None;
+    }
+    by_index(models).into_iter().find_map(|(i, v)| v.as_nonempty_text().map(|_| i))
 }
 
 #[cfg(test)]
@@ -386,13 +430,29 @@ mod tests {
     }
 
     #[test]
-    fn first_model_skips_entities_without_one() {
-        let r = rows(&[
-            (1, Val::Bytes(Vec::new())),
-            (2, Val::Bytes(b" ".to_vec())),
-            (5, Val::Bytes(b"WS-C2960".to_vec())),
-        ]);
-        assert_eq!(first_model(&r), Some((5, "WS-C2960".to_owned())));
-        assert_eq!(first_model(&rows(&[(1, Val::Bytes(Vec::new()))])), None);
+    fn the_device_is_its_first_chassis_else_its_first_entity_with_a_model() {
+        let classes = rows(&[(1, Val::Int(11)), (1001, Val::Int(3)), (2001, Val::Int(3))]);
+        let models = rows(&[(1, Val::Bytes(Vec::new())), (1001, Val::Bytes(b"C9300".to_vec()))]);
+        assert_eq!(choose_entity(&classes, &models, false), Some(1001), "a stack's first member");
+        let no_chassis = rows(&[(1, Val::Int(9)), (2, Val::Int(10))]);
+        let models = rows(&[(1, Val::Bytes(b" ".to_vec())), (2, Val::Bytes(b"SFP-1".to_vec()))]);
+        assert_eq!(choose_entity(&no_chassis, &models, false), None, "not certain yet");
+        assert_eq!(choose_entity(&no_chassis, &models, true), Some(2));
+        assert_eq!(choose_entity(&Rows::new(), &Rows::new(), true), None);
+    }
+
+    #[test]
+    fn entity_texts_are_made_safe() {
+        let mut vb: Vec<Varbind> =
+            entity_oids(7).into_iter().map(|o| (o, Val::NoSuchInstance)).collect();
+        vb[EntCol::Model as usize].1 = Val::Bytes(b"FG-500E\0\0".to_vec());
+        vb[EntCol::Serial as usize].1 = Val::Bytes(b"FG5H0E\x1b[2J\xff".to_vec());
+        vb[EntCol::Descr as usize].1 = Val::Bytes(vec![b'x'; 65536]);
+        let e = entity_info(7, &vb);
+        assert_eq!(e.index, Some(7));
+        assert_eq!(e.model.as_deref(), Some("FG-500E"));
+        assert_eq!(e.serial.as_deref(), Some("FG5H0E\u{FFFD}[2J\u{FFFD}"));
+        assert_eq!(e.descr.unwrap().chars().count(), 256, "cut and marked");
+        assert_eq!(e.software_rev, None);
     }
 }

@@ -69,7 +69,7 @@ impl Default for PollOptions {
     }
 }
 
-/// Entities asked per request while looking for the first one with a model name.
+/// Entities asked per request (after the first) while looking for the device's entity.
 const ENTITY_PAGE: u32 = 16;
 
 /// Poll one agent: what `query` asks, over the target's address family.
@@ -321,34 +321,39 @@ async fn walk(
     Ok(Walked { columns: walk.into_columns(), note, truncated })
 }
 
-/// ENTITY-MIB: the first entity with a model name, then its serial number and software
-/// revision. `None` when no entity has a model.
+/// ENTITY-MIB: find the entity that stands for the device (the first chassis, else the first
+/// entity with a model name) by walking entPhysicalClass and entPhysicalModelName side by side,
+/// then GET its descriptive columns. `None` when the agent has no such entity.
+///
+/// The first request asks one row of each column: on an agent without ENTITY-MIB (net-snmp
+/// among them) a GETBULK runs on into whatever MIB follows, and each repetition costs the agent
+/// a lookup, so the walk learns that the table is absent for two lookups, not a page.
 async fn entity(client: &mut Client<'_>) -> Result<Option<crate::poll::EntityInfo>, Failure> {
-    let mut walk = ColumnWalk::new(&[mibs::ENT_MODEL_NAME]);
-    let mut found = None;
+    let mut walk = ColumnWalk::new(&[mibs::ENT_CLASS, mibs::ENT_MODEL_NAME]);
+    let mut chosen = None;
     let mut requests = 0;
     while let Some(oids) = walk.request() {
         requests += 1;
         if requests > 64 {
             break;
         }
-        let response = client.request(Op::Bulk(&oids, ENTITY_PAGE)).await?;
+        let reps = if requests == 1 { 1 } else { ENTITY_PAGE };
+        let response = client.request(Op::Bulk(&oids, reps)).await?;
         if response.error_status != 0 {
             break;
         }
         walk.feed(response.varbinds);
-        if let Some(hit) = mibs::first_model(walk.rows(0)) {
-            found = Some(hit);
+        chosen = mibs::choose_entity(walk.rows(0), walk.rows(1), false);
+        if chosen.is_some() {
             break;
         }
     }
-    let Some((index, model)) = found else { return Ok(None) };
-    let oids: Vec<ObjectId> = [mibs::ENT_SERIAL_NUM, mibs::ENT_SOFTWARE_REV]
-        .iter()
-        .map(|c| c.iter().copied().chain([index]).collect())
-        .collect();
-    let response = client.request(Op::Get(&oids)).await?;
-    Ok(Some(mibs::entity_info(model, &response.varbinds)))
+    if chosen.is_none() {
+        chosen = mibs::choose_entity(walk.rows(0), walk.rows(1), true);
+    }
+    let Some(index) = chosen else { return Ok(None) };
+    let response = client.request(Op::Get(&mibs::entity_oids(index))).await?;
+    Ok(Some(mibs::entity_info(index, &response.varbinds)))
 }
 
 /// The outcome and the human detail of a poll that ended early.

@@ -78,52 +78,20 @@ impl Val {
         }
     }
 
-    /// An OCTET STRING as text, made safe to show: a device's strings (sysDescr, ifAlias, a
-    /// serial number) are untrusted and end up in logs, labels, pages and reports. Invalid
-    /// UTF-8 is replaced; trailing NULs and blanks are removed (some agents pad
-    /// DisplayStrings); line breaks and tabs become spaces; other control characters (a
-    /// terminal escape, a bell) and the bidirectional overrides that can make text read other
-    /// than it is become U+FFFD; and the text is cut at [`MAX_TEXT_CHARS`], ending in "…".
-    pub(crate) fn as_text(&self) -> Option<String> {
+    /// An OCTET STRING that holds some text, made safe and bounded as every device string is
+    /// ([`crate::poll::text::device_text`]); `None` when empty.
+    pub(crate) fn as_nonempty_text(&self) -> Option<String> {
+        self.as_device_text()
+    }
+
+    /// An OCTET STRING a device says about itself (sysDescr, a serial), made safe and bounded
+    /// ([`crate::poll::text::device_text`]); `None` when empty.
+    pub(crate) fn as_device_text(&self) -> Option<String> {
         match self {
-            Val::Bytes(b) => Some(display_text(b)),
+            Val::Bytes(b) => crate::poll::text::device_text(b),
             _ => None,
         }
     }
-
-    /// An OCTET STRING that holds some text.
-    pub(crate) fn as_nonempty_text(&self) -> Option<String> {
-        self.as_text().filter(|s| !s.is_empty())
-    }
-}
-
-/// The most characters kept of a device's string. SNMPv2-TC's DisplayString holds 255 octets;
-/// some agents send longer sysDescr values, none a useful one of this length.
-pub(crate) const MAX_TEXT_CHARS: usize = 1024;
-
-/// See [`Val::as_text`].
-fn display_text(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim_end_matches(|c: char| c == '\0' || c.is_whitespace());
-    let mut out = String::with_capacity(text.len().min(MAX_TEXT_CHARS * 4));
-    for (n, c) in text.chars().enumerate() {
-        if n == MAX_TEXT_CHARS {
-            out.push('…');
-            break;
-        }
-        out.push(match c {
-            '\t' | '\n' | '\r' => ' ',
-            c if c.is_control() || is_bidi_control(c) => char::REPLACEMENT_CHARACTER,
-            c => c,
-        });
-    }
-    out
-}
-
-/// Unicode's bidirectional formatting characters (UAX #9): embeddings, overrides, isolates and
-/// marks.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The most sub-identifiers an SNMP OID has (RFC 2578, section 3.5).
@@ -221,7 +189,7 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_and_numbers_are_non_negative() {
-        assert_eq!(Val::Bytes(b"eth0\0\0 ".to_vec()).as_text().unwrap(), "eth0");
+        assert_eq!(Val::Bytes(b"eth0\0\0 ".to_vec()).as_nonempty_text().unwrap(), "eth0");
         assert_eq!(Val::Bytes(b"  ".to_vec()).as_nonempty_text(), None);
         assert_eq!(Val::Int(-1).as_u64(), None);
         assert_eq!(Val::Counter64(u64::MAX).as_u64(), Some(u64::MAX));
@@ -230,9 +198,9 @@ mod tests {
 
     #[test]
     fn device_strings_lose_control_characters_and_are_cut() {
-        let text = |b: &[u8]| Val::Bytes(b.to_vec()).as_text().unwrap();
+        let text = |b: &[u8]| Val::Bytes(b.to_vec()).as_nonempty_text().unwrap();
         let cases: &[(&[u8], &str)] = &[
-            (b"Cisco IOS\r\nVersion 15.2\t(4)", "Cisco IOS  Version 15.2 (4)"),
+            (b"Cisco IOS\r\nVersion 15.2\t(4)", "Cisco IOS Version 15.2 (4)"),
             // A terminal escape (clear screen) and a bell.
             (b"ok\x1b[2J\x07", "ok\u{fffd}[2J\u{fffd}"),
             // C1 controls and DEL.
@@ -246,8 +214,9 @@ mod tests {
             assert_eq!(text(bytes), *want, "{bytes:?}");
         }
         let huge = text(&[b'a'; 60_000]);
-        assert_eq!(huge.chars().count(), MAX_TEXT_CHARS + 1);
+        let max = crate::poll::text::MAX_DEVICE_TEXT_CHARS;
+        assert_eq!(huge.chars().count(), max + 1);
         assert!(huge.ends_with("a…"));
-        assert_eq!(text(&[b'a'; MAX_TEXT_CHARS]).chars().count(), MAX_TEXT_CHARS);
+        assert_eq!(text(&vec![b'a'; max]).chars().count(), max);
     }
 }
