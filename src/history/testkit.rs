@@ -36,6 +36,8 @@ pub fn site(id: &str, link: Option<LinkMedium>) -> Site {
         provider: None,
         planned_link: None,
         planned_date: None,
+        via: None,
+        core: Vec::new(),
     }
 }
 
@@ -55,6 +57,7 @@ pub fn device(id: &str, site: &str, class: DeviceClass) -> Device {
         monitor: true,
         ipv6_planned: None,
         lifecycle: Lifecycle::default(),
+        depends_on: Vec::new(),
     }
 }
 
@@ -85,6 +88,8 @@ pub fn inventory(sites: Vec<Site>, devices: Vec<Device>) -> Inventory {
         projects: Vec::new(),
         indicators: Vec::new(),
         declared: Vec::new(),
+        time_zone: crate::inventory::maintenance::DEFAULT_TIME_ZONE,
+        maintenance: Vec::new(),
     }
 }
 
