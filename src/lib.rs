@@ -22,6 +22,7 @@ pub mod ipv6;
 pub mod lifecycle;
 pub mod links;
 pub mod metrics;
+pub mod outage;
 pub mod poll;
 pub mod probe;
 pub mod report;

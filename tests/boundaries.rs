@@ -143,6 +143,7 @@ const CORE: &[&str] = &[
     "src/inventory",
     "src/schedule.rs",
     "src/state.rs",
+    "src/outage.rs",
     "src/lifecycle.rs",
     "src/lifecycle",
     "src/ipv6.rs",
