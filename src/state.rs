@@ -218,6 +218,8 @@ impl NetworkState {
                             ticks_text(ticks),
                             elapsed.as_secs()
                         ),
+                        cause: None,
+                        maintenance: Vec::new(),
                     });
                 }
             }
@@ -268,6 +270,8 @@ impl NetworkState {
                 EventKind::SiteIsolated => "no uplink device answers ICMP on any family".into(),
                 _ => "an uplink device answers ICMP again".into(),
             },
+            cause: None,
+            maintenance: Vec::new(),
         })
     }
 }
@@ -321,6 +325,8 @@ fn transition(
         family: Some(family),
         probe: Some(probe),
         detail: detail.unwrap_or_else(|| format!("{probe} over {family} answers again")),
+        cause: None,
+        maintenance: Vec::new(),
     })
 }
 

@@ -349,6 +349,8 @@ impl<P: Prober> Agent<P> {
                 family: None,
                 probe: None,
                 detail: format!("{detail} (digest {})", &digest[..12]),
+                cause: None,
+                maintenance: Vec::new(),
             });
         }
         Ok(())
@@ -430,7 +432,9 @@ impl<P: Prober> Agent<P> {
                         success |= r.reachable();
                         shared.polls.add_icmp(&r);
                         self.batch.polls.push(icmp_row(&agent, device, started, &r));
-                        let events = shared.state.apply_icmp(&index, device, r, started, &agent);
+                        let mut events =
+                            shared.state.apply_icmp(&index, device, r, started, &agent);
+                        shared.annotate(&index, &mut events, started);
                         self.batch.events.extend(events);
                     }
                 }
@@ -447,7 +451,8 @@ impl<P: Prober> Agent<P> {
                                 interface: i.clone(),
                             }
                         }));
-                        let events = shared.state.apply_snmp(device, r, started, &agent);
+                        let mut events = shared.state.apply_snmp(device, r, started, &agent);
+                        shared.annotate(&index, &mut events, started);
                         self.batch.events.extend(events);
                     }
                 }
@@ -509,6 +514,8 @@ impl<P: Prober> Agent<P> {
                     family: None,
                     probe: None,
                     detail: format!("{errors} error(s); still running on the previous inventory"),
+                    cause: None,
+                    maintenance: Vec::new(),
                 });
                 Err(text)
             }

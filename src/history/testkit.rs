@@ -142,6 +142,8 @@ pub fn event(kind: EventKind, device: Option<&str>, site: &str, when: &str) -> E
         family: None,
         probe: None,
         detail: String::new(),
+        cause: None,
+        maintenance: Vec::new(),
     }
 }
 

@@ -6,8 +6,8 @@
 use super::encode::Encoder;
 use super::{Group, Kind, Metric};
 use crate::agent::Shared;
-use crate::inventory::{Device, InventoryIndex, MaintenanceWindow};
-use crate::outage::{self, Covered, Down, Outages, Reach};
+use crate::inventory::{InventoryIndex, MaintenanceWindow};
+use crate::outage::{self, Covered, Down, Outages};
 
 /// `vigia_device_outage`.
 pub const DEVICE_OUTAGE: Metric = Metric {
@@ -85,17 +85,8 @@ pub(super) struct Reading<'a> {
     covered: Covered,
 }
 
-/// What is known of `device`'s ICMP answer in the shared state.
-pub fn reach(shared: &Shared, device: &Device) -> Reach {
-    match shared.state.devices.get(&device.id).and_then(|s| s.icmp_reachable(device.families())) {
-        Some(true) => Reach::Up,
-        Some(false) => Reach::Down,
-        None => Reach::Unknown,
-    }
-}
-
 pub(super) fn read<'a>(index: &'a InventoryIndex, shared: &Shared) -> Reading<'a> {
-    let outages = outage::classify(index, |d| reach(shared, d));
+    let outages = outage::classify(index, |d| shared.reach(d));
     let now = shared.clock.now();
     let inv: &'a _ = &**index.inventory();
     let windows: Vec<(&MaintenanceWindow, bool)> =
