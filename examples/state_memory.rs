@@ -245,6 +245,8 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         provider: None,
         planned_link: None,
         planned_date: None,
+        via: None,
+        core: Vec::new(),
     };
     let profile = Arc::new(SnmpProfile::V2c { community: SecretRef::Env("UNUSED".into()) });
     let device = |i: usize| Device {
@@ -261,6 +263,7 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         monitor: true,
         ipv6_planned: None,
         lifecycle: Lifecycle::default(),
+        depends_on: Vec::new(),
     };
     Inventory {
         dir: PathBuf::from("bench"),
@@ -272,5 +275,7 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         projects: Vec::new(),
         indicators: Vec::new(),
         declared: Vec::new(),
+        time_zone: vigia::inventory::maintenance::DEFAULT_TIME_ZONE,
+        maintenance: Vec::new(),
     }
 }

@@ -332,7 +332,7 @@ pub(super) fn dependencies(cx: &mut Cx, parts: &Parts, sites: &mut [Site], devic
         site.core = core;
     }
 
-    let by_id: HashMap<&str, &Site> = sites.iter().map(|s| (s.id.as_str(), &*s)).collect();
+    let by_id: HashMap<&str, &Site> = sites.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut written_at: HashMap<usize, Loc> = HashMap::new();
     let mut resolved: Vec<Vec<DeviceId>> = Vec::with_capacity(devices.len());
     for (i, item) in parts.devices.iter().enumerate() {
