@@ -211,6 +211,15 @@ name_parser!(parse_ipv6_format, vigia::report::Ipv6Format);
 name_parser!(parse_check_format, vigia::report::CheckFormat);
 name_parser!(parse_links_format, vigia::report::LinksFormat);
 name_parser!(parse_indicators_format, vigia::report::IndicatorsFormat);
+name_parser!(parse_availability_format, vigia::report::AvailabilityFormat);
+
+/// `--month`: `YYYY-MM`.
+fn parse_month(text: &str) -> Result<(i32, u32), String> {
+    let bad = || format!("expected a month YYYY-MM, got {text:?}");
+    let (y, m) = text.split_once('-').ok_or_else(bad)?;
+    let (y, m) = (y.parse::<i32>().map_err(|_| bad())?, m.parse::<u32>().map_err(|_| bad())?);
+    if y.to_string().len() == 4 && (1..=12).contains(&m) { Ok((y, m)) } else { Err(bad()) }
+}
 name_parser!(parse_stage, vigia::ipv6::Stage);
 name_parser!(parse_class, vigia::inventory::DeviceClass);
 
@@ -286,6 +295,25 @@ pub enum ReportCommand {
         /// md or json.
         #[arg(long, value_parser = parse_links_format, default_value = "md")]
         format: vigia::report::LinksFormat,
+    },
+    /// Availability per site, link medium, family and device over a month or a range, with
+    /// the outages and their cause, the maintenance left out and the polls behind each figure.
+    Availability {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// The month, YYYY-MM, in the inventory's time zone (default: this month so far).
+        #[arg(long, value_parser = parse_month, conflicts_with_all = ["from", "to"])]
+        month: Option<(i32, u32)>,
+        /// First day of a range, YYYY-MM-DD (local).
+        #[arg(long, value_parser = parse_date, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// Last day of a range, included.
+        #[arg(long, value_parser = parse_date, requires = "from")]
+        to: Option<chrono::NaiveDate>,
+        /// md, csv, json or xlsx.
+        #[arg(long, value_parser = parse_availability_format, default_value = "md")]
+        format: vigia::report::AvailabilityFormat,
     },
     /// The AE.7.03 and AE.7.04 fichas for a year.
     Indicators {

@@ -10,6 +10,7 @@
 mod names;
 
 pub mod agent;
+pub mod availability;
 pub mod clock;
 pub mod console;
 pub mod diag;

@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use vigia::agent::NetProber;
+use vigia::availability::Period;
 use vigia::clock::Clock;
 use vigia::history::{AsOf, History};
 use vigia::indicators::Asked;
 use vigia::inventory::{Inventory, Secrets, SiteId};
 use vigia::ipv6::Threshold;
 use vigia::probe::icmp::Icmp;
-use vigia::report::{IndicatorsFormat, RenewalFormat};
+use vigia::report::{AvailabilityFormat, IndicatorsFormat, RenewalFormat};
 use vigia::store::Store;
 
 use super::{CliError, Outcome, emit, load};
@@ -33,6 +34,30 @@ pub async fn run(cmd: ReportCommand) -> Result<Outcome, CliError> {
         ReportCommand::Links { source, as_of, format } => {
             let (inv, at, history) = report_history(&source, as_of, now).await?;
             (vigia::report::links(&inv, &history, at, source.lang, format), source, false)
+        }
+        ReportCommand::Availability { source, month, from, to, format } => {
+            let (inv, store) = report_inputs(&source).await?;
+            let tz = inv.time_zone;
+            let period = match (month, from, to) {
+                (_, Some(from), Some(to)) => Period::days(tz, from, to, now),
+                (Some((y, m)), ..) => Period::month(tz, y, m, now),
+                _ => {
+                    let today = now.with_timezone(&tz).date_naive();
+                    Period::month(tz, today.year(), today.month(), now)
+                }
+            }
+            .map_err(|e| CliError::Report(vigia::report::ReportError::Period(e)))?;
+            let inv = Arc::new(inv);
+            let mut polls = Vec::new();
+            for d in &inv.devices {
+                let rows = store
+                    .polls(&d.id, period.from, period.to)
+                    .await
+                    .map_err(|e| CliError::Store { db: source.db.clone(), source: e })?;
+                polls.extend(rows);
+            }
+            let bytes = vigia::report::availability(&inv, &polls, period, source.lang, format);
+            (bytes, source, format == AvailabilityFormat::Xlsx)
         }
         ReportCommand::Indicators { source, year, as_of, format } => {
             let (inv, store) = report_inputs(&source).await?;

@@ -4,6 +4,7 @@
 //!
 //! What each report says and the JSON schemas: docs/reports.md.
 
+pub mod availability;
 pub mod html;
 pub mod i18n;
 pub mod indicators;
@@ -44,6 +45,11 @@ names! {
 }
 
 names! {
+    /// Formats of `vigia report availability`.
+    AvailabilityFormat { Md = "md", Csv = "csv", Json = "json", Xlsx = "xlsx" }
+}
+
+names! {
     /// Formats of `vigia report indicators`.
     IndicatorsFormat { Md = "md", Xlsx = "xlsx", Json = "json" }
 }
@@ -66,6 +72,10 @@ pub enum ReportError {
     /// The IPv6 threshold is invalid.
     #[error(transparent)]
     Threshold(#[from] ThresholdError),
+    /// The period asked for is not one (`--to` before `--from`, a month that does not exist,
+    /// a period not started yet).
+    #[error("vigia: {0}")]
+    Period(String),
 }
 
 impl ReportError {
@@ -73,7 +83,7 @@ impl ReportError {
     /// (exit 1).
     pub fn is_invalid_input(&self) -> bool {
         match self {
-            ReportError::Threshold(_) => true,
+            ReportError::Threshold(_) | ReportError::Period(_) => true,
             ReportError::Indicators(e) => !matches!(e, IndicatorError::Snapshot { .. }),
             ReportError::Xlsx { .. } => false,
         }
@@ -153,6 +163,25 @@ pub fn links(
     Ok(match format {
         LinksFormat::Md => links::markdown(&l, lang).into_bytes(),
         LinksFormat::Json => links::json(&l),
+    })
+}
+
+/// `vigia report availability`: sites, media, families and devices over `period`, from the
+/// raw ICMP `polls` of the period.
+pub fn availability(
+    inv: &std::sync::Arc<Inventory>,
+    polls: &[crate::history::PollRecord],
+    period: crate::availability::Period,
+    lang: Lang,
+    format: AvailabilityFormat,
+) -> Result<Vec<u8>, ReportError> {
+    let r = crate::availability::compute(inv, polls, period);
+    Ok(match format {
+        AvailabilityFormat::Md => availability::markdown(&r, lang).into_bytes(),
+        AvailabilityFormat::Csv => availability::csv(&r, lang).into_bytes(),
+        AvailabilityFormat::Json => availability::json(&r),
+        AvailabilityFormat::Xlsx => availability::xlsx(&r, lang)
+            .map_err(|source| ReportError::Xlsx { report: "availability", source })?,
     })
 }
 
