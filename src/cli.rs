@@ -38,6 +38,9 @@ pub enum Command {
     /// Checks for cron and pipelines: exit 0 when met, 2 when not, 64 on invalid input.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// The stored events (devices down and up, sites isolated and restored, restarts,
+    /// inventory changes), filtered by time, site, device and kind.
+    Events(EventsArgs),
     /// Build, inspect or remove a lab: a twin of the inventory's network on this machine
     /// (namespaces, real snmpd agents, links shaped like fibre and radio).
     #[command(subcommand)]
@@ -255,6 +258,39 @@ pub struct ReportSource {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+name_parser!(parse_events_format, vigia::report::events::EventsFormat);
+name_parser!(parse_event_kind, vigia::store::EventKind);
+
+/// `vigia events`
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// Inventory (time zone, ids), history, language, output.
+    #[command(flatten)]
+    pub source: ReportSource,
+    /// First local day, YYYY-MM-DD (default: 7 days ago).
+    #[arg(long, value_parser = parse_date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last local day, included (default: today).
+    #[arg(long, value_parser = parse_date)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only this site's events.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only this device's events.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Only this kind: device_down, device_up, site_isolated, site_restored, agent_restart,
+    /// inventory_changed, inventory_reload_failed.
+    #[arg(long, value_parser = parse_event_kind)]
+    pub kind: Option<vigia::store::EventKind>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 500)]
+    pub limit: u64,
+    /// table or json.
+    #[arg(long, value_parser = parse_events_format, default_value = "table")]
+    pub format: vigia::report::events::EventsFormat,
 }
 
 /// `vigia report ...`

@@ -1,7 +1,7 @@
 //! `vigia report availability` over a real SQLite store holding one local day of polls with
 //! outages of known length, a maintenance window and a device polled half the day: every figure
 //! is computed by hand below and compared with what the binary prints (JSON, Markdown, CSV,
-//! XLSX, both languages).
+//! XLSX, both languages). `vigia events` reads the same store's events, filtered.
 
 use std::io::Cursor;
 use std::process::Command;
@@ -9,8 +9,9 @@ use std::process::Command;
 use calamine::{DataType, Reader, Xlsx};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::Value;
-use vigia::history::PollRecord;
+use vigia::history::{EventKind, EventRecord, PollRecord};
 use vigia::inventory::Family;
+use vigia::outage::Cause;
 use vigia::poll::{PollOutcome, ProbeKind, SystemInfo};
 use vigia::store::Store;
 
@@ -276,4 +277,85 @@ fn a_period_is_checked() {
         .unwrap();
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected a month YYYY-MM"));
+}
+
+fn event(m: i64, kind: EventKind, site: &str, device: Option<&str>) -> EventRecord {
+    EventRecord {
+        at: midnight() + TimeDelta::seconds(m * 60 + 10),
+        agent: "a".into(),
+        kind,
+        device: device.map(Into::into),
+        site: Some(site.into()),
+        family: None,
+        probe: device.map(|_| ProbeKind::Icmp),
+        detail: String::new(),
+        cause: Some(if site == "grau" { Cause::Link } else { Cause::Dependency }),
+        maintenance: if site == "teatro" { vec!["obra-teatro".into()] } else { Vec::new() },
+    }
+}
+
+fn events(f: &Fixture, extra: &[&str]) -> Vec<u8> {
+    let mut args = vec!["events", "--inventory", &f.inv, "--db", &f.db];
+    args.extend(extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_vigia")).args(&args).output().unwrap();
+    assert!(out.status.success(), "vigia {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+#[test]
+fn events_are_filtered_by_time_site_device_and_kind() {
+    let f = fixture();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = Store::connect(&f.db).await.unwrap();
+        store
+            .insert_events(&[
+                event(600, EventKind::SiteIsolated, "grau", None),
+                event(600, EventKind::DeviceDown, "grau", Some("sw-grau")),
+                event(630, EventKind::SiteRestored, "grau", None),
+                event(1200, EventKind::SiteIsolated, "teatro", None),
+                // The next local day: outside a one-day range.
+                event(1440 + 5, EventKind::SiteIsolated, "grau", None),
+            ])
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let json = |extra: &[&str]| -> Value {
+        serde_json::from_slice(&events(&f, &[&DAY[..], extra, &["--format", "json"]].concat()))
+            .unwrap()
+    };
+    let kinds = |v: &Value| -> Vec<String> {
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = json(&[]);
+    assert_eq!(all["schema"], "vigia.events/1");
+    assert_eq!(all["total"], 4);
+    // Newest first.
+    assert_eq!(kinds(&all), ["site_isolated", "site_restored", "device_down", "site_isolated"]);
+    assert_eq!(all["events"][0]["maintenance"][0], "obra-teatro");
+    let grau = json(&["--site", "grau"]);
+    assert_eq!(kinds(&grau), ["site_restored", "device_down", "site_isolated"]);
+    assert_eq!(grau["events"][2]["cause"], "link");
+    assert_eq!(kinds(&json(&["--device", "sw-grau"])), ["device_down"]);
+    assert_eq!(kinds(&json(&["--kind", "site_isolated", "--site", "grau"])), ["site_isolated"]);
+    let limited = json(&["--limit", "1"]);
+    assert_eq!((limited["total"].as_u64(), kinds(&limited).len()), (Some(4), 1));
+
+    let table = String::from_utf8(events(&f, &[&DAY[..], &["--site", "teatro"]].concat())).unwrap();
+    assert!(table.contains("1 en total, 1 mostrados"), "{table}");
+    assert!(table.contains("2026-11-10 20:00:10") && table.contains("obra-teatro"), "{table}");
+    assert!(table.contains("dependency"), "{table}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .args(["events", "--inventory", &f.inv, "--db", &f.db, "--site", "graw"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--site \"graw\": no such site"));
 }

@@ -102,7 +102,7 @@ async fn probe_now(source: &ReportSource) -> Result<(Inventory, AsOf, History), 
 }
 
 /// The inventory and the store a report reads.
-async fn report_inputs(source: &ReportSource) -> Result<(Inventory, Store), CliError> {
+pub(super) async fn report_inputs(source: &ReportSource) -> Result<(Inventory, Store), CliError> {
     let inv = load(&source.inventory.inventory, Secrets::Warn)?;
     let store = Store::open(&source.db)
         .await

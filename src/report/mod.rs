@@ -5,6 +5,7 @@
 //! What each report says and the JSON schemas: docs/reports.md.
 
 pub mod availability;
+pub mod events;
 pub mod html;
 pub mod i18n;
 pub mod indicators;
@@ -76,6 +77,9 @@ pub enum ReportError {
     /// a period not started yet).
     #[error("vigia: {0}")]
     Period(String),
+    /// A filter names what the inventory does not have (`vigia events --site`, `--device`).
+    #[error("vigia: {0}")]
+    Filter(String),
 }
 
 impl ReportError {
@@ -83,7 +87,7 @@ impl ReportError {
     /// (exit 1).
     pub fn is_invalid_input(&self) -> bool {
         match self {
-            ReportError::Threshold(_) | ReportError::Period(_) => true,
+            ReportError::Threshold(_) | ReportError::Period(_) | ReportError::Filter(_) => true,
             ReportError::Indicators(e) => !matches!(e, IndicatorError::Snapshot { .. }),
             ReportError::Xlsx { .. } => false,
         }
