@@ -198,10 +198,10 @@ pub struct Report {
     pub maintenance: Vec<MaintenanceSpan>,
 }
 
-/// Per cycle, per device: whether any poll / any success, per family and overall.
+/// A polled device in one cycle: whether it answered, overall and per family (polled,
+/// answered).
 #[derive(Default, Clone, Copy)]
 struct Seen {
-    polled: bool,
     up: bool,
     fam: [(bool, bool); 2],
 }
@@ -223,29 +223,71 @@ struct Run {
     windows: Vec<String>,
 }
 
-/// Compute the report from `polls` (any order; polls outside the period and SNMP polls are
-/// ignored).
-pub fn compute(inv: &Arc<Inventory>, polls: &[PollRecord], period: Period) -> Report {
-    let cycle = inv.poll.icmp_interval.as_secs().max(1) as i64;
-    let span = (period.to - period.from).num_seconds().max(0);
-    let cycles = ((span + cycle - 1) / cycle) as u64;
+/// What each device answered in each cycle of a period, a byte per device and cycle (bits:
+/// IPv4 polled, IPv4 answered, IPv6 polled, IPv6 answered): a month of raw polls folded as they
+/// are read, device by device, so the report never holds the polls themselves.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    cycle_s: i64,
+    cycles: u64,
+    devices: HashMap<String, Vec<u8>>,
+}
+
+impl Answers {
+    /// Empty, for `period` at the inventory's ICMP interval.
+    pub fn new(inv: &Inventory, period: &Period) -> Answers {
+        let cycle_s = inv.poll.icmp_interval.as_secs().max(1) as i64;
+        let span = (period.to - period.from).num_seconds().max(0);
+        Answers {
+            from: period.from,
+            to: period.to,
+            cycle_s,
+            cycles: ((span + cycle_s - 1) / cycle_s) as u64,
+            devices: HashMap::new(),
+        }
+    }
+
+    /// Fold `polls` in (any order; SNMP polls and polls outside the period are ignored).
+    pub fn add(&mut self, polls: &[PollRecord]) {
+        for p in polls {
+            if p.probe != ProbeKind::Icmp || p.at < self.from || p.at >= self.to {
+                continue;
+            }
+            let c = ((p.at - self.from).num_seconds() / self.cycle_s) as usize;
+            let bits = self
+                .devices
+                .entry(p.device.to_string())
+                .or_insert_with(|| vec![0; self.cycles as usize]);
+            let shift = 2 * fam_index(p.family);
+            bits[c] |= (1 | (u8::from(p.success) << 1)) << shift;
+        }
+    }
+
+    /// What `device` answered in cycle `c`, if it was polled.
+    fn seen(&self, device: &str, c: u64) -> Option<Seen> {
+        let b = *self.devices.get(device)?.get(c as usize)?;
+        (b != 0).then_some(Seen {
+            up: b & 0b1010 != 0,
+            fam: [(b & 1 != 0, b & 2 != 0), (b & 4 != 0, b & 8 != 0)],
+        })
+    }
+}
+
+/// Compute the report from the answers folded in `answers` (made for the same period).
+pub fn compute(inv: &Arc<Inventory>, answers: &Answers, period: Period) -> Report {
+    let cycle = answers.cycle_s;
+    let cycles = answers.cycles;
     let last_day = (period.to - TimeDelta::seconds(1)).date_naive();
     let index = InventoryIndex::new(inv.clone(), last_day);
     let at = |c: u64| period.from + TimeDelta::seconds(c as i64 * cycle);
-
-    // The cycles' answers.
-    let mut seen: BTreeMap<u64, HashMap<&str, Seen>> = BTreeMap::new();
-    for p in polls {
-        if p.probe != ProbeKind::Icmp || p.at < period.from || p.at >= period.to {
-            continue;
+    // Cycles in which anything was polled.
+    let mut any = vec![false; cycles as usize];
+    for bits in answers.devices.values() {
+        for (a, b) in any.iter_mut().zip(bits) {
+            *a |= *b != 0;
         }
-        let c = ((p.at - period.from).num_seconds() / cycle) as u64;
-        let s = seen.entry(c).or_default().entry(p.device.as_str()).or_default();
-        s.polled = true;
-        s.up |= p.success;
-        let f = &mut s.fam[fam_index(p.family)];
-        f.0 = true;
-        f.1 |= p.success;
     }
 
     // Maintenance occurrences, and the cycles each window covers in time (for "expected").
@@ -293,12 +335,15 @@ pub fn compute(inv: &Arc<Inventory>, polls: &[PollRecord], period: Period) -> Re
 
     for c in 0..cycles {
         let active = active_in(c);
-        let empty = HashMap::new();
-        let cyc = seen.get(&c).unwrap_or(&empty);
         // Without a poll nothing is known this cycle; runs stay open across it.
-        if cyc.is_empty() && active.is_empty() {
+        if !any[c as usize] && active.is_empty() {
             continue;
         }
+        let cyc: HashMap<&str, Seen> = answers
+            .devices
+            .keys()
+            .filter_map(|d| answers.seen(d, c).map(|s| (d.as_str(), s)))
+            .collect();
         let reach = |d: &crate::inventory::Device| match cyc.get(d.id.as_str()) {
             Some(s) if s.up => Reach::Up,
             Some(_) => Reach::Down,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use vigia::agent::NetProber;
-use vigia::availability::Period;
+use vigia::availability::{Answers, Period};
 use vigia::clock::Clock;
 use vigia::history::{AsOf, History};
 use vigia::indicators::Asked;
@@ -48,15 +48,16 @@ pub async fn run(cmd: ReportCommand) -> Result<Outcome, CliError> {
             }
             .map_err(|e| CliError::Report(vigia::report::ReportError::Period(e)))?;
             let inv = Arc::new(inv);
-            let mut polls = Vec::new();
+            // Device by device, folded as read: a month of raw polls is never held at once.
+            let mut answers = Answers::new(&inv, &period);
             for d in &inv.devices {
                 let rows = store
                     .polls(&d.id, period.from, period.to)
                     .await
                     .map_err(|e| CliError::Store { db: source.db.clone(), source: e })?;
-                polls.extend(rows);
+                answers.add(&rows);
             }
-            let bytes = vigia::report::availability(&inv, &polls, period, source.lang, format);
+            let bytes = vigia::report::availability(&inv, &answers, period, source.lang, format);
             (bytes, source, format == AvailabilityFormat::Xlsx)
         }
         ReportCommand::Indicators { source, year, as_of, format } => {

@@ -171,15 +171,15 @@ pub fn links(
 }
 
 /// `vigia report availability`: sites, media, families and devices over `period`, from the
-/// raw ICMP `polls` of the period.
+/// raw ICMP polls of the period folded into `answers`.
 pub fn availability(
     inv: &std::sync::Arc<Inventory>,
-    polls: &[crate::history::PollRecord],
+    answers: &crate::availability::Answers,
     period: crate::availability::Period,
     lang: Lang,
     format: AvailabilityFormat,
 ) -> Result<Vec<u8>, ReportError> {
-    let r = crate::availability::compute(inv, polls, period);
+    let r = crate::availability::compute(inv, answers, period);
     Ok(match format {
         AvailabilityFormat::Md => availability::markdown(&r, lang).into_bytes(),
         AvailabilityFormat::Csv => availability::csv(&r, lang).into_bytes(),
