@@ -89,6 +89,8 @@ fn build(as_of: AsOf) -> (Inventory, History) {
         provider: None,
         planned_link: None,
         planned_date: None,
+        via: None,
+        core: Vec::new(),
     }];
     for i in 1..SITES {
         sites.push(Site {
@@ -100,6 +102,8 @@ fn build(as_of: AsOf) -> (Inventory, History) {
             provider: None,
             planned_link: None,
             planned_date: None,
+            via: None,
+            core: Vec::new(),
         });
     }
     let profile = Arc::new(SnmpProfile::V2c { community: SecretRef::Env("UNUSED".into()) });
@@ -129,6 +133,7 @@ fn build(as_of: AsOf) -> (Inventory, History) {
                     renewed: (i % 97 == 0).then(|| NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()),
                     ..Lifecycle::default()
                 },
+                depends_on: Vec::new(),
             }
         })
         .collect();
@@ -144,6 +149,8 @@ fn build(as_of: AsOf) -> (Inventory, History) {
         declared: Vec::new(),
         lab: Default::default(),
         catalog: Default::default(),
+        time_zone: vigia::inventory::maintenance::DEFAULT_TIME_ZONE,
+        maintenance: Vec::new(),
     };
     let at = as_of.instant - TimeDelta::minutes(5);
     let mut history = History::default();
@@ -195,6 +202,8 @@ fn build(as_of: AsOf) -> (Inventory, History) {
                     family: Some(Family::Ipv4),
                     probe: Some(ProbeKind::Snmp),
                     detail: String::new(),
+                    cause: None,
+                    maintenance: Vec::new(),
                 });
             }
         }

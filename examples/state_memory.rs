@@ -246,6 +246,8 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         provider: None,
         planned_link: None,
         planned_date: None,
+        via: None,
+        core: Vec::new(),
     };
     let profile = Arc::new(SnmpProfile::V2c { community: SecretRef::Env("UNUSED".into()) });
     let device = |i: usize| Device {
@@ -262,6 +264,7 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         monitor: true,
         ipv6_planned: None,
         lifecycle: Lifecycle::default(),
+        depends_on: Vec::new(),
     };
     Inventory {
         dir: PathBuf::from("bench"),
@@ -275,5 +278,7 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         declared: Vec::new(),
         lab: Default::default(),
         catalog: Default::default(),
+        time_zone: vigia::inventory::maintenance::DEFAULT_TIME_ZONE,
+        maintenance: Vec::new(),
     }
 }

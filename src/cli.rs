@@ -38,6 +38,9 @@ pub enum Command {
     /// Checks for cron and pipelines: exit 0 when met, 2 when not, 64 on invalid input.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// The stored events (devices down and up, sites isolated and restored, restarts,
+    /// inventory changes), filtered by time, site, device and kind.
+    Events(EventsArgs),
     /// Build, inspect or remove a lab: a twin of the inventory's network on this machine
     /// (namespaces, real snmpd agents, links shaped like fibre and radio).
     #[command(subcommand)]
@@ -241,6 +244,15 @@ name_parser!(parse_check_format, vigia::report::CheckFormat);
 name_parser!(parse_links_format, vigia::report::LinksFormat);
 name_parser!(parse_inventory_format, vigia::report::InventoryFormat);
 name_parser!(parse_indicators_format, vigia::report::IndicatorsFormat);
+name_parser!(parse_availability_format, vigia::report::AvailabilityFormat);
+
+/// `--month`: `YYYY-MM`.
+fn parse_month(text: &str) -> Result<(i32, u32), String> {
+    let bad = || format!("expected a month YYYY-MM, got {text:?}");
+    let (y, m) = text.split_once('-').ok_or_else(bad)?;
+    let (y, m) = (y.parse::<i32>().map_err(|_| bad())?, m.parse::<u32>().map_err(|_| bad())?);
+    if y.to_string().len() == 4 && (1..=12).contains(&m) { Ok((y, m)) } else { Err(bad()) }
+}
 name_parser!(parse_stage, vigia::ipv6::Stage);
 name_parser!(parse_class, vigia::inventory::DeviceClass);
 
@@ -276,6 +288,39 @@ pub struct ReportSource {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+name_parser!(parse_events_format, vigia::report::events::EventsFormat);
+name_parser!(parse_event_kind, vigia::store::EventKind);
+
+/// `vigia events`
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// Inventory (time zone, ids), history, language, output.
+    #[command(flatten)]
+    pub source: ReportSource,
+    /// First local day, YYYY-MM-DD (default: 7 days ago).
+    #[arg(long, value_parser = parse_date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last local day, included (default: today).
+    #[arg(long, value_parser = parse_date)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only this site's events.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only this device's events.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Only this kind: device_down, device_up, site_isolated, site_restored, agent_restart,
+    /// inventory_changed, inventory_reload_failed.
+    #[arg(long, value_parser = parse_event_kind)]
+    pub kind: Option<vigia::store::EventKind>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 500)]
+    pub limit: u64,
+    /// table or json.
+    #[arg(long, value_parser = parse_events_format, default_value = "table")]
+    pub format: vigia::report::events::EventsFormat,
 }
 
 /// `vigia report ...`
@@ -329,6 +374,25 @@ pub enum ReportCommand {
         /// md, csv, json or xlsx.
         #[arg(long, value_parser = parse_inventory_format, default_value = "md")]
         format: vigia::report::InventoryFormat,
+    },
+    /// Availability per site, link medium, family and device over a month or a range, with
+    /// the outages and their cause, the maintenance left out and the polls behind each figure.
+    Availability {
+        /// Inventory, history, language, output.
+        #[command(flatten)]
+        source: ReportSource,
+        /// The month, YYYY-MM, in the inventory's time zone (default: this month so far).
+        #[arg(long, value_parser = parse_month, conflicts_with_all = ["from", "to"])]
+        month: Option<(i32, u32)>,
+        /// First day of a range, YYYY-MM-DD (local).
+        #[arg(long, value_parser = parse_date, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// Last day of a range, included.
+        #[arg(long, value_parser = parse_date, requires = "from")]
+        to: Option<chrono::NaiveDate>,
+        /// md, csv, json or xlsx.
+        #[arg(long, value_parser = parse_availability_format, default_value = "md")]
+        format: vigia::report::AvailabilityFormat,
     },
     /// The AE.7.03 and AE.7.04 fichas for a year.
     Indicators {

@@ -10,6 +10,7 @@
 mod names;
 
 pub mod agent;
+pub mod availability;
 pub mod clock;
 pub mod console;
 pub mod diag;
@@ -24,6 +25,7 @@ pub mod lifecycle;
 pub mod links;
 pub mod logging;
 pub mod metrics;
+pub mod outage;
 pub mod poll;
 pub mod probe;
 pub mod report;

@@ -101,6 +101,11 @@ pub struct Health {
     pub successes: u64,
     /// successes / polls.
     pub availability: Option<f64>,
+    /// The polls the window could hold at the inventory's ICMP interval.
+    pub expected_polls: u64,
+    /// Whether `polls` reach [`crate::availability::MIN_POLL_SHARE`] of `expected_polls`:
+    /// below it the reports print "datos insuficientes" instead of `availability`.
+    pub sufficient: bool,
     /// Mean RTT of the successful polls, seconds.
     pub rtt_mean_s: Option<f64>,
     /// Echoes lost / sent.
@@ -193,6 +198,9 @@ pub fn declared(inv: &Inventory, counts: &MediumCounts) -> Vec<DeclaredSites> {
 pub fn links(inv: &Inventory, history: &History, as_of: AsOf) -> Links {
     let counts = MediumCounts::of(inv);
     let idx = AvailabilityIndex::new(&history.link_health);
+    let window = as_of.link_window();
+    let expected_polls = ((window.to - window.from).num_seconds().max(0) as u64)
+        / inv.poll.icmp_interval.as_secs().max(1);
     let ratio = |n: usize| (counts.branches > 0).then(|| n as f64 / counts.branches as f64);
     let mut sites = Vec::new();
     let index = SiteIndex::new(inv);
@@ -215,6 +223,9 @@ pub fn links(inv: &Inventory, history: &History, as_of: AsOf) -> Links {
                         polls: a.polls,
                         successes: a.successes,
                         availability: a.ratio(),
+                        expected_polls,
+                        sufficient: a.polls as f64
+                            >= crate::availability::MIN_POLL_SHARE * expected_polls as f64,
                         rtt_mean_s: a.rtt_mean_s(),
                         loss_ratio: a.loss_ratio(),
                     });
@@ -345,5 +356,23 @@ mod tests {
         assert_eq!(site("rad").ipv6, None);
         assert_eq!(site("off").uplinks, Vec::<String>::new(), "unlinked sites are never polled");
         assert_eq!(l.window.from.to_rfc3339(), "2026-05-03T00:00:00+00:00");
+    }
+
+    #[test]
+    fn a_figure_needs_nine_tenths_of_the_polls_the_window_holds() {
+        // 30 days at the default 30 s: 86,400 polls fit; 77,760 is 90 %.
+        let at = |polls| {
+            let history = History {
+                link_health: vec![availability("sw-fib", Family::Ipv4, polls, polls)],
+                ..History::default()
+            };
+            let l = links(&inv(), &history, AsOf::end_of_day(day("2026-06-01")));
+            let h = l.sites.iter().find(|s| s.site == "fib").unwrap().ipv4.clone().unwrap();
+            (h.expected_polls, h.sufficient, h.availability)
+        };
+        assert_eq!(at(77_760), (86_400, true, Some(1.0)));
+        assert_eq!(at(77_759), (86_400, false, Some(1.0)));
+        // A minute of history is no 30-day figure: the report says so.
+        assert_eq!(at(2), (86_400, false, Some(1.0)));
     }
 }

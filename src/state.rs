@@ -276,6 +276,8 @@ impl NetworkState {
                             ticks_text(ticks),
                             elapsed.as_secs()
                         ),
+                        cause: None,
+                        maintenance: Vec::new(),
                     });
                 }
             }
@@ -356,6 +358,8 @@ impl NetworkState {
             family: Some(report.family),
             probe: Some(ProbeKind::Snmp),
             detail,
+            cause: None,
+            maintenance: Vec::new(),
         };
         let mut events = Vec::new();
         if old_serial.is_some() && new_serial.is_some() && old_serial != new_serial {
@@ -428,6 +432,8 @@ impl NetworkState {
                 EventKind::SiteIsolated => "no uplink device answers ICMP on any family".into(),
                 _ => "an uplink device answers ICMP again".into(),
             },
+            cause: None,
+            maintenance: Vec::new(),
         })
     }
 }
@@ -481,6 +487,8 @@ fn transition(
         family: Some(family),
         probe: Some(probe),
         detail: detail.unwrap_or_else(|| format!("{probe} over {family} answers again")),
+        cause: None,
+        maintenance: Vec::new(),
     })
 }
 

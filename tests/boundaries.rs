@@ -144,6 +144,8 @@ const CORE: &[&str] = &[
     "src/inventory",
     "src/schedule.rs",
     "src/state.rs",
+    "src/outage.rs",
+    "src/availability.rs",
     "src/lifecycle.rs",
     "src/lifecycle",
     "src/ipv6.rs",

@@ -799,6 +799,38 @@ fn promtool_check_config_passes_for_the_shipped_scrape_configs() {
     }
 }
 
+/// Debian's Alertmanager accepts the shipped configuration (routes, inhibitions, receivers,
+/// the templates it loads), and every template it names renders.
+#[test]
+fn amtool_check_config_passes_for_the_shipped_alertmanager_config() {
+    let amtool = |args: &[&str]| match Command::new("amtool")
+        .args(args)
+        .current_dir(root())
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "amtool not found: install Debian's prometheus-alertmanager package (run `scripts/deps test`)"
+        ),
+        Err(e) => panic!("cannot run amtool: {e}"),
+    };
+    let config = "deploy/alertmanager/alertmanager.yml";
+    let out = amtool(&["check-config", config]);
+    assert_success(&format!("amtool check-config {config}"), &out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 inhibit rules") && text.contains("1 templates"), "{text}");
+    for name in ["vigia.asunto", "vigia.texto", "vigia.html"] {
+        let render = format!("{{{{ template \"{name}\" . }}}}");
+        let out = amtool(&[
+            "template",
+            "render",
+            "--template.glob=deploy/alertmanager/templates/*.tmpl",
+            &format!("--template.text={render}"),
+        ]);
+        assert_success(&format!("amtool template render {name}"), &out);
+    }
+}
+
 #[test]
 fn example_scrape_targets_use_documentation_addresses_only() {
     let dir = root().join("deploy/prometheus");

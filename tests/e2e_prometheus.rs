@@ -94,7 +94,15 @@ projects:
 indicators:
   - {{ id: AE.7.03, name: Proyectos de infraestructura digital implementados, targets: {{ {year}: 6 }} }}
   - {{ id: AE.7.04, name: Equipos informáticos renovados, targets: {{ {year}: 1 }} }}
+
+# In force during the whole test (yesterday to tomorrow, local), over nothing the test alerts on:
+# the maintenance metrics exist, as every contract metric must.
+maintenance:
+  - {{ id: firmware-renovado, scope: {{ device: sw-renewed }}, start: {d1} 00:00, end: {dm1} 23:00, reason: Firmware }}
+  - {{ id: obra-camal, scope: {{ site: camal }}, start: {d1} 00:00, end: {dm1} 23:00, reason: Obra }}
 "#,
+        d1 = d(1),
+        dm1 = d(-1),
         fw4 = v4(1),
         fw6 = v6(1),
         srv4 = v4(2),
@@ -389,7 +397,19 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus_scraping_the_agent() {
     assert!(eval.failed.is_empty(), "{}", eval.report());
     let selectors = exprs::selector_exprs(&rules).unwrap();
     let eval = prom.evaluate(&selectors).await;
-    assert!(eval.all_have_data(), "series the rules read:\n{}", eval.report());
+    // Series that exist only while something is cut off behind another device or site: this
+    // lab's cuts make none (each cut device is a root of its own). Their rules are unit-tested
+    // by promtool (deploy/prometheus/tests/dependencias-y-mantenimiento.yml) and delivered
+    // end to end in tests/e2e_alertmanager.rs. Every other series a rule reads must exist.
+    const ONLY_BEHIND_A_ROOT: &[&str] =
+        &[r#"vigia_site_outage{cause="dependency"}"#, r#"vigia_device_outage{cause="dependency"}"#];
+    let missing: Vec<&&Expr> =
+        eval.no_data.iter().filter(|e| !ONLY_BEHIND_A_ROOT.contains(&e.promql.as_str())).collect();
+    assert!(
+        eval.failed.is_empty() && missing.is_empty(),
+        "series the rules read:\n{}",
+        eval.report()
+    );
     for site in ["sede-central", "mercado-fibra", "teatro-radio"] {
         let pinned = exprs::dashboard_exprs(&Substitutions::default().set("site", site)).unwrap();
         let eval = prom.evaluate(&pinned).await;

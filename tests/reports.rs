@@ -840,3 +840,23 @@ fn the_links_workbook_reads_back_typed() {
     let u = wb.worksheet_range("No link").unwrap();
     assert_eq!(u.height(), 2);
 }
+
+/// A minute of history is no 30-day figure: the links report prints the polls behind each
+/// availability and "datos insuficientes" below 90 % of what the window holds.
+#[test]
+fn links_say_insufficient_data_over_a_few_polls() {
+    let (inv, mut h) = small();
+    for row in &mut h.link_health {
+        row.successes = row.successes.min(2);
+        row.polls = 2;
+    }
+    let md = report::links(&inv, &h, small_as_of(), Lang::Es, LinksFormat::Md).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(
+        md.contains("| sw-norte | datos insuficientes | 2 de 86400 |"),
+        "the fibre site's row:\n{md}"
+    );
+    assert!(md.contains("| radio-teatro | datos insuficientes | 2 de 86400 |"), "{md}");
+    let en = report::links(&inv, &h, small_as_of(), Lang::En, LinksFormat::Md).unwrap();
+    assert!(String::from_utf8(en).unwrap().contains("| insufficient data | 2 of 86400 |"));
+}

@@ -183,6 +183,8 @@ fn event(at: DateTime<Utc>, kind: EventKind, full: bool) -> EventRecord {
         family: full.then_some(Family::Ipv6),
         probe: full.then_some(ProbeKind::Icmp),
         detail: format!("{kind} detail"),
+        cause: full.then_some(vigia::outage::Cause::Dependency),
+        maintenance: if full { vec!["obra".into(), "firmware".into()] } else { Vec::new() },
     }
 }
 

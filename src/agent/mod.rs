@@ -390,6 +390,8 @@ impl<P: Prober> Agent<P> {
                 family: None,
                 probe: None,
                 detail: format!("{detail} (digest {})", &digest[..12]),
+                cause: None,
+                maintenance: Vec::new(),
             });
         }
         Ok(())
@@ -469,7 +471,9 @@ impl<P: Prober> Agent<P> {
                         success |= r.reachable();
                         shared.polls.add_icmp(&r);
                         self.batch.polls.push(icmp_row(&agent, device, started, &r));
-                        let events = shared.state.apply_icmp(&index, device, r, started, &agent);
+                        let mut events =
+                            shared.state.apply_icmp(&index, device, r, started, &agent);
+                        shared.annotate(&index, &mut events, started);
                         self.batch.events.extend(events);
                     }
                 }
@@ -489,7 +493,8 @@ impl<P: Prober> Agent<P> {
                         let (events, facts) = shared.state.apply_facts(device, &r, started, &agent);
                         self.batch.events.extend(events);
                         self.batch.facts.extend(facts);
-                        let events = shared.state.apply_snmp(device, r, started, &agent);
+                        let mut events = shared.state.apply_snmp(device, r, started, &agent);
+                        shared.annotate(&index, &mut events, started);
                         self.batch.events.extend(events);
                     }
                 }
@@ -547,6 +552,8 @@ impl<P: Prober> Agent<P> {
                     family: None,
                     probe: None,
                     detail: format!("{errors} error(s); still running on the previous inventory"),
+                    cause: None,
+                    maintenance: Vec::new(),
                 });
                 Err(text)
             }

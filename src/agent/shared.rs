@@ -142,6 +142,49 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// What is known of `device`'s ICMP answer now: up on some family, down on all of them,
+    /// or not known yet.
+    pub fn reach(&self, device: &crate::inventory::Device) -> crate::outage::Reach {
+        use crate::outage::Reach;
+        match self.state.devices.get(&device.id).and_then(|s| s.icmp_reachable(device.families())) {
+            Some(true) => Reach::Up,
+            Some(false) => Reach::Down,
+            None => Reach::Unknown,
+        }
+    }
+
+    /// Give device and site events their cause (when what they concern is down) and the
+    /// maintenance windows in force over it at `at`.
+    pub fn annotate(
+        &self,
+        index: &crate::inventory::InventoryIndex,
+        events: &mut [crate::history::EventRecord],
+        at: DateTime<Utc>,
+    ) {
+        use crate::outage;
+        if events.is_empty() {
+            return;
+        }
+        let outages = outage::classify(index, |d| self.reach(d));
+        let active = outage::active_at(&index.inventory().maintenance, at);
+        let covered = outage::covered(index, &active, &outages);
+        for e in events {
+            match (&e.device, &e.site) {
+                (Some(d), _) => {
+                    e.cause = outages.devices.get(d).map(|x| x.cause);
+                    e.maintenance = covered.device(d).to_vec();
+                }
+                (None, Some(s)) => {
+                    e.cause = outages.sites.get(s).map(|x| x.cause);
+                    e.maintenance = covered.site(s).to_vec();
+                }
+                (None, None) => {}
+            }
+        }
+    }
+}
+
 /// The shared state behind its lock, as the agent and the HTTP handlers hold it.
 pub type SharedState = Arc<RwLock<Shared>>;
 

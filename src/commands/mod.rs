@@ -3,6 +3,7 @@
 
 mod agent;
 mod error;
+mod events;
 mod inventory;
 mod lab;
 mod probe;
@@ -25,6 +26,7 @@ pub fn run(command: Command) -> Result<Outcome, CliError> {
         Command::Probe(args) => runtime().block_on(probe::run(args)),
         Command::Report(cmd) => runtime().block_on(report::run(cmd)),
         Command::Check(cmd) => runtime().block_on(report::check(cmd)),
+        Command::Events(args) => runtime().block_on(events::run(args)),
         Command::Lab(cmd) => lab::run(cmd),
     }
 }

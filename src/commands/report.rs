@@ -3,15 +3,18 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use vigia::agent::NetProber;
+use vigia::availability::{Answers, Period};
 use vigia::clock::Clock;
 use vigia::history::{AsOf, History};
 use vigia::indicators::Asked;
 use vigia::inventory::{Inventory, Secrets, SiteId};
 use vigia::ipv6::Threshold;
 use vigia::probe::icmp::Icmp;
-use vigia::report::{IndicatorsFormat, InventoryFormat, Ipv6Format, LinksFormat, RenewalFormat};
+use vigia::report::{
+    AvailabilityFormat, IndicatorsFormat, InventoryFormat, Ipv6Format, LinksFormat, RenewalFormat,
+};
 use vigia::store::Store;
 
 use super::{CliError, Outcome, emit, load};
@@ -40,6 +43,31 @@ pub async fn run(cmd: ReportCommand) -> Result<Outcome, CliError> {
             let (inv, at, history) = report_history(&source, as_of, now).await?;
             let bytes = vigia::report::inventory(&inv, &history, at, source.lang, format);
             (bytes, source, format == InventoryFormat::Xlsx)
+        }
+        ReportCommand::Availability { source, month, from, to, format } => {
+            let (inv, store) = report_inputs(&source).await?;
+            let tz = inv.time_zone;
+            let period = match (month, from, to) {
+                (_, Some(from), Some(to)) => Period::days(tz, from, to, now),
+                (Some((y, m)), ..) => Period::month(tz, y, m, now),
+                _ => {
+                    let today = now.with_timezone(&tz).date_naive();
+                    Period::month(tz, today.year(), today.month(), now)
+                }
+            }
+            .map_err(|e| CliError::Report(vigia::report::ReportError::Period(e)))?;
+            let inv = Arc::new(inv);
+            // Device by device, folded as read: a month of raw polls is never held at once.
+            let mut answers = Answers::new(&inv, &period);
+            for d in &inv.devices {
+                let rows = store
+                    .polls(&d.id, period.from, period.to)
+                    .await
+                    .map_err(|e| CliError::Store { db: source.db.clone(), source: e })?;
+                answers.add(&rows);
+            }
+            let bytes = vigia::report::availability(&inv, &answers, period, source.lang, format);
+            (bytes, source, format == AvailabilityFormat::Xlsx)
         }
         ReportCommand::Indicators { source, year, as_of, format } => {
             let (inv, store) = report_inputs(&source).await?;
@@ -84,7 +112,7 @@ async fn probe_now(source: &ReportSource) -> Result<(Inventory, AsOf, History), 
 }
 
 /// The inventory and the store a report reads.
-async fn report_inputs(source: &ReportSource) -> Result<(Inventory, Store), CliError> {
+pub(super) async fn report_inputs(source: &ReportSource) -> Result<(Inventory, Store), CliError> {
     let inv = load(&source.inventory.inventory, Secrets::Warn)?;
     let store = Store::open(&source.db)
         .await

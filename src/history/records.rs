@@ -124,6 +124,13 @@ pub struct EventRecord {
     pub probe: Option<ProbeKind>,
     /// A human detail (never a secret).
     pub detail: String,
+    /// Why the device or site was down when this happened (device and site events recorded
+    /// while it answered on no family; see `crate::outage`), as the agent knew it then.
+    #[serde(default)]
+    pub cause: Option<crate::outage::Cause>,
+    /// The maintenance windows in force over it when it happened (ids, inventory order).
+    #[serde(default)]
+    pub maintenance: Vec<String>,
 }
 
 /// A copy of what the inventory said at a time, without secrets: sites with their link medium,

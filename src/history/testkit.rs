@@ -36,6 +36,8 @@ pub fn site(id: &str, link: Option<LinkMedium>) -> Site {
         provider: None,
         planned_link: None,
         planned_date: None,
+        via: None,
+        core: Vec::new(),
     }
 }
 
@@ -55,6 +57,7 @@ pub fn device(id: &str, site: &str, class: DeviceClass) -> Device {
         monitor: true,
         ipv6_planned: None,
         lifecycle: Lifecycle::default(),
+        depends_on: Vec::new(),
     }
 }
 
@@ -87,6 +90,8 @@ pub fn inventory(sites: Vec<Site>, devices: Vec<Device>) -> Inventory {
         declared: Vec::new(),
         lab: Default::default(),
         catalog: Default::default(),
+        time_zone: crate::inventory::maintenance::DEFAULT_TIME_ZONE,
+        maintenance: Vec::new(),
     }
 }
 
@@ -139,6 +144,8 @@ pub fn event(kind: EventKind, device: Option<&str>, site: &str, when: &str) -> E
         family: None,
         probe: None,
         detail: String::new(),
+        cause: None,
+        maintenance: Vec::new(),
     }
 }
 

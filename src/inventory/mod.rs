@@ -5,12 +5,14 @@ pub mod catalog;
 mod hints;
 mod id;
 pub mod index;
+pub mod maintenance;
 pub mod model;
 pub mod read;
 pub mod yaml;
 
 pub use id::{DeviceId, ProjectId, SiteId};
 pub use index::{InventoryIndex, Shard, ShardError};
+pub use maintenance::{MaintenanceScope, MaintenanceTime, MaintenanceWindow};
 pub use model::*;
 pub use read::{Checked, Secrets, check};
 pub mod schema;

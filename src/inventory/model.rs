@@ -111,6 +111,11 @@ pub struct Inventory {
     pub lab: LabTwin,
     /// Vendors' life-cycle dates per model, with their sources.
     pub catalog: super::catalog::Catalog,
+    /// The time zone of local times: maintenance windows and reports (`defaults.time_zone`,
+    /// America/Lima unless set).
+    pub time_zone: chrono_tz::Tz,
+    /// Planned work: outages inside a window are neither alerted nor counted as downtime.
+    pub maintenance: Vec<super::maintenance::MaintenanceWindow>,
 }
 
 /// Lab-only settings (the inventory's `lab` section): where the lab twin of the inventory
@@ -188,6 +193,14 @@ pub struct Site {
     pub planned_link: Option<LinkMedium>,
     /// When the plan gives it.
     pub planned_date: Option<NaiveDate>,
+    /// A branch: the site its link lands on (the main site unless the inventory says
+    /// otherwise); `None` for the main site.
+    #[serde(skip)]
+    pub via: Option<SiteId>,
+    /// The devices of this site that the links of the sites landing here arrive at (defaults
+    /// applied: the site's uplink devices).
+    #[serde(skip)]
+    pub core: Vec<DeviceId>,
 }
 
 impl Site {
@@ -226,6 +239,10 @@ pub struct Device {
     pub ipv6_planned: Option<NaiveDate>,
     /// Life-cycle dates.
     pub lifecycle: Lifecycle,
+    /// The devices it is reached through (defaults applied). It is cut off, not down itself,
+    /// when every one of them is down (as a host's parents in Nagios); empty: nothing is
+    /// between vigia and it.
+    pub depends_on: Vec<DeviceId>,
 }
 
 impl Device {

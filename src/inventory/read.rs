@@ -22,6 +22,7 @@ use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Pos, Severity};
 
 mod lab;
+mod outages;
 
 /// How to treat secrets that cannot be read yet (an unset environment variable, a missing file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -757,6 +758,8 @@ enum SnmpChoice {
 struct DeviceDraft {
     device: Device,
     snmp: SnmpChoice,
+    /// `depends_on` as written (`None`: the defaults apply).
+    depends_on: Option<Vec<(String, Loc)>>,
 }
 
 #[derive(Default)]
@@ -777,6 +780,10 @@ struct Parts {
     secrets: Vec<(Loc, String, SecretRef)>,
     /// The lab-only section.
     lab: lab::LabDraft,
+    /// `defaults.time_zone`.
+    time_zone: Option<chrono_tz::Tz>,
+    /// Maintenance windows, every file's.
+    windows: Vec<Item<outages::WindowDraft>>,
 }
 
 fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
@@ -854,6 +861,14 @@ fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
     if let Some(node) = top.get("catalog") {
         catalog::read(cx, &mut parts.catalog, node);
     }
+    if let Some(node) = top.get("maintenance") {
+        let first = parts.windows.len();
+        for (i, n) in items(cx, node, "maintenance").iter().enumerate() {
+            if let Some(w) = outages::read_window(cx, n, first + i) {
+                parts.windows.push(w);
+            }
+        }
+    }
     top.finish(cx);
 }
 
@@ -901,6 +916,14 @@ fn read_site(cx: &mut Cx, node: &Node, i: usize) -> Option<Item<Site>> {
         .and_then(|n| cx.name(n, &f.at("planned_link"), LinkMedium::parse, &LinkMedium::allowed()));
     let planned_date_node = f.get("planned_date");
     let planned_date = planned_date_node.and_then(|n| cx.date(n, &f.at("planned_date")));
+    let via = f.get("via").and_then(|n| {
+        at.insert("via", cx.here(n.pos));
+        cx.id(n, &f.at("via"))
+    });
+    let core = f.get("core").and_then(|n| {
+        at.insert("core", cx.here(n.pos));
+        outages::id_list(cx, n, &f.at("core"))
+    });
     match (role, link_node) {
         (Some(SiteRole::Main), Some(n)) => cx.error(
             n.pos,
@@ -942,6 +965,8 @@ fn read_site(cx: &mut Cx, node: &Node, i: usize) -> Option<Item<Site>> {
         provider,
         planned_link: planned_link.filter(|l| *l != LinkMedium::None),
         planned_date,
+        via: via.map(Into::into),
+        core: core.unwrap_or_default().into_iter().map(|(id, _)| id.into()).collect(),
     };
     Some(Item { value: site, loc: cx.here(node.pos), label, at })
 }
@@ -1222,6 +1247,9 @@ fn read_defaults(cx: &mut Cx, parts: &mut Parts, node: &Node) {
     if let Some(n) = f.get("poll") {
         parts.poll = read_poll(cx, n);
     }
+    if let Some(n) = f.get("time_zone") {
+        parts.time_zone = outages::time_zone(cx, n, "defaults.time_zone");
+    }
     f.finish(cx);
 }
 
@@ -1365,6 +1393,11 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
         Some(n) => read_lifecycle(cx, n, &f.at("lifecycle"), &mut at)?,
         None => Lifecycle::default(),
     };
+    let depends_node = f.get("depends_on");
+    if let Some(n) = depends_node {
+        at.insert("depends_on", cx.here(n.pos));
+    }
+    let depends_on = depends_node.map(|n| outages::id_list(cx, n, &f.at("depends_on")));
     f.finish(cx);
 
     let monitor = monitor.unwrap_or(true);
@@ -1402,8 +1435,12 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
         monitor,
         ipv6_planned,
         lifecycle,
+        depends_on: Vec::new(),
     };
-    Some(Item { value: DeviceDraft { device, snmp: snmp? }, loc: cx.here(node.pos), label, at })
+    // A list that could not be read is reported already; no default replaces it.
+    let depends_on = depends_on.map(Option::unwrap_or_default);
+    let draft = DeviceDraft { device, snmp: snmp?, depends_on };
+    Some(Item { value: draft, loc: cx.here(node.pos), label, at })
 }
 
 /// A device's `snmp`: a profile's name, an inline profile, or `false`.
@@ -1694,10 +1731,14 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
     let devices = place_devices(cx, &parts, &profiles, default_snmp.as_ref());
     uplink_warnings(cx, &parts.sites, &devices);
     unreadable_secrets(cx, &parts.secrets, secrets);
-    let lab = lab::build(cx, parts.lab, &parts.sites, &devices);
 
+    let mut devices = devices;
+    let mut sites: Vec<Site> = parts.sites.iter().map(|s| s.value.clone()).collect();
+    outages::dependencies(cx, &parts, &mut sites, &mut devices);
+    let time_zone = parts.time_zone.unwrap_or(super::maintenance::DEFAULT_TIME_ZONE);
+    let maintenance = outages::windows(cx, &parts.windows, time_zone, &parts.sites, &devices);
+    let lab = lab::build(cx, parts.lab, &parts.sites, &devices);
     let catalog = catalog::build(cx, parts.catalog);
-    let mut sites: Vec<Site> = parts.sites.into_iter().map(|s| s.value).collect();
     sites.sort_by_key(|s| s.role != SiteRole::Main);
     Some(Inventory {
         dir: cx.dir.clone(),
@@ -1711,6 +1752,8 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
         declared: parts.declared,
         lab,
         catalog,
+        time_zone,
+        maintenance,
     })
 }
 

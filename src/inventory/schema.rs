@@ -29,6 +29,10 @@ pub fn schema() -> Value {
     let env = json!({ "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" });
     let count = json!({ "type": "integer", "minimum": 0 });
     let media = of(LinkMedium::ALL, LinkMedium::as_str);
+    let ids = json!({ "oneOf": [id, { "type": "array", "items": id }] });
+    let zone = json!({ "type": "string", "pattern": "^[A-Za-z_+-]+(/[A-Za-z0-9_+-]+)*$" });
+    let moment = json!({ "type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2} )?[0-2][0-9]:[0-5][0-9]$" });
+    let weekdays: Vec<&str> = super::maintenance::WEEKDAYS.iter().map(|(name, _)| *name).collect();
     let classes = of(DeviceClass::ALL, DeviceClass::as_str);
     let mut secret_fields = serde_json::Map::new();
     for base in ["community", "auth_password", "priv_password"] {
@@ -60,6 +64,48 @@ pub fn schema() -> Value {
         media_props.insert((*m).to_owned(), count.clone());
     }
 
+    let devices = json!({ "type": "array", "items": {
+        "type": "object", "additionalProperties": false,
+        "required": ["id", "site", "class"],
+        "properties": {
+            "id": id, "site": id, "class": names(&classes),
+            "vendor": { "type": "string" }, "model": { "type": "string" },
+            "serial": { "type": "string" },
+            "ipv4": { "type": "string", "format": "ipv4" },
+            "ipv6": { "type": "string", "format": "ipv6" },
+            "uplink": { "type": "boolean" },
+            "snmp": { "oneOf": [id, { "const": false }, profile] },
+            "monitor": { "type": "boolean" },
+            "ipv6_planned": date,
+            "depends_on": ids,
+            "lifecycle": {
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "acquired": date, "end_of_sale": date, "end_of_support": date,
+                    "renewed": date, "replaces": id, "retired": date,
+                }
+            }
+        }
+    }});
+    let maintenance = json!({ "type": "array", "items": {
+        "type": "object", "additionalProperties": false,
+        "required": ["id", "scope", "start", "end", "reason"],
+        "properties": {
+            "id": id,
+            "scope": { "oneOf": [
+                { "const": "all" },
+                { "type": "object", "additionalProperties": false, "required": ["site"], "properties": { "site": id } },
+                { "type": "object", "additionalProperties": false, "required": ["device"], "properties": { "device": id } },
+            ]},
+            "start": moment, "end": moment,
+            "weekly": names(&weekdays),
+            "monthly": { "type": "integer", "minimum": 1, "maximum": 31 },
+            "time_zone": zone,
+            "reason": { "type": "string" },
+        },
+        "not": { "required": ["weekly", "monthly"] },
+    }});
+
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://vigia.invalid/schema/inventory.json",
@@ -78,6 +124,7 @@ pub fn schema() -> Value {
                     "link_mbps": count, "provider": { "type": "string" },
                     "planned_link": names(&["fibre", "radio"]),
                     "planned_date": date,
+                    "via": id, "core": ids,
                 }
             }},
             "snmp_profiles": {
@@ -97,31 +144,11 @@ pub fn schema() -> Value {
                             "retries": { "type": "integer", "minimum": 0, "maximum": 10 },
                             "icmp_count": { "type": "integer", "minimum": 1, "maximum": 100 },
                         }
-                    }
+                    },
+                    "time_zone": zone,
                 }
             },
-            "devices": { "type": "array", "items": {
-                "type": "object", "additionalProperties": false,
-                "required": ["id", "site", "class"],
-                "properties": {
-                    "id": id, "site": id, "class": names(&classes),
-                    "vendor": { "type": "string" }, "model": { "type": "string" },
-                    "serial": { "type": "string" },
-                    "ipv4": { "type": "string", "format": "ipv4" },
-                    "ipv6": { "type": "string", "format": "ipv6" },
-                    "uplink": { "type": "boolean" },
-                    "snmp": { "oneOf": [id, { "const": false }, profile] },
-                    "monitor": { "type": "boolean" },
-                    "ipv6_planned": date,
-                    "lifecycle": {
-                        "type": "object", "additionalProperties": false,
-                        "properties": {
-                            "acquired": date, "end_of_sale": date, "end_of_support": date,
-                            "renewed": date, "replaces": id, "retired": date,
-                        }
-                    }
-                }
-            }},
+            "devices": devices,
             "policy": {
                 "type": "object", "additionalProperties": false,
                 "properties": { "renewal": {
@@ -167,6 +194,7 @@ pub fn schema() -> Value {
                     "responsible": { "type": "string" }, "target_note": { "type": "string" },
                 }
             }},
+            "maintenance": maintenance,
             "declared": { "type": "array", "items": {
                 "type": "object", "additionalProperties": false,
                 "required": ["source"],

@@ -10,6 +10,7 @@
 //! | `snmp.rs` | the SNMP agent's uptime and restarts, interfaces |
 //! | `servers.rs` | HOST-RESOURCES-MIB: processor, memory, disks |
 //! | `lifecycle.rs` | inventory facts (devices, sites, site reachability) and life-cycle dates |
+//! | `outages.rs` | why silent devices and isolated sites are down, maintenance windows in force |
 //! | `plan.rs` | IPv6 transition and the PEI indicators |
 //! | `poller.rs` | the agent itself: poll cycles, reloads, what its polls cost |
 //!
@@ -26,6 +27,7 @@
 mod docs;
 mod encode;
 mod lifecycle;
+pub mod outages;
 mod plan;
 mod poller;
 mod reachability;
@@ -104,11 +106,12 @@ pub struct Group {
 }
 
 /// Every group, in the order `/metrics` lists them.
-pub const GROUPS: [Group; 6] = [
+pub const GROUPS: [Group; 7] = [
     reachability::GROUP,
     snmp::GROUP,
     servers::GROUP,
     lifecycle::GROUP,
+    outages::GROUP,
     plan::GROUP,
     poller::GROUP,
 ];
@@ -146,6 +149,7 @@ struct Scrape<'a> {
     snmp: snmp::Reading<'a>,
     servers: servers::Reading<'a>,
     lifecycle: lifecycle::Reading<'a>,
+    outages: outages::Reading<'a>,
     plan: plan::Reading,
     poller: poller::Reading,
 }
@@ -158,6 +162,7 @@ impl<'a> Scrape<'a> {
             snmp: snmp::read(index, devices),
             servers: servers::read(index, devices),
             lifecycle: lifecycle::read(index, shared),
+            outages: outages::read(index, shared),
             plan: plan::read(shared),
             poller: poller::read(shared),
         }
@@ -168,6 +173,7 @@ impl<'a> Scrape<'a> {
         snmp::write(out, &self.snmp);
         servers::write(out, &self.servers);
         lifecycle::write(out, &self.lifecycle);
+        outages::write(out, &self.outages);
         plan::write(out, &self.plan);
         poller::write(out, &self.poller);
     }

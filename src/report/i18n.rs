@@ -243,6 +243,10 @@ pub struct Strings {
     pub links_window: &'static str,
     /// Heading: sites by medium.
     pub links_by_medium: &'static str,
+    /// Polls behind a link-health figure: `{polls}`, `{expected}`.
+    pub links_polls: &'static str,
+    /// A figure too few polls stand behind.
+    pub insufficient: &'static str,
     /// Row: all branches.
     pub branches_total: &'static str,
     /// Fibre coverage: `{fibre}`, `{branches}`, `{percent}`.
@@ -525,6 +529,8 @@ pub static ES: Strings = Strings {
     links_title: "Enlaces de las sedes",
     links_window: "Salud de los enlaces en los {days} días del {from} al {to} (exclusive).",
     links_by_medium: "Sedes por medio",
+    links_polls: "{polls} de {expected}",
+    insufficient: "datos insuficientes",
     branches_total: "total de sedes (sin la principal)",
     fibre_coverage: "Cobertura de fibra: {fibre} de {branches} sedes ({percent}).",
     connected_coverage: "Sedes conectadas (fibra o radio): {connected} de {branches} ({percent}).",
@@ -539,6 +545,7 @@ pub static ES: Strings = Strings {
         "Equipos de enlace: los marcados uplink en la sede, o todos sus equipos monitoreados si ninguno lo está.",
         "La cifra de la sede en cada familia es la de su mejor equipo de enlace: la sede está arriba si alguno responde.",
         "Disponibilidad: sondeos ICMP con respuesta / sondeos; RTT: media de los sondeos con respuesta; pérdida: ecos perdidos / enviados.",
+        "Sondeos: los que hay en la ventana de los que cabrían en ella; con menos del 90 % la disponibilidad dice «datos insuficientes».",
     ],
 
     dates_from_catalog: "{dates} del catálogo ({vendor} {model}, {at}): {source}",
@@ -722,6 +729,8 @@ pub static EN: Strings = Strings {
     links_title: "Site links",
     links_window: "Link health over the {days} days from {from} to {to} (exclusive).",
     links_by_medium: "Sites by medium",
+    links_polls: "{polls} of {expected}",
+    insufficient: "insufficient data",
     branches_total: "all sites but the main one",
     fibre_coverage: "Fibre coverage: {fibre} of {branches} sites ({percent}).",
     connected_coverage: "Connected sites (fibre or radio): {connected} of {branches} ({percent}).",
@@ -736,6 +745,7 @@ pub static EN: Strings = Strings {
         "Uplink devices: those marked uplink at the site, or all its monitored devices when none is.",
         "A site's figure in each family is its best uplink device's: the site is up when any answers.",
         "Availability: ICMP polls answered / polls; RTT: mean over answered polls; loss: echoes lost / sent.",
+        "Polls: those in the window of those it could hold; below 90 % the availability reads \"insufficient data\".",
     ],
 
     dates_from_catalog: "{dates} from the catalogue ({vendor} {model}, {at}): {source}",

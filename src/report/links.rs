@@ -53,6 +53,7 @@ row! {
     /// A connected site's link health over one family (`{family}` filled by the parent row).
     struct FamilyHealth {
         availability: Cell = ("Disponibilidad {family}", "{family} availability"),
+        polls: Cell = ("Sondeos {family}", "{family} polls"),
         rtt: Cell = ("RTT {family}", "{family} RTT"),
         loss: Cell = ("Pérdida {family}", "{family} loss"),
     }
@@ -160,7 +161,15 @@ pub fn xlsx(l: &Links, lang: Lang) -> Result<Vec<u8>, XlsxError> {
 fn health(t: &Strings, h: &Option<Health>) -> FamilyHealth {
     match h {
         Some(h) => FamilyHealth {
-            availability: Cell::percent_or(h.availability, t.no_data),
+            availability: if h.sufficient {
+                Cell::percent_or(h.availability, t.no_data)
+            } else {
+                Cell::text(t.insufficient)
+            },
+            polls: Cell::Phrase(
+                Box::new(Cell::Number(h.polls as f64)),
+                fill(t.links_polls, &[("polls", &h.polls), ("expected", &h.expected_polls)]),
+            ),
             rtt: Cell::text(h.rtt_mean_s.map_or_else(
                 || t.no_data.to_owned(),
                 |s| fill(t.rtt_ms, &[("ms", &format!("{:.1}", s * 1000.0))]),
@@ -169,6 +178,7 @@ fn health(t: &Strings, h: &Option<Health>) -> FamilyHealth {
         },
         None => FamilyHealth {
             availability: Cell::text(t.no_data),
+            polls: Cell::Empty,
             rtt: Cell::Empty,
             loss: Cell::Empty,
         },

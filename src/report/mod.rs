@@ -4,6 +4,8 @@
 //!
 //! What each report says and the JSON schemas: docs/reports.md.
 
+pub mod availability;
+pub mod events;
 pub mod html;
 pub mod i18n;
 pub mod indicators;
@@ -51,6 +53,11 @@ names! {
 }
 
 names! {
+    /// Formats of `vigia report availability`.
+    AvailabilityFormat { Md = "md", Csv = "csv", Json = "json", Xlsx = "xlsx" }
+}
+
+names! {
     /// Formats of `vigia report indicators`.
     IndicatorsFormat { Md = "md", Xlsx = "xlsx", Json = "json", Csv = "csv" }
 }
@@ -73,6 +80,13 @@ pub enum ReportError {
     /// The IPv6 threshold is invalid.
     #[error(transparent)]
     Threshold(#[from] ThresholdError),
+    /// The period asked for is not one (`--to` before `--from`, a month that does not exist,
+    /// a period not started yet).
+    #[error("vigia: {0}")]
+    Period(String),
+    /// A filter names what the inventory does not have (`vigia events --site`, `--device`).
+    #[error("vigia: {0}")]
+    Filter(String),
 }
 
 impl ReportError {
@@ -80,7 +94,7 @@ impl ReportError {
     /// (exit 1).
     pub fn is_invalid_input(&self) -> bool {
         match self {
-            ReportError::Threshold(_) => true,
+            ReportError::Threshold(_) | ReportError::Period(_) | ReportError::Filter(_) => true,
             ReportError::Indicators(e) => !matches!(e, IndicatorError::Snapshot { .. }),
             ReportError::Xlsx { .. } => false,
         }
@@ -187,6 +201,25 @@ pub fn inventory(
         InventoryFormat::Json => inventory::json(&c),
         InventoryFormat::Xlsx => inventory::xlsx(&c, lang)
             .map_err(|source| ReportError::Xlsx { report: "inventory", source })?,
+    })
+}
+
+/// `vigia report availability`: sites, media, families and devices over `period`, from the
+/// raw ICMP polls of the period folded into `answers`.
+pub fn availability(
+    inv: &std::sync::Arc<Inventory>,
+    answers: &crate::availability::Answers,
+    period: crate::availability::Period,
+    lang: Lang,
+    format: AvailabilityFormat,
+) -> Result<Vec<u8>, ReportError> {
+    let r = crate::availability::compute(inv, answers, period);
+    Ok(match format {
+        AvailabilityFormat::Md => availability::markdown(&r, lang).into_bytes(),
+        AvailabilityFormat::Csv => availability::csv(&r, lang).into_bytes(),
+        AvailabilityFormat::Json => availability::json(&r),
+        AvailabilityFormat::Xlsx => availability::xlsx(&r, lang)
+            .map_err(|source| ReportError::Xlsx { report: "availability", source })?,
     })
 }
 

@@ -11,6 +11,7 @@ use super::StoreError;
 use super::columns::stored_row;
 use crate::history::{EventKind, EventRecord, FactRecord, InterfaceRecord, PollRecord};
 use crate::inventory::Family;
+use crate::outage::Cause;
 use crate::poll::{Counter, Fact, Interface, PollOutcome, ProbeKind, SystemInfo};
 
 /// Longest repeated string stored (device, site, SNMP system values, interface names), in bytes;
@@ -602,6 +603,8 @@ stored_row! {
         family: Option<String> = "text",
         probe: Option<String> = "text",
         detail: String = "text",
+        cause: Option<String> = "text",
+        maintenance: Option<String> = "text",
     }
 }
 
@@ -618,6 +621,9 @@ impl EventRow {
             family: e.family.map(|f| f.as_str().to_owned()),
             probe: e.probe.map(|p| p.as_str().to_owned()),
             detail: text(&e.detail),
+            cause: e.cause.map(|c| c.as_str().to_owned()),
+            // Window ids are `[a-z0-9-]+`: a comma cannot be part of one.
+            maintenance: (!e.maintenance.is_empty()).then(|| text(&e.maintenance.join(","))),
         }
     }
 
@@ -643,6 +649,15 @@ impl EventRow {
                 .map(|p| ProbeKind::parse(p).ok_or_else(|| corrupt("probe", p)))
                 .transpose()?,
             detail: self.detail,
+            cause: self
+                .cause
+                .as_deref()
+                .map(|c| Cause::parse(c).ok_or_else(|| corrupt("cause", c)))
+                .transpose()?,
+            maintenance: self
+                .maintenance
+                .map(|m| m.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
         })
     }
 }

@@ -183,6 +183,10 @@ pub struct PrometheusConfig {
     pub rule_files: Vec<PathBuf>,
     /// How long to wait for Prometheus to be ready.
     pub ready_timeout: Duration,
+    /// Alertmanagers to send alerts to (`127.0.0.1:PORT`, loopback only).
+    pub alertmanagers: Vec<String>,
+    /// Labels added to every series and alert (`global.external_labels`).
+    pub external_labels: Vec<(String, String)>,
 }
 
 impl PrometheusConfig {
@@ -198,6 +202,8 @@ impl PrometheusConfig {
             interval: Duration::from_secs(1),
             rule_files,
             ready_timeout: Duration::from_secs(60),
+            alertmanagers: Vec::new(),
+            external_labels: Vec::new(),
         })
     }
 }
@@ -580,6 +586,24 @@ pub fn config_yaml(config: &PrometheusConfig) -> Result<String, PromError> {
     let mut y = format!(
         "global:\n  scrape_interval: {secs}s\n  scrape_timeout: {secs}s\n  evaluation_interval: {secs}s\n"
     );
+    if !config.external_labels.is_empty() {
+        y.push_str("  external_labels:\n");
+        for (k, v) in &config.external_labels {
+            y.push_str(&format!("    {k}: {}\n", q(v)));
+        }
+    }
+    if !config.alertmanagers.is_empty() {
+        y.push_str("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets:\n");
+        for am in &config.alertmanagers {
+            let loopback = am.rsplit_once(':').is_some_and(|(h, _)| {
+                h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            });
+            if !loopback {
+                return Err(PromError::NotLoopback { url: am.clone() });
+            }
+            y.push_str(&format!("            - {}\n", q(am)));
+        }
+    }
     y.push_str("rule_files:\n");
     for f in &config.rule_files {
         y.push_str(&format!("  - {}\n", q(&f.display().to_string())));
