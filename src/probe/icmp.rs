@@ -249,6 +249,7 @@ fn raise_receive_buffer(client: &Client) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[tokio::test]
     async fn time_taken_by_the_send_counts_in_the_round_trip() {
@@ -288,5 +289,95 @@ mod tests {
             assert_eq!((report.sent, report.received), (3, 3), "{addr}");
             assert_eq!(report.rtts.len(), 3);
         }
+    }
+
+    /// A packet as a raw socket hands it back: IPv4 with its header, ICMPv6 without.
+    fn v4_packet(icmp: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(20 + icmp.len()).unwrap().to_be_bytes();
+        let mut p = vec![0x45, 0, len[0], len[1], 0, 0, 0, 0, 64, 1, 0, 0];
+        p.extend([198, 18, 0, 10, 198, 19, 255, 254]);
+        p.extend(icmp);
+        p
+    }
+
+    fn echo(kind: u8, id: u16, seq: u16) -> Vec<u8> {
+        let mut p = vec![kind, 0, 0, 0];
+        p.extend(id.to_be_bytes());
+        p.extend(seq.to_be_bytes());
+        p.extend(PAYLOAD);
+        p
+    }
+
+    /// What a raw socket may hand back, valid or garbled, is classified without a panic, and
+    /// only an echo reply ever counts as one: seeded mutations of echo replies and of
+    /// destination-unreachable errors quoting our request, over both families (issue 16).
+    /// `VIGIA_FUZZ_CASES` (scripts/fuzz) runs more.
+    #[test]
+    fn garbled_icmp_packets_are_classified_and_only_echo_replies_count() {
+        use rand::{Rng, SeedableRng};
+        use surge_ping::{Icmpv4Packet, Icmpv6Packet};
+        let cases: u64 =
+            std::env::var("VIGIA_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(4_000);
+        let (src4, dst4) = (Ipv4Addr::new(198, 18, 0, 10), Ipv4Addr::new(198, 19, 255, 254));
+        let dst6: Ipv6Addr = "2001:db8:ffff::fe".parse().unwrap();
+        let mut unreachable4 = vec![3, 1, 0, 0, 0, 0, 0, 0];
+        unreachable4.extend(&v4_packet(&echo(8, 7, 1))[..28]);
+        let mut unreachable6 = vec![1, 3, 0, 0, 0, 0, 0, 0, 0x60, 0, 0, 0, 0, 16, 58, 64];
+        unreachable6.extend(dst6.octets());
+        unreachable6.extend("2001:db8:0:1::10".parse::<Ipv6Addr>().unwrap().octets());
+        unreachable6.extend(&echo(128, 7, 1)[..8]);
+        let v4 = |b: &[u8]| Icmpv4Packet::decode(b, socket2::Type::RAW, src4, dst4).ok();
+        let v6 = |b: &[u8]| Icmpv6Packet::decode(b, dst6).ok();
+        let class4 = |b: &[u8]| v4(b).map(|p| echo_reply(&IcmpPacket::V4(p)));
+        let class6 = |b: &[u8]| v6(b).map(|p| echo_reply(&IcmpPacket::V6(p)));
+
+        // As sent: a reply is a reply, an unreachable is a failure that says what it is.
+        assert_eq!(class4(&v4_packet(&echo(0, 7, 1))), Some(Ok(())));
+        let e = class4(&v4_packet(&unreachable4)).unwrap().unwrap_err();
+        assert!(e.contains("ICMP type 3 code 1 from 198.18.0.10"), "{e}");
+        assert_eq!(class6(&echo(129, 7, 1)), Some(Ok(())));
+        let e = class6(&unreachable6).unwrap().unwrap_err();
+        assert!(e.contains("ICMPv6 type 1 code 3"), "{e}");
+
+        let seeds4 = [v4_packet(&echo(0, 7, 1)), v4_packet(&unreachable4)];
+        let seeds6 = [echo(129, 7, 1), unreachable6];
+        let mut replies = 0;
+        for case in 0..cases {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(case);
+            let v6_case = case % 2 == 1;
+            let seeds = if v6_case { &seeds6 } else { &seeds4 };
+            let mut b = seeds[rng.random_range(0..seeds.len())].clone();
+            for _ in 0..rng.random_range(1..6) {
+                match rng.random_range(0..4) {
+                    0 if !b.is_empty() => {
+                        let i = rng.random_range(0..b.len());
+                        b[i] = rng.random();
+                    }
+                    1 => b.truncate(rng.random_range(0..=b.len())),
+                    2 => b.extend((0..rng.random_range(1..64)).map(|_| rng.random::<u8>())),
+                    _ if !b.is_empty() => {
+                        let i = rng.random_range(0..b.len());
+                        b[i] ^= 1 << rng.random_range(0..8);
+                    }
+                    _ => {}
+                }
+            }
+            // Whatever the bytes, classifying them must not panic. The kernel hands a raw IPv4
+            // socket only packets with a valid header (version 4, at least 20 bytes): only for
+            // those is the ICMP type where the header length says.
+            let (class, kind, deliverable) = if v6_case {
+                (class6(&b), b.first().copied(), true)
+            } else {
+                let header = usize::from(b.first().map_or(0, |v| v & 0x0f)) * 4;
+                let valid = b.len() >= 20 && b[0] >> 4 == 4 && header >= 20;
+                (class4(&b), b.get(header).copied(), valid)
+            };
+            if deliverable && let Some(Ok(())) = class {
+                replies += 1;
+                let want = if v6_case { ICMPV6_ECHO_REPLY } else { ICMPV4_ECHO_REPLY };
+                assert_eq!(kind, Some(want), "case {case}: counted as a reply: {b:?}");
+            }
+        }
+        assert!(replies > 0, "the mutations never left a reply whole");
     }
 }

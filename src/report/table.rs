@@ -4,7 +4,7 @@
 //! the cells, a workbook keeps their types, and an HTML page can do either. Headers and cells
 //! cannot fall out of step, because nothing lists them twice.
 //!
-//! ```ignore
+//! ```text
 //! row! {
 //!     /// One renewed device.
 //!     pub struct Renewed {
