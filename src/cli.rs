@@ -312,7 +312,7 @@ pub struct EventsArgs {
     #[arg(long)]
     pub device: Option<String>,
     /// Only this kind: device_down, device_up, site_isolated, site_restored, agent_restart,
-    /// inventory_changed, inventory_reload_failed.
+    /// inventory_changed, inventory_reload_failed, equipo_reemplazado, modelo_cambiado.
     #[arg(long, value_parser = parse_event_kind)]
     pub kind: Option<vigia::store::EventKind>,
     /// At most this many, newest first.
