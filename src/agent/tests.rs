@@ -283,3 +283,86 @@ async fn a_restarted_agent_does_not_record_again_a_device_that_never_came_back()
     // nothing (before the fix it recorded all 8 again).
     assert_eq!(down_events, [8, 8]);
 }
+
+/// One device's SNMP agent answers as slowly as a poll's deadline allows (the hostile agents of
+/// tests/snmp.rs end there: an endless walk, replies just inside the timeout); the others
+/// answer at once. Counts SNMP polls per address.
+struct OneStuck {
+    stuck: IpAddr,
+    polls: Arc<std::sync::Mutex<HashMap<IpAddr, u32>>>,
+}
+
+impl Prober for OneStuck {
+    async fn icmp(&self, address: IpAddr, settings: CycleSettings) -> IcmpReport {
+        IcmpReport {
+            family: Family::Ipv4,
+            address,
+            outcome: IcmpOutcome::Ok,
+            sent: settings.count,
+            received: settings.count,
+            rtts: vec![Duration::from_micros(100); settings.count as usize],
+            detail: None,
+        }
+    }
+
+    async fn snmp(&self, target: SnmpTarget, _query: SnmpQuery) -> SnmpReport {
+        *self.polls.lock().unwrap().entry(target.address).or_default() += 1;
+        let stuck = target.address == self.stuck;
+        if stuck {
+            tokio::time::sleep(target.deadline).await;
+        }
+        SnmpReport {
+            family: Family::Ipv4,
+            address: target.address,
+            outcome: SnmpOutcome::Ok,
+            detail: None,
+            elapsed: if stuck { target.deadline } else { Duration::from_millis(1) },
+            system: Some(SystemInfo { uptime_ticks: Some(1_000), ..SystemInfo::default() }),
+            interfaces: Vec::new(),
+            entity: None,
+            host: None,
+            cost: SnmpCost { requests: 2, retries: 0, varbinds: 7 },
+            truncated: stuck.then_some(crate::poll::Truncation::Deadline),
+        }
+    }
+}
+
+/// Beside a device whose every SNMP poll runs to its deadline, the healthy devices keep their
+/// interval, and the slow one is polled again each interval too: its cost is bounded by the
+/// deadline and by one of the `--max-in-flight` permits (issue 16).
+#[tokio::test]
+async fn a_device_stuck_at_its_deadline_does_not_delay_the_others() {
+    let inv = {
+        let mut inv = network(40, 4);
+        inv.poll.icmp_interval = Duration::from_secs(1);
+        inv.poll.snmp_interval = Duration::from_secs(1);
+        inv
+    };
+    let stuck = IpAddr::V4(inv.devices[0].ipv4.unwrap());
+    let polls = Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let prober = OneStuck { stuck, polls: polls.clone() };
+    let mut opts = AgentOptions::new(PathBuf::from("test"));
+    opts.listen = None;
+    opts.max_in_flight = 4;
+    let store = Store::open(&DbUrl::parse("sqlite::memory:").unwrap()).await.unwrap();
+    let agent = Agent::new(opts, inv, prober, store, Clock::Wall).unwrap();
+    let shared = agent.shared();
+    let (control, rx) = mpsc::channel(1);
+    let run = tokio::spawn(agent.run(rx));
+    tokio::time::sleep(Duration::from_millis(4_500)).await;
+    control.send(Control::Shutdown).await.unwrap();
+    run.await.unwrap().unwrap();
+    // 4.5 s at one poll a second: 4 or 5 each; at least 3 leaves room for a loaded machine.
+    let polls = polls.lock().unwrap();
+    assert_eq!(polls.len(), 40, "every device polled");
+    for (address, n) in polls.iter() {
+        assert!(*n >= 3, "{address}: {n} SNMP polls in 4.5 s at one a second");
+    }
+    // The slow device's polls are recorded as cut at the deadline, and only its.
+    let deadline = crate::poll::Truncation::ALL
+        .iter()
+        .position(|t| *t == crate::poll::Truncation::Deadline)
+        .unwrap();
+    let cut = shared.read().unwrap().polls.snmp(Family::Ipv4).truncated[deadline];
+    assert!(cut >= 3 && cut <= u64::from(polls[&stuck]), "{cut} polls cut at the deadline");
+}
