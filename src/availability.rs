@@ -223,6 +223,35 @@ struct Run {
     windows: Vec<String>,
 }
 
+/// Cycle `c` of an outage of `id` (a device or a site): a new run, or the open one carried on,
+/// with the maintenance windows covering that cycle.
+fn extend_run(
+    runs: &mut HashMap<String, Run>,
+    id: String,
+    c: u64,
+    down: &crate::outage::Down,
+    windows: &[String],
+) {
+    let run = runs.entry(id).or_insert_with(|| Run {
+        first: c,
+        last: c,
+        cause: down.cause,
+        root: match &down.root.device {
+            Some(d) => format!("{}/{}", down.root.site, d),
+            None => down.root.site.to_string(),
+        },
+        covered_all: true,
+        windows: Vec::new(),
+    });
+    run.last = c;
+    run.covered_all &= !windows.is_empty();
+    for w in windows {
+        if !run.windows.contains(w) {
+            run.windows.push(w.clone());
+        }
+    }
+}
+
 /// What each device answered in each cycle of a period, a byte per device and cycle (bits:
 /// IPv4 polled, IPv4 answered, IPv6 polled, IPv6 answered): a month of raw polls folded as they
 /// are read, device by device, so the report never holds the polls themselves.
@@ -328,11 +357,6 @@ pub fn compute(inv: &Arc<Inventory>, answers: &Answers, period: Period) -> Repor
             excluded: run.covered_all,
         });
     };
-    let root_name = |r: &crate::outage::Root| match &r.device {
-        Some(d) => format!("{}/{}", r.site, d),
-        None => r.site.to_string(),
-    };
-
     for c in 0..cycles {
         let active = active_in(c);
         // Without a poll nothing is known this cycle; runs stay open across it.
@@ -376,24 +400,7 @@ pub fn compute(inv: &Arc<Inventory>, answers: &Answers, period: Period) -> Repor
             }
             let id = d.id.to_string();
             match outages_now.devices.get(&d.id) {
-                Some(down) => {
-                    let windows = covered.device(&d.id).to_vec();
-                    let run = dev_runs.entry(id).or_insert_with(|| Run {
-                        first: c,
-                        last: c,
-                        cause: down.cause,
-                        root: root_name(&down.root),
-                        covered_all: true,
-                        windows: Vec::new(),
-                    });
-                    run.last = c;
-                    run.covered_all &= !windows.is_empty();
-                    for w in windows {
-                        if !run.windows.contains(&w) {
-                            run.windows.push(w);
-                        }
-                    }
-                }
+                Some(down) => extend_run(&mut dev_runs, id, c, down, covered.device(&d.id)),
                 None if s.is_some_and(|s| s.up) => {
                     if let Some(run) = dev_runs.remove(&id) {
                         close(run, d.site.to_string(), Some(id), c, false);
@@ -421,23 +428,7 @@ pub fn compute(inv: &Arc<Inventory>, answers: &Answers, period: Period) -> Repor
             }
             let id = site.id.to_string();
             match down {
-                Some(down) => {
-                    let run = site_runs.entry(id).or_insert_with(|| Run {
-                        first: c,
-                        last: c,
-                        cause: down.cause,
-                        root: root_name(&down.root),
-                        covered_all: true,
-                        windows: Vec::new(),
-                    });
-                    run.last = c;
-                    run.covered_all &= !windows.is_empty();
-                    for w in windows {
-                        if !run.windows.contains(&w) {
-                            run.windows.push(w);
-                        }
-                    }
-                }
+                Some(down) => extend_run(&mut site_runs, id, c, down, &windows),
                 None if any_polled => {
                     if let Some(run) = site_runs.remove(&id) {
                         close(run, id.clone(), None, c, false);

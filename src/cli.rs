@@ -133,8 +133,9 @@ pub struct AgentArgs {
     #[arg(long, default_value_t = 256)]
     pub max_in_flight: usize,
     /// Turn on `POST /-/reload`, for whoever sends the token this file holds
-    /// (`Authorization: Bearer TOKEN`; the file: the token alone, at least 16 characters,
-    /// readable by its owner only). Without it reload over HTTP is off; SIGHUP always works.
+    /// (`Authorization: Bearer TOKEN`; the file: the token alone, at least 16 characters, not
+    /// readable by every user, as SNMP secret files). Without it reload over HTTP is off;
+    /// SIGHUP always works.
     #[arg(long)]
     pub reload_token_file: Option<PathBuf>,
     /// TLS and basic auth for every route, in the Prometheus exporter-toolkit's

@@ -213,39 +213,30 @@ pub async fn serve(
             continue;
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        match &tls {
-            None => {
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                    drop(slot);
-                });
-            }
-            Some(acceptor) => {
+        let (tls, http, watcher) = (tls.clone(), http.clone(), graceful.watcher());
+        let timeout = limits.header_timeout;
+        tokio::spawn(async move {
+            let served = match tls {
+                None => watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await,
                 // The handshake has the header timeout too, off the accept loop.
-                let (acceptor, http, watcher) =
-                    (acceptor.clone(), http.clone(), graceful.watcher());
-                let timeout = limits.header_timeout;
-                tokio::spawn(async move {
-                    let stream = match tokio::time::timeout(timeout, acceptor.accept(stream)).await
-                    {
-                        Ok(Ok(s)) => s,
+                Some(acceptor) => {
+                    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => {
+                            watcher.watch(http.serve_connection(TokioIo::new(s), service)).await
+                        }
                         Ok(Err(e)) => {
                             tracing::debug!(error = %e, "TLS handshake failed");
-                            return;
+                            Ok(())
                         }
-                        Err(_) => return,
-                    };
-                    let conn = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                        Err(_) => Ok(()),
                     }
-                    drop(slot);
-                });
+                }
+            };
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "connection ended with an error");
             }
-        }
+            drop(slot);
+        });
     }
     tokio::select! {
         () = graceful.shutdown() => {}

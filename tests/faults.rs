@@ -126,20 +126,13 @@ async fn wait_for(
 }
 
 fn polls_between(db: &Path, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-    let out = Command::new("sqlite3")
-        .arg(db)
-        .arg(format!(
-            "SELECT count(*) FROM polls WHERE at >= {} AND at < {};",
-            from.timestamp_micros(),
-            to.timestamp_micros()
-        ))
-        .output()
-        .expect("sqlite3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    let (from, to) = (from.timestamp_micros(), to.timestamp_micros());
+    sqlite(db, &format!("SELECT count(*) FROM polls WHERE at >= {from} AND at < {to};"))
+        .parse()
+        .unwrap()
 }
 
-/// A lab of one dual-stack device polled every 2 s, and its inventory, in a fresh directory.
+/// A lab and its inventory, in a fresh directory.
 struct Setup {
     _lab: Lab,
     _block: AddressBlock,
@@ -147,23 +140,29 @@ struct Setup {
     inv_dir: PathBuf,
 }
 
+/// One dual-stack server polled every 2 s over ICMP.
+fn one_server(block: &AddressBlock) -> String {
+    format!(
+        "sites:\n  - {{ id: main, name: Sede Principal, role: main }}\n\
+         defaults:\n  poll: {{ icmp_interval: 2s, timeout: 1s, retries: 0, icmp_count: 1 }}\n\
+         devices:\n  - {{ id: srv-a, site: main, class: server, ipv4: {}, ipv6: \"{}\" }}\n",
+        block.v4(10),
+        block.v6(10)
+    )
+}
+
 async fn setup(tag: &str) -> Setup {
+    setup_with(tag, one_server).await
+}
+
+/// The lab of the inventory `inventory` writes for a claimed address block.
+async fn setup_with(tag: &str, inventory: impl Fn(&AddressBlock) -> String) -> Setup {
     vigia_lab::check_prerequisites().unwrap_or_else(|e| panic!("needs the lab: {e}"));
     let block = AddressBlock::claim().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inv_dir = dir.path().join("inventory");
     std::fs::create_dir(&inv_dir).unwrap();
-    std::fs::write(
-        inv_dir.join("inventory.yaml"),
-        format!(
-            "sites:\n  - {{ id: main, name: Sede Principal, role: main }}\n\
-             defaults:\n  poll: {{ icmp_interval: 2s, timeout: 1s, retries: 0, icmp_count: 1 }}\n\
-             devices:\n  - {{ id: srv-a, site: main, class: server, ipv4: {}, ipv6: \"{}\" }}\n",
-            block.v4(10),
-            block.v6(10)
-        ),
-    )
-    .unwrap();
+    std::fs::write(inv_dir.join("inventory.yaml"), inventory(&block)).unwrap();
     let (inv, _) = vigia::inventory::load(&inv_dir, Secrets::Require).unwrap();
     let name = format!("f{tag}{}", std::process::id());
     let mut spec = lab_twin::spec_from_inventory(&inv, &name, Utc::now().date_naive()).unwrap();
@@ -321,22 +320,16 @@ async fn a_full_disk_pauses_the_history_and_it_comes_back_by_itself() {
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "exit {status:?}\n{logged}");
     assert!(logged.contains("history writes recovered"), "{logged}");
-    let integrity =
-        Command::new("sqlite3").arg(&db).arg("PRAGMA integrity_check;").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&integrity.stdout).trim(), "ok");
+    assert_eq!(sqlite(&db, "PRAGMA integrity_check;"), "ok");
     // Rows polled while the store refused writes (the buffer kept the newest) were stored once
     // it took writes again.
     let during = polls_between(&db, full_from, back_at);
     let after = polls_between(&db, back_at, Utc::now());
-    let dump = Command::new("sqlite3")
-        .arg(&db)
-        .arg("SELECT datetime(at / 1000000, 'unixepoch'), family FROM polls ORDER BY at;")
-        .output()
-        .unwrap();
+    let dump =
+        sqlite(&db, "SELECT datetime(at / 1000000, 'unixepoch'), family FROM polls ORDER BY at;");
     assert!(
         during > 0,
-        "rows polled while the store refused writes ({full_from} to {back_at}; freed {freed_at}) were stored later:\n{}\n{logged}",
-        String::from_utf8_lossy(&dump.stdout)
+        "rows polled while the store refused writes ({full_from} to {back_at}; freed {freed_at}) were stored later:\n{dump}\n{logged}"
     );
     assert!(after > 0, "rows after the disk was freed");
     assert!(dropped > 0.0);
@@ -563,13 +556,10 @@ async fn tls_and_basic_auth_from_a_web_config_file() {
 /// polls: the agent goes on, and the lab is taken down afterwards without a complaint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snmpd_killed_and_a_namespace_removed_under_the_agent_are_data() {
-    vigia_lab::check_prerequisites().unwrap_or_else(|e| panic!("needs the lab: {e}"));
-    let block = AddressBlock::claim().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let inv_dir = dir.path().join("inventory");
-    std::fs::create_dir(&inv_dir).unwrap();
-    std::fs::write(
-        inv_dir.join("inventory.yaml"),
+    let community = [("VIGIA_FAULT_COMMUNITY", "fault-test-community")];
+    // SAFETY: set before any thread of this test reads the environment for this name.
+    unsafe { std::env::set_var(community[0].0, community[0].1) };
+    let setup = setup_with("s", |block| {
         format!(
             "sites:\n  - {{ id: main, name: Sede Principal, role: main }}\n\
              snmp_profiles:\n  v2c: {{ version: \"2c\", community_env: VIGIA_FAULT_COMMUNITY }}\n\
@@ -577,19 +567,9 @@ async fn snmpd_killed_and_a_namespace_removed_under_the_agent_are_data() {
              devices:\n  - {{ id: sw-a, site: main, class: switch, ipv4: {} }}\n  - {{ id: sw-b, site: main, class: switch, ipv4: {} }}\n",
             block.v4(10),
             block.v4(11)
-        ),
-    )
-    .unwrap();
-    let community = [("VIGIA_FAULT_COMMUNITY", "fault-test-community")];
-    // SAFETY: set before any thread of this test reads the environment for this name.
-    unsafe { std::env::set_var(community[0].0, community[0].1) };
-    let (inv, _) = vigia::inventory::load(&inv_dir, Secrets::Require).unwrap();
-    let name = format!("fs{}", std::process::id());
-    let mut spec = lab_twin::spec_from_inventory(&inv, &name, Utc::now().date_naive()).unwrap();
-    spec.host_v4 = block.host_v4();
-    spec.host_v6 = block.host_v6();
-    let lab = Lab::up(spec).await.unwrap();
-    let setup = Setup { _lab: lab, _block: block, dir, inv_dir };
+        )
+    })
+    .await;
     let lab = &setup._lab;
     let db = format!("sqlite://{}", setup.dir.path().join("history.db").display());
     let log = setup.dir.path().join("agent.log");

@@ -166,11 +166,13 @@ pub(super) async fn writer_task(
     Ok(())
 }
 
+/// Tell readers how the writes stand; the lock the polling loop also takes is taken for
+/// writing only when that changed (rarely: every batch is written, most of the time).
 fn publish(shared: &SharedState, health: &StoreHealth) {
-    let mut s = shared.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if s.store != *health {
-        s.store = health.clone();
+    if super::read_shared(shared).store == *health {
+        return;
     }
+    shared.write().unwrap_or_else(std::sync::PoisonError::into_inner).store = health.clone();
 }
 
 /// Write a batch, table by table; what was written leaves the batch, so a retry after a

@@ -66,34 +66,19 @@ struct Web {
     config: Option<vigia::web_config::WebConfig>,
 }
 
-/// The reload token: the file's one line, at least 16 characters, the file not readable by
-/// others. Errors name the file and the rule, never the content.
+/// The reload token: a secret file as the inventory's are read (`inventory::secret_file`:
+/// regular, not readable by every user, the secret alone), of at least 16 characters and no
+/// blanks or control characters. Errors name the file and the rule, never the content.
 fn reload_token(path: &Path) -> Result<String, CliError> {
-    use std::os::unix::fs::PermissionsExt;
     let bad = |why: String| CliError::ReloadToken { path: path.to_path_buf(), why };
-    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(bad("not a regular file".into()));
-    }
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(bad(format!(
-            "readable by others (mode {:o}); chmod 600 it",
-            meta.permissions().mode() & 0o777
-        )));
-    }
-    if meta.len() > 4096 {
-        return Err(bad("longer than 4096 bytes; a token is one line".into()));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let token = text.strip_suffix('\n').unwrap_or(&text);
-    let token = token.strip_suffix('\r').unwrap_or(token);
+    let token = vigia::inventory::secret_file::read(path).map_err(bad)?;
     if token.chars().count() < 16 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad(
             "the token must be one line of at least 16 characters, no spaces or control characters"
                 .into(),
         ));
     }
-    Ok(token.to_owned())
+    Ok(token)
 }
 
 /// Open the store and the ICMP sockets, then poll once or until told to stop.

@@ -189,40 +189,47 @@ fn fmt_dt(t: NaiveDateTime) -> String {
 }
 
 fn clock_time(cx: &mut Cx, node: &Node, f: &Fields, name: &str) -> Option<NaiveTime> {
-    let text = cx.text(node, &f.at(name))?;
-    let valid = text.len() == 5 && text.as_bytes()[2] == b':';
-    match NaiveTime::parse_from_str(&text, "%H:%M").ok().filter(|_| valid) {
-        Some(t) => Some(t),
-        None => {
-            cx.error(
-                node.pos,
-                &f.at(name),
-                format!(
-                    "invalid time {text:?}; with weekly or monthly, a time of day HH:MM (24 h)"
-                ),
-            );
-            None
-        }
-    }
+    local_text(
+        cx,
+        node,
+        f,
+        name,
+        5,
+        |t| NaiveTime::parse_from_str(t, "%H:%M").ok(),
+        "with weekly or monthly, a time of day HH:MM (24 h)",
+    )
 }
 
 fn date_time(cx: &mut Cx, node: &Node, f: &Fields, name: &str) -> Option<NaiveDateTime> {
+    local_text(
+        cx,
+        node,
+        f,
+        name,
+        16,
+        |t| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M").ok(),
+        "expected YYYY-MM-DD HH:MM (local time), or weekly/monthly with a time of day",
+    )
+}
+
+/// A field's text parsed as a local time of exactly `len` characters (chrono alone would take
+/// "9:5"), or an error that says what is allowed.
+fn local_text<T>(
+    cx: &mut Cx,
+    node: &Node,
+    f: &Fields,
+    name: &str,
+    len: usize,
+    parse: impl Fn(&str) -> Option<T>,
+    allowed: &str,
+) -> Option<T> {
     let text = cx.text(node, &f.at(name))?;
-    let valid = text.len() == 16 && text.as_bytes()[10] == b' ';
-    match NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M").ok().filter(|_| valid) {
-        Some(t) => Some(t),
-        None => {
-            cx.error(
-                node.pos,
-                &f.at(name),
-                format!(
-                    "invalid date and time {text:?}; expected YYYY-MM-DD HH:MM (local time), or \
-                     weekly/monthly with a time of day"
-                ),
-            );
-            None
-        }
+    let parsed = parse(&text).filter(|_| text.len() == len);
+    if parsed.is_none() {
+        let what = if len == 5 { "time" } else { "date and time" };
+        cx.error(node.pos, &f.at(name), format!("invalid {what} {text:?}; {allowed}"));
     }
+    parsed
 }
 
 /// Windows: unique ids, scopes naming sites and devices that exist, the inventory's time zone
