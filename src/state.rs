@@ -49,6 +49,12 @@ pub struct InterfaceState {
     /// Totals of its counters since vigia first read them: wraps and restarts accounted for.
     #[serde(skip)]
     pub counters: InterfaceCounters,
+    /// The last reading of its octet counters (for the rate of the next one).
+    #[serde(skip)]
+    pub octets: Option<crate::link_use::OctetSample>,
+    /// The rates between the last two readings, where they measured something (issue 15).
+    #[serde(skip)]
+    pub rates: Option<crate::link_use::Rates>,
 }
 
 impl InterfaceState {
@@ -101,11 +107,30 @@ impl DeviceState {
 
     /// Take in the interfaces of a poll (those missing from it are forgotten); `restarted`: the
     /// agent restarted since the previous poll.
-    fn update_interfaces(&mut self, interfaces: Vec<Interface>, restarted: bool) {
+    fn update_interfaces(
+        &mut self,
+        interfaces: Vec<Interface>,
+        restarted: bool,
+        at: DateTime<Utc>,
+    ) {
         let mut seen = BTreeMap::new();
         for i in interfaces {
             let mut s = self.interfaces.remove(&i.index).unwrap_or_default();
             s.counters.update(&i, restarted);
+            let sample = crate::link_use::OctetSample {
+                at,
+                in_octets: i.in_octets,
+                out_octets: i.out_octets,
+                counter_bits: i.counter_bits,
+            };
+            // A reading no later than the last (the same poll over the other family) measures
+            // no interval: the last rates stand.
+            if s.octets.is_none_or(|prev| sample.at > prev.at) {
+                s.rates = s
+                    .octets
+                    .and_then(|prev| crate::link_use::Rates::between(&prev, &sample, restarted));
+                s.octets = Some(sample);
+            }
             s.interface = i;
             seen.insert(s.interface.index, s);
         }
@@ -287,7 +312,7 @@ impl NetworkState {
             }
         }
         if !report.interfaces.is_empty() {
-            state.update_interfaces(report.interfaces, restarted);
+            state.update_interfaces(report.interfaces, restarted, at);
         }
         if report.entity.is_some() {
             state.entity = report.entity;

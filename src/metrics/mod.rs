@@ -10,6 +10,7 @@
 //! | `snmp.rs` | the SNMP agent's uptime and restarts, interfaces |
 //! | `servers.rs` | HOST-RESOURCES-MIB: processor, memory, disks |
 //! | `lifecycle.rs` | inventory facts (devices, sites, site reachability) and life-cycle dates |
+//! | `link_use.rs` | use of each link's contracted bandwidth, the contract itself |
 //! | `outages.rs` | why silent devices and isolated sites are down, maintenance windows in force |
 //! | `plan.rs` | IPv6 transition and the PEI indicators |
 //! | `poller.rs` | the agent itself: poll cycles, reloads, what its polls cost |
@@ -27,6 +28,7 @@
 mod docs;
 mod encode;
 mod lifecycle;
+pub mod link_use;
 pub mod outages;
 mod plan;
 mod poller;
@@ -106,12 +108,13 @@ pub struct Group {
 }
 
 /// Every group, in the order `/metrics` lists them.
-pub const GROUPS: [Group; 7] = [
+pub const GROUPS: [Group; 8] = [
     reachability::GROUP,
     snmp::GROUP,
     servers::GROUP,
     lifecycle::GROUP,
     outages::GROUP,
+    link_use::GROUP,
     plan::GROUP,
     poller::GROUP,
 ];
@@ -150,6 +153,7 @@ struct Scrape<'a> {
     servers: servers::Reading<'a>,
     lifecycle: lifecycle::Reading<'a>,
     outages: outages::Reading<'a>,
+    link_use: link_use::Reading<'a>,
     plan: plan::Reading,
     poller: poller::Reading,
 }
@@ -163,6 +167,7 @@ impl<'a> Scrape<'a> {
             servers: servers::read(index, devices),
             lifecycle: lifecycle::read(index, shared),
             outages: outages::read(index, shared),
+            link_use: link_use::read(index, devices, shared.clock.now()),
             plan: plan::read(shared),
             poller: poller::read(shared),
         }
@@ -174,6 +179,7 @@ impl<'a> Scrape<'a> {
         servers::write(out, &self.servers);
         lifecycle::write(out, &self.lifecycle);
         outages::write(out, &self.outages);
+        link_use::write(out, &self.link_use);
         plan::write(out, &self.plan);
         poller::write(out, &self.poller);
     }
