@@ -50,7 +50,7 @@ pub const LINK_USE: Metric = Metric {
     labels: LINK,
     help: "Traffic as a share of the contract (1 = the whole contract).",
     doc_unit: "0-1+",
-    doc: "`vigia_link_traffic_bytes_per_second` / `vigia_link_contract_bytes_per_second`; above 1 when the link carries more than contracted. The alert `EnlaceSaturado` fires above 0.8 for 15 minutes",
+    doc: "`vigia_link_traffic_bytes_per_second` / `vigia_link_contract_bytes_per_second`; above 1 when the link carries more than contracted. The alert `VigiaEnlaceSaturado` fires above 0.8 for 15 minutes",
 };
 
 /// `vigia_link_interface_declared`.
