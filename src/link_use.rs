@@ -18,10 +18,14 @@
 //! The fold takes readings one at a time and keeps per slot two numbers: a month is at most
 //! 31 × 288 slots per direction, whatever the poll interval; the raw readings are never held.
 
-use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 
-use crate::inventory::contract::{Bandwidth, Direction};
+use crate::history::{AsOf, Window};
+use crate::inventory::contract::{
+    Bandwidth, ContractSource, Direction, LinkKind, MeasuredAt, Port,
+};
+use crate::inventory::{Inventory, SiteId};
 use crate::poll::counters::{Step, step};
 
 /// The share of the contract above which a link counts as highly used (and the alert fires
@@ -45,6 +49,8 @@ pub struct OctetSample {
     pub out_octets: Option<u64>,
     /// 64 or 32: which objects were read.
     pub counter_bits: u8,
+    /// ifHighSpeed, Mbit/s, where known (a rate above it is no rate: a restart read as a wrap).
+    pub speed_mbps: Option<u64>,
 }
 
 impl OctetSample {
@@ -85,12 +91,17 @@ impl Rates {
             return None;
         }
         let seconds = span.as_seconds_f64();
+        // A rate faster than the port can carry is a counter that went back (an unnoticed
+        // restart of a 32-bit counter reads as a wrap), not traffic. 1 % over the nominal speed
+        // is allowed for the two clocks' disagreement about the interval.
+        let ceiling = cur.speed_mbps.filter(|s| *s > 0).map(|s| s as f64 * 1e6 * 1.01);
         let rate = |d: Direction| {
             let (Some(a), Some(b)) = (prev.octets(d), cur.octets(d)) else { return None };
-            match step(Some(a), b, cur.counter_bits, restarted) {
-                Step::Advanced(n) | Step::Wrapped(n) => Some(n as f64 * 8.0 / seconds),
-                Step::First | Step::Reset(_) => None,
-            }
+            let bps = match step(Some(a), b, cur.counter_bits, restarted) {
+                Step::Advanced(n) | Step::Wrapped(n) => n as f64 * 8.0 / seconds,
+                Step::First | Step::Reset(_) => return None,
+            };
+            ceiling.is_none_or(|c| bps <= c).then_some(bps)
         };
         Some(Rates { seconds, down_bps: rate(Direction::Down), up_bps: rate(Direction::Up) })
     }
@@ -109,7 +120,7 @@ pub fn p95(values: &mut [f64]) -> Option<f64> {
 }
 
 /// One direction's figures over a period.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct UseFigures {
     /// The 95th percentile of the slots' use, as a share of the contract.
     pub p95: Option<f64>,
@@ -225,6 +236,143 @@ impl UseFold {
     }
 }
 
+/// One period's figures of a link, both directions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodUse {
+    /// The period, `[from, to)`.
+    pub window: Window,
+    /// Towards the site.
+    pub down: UseFigures,
+    /// From the site.
+    pub up: UseFigures,
+}
+
+impl PeriodUse {
+    /// The figures of one direction.
+    pub fn of(&self, d: Direction) -> &UseFigures {
+        match d {
+            Direction::Down => &self.down,
+            Direction::Up => &self.up,
+        }
+    }
+}
+
+/// What the history says of one contracted link's use, folded from its interface's readings
+/// by the store adapter (`Store::link_use`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkUseRecord {
+    /// Site or pool.
+    pub kind: LinkKind,
+    /// The site's or pool's id.
+    pub id: String,
+    /// The as-of day so far.
+    pub day: PeriodUse,
+    /// The as-of day's calendar month so far.
+    pub month: PeriodUse,
+}
+
+/// The periods a links report folds: the as-of UTC day and its calendar month, each up to the
+/// as-of instant.
+pub fn periods(as_of: AsOf) -> (Window, Window) {
+    let start = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+    let day = Window { from: start(as_of.date), to: as_of.instant };
+    let first = as_of.date.with_day(1).unwrap_or(as_of.date);
+    (day, Window { from: start(first), to: as_of.instant })
+}
+
+names! {
+    /// Whether a contracted link's use could be measured.
+    UseStatus {
+        /// From its interface's readings.
+        Measured = "measured",
+        /// The inventory does not say which interface carries it.
+        NotDeclared = "not_declared",
+        /// Declared, but the history has no two readings of it in the period.
+        NoData = "no_data",
+    }
+}
+
+/// A contracted link and its use, as the reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContractUse {
+    /// Site or pool.
+    pub kind: LinkKind,
+    /// The site's or pool's id.
+    pub id: String,
+    /// The site's or pool's name.
+    pub name: String,
+    /// A pool's member sites; a site's link: the site itself.
+    pub sites: Vec<SiteId>,
+    /// A site's link: the pool the site also shares, if any.
+    pub pool: Option<String>,
+    /// What is contracted.
+    pub bandwidth: Bandwidth,
+    /// Where the figure was written.
+    pub source: Option<ContractSource>,
+    /// The measured interface.
+    pub measured_at: Option<MeasuredAt>,
+    /// Whether it could be measured.
+    pub status: UseStatus,
+    /// The as-of day's figures.
+    pub day: Option<PeriodUse>,
+    /// The month's figures.
+    pub month: Option<PeriodUse>,
+}
+
+/// Every contracted link of `inv`, branch sites in inventory order then pools, with its use
+/// from `records`.
+pub fn contract_uses(inv: &Inventory, records: &[LinkUseRecord]) -> Vec<ContractUse> {
+    let find = |kind: LinkKind, id: &str| records.iter().find(|r| r.kind == kind && r.id == id);
+    let status = |m: Option<&MeasuredAt>, r: Option<&LinkUseRecord>| match (m, r) {
+        (None, _) => UseStatus::NotDeclared,
+        (Some(_), Some(r)) if r.month.down.slots + r.month.up.slots > 0 => UseStatus::Measured,
+        (Some(_), _) => UseStatus::NoData,
+    };
+    let mut out = Vec::new();
+    for site in &inv.sites {
+        let Some(c) = inv.contracts.sites.get(&site.id) else { continue };
+        let r = find(LinkKind::Site, site.id.as_str());
+        out.push(ContractUse {
+            kind: LinkKind::Site,
+            id: site.id.to_string(),
+            name: site.name.clone(),
+            sites: vec![site.id.clone()],
+            pool: inv.contracts.pool_of(&site.id).map(|p| p.id.clone()),
+            bandwidth: c.bandwidth.clone(),
+            source: Some(c.source),
+            measured_at: c.measured_at.clone(),
+            status: status(c.measured_at.as_ref(), r),
+            day: r.map(|r| r.day.clone()),
+            month: r.map(|r| r.month.clone()),
+        });
+    }
+    for p in &inv.contracts.pools {
+        let r = find(LinkKind::Pool, &p.id);
+        out.push(ContractUse {
+            kind: LinkKind::Pool,
+            id: p.id.clone(),
+            name: p.name.clone(),
+            sites: p.sites.clone(),
+            pool: None,
+            bandwidth: p.bandwidth.clone(),
+            source: None,
+            measured_at: p.measured_at.clone(),
+            status: status(p.measured_at.as_ref(), r),
+            day: r.map(|r| r.day.clone()),
+            month: r.map(|r| r.month.clone()),
+        });
+    }
+    out
+}
+
+/// Whether an interface row is the one `port` names (by ifIndex, or by ifName).
+pub fn port_matches(port: &Port, index: u32, name: &str) -> bool {
+    match port {
+        Port::Index(i) => *i == index,
+        Port::Name(n) => n == name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,7 +382,13 @@ mod tests {
     }
 
     fn sample(t: &str, down: u64, up: u64) -> OctetSample {
-        OctetSample { at: at(t), in_octets: Some(down), out_octets: Some(up), counter_bits: 64 }
+        OctetSample {
+            at: at(t),
+            in_octets: Some(down),
+            out_octets: Some(up),
+            counter_bits: 64,
+            speed_mbps: Some(1000),
+        }
     }
 
     const TEN: Bandwidth = Bandwidth { down_mbps: 10, up_mbps: 10 };
@@ -281,6 +435,9 @@ mod tests {
         assert_eq!(Rates::between(&a, &b32, false), None);
         assert_eq!(Rates::between(&a, &sample("2026-06-01T00:15:01Z", 1, 1), false), None);
         assert_eq!(Rates::between(&b, &a, false), None);
+        // Faster than the 1 Gbit/s port: a counter that went back, not traffic.
+        let too_fast = sample("2026-06-01T00:01:00Z", 7_600_001_000, 7_502_000);
+        assert_eq!(Rates::between(&a, &too_fast, false).unwrap().down_bps, None);
     }
 
     /// A day at 60 s readings: 10 Mbit/s down (100 % of 10) for the first two hours, 2 Mbit/s
@@ -299,6 +456,7 @@ mod tests {
                     in_octets: Some(down),
                     out_octets: Some(up),
                     counter_bits: 64,
+                    speed_mbps: None,
                 },
                 false,
             );
@@ -318,7 +476,13 @@ mod tests {
         for minute in 0..=1440 {
             let t = from + TimeDelta::minutes(minute);
             f.push(
-                OctetSample { at: t, in_octets: Some(down), out_octets: None, counter_bits: 64 },
+                OctetSample {
+                    at: t,
+                    in_octets: Some(down),
+                    out_octets: None,
+                    counter_bits: 64,
+                    speed_mbps: None,
+                },
                 false,
             );
             down += if minute < 60 { 75_000_000 } else { 15_000_000 };

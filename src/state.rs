@@ -122,6 +122,7 @@ impl DeviceState {
                 in_octets: i.in_octets,
                 out_octets: i.out_octets,
                 counter_bits: i.counter_bits,
+                speed_mbps: i.speed_mbps,
             };
             // A reading no later than the last (the same poll over the other family) measures
             // no interval: the last rates stand.

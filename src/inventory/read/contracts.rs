@@ -21,11 +21,18 @@ use crate::inventory::id::SiteId;
 /// The largest contract written, Mbit/s (1 Tbit/s).
 const MAX_MBPS: u64 = 1_000_000;
 
+/// A `contracts` entry as read: the site, the bandwidth, the interface.
+type SiteDraft = (SiteId, Bandwidth, Option<Item<MeasuredAt>>);
+
+/// A `link_pools` entry as read: the pool (members not yet checked), its interface, its sites
+/// as written.
+type PoolDraft = (Pool, Option<Item<MeasuredAt>>, Vec<(String, Loc)>);
+
 /// What the sections said, before the checks against sites and devices.
 #[derive(Default)]
 pub(super) struct ContractsDraft {
-    sites: Vec<Item<(SiteId, Bandwidth, Option<Item<MeasuredAt>>)>>,
-    pools: Vec<Item<(Pool, Option<Item<MeasuredAt>>, Vec<(String, Loc)>)>>,
+    sites: Vec<Item<SiteDraft>>,
+    pools: Vec<Item<PoolDraft>>,
 }
 
 /// Read a `contracts` list (any file; lists are concatenated).
