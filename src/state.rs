@@ -644,6 +644,26 @@ mod tests {
     }
 
     #[test]
+    fn rates_come_from_the_last_two_readings_and_a_restart_measures_nothing() {
+        let inv = inventory();
+        let dev = inv.device("sw-grau").unwrap().clone();
+        let mut s = NetworkState::new();
+        s.apply_snmp(&dev, snmp(100_000, 5_000), t(0), "a");
+        assert_eq!(s.devices["sw-grau"].interfaces[&1].rates, None, "one reading: no rate");
+        // 6,000 octets in 60 s: 800 bit/s each way.
+        s.apply_snmp(&dev, snmp(106_000, 11_000), t(60), "a");
+        let rates = s.devices["sw-grau"].interfaces[&1].rates.unwrap();
+        assert_eq!((rates.seconds, rates.down_bps, rates.up_bps), (60.0, Some(800.0), Some(800.0)));
+        // The same poll over the other family, at the same instant: the rate stands.
+        s.apply_snmp(&dev, snmp(106_000, 11_000), t(60), "a");
+        assert_eq!(s.devices["sw-grau"].interfaces[&1].rates, Some(rates));
+        // The agent restarted: the interval measures nothing.
+        s.apply_snmp(&dev, snmp(500, 20_000), t(120), "a");
+        let rates = s.devices["sw-grau"].interfaces[&1].rates.unwrap();
+        assert_eq!((rates.down_bps, rates.up_bps), (None, None));
+    }
+
+    #[test]
     fn a_restart_does_not_record_again_what_the_history_has() {
         use EventKind::{DeviceDown, DeviceUp, SiteIsolated, SiteRestored};
         use Family::{Ipv4, Ipv6};

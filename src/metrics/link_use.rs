@@ -161,3 +161,35 @@ pub(super) fn write(out: &mut Encoder, r: &Reading) {
         family.sample(&[row.site, row.pool], f64::from(u8::from(row.declared)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::poll::Interface;
+
+    fn state(names: &[(u32, &str)]) -> DeviceState {
+        let mut st = DeviceState::default();
+        for (index, name) in names {
+            let interface =
+                Interface { index: *index, name: (*name).into(), ..Interface::default() };
+            st.interfaces.insert(*index, InterfaceState { interface, ..InterfaceState::default() });
+        }
+        st
+    }
+
+    fn at(port: Port) -> MeasuredAt {
+        MeasuredAt { device: "sw".into(), port }
+    }
+
+    #[test]
+    fn the_port_is_found_by_index_or_by_a_name_no_other_interface_has() {
+        let st = state(&[(1, "Gi0/1"), (2, "Gi0/2"), (3, "Gi0/2")]);
+        let index = |p| find(&st, &at(p)).map(|i| i.interface.index);
+        assert_eq!(index(Port::Index(3)), Some(3));
+        assert_eq!(index(Port::Index(9)), None);
+        assert_eq!(index(Port::Name("Gi0/1".into())), Some(1));
+        // Two interfaces share the name: which one carries the link cannot be told.
+        assert_eq!(index(Port::Name("Gi0/2".into())), None);
+        assert_eq!(index(Port::Name("gi0/1".into())), None, "names are compared exactly");
+    }
+}
