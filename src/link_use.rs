@@ -162,8 +162,10 @@ impl UseFold {
     /// A fold over `[from, to)` against `contract`. `from` should be aligned to [`SLOT`] (a
     /// UTC day or month start is).
     pub fn new(from: DateTime<Utc>, to: DateTime<Utc>, contract: Bandwidth) -> UseFold {
-        let n =
-            usize::try_from(((to - from).num_seconds().max(0) as u64).div_ceil(300)).unwrap_or(0);
+        let n = usize::try_from(
+            ((to - from).num_seconds().max(0) as u64).div_ceil(SLOT.num_seconds() as u64),
+        )
+        .unwrap_or(0);
         UseFold {
             from,
             to,
