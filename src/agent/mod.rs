@@ -71,8 +71,11 @@ pub struct AgentOptions {
     /// keeps a burst of echo replies (`--once`, or after a pause) within the ICMP socket's
     /// receive buffer.
     pub max_icmp_in_flight: usize,
-    /// Time between two echoes of one ICMP cycle to the same address.
-    pub icmp_pace: Duration,
+    /// Time between two echoes of one ICMP cycle to the same address, for every device
+    /// (`--icmp-spacing`); `None`: each device's own, else the inventory's default.
+    pub icmp_spacing: Option<Duration>,
+    /// Whether this run sends ICMP at all (`--no-icmp`: SNMP only).
+    pub icmp: bool,
     /// How long in-flight polls may finish after a shutdown request.
     pub grace: Duration,
     /// How often the plan's numbers (life cycle, IPv6, indicators) are recomputed for the
@@ -99,7 +102,8 @@ impl AgentOptions {
             raw_retention_days: 35,
             max_in_flight: 256,
             max_icmp_in_flight: 2048,
-            icmp_pace: Duration::from_millis(500),
+            icmp_spacing: None,
+            icmp: true,
             grace: Duration::from_secs(10),
             derive_every: Duration::from_secs(60),
             flush_every: Duration::from_secs(2),
@@ -324,7 +328,9 @@ impl<P: Prober> Agent<P> {
             if d.families().next().is_none() {
                 continue;
             }
-            tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Icmp), inv.poll.icmp_interval));
+            if self.opts.icmp && d.icmp {
+                tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Icmp), inv.poll.icmp_interval));
+            }
             if d.snmp.is_some() {
                 tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Snmp), inv.poll.snmp_interval));
             }
@@ -433,14 +439,14 @@ impl<P: Prober> Agent<P> {
         let done = done.clone();
         let clock = self.clock;
         let poll = inv.poll;
-        let pace = self.opts.icmp_pace;
+        let spacing = self.opts.icmp_spacing.unwrap_or_else(|| device.icmp_spacing(&poll));
         let creds = self.credentials.get(&device.id).cloned();
         tasks.spawn(async move {
             let started = clock.now();
             let result = match key.probe {
                 ProbeKind::Icmp => {
                     let settings =
-                        CycleSettings { count: poll.icmp_count, pace, timeout: poll.timeout };
+                        CycleSettings { count: poll.icmp_count, spacing, timeout: poll.timeout };
                     Polled::Icmp(icmp_all(&*prober, &device, settings).await)
                 }
                 ProbeKind::Snmp => Polled::Snmp(snmp_all(&*prober, &device, creds, poll).await),
@@ -1145,14 +1151,18 @@ pub async fn poll_now<P: Prober>(
             let at = clock.now();
             let settings = CycleSettings {
                 count: poll.icmp_count,
-                pace: Duration::from_millis(200),
+                spacing: device.icmp_spacing(&poll),
                 timeout: poll.timeout,
             };
-            let mut rows: Vec<PollRecord> = icmp_all(&*prober, &device, settings)
-                .await
-                .iter()
-                .map(|r| icmp_row("probe", &device, at, r))
-                .collect();
+            let mut rows: Vec<PollRecord> = if device.icmp {
+                icmp_all(&*prober, &device, settings)
+                    .await
+                    .iter()
+                    .map(|r| icmp_row("probe", &device, at, r))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             if let Some(creds) = creds {
                 for family in device.families().collect::<Vec<_>>() {
                     let Some(address) = device.address(family) else { continue };

@@ -8,8 +8,8 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -60,8 +60,8 @@ pub enum IcmpError {
 pub struct CycleSettings {
     /// Echoes per cycle.
     pub count: u32,
-    /// Time between two echoes to the same address, so a cycle never floods a link.
-    pub pace: Duration,
+    /// Time between two echoes to the same address (fping's `-p`).
+    pub spacing: Duration,
     /// How long to wait for each reply.
     pub timeout: Duration,
 }
@@ -71,6 +71,44 @@ pub struct CycleSettings {
 pub struct Icmp {
     v4: Result<Client, String>,
     v6: Result<Client, String>,
+    pacer: Arc<Pacer>,
+}
+
+/// The default time between any two echoes of the process (`vigia agent --icmp-gap`): 20,000
+/// echoes a second at most, ten times what 10,000 dual-stack devices ask at the default
+/// intervals (3 echoes each per 30 s: 2,000 a second), so the steady schedule never waits on
+/// it, while a burst (`--once`, or the agent's start) is spread instead of sent at wire speed.
+pub const DEFAULT_GAP: Duration = Duration::from_micros(50);
+
+/// Spaces every echo of the process at least `gap` from the one before (fping's `-i`). Each
+/// echo takes the next free slot; tokio's timer wakes in milliseconds, so echoes whose slots
+/// fall in one millisecond leave together: the rate holds, at a millisecond's grain.
+struct Pacer {
+    gap: Duration,
+    next: Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    fn new(gap: Duration) -> Pacer {
+        Pacer { gap, next: Mutex::new(None) }
+    }
+
+    /// Wait for this echo's slot.
+    async fn slot(&self) {
+        if self.gap.is_zero() {
+            return;
+        }
+        let now = crate::clock::monotonic();
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.gap);
+            slot
+        };
+        if slot > now {
+            tokio::time::sleep_until(slot).await;
+        }
+    }
 }
 
 /// The identifier of the next cycle. Raw ICMP sockets see every process's replies and surge-ping
@@ -89,10 +127,24 @@ impl Icmp {
         let v6 = open_client(Family::Ipv6);
         match (v4, v6) {
             (Err(e), Err(_)) => Err(e),
-            (v4, v6) => {
-                Ok(Icmp { v4: v4.map_err(|e| e.to_string()), v6: v6.map_err(|e| e.to_string()) })
-            }
+            (v4, v6) => Ok(Icmp {
+                v4: v4.map_err(|e| e.to_string()),
+                v6: v6.map_err(|e| e.to_string()),
+                pacer: Arc::new(Pacer::new(DEFAULT_GAP)),
+            }),
         }
+    }
+
+    /// No sockets: every cycle is a send error saying ICMP is off (`vigia agent --no-icmp`,
+    /// where the agent asks for no cycle at all).
+    pub fn off() -> Icmp {
+        let off = Err("ICMP is off in this run (--no-icmp)".to_owned());
+        Icmp { v4: off.clone(), v6: off, pacer: Arc::new(Pacer::new(Duration::ZERO)) }
+    }
+
+    /// The same sockets, with `gap` at least between any two echoes sent through them.
+    pub fn with_gap(self, gap: Duration) -> Icmp {
+        Icmp { pacer: Arc::new(Pacer::new(gap)), ..self }
     }
 
     /// One cycle to `address`: `count` echoes, `pace` apart, each waited for `timeout`.
@@ -116,8 +168,10 @@ impl Icmp {
             }
         };
         let ident = PingIdentifier(NEXT_IDENT.fetch_add(1, Ordering::Relaxed));
+        let pacer = &self.pacer;
         let echoes = (0..settings.count).map(|i| async move {
-            tokio::time::sleep(settings.pace * i).await;
+            tokio::time::sleep(settings.spacing * i).await;
+            pacer.slot().await;
             let mut pinger = client.pinger(address, ident).await;
             pinger.timeout(settings.timeout);
             let seq = PingSequence(u16::try_from(i).unwrap_or(u16::MAX));
@@ -280,7 +334,7 @@ mod tests {
         let icmp = Icmp::open().expect("ICMP sockets (run the tests as root)");
         let settings = CycleSettings {
             count: 3,
-            pace: Duration::from_millis(10),
+            spacing: Duration::from_millis(10),
             timeout: Duration::from_secs(1),
         };
         for addr in ["127.0.0.1", "::1"] {
