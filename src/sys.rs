@@ -48,14 +48,17 @@ pub fn set_socket_option(fd: RawFd, level: i32, option: i32, value: i32) -> io::
     if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-/// Register a socket with tokio's reactor (`AsyncFd::register`; `AsyncFd::new` is deprecated
-/// as unsound for types that may change their descriptor). Needs a tokio runtime.
+/// Register a socket with tokio's reactor for writability only (`AsyncFd::register_with_
+/// interest`; `AsyncFd::new` is deprecated as unsound for types that may change their
+/// descriptor): what arrives on it does not wake the runtime. Needs a tokio runtime.
 pub fn async_socket(
     socket: socket2::Socket,
 ) -> io::Result<tokio::io::unix::AsyncFd<socket2::Socket>> {
+    let interest = tokio::io::Interest::WRITABLE;
     // SAFETY: a socket2::Socket owns its descriptor: it is open from creation until the
     // Socket is dropped (with the AsyncFd that owns it), and `as_raw_fd` always returns it.
-    unsafe { tokio::io::unix::AsyncFd::register(socket) }.map_err(|e| e.into_parts().1)
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
+        .map_err(|e| e.into_parts().1)
 }
 
 /// One datagram read by [`recv_timestamped`].
@@ -139,6 +142,23 @@ pub fn recv_timestamped(fd: RawFd, buf: &mut [u8]) -> io::Result<Datagram> {
     })
 }
 
+/// Wait until `fd` has data to read, at most `timeout` (`poll(2)`); `false` when the time ran
+/// out first.
+pub fn wait_readable(fd: RawFd, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid, writable pollfd, and the count says one.
+    let rc = unsafe { libc::poll(&raw mut pfd, 1, ms) };
+    match rc {
+        n if n > 0 => Ok(true),
+        0 => Ok(false),
+        _ => {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(e) }
+        }
+    }
+}
+
 /// The length of a control message holding one timespec.
 fn timespec_cmsg_len() -> usize {
     // SAFETY: CMSG_LEN is arithmetic on its argument; it touches no memory.
@@ -195,6 +215,10 @@ mod tests {
         plain.peek(&mut peek).unwrap();
         let d = recv_timestamped(plain.as_raw_fd(), &mut buf).unwrap();
         assert_eq!((d.len, d.from, d.received_at), (1, Some("::1".parse().unwrap()), None));
+        // Nothing queued: the wait ends by its timeout; then a datagram ends it.
+        assert!(!wait_readable(fd, std::time::Duration::from_millis(1)).unwrap());
+        tx.send_to(b"z", rx.local_addr().unwrap()).unwrap();
+        assert!(wait_readable(fd, std::time::Duration::from_secs(5)).unwrap());
     }
 
     #[test]

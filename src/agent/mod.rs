@@ -449,7 +449,11 @@ impl<P: Prober> Agent<P> {
                         CycleSettings { count: poll.icmp_count, spacing, timeout: poll.timeout };
                     Polled::Icmp(icmp_all(&*prober, &device, settings).await)
                 }
-                ProbeKind::Snmp => Polled::Snmp(snmp_all(&*prober, &device, creds, poll).await),
+                // Boxed: an SNMP poll's future is several KiB, and the task's size is its
+                // largest branch; thousands of ICMP cycles in flight need not carry it.
+                ProbeKind::Snmp => {
+                    Polled::Snmp(Box::pin(snmp_all(&*prober, &device, creds, poll)).await)
+                }
             };
             // Free the permit before the result is handed over, so that whoever receives it
             // finds the permit free and can launch the next waiting task.
@@ -605,38 +609,35 @@ impl<P: Prober> Agent<P> {
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
         self.scheduler.sync(&wanted, self.clock.instant().into_std());
-        // Everything is due now: take every task regardless of its spread offset. ICMP goes
-        // first, alone: SNMPv3 key derivation for every device at once would load the CPU and
-        // lengthen the round trips being measured.
+        // Everything is due now: take every task regardless of its spread offset. ICMP and
+        // SNMP run side by side: a round trip is the kernel's receive stamp less the send time
+        // read just before the send (src/probe/icmp.rs), so the CPU that SNMPv3 key derivation
+        // takes can delay an echo but not lengthen its round trip (docs/agent.md).
         let far = self.clock.instant().into_std() + Duration::from_secs(365 * 86400);
-        let (icmp, snmp): (Vec<TaskKey>, Vec<TaskKey>) =
-            self.scheduler.take_due(far).into_iter().partition(|k| k.probe == ProbeKind::Icmp);
-        for pass in [icmp, snmp] {
-            let mut waiting = Waiting::default();
-            for key in pass {
-                waiting.push(key);
-            }
-            self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
-            // Each result frees a permit: launch the next waiting task as it comes in.
-            while !tasks.is_empty() {
-                tokio::select! {
-                    Some(done) = done_rx.recv() => {
-                        self.apply(done);
-                        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
-                    }
-                    Some(_) = tasks.join_next() => {
-                        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
-                    }
+        let mut waiting = Waiting::default();
+        for key in self.scheduler.take_due(far) {
+            waiting.push(key);
+        }
+        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+        // Each result frees a permit: launch the next waiting task as it comes in.
+        while !tasks.is_empty() {
+            tokio::select! {
+                Some(done) = done_rx.recv() => {
+                    self.apply(done);
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
-                // Store as it goes, as the loop does: 10,000 switches of 24 ports are 240,000
-                // interface rows, about 100 MiB if held until the end.
-                if self.batch.len() >= 5_000 {
-                    self.store_batch().await?;
+                Some(_) = tasks.join_next() => {
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
             }
-            while let Ok(done) = done_rx.try_recv() {
-                self.apply(done);
+            // Store as it goes, as the loop does: 10,000 switches of 24 ports are 240,000
+            // interface rows, about 100 MiB if held until the end.
+            if self.batch.len() >= 5_000 {
+                self.store_batch().await?;
             }
+        }
+        while let Ok(done) = done_rx.try_recv() {
+            self.apply(done);
         }
         drop(done_tx);
         while let Some(done) = done_rx.recv().await {

@@ -12,9 +12,12 @@
 //!   the replies (fping does the same). Where no stamp comes, or the wall clock stepped
 //!   between send and receive, the monotonic time from before the send to the read is used:
 //!   longer, never shorter, than the path's.
-//! - **Matching.** One receiver task per family reads every reply queued (non-blocking
+//! - **Matching.** One receiver thread per family reads every reply queued (non-blocking
 //!   `recvmsg` until none is left), matches it by (address, identifier, sequence) to the echo
-//!   waiting for it and completes that echo directly. Every echo of the process has its own
+//!   waiting for it and completes that echo directly. Woken by a reply, it first lets
+//!   [`READ_DELAY`] pass, so that a burst is read in batches rather than with a wake-up per
+//!   reply; the kernel's stamps make the delay invisible in the round trips. The socket is
+//!   registered with tokio for writability only, so replies do not wake the runtime. Every echo of the process has its own
 //!   (identifier, sequence) pair from a counter that starts at a random point, so two vigia
 //!   processes (the agent and `vigia probe` beside it) do not take each other's replies; a
 //!   datagram socket's identifier is the kernel's, so there the sequence alone tells echoes
@@ -47,6 +50,12 @@ const ICMPV4_ECHO_REPLY: u8 = 0;
 /// ICMPv6 echo request and reply types.
 const ICMPV6_ECHO_REQUEST: u8 = 128;
 const ICMPV6_ECHO_REPLY: u8 = 129;
+
+/// How long the receiver lets replies gather after the first wakes it (see the module doc).
+const READ_DELAY: Duration = Duration::from_micros(500);
+
+/// How often an idle receiver looks whether its engine is gone.
+const IDLE_CHECK: Duration = Duration::from_millis(100);
 
 /// How much later than the monotonic clock a kernel stamp may put a reply before it is not
 /// believed (the wall clock is slewed by NTP; a step is much larger).
@@ -304,15 +313,15 @@ struct Shared {
     monotonic_stamps: AtomicU64,
 }
 
-/// One family's socket and its receiver task (stopped when the last `Icmp` clone goes).
+/// One family's socket and its receiver thread (stopped when the last `Icmp` clone goes).
 struct Engine {
     shared: Arc<Shared>,
-    receiver: tokio::task::AbortHandle,
+    stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.receiver.abort();
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -371,8 +380,13 @@ impl Engine {
             kernel_stamps: AtomicU64::new(0),
             monotonic_stamps: AtomicU64::new(0),
         });
-        let receiver = tokio::spawn(receive(shared.clone())).abort_handle();
-        Ok(Arc::new(Engine { shared, receiver }))
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (for_thread, stopped) = (shared.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name(format!("icmp-{family}"))
+            .spawn(move || receive(&for_thread, &stopped))
+            .map_err(fail)?;
+        Ok(Arc::new(Engine { shared, stop }))
     }
 
     /// Send one echo to `address` now (waiting only if the socket's send buffer is full).
@@ -423,23 +437,30 @@ impl Engine {
     }
 }
 
-/// The receiver of one family: read every queued packet each time the socket is readable,
-/// and complete the echo each answers.
-async fn receive(shared: Arc<Shared>) {
+/// The receiver of one family, on its own thread: wait for a reply, let a burst gather, read
+/// every packet queued and complete the echo each answers; until the engine is dropped.
+fn receive(shared: &Shared, stop: &std::sync::atomic::AtomicBool) {
+    let fd = shared.socket.get_ref().as_raw_fd();
     let mut buf = [0u8; 2048];
-    loop {
-        let Ok(mut guard) = shared.socket.readable().await else { return };
+    while !stop.load(Ordering::Relaxed) {
+        match crate::sys::wait_readable(fd, IDLE_CHECK) {
+            Ok(true) => std::thread::sleep(READ_DELAY),
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(family = %shared.family, error = %e, "ICMP receiver stopped");
+                return;
+            }
+        }
         loop {
-            let read =
-                guard.try_io(|s| crate::sys::recv_timestamped(s.get_ref().as_raw_fd(), &mut buf));
-            match read {
-                Ok(Ok(d)) => deliver(&shared, &buf[..d.len], d),
-                Ok(Err(e)) => {
-                    tracing::debug!(family = %shared.family, error = %e, "ICMP receive failed");
+            match crate::sys::recv_timestamped(fd, &mut buf) {
+                Ok(d) => deliver(shared, &buf[..d.len], d),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if e.kind() != io::ErrorKind::WouldBlock {
+                        tracing::debug!(family = %shared.family, error = %e, "ICMP receive failed");
+                    }
                     break;
                 }
-                // Nothing more queued: readiness is cleared, wait for the next.
-                Err(_would_block) => break,
             }
         }
     }
