@@ -160,9 +160,10 @@ pub struct AgentArgs {
     /// one network and sharing PostgreSQL; every site belongs to exactly one shard.
     #[arg(long, env = "VIGIA_SHARD", default_value = "1/1")]
     pub shard: vigia::inventory::Shard,
-    /// ICMP cycles in flight at most (they share one socket per family; this bounds a burst of
-    /// echo replies).
-    #[arg(long, default_value_t = 2048)]
+    /// ICMP tasks (one device, every family) in flight at most. They share one socket per
+    /// family, so this bounds memory (about 3 KiB each: 12 MiB at the default), not sockets;
+    /// --icmp-gap bounds the rate.
+    #[arg(long, default_value_t = 4096)]
     pub max_icmp_in_flight: usize,
     /// Time between two echoes to the same address, for every device (fping's -p; at least
     /// 10ms, at most 1m); overrides the inventory's `poll.icmp_spacing`.

@@ -66,10 +66,9 @@ pub struct AgentOptions {
     pub raw_retention_days: u32,
     /// SNMP polls in flight at most (each holds one UDP socket per family while it runs).
     pub max_in_flight: usize,
-    /// ICMP cycles in flight at most. They hold no socket of their own (one shared socket per
-    /// family), only a timer and a waiter each, so many more may run than SNMP polls; the bound
-    /// keeps a burst of echo replies (`--once`, or after a pause) within the ICMP socket's
-    /// receive buffer.
+    /// ICMP tasks (one device, every family) in flight at most. They hold no socket of their
+    /// own (one shared socket per family), only timers and waiters, about 3 KiB each: the
+    /// bound is on memory. The rate of echoes is the engine's global gap's to bound.
     pub max_icmp_in_flight: usize,
     /// Time between two echoes of one ICMP cycle to the same address, for every device
     /// (`--icmp-spacing`); `None`: each device's own, else the inventory's default.
@@ -101,7 +100,7 @@ impl AgentOptions {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             raw_retention_days: 35,
             max_in_flight: 256,
-            max_icmp_in_flight: 2048,
+            max_icmp_in_flight: 4096,
             icmp_spacing: None,
             icmp: true,
             grace: Duration::from_secs(10),
