@@ -155,6 +155,7 @@ fn snmp(address: IpAddr, server: bool) -> SnmpReport {
         interfaces: vec![port(1, "GigabitEthernet0/1"), port(2, "uplink \"norte\"\n")],
         entity: None,
         host,
+        radio: Vec::new(),
         cost: SnmpCost { requests: 3, retries: 1, varbinds: 40 },
         truncated: None,
     }

@@ -928,6 +928,7 @@ async fn snmp_all<P: Prober>(
         interfaces: true,
         entity: true,
         host_resources: device.class == crate::inventory::DeviceClass::Server,
+        radio: crate::probe::RadioQuery::for_class(device.class),
     };
     let target = |address: IpAddr| SnmpTarget {
         address,

@@ -70,6 +70,7 @@ impl Prober for StandIn {
             interfaces: Vec::new(),
             entity: None,
             host: None,
+            radio: Vec::new(),
             cost: SnmpCost { requests: 2, retries: 1, varbinds: 7 },
             truncated: None,
         }
@@ -246,6 +247,7 @@ impl Prober for Silent {
             interfaces: Vec::new(),
             entity: None,
             host: None,
+            radio: Vec::new(),
             cost: SnmpCost::default(),
             truncated: None,
         }
@@ -321,6 +323,7 @@ impl Prober for OneStuck {
             interfaces: Vec::new(),
             entity: None,
             host: None,
+            radio: Vec::new(),
             cost: SnmpCost { requests: 2, retries: 0, varbinds: 7 },
             truncated: stuck.then_some(crate::poll::Truncation::Deadline),
         }

@@ -5,6 +5,7 @@ pub mod catalog;
 mod hints;
 mod id;
 pub mod index;
+pub mod link_policy;
 pub mod maintenance;
 pub mod model;
 pub mod read;
@@ -12,6 +13,7 @@ pub mod yaml;
 
 pub use id::{DeviceId, ProjectId, SiteId};
 pub use index::{InventoryIndex, Shard, ShardError};
+pub use link_policy::LinkPolicy;
 pub use maintenance::{MaintenanceScope, MaintenanceTime, MaintenanceWindow};
 pub use model::*;
 pub use read::{Checked, Secrets, check};

@@ -461,7 +461,7 @@ pub struct Lifecycle {
 }
 
 /// Rules for naming renewal candidates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
     /// Age limits per class.
     pub max_age_years: BTreeMap<DeviceClass, u32>,
@@ -469,6 +469,8 @@ pub struct Policy {
     pub default_max_age_years: u32,
     /// Warn this many days before support ends.
     pub support_warning_days: u32,
+    /// Link health thresholds (`policy.radio`, `policy.optics`).
+    pub links: super::LinkPolicy,
 }
 
 impl Policy {
@@ -489,6 +491,7 @@ impl Default for Policy {
             ]),
             default_max_age_years: 6,
             support_warning_days: 365,
+            links: super::LinkPolicy::default(),
         }
     }
 }

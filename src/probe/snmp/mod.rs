@@ -9,6 +9,7 @@
 mod client;
 mod credentials;
 mod mibs;
+mod radio;
 mod track;
 mod usm;
 mod value;
@@ -35,7 +36,7 @@ pub fn discovery_request(msg_id: i32) -> Vec<u8> {
 
 use crate::inventory::Family;
 use crate::poll::{SnmpCost, SnmpOutcome, SnmpReport, Truncation};
-use crate::probe::SnmpQuery;
+use crate::probe::{RadioQuery, SnmpQuery};
 use client::{Client, Failure, Op};
 use mibs::Rows;
 use value::{ObjectId, Response, error_status_name};
@@ -90,6 +91,7 @@ pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOpti
         interfaces: Vec::new(),
         entity: None,
         host: None,
+        radio: Vec::new(),
         cost: SnmpCost::default(),
         truncated: None,
     };
@@ -134,6 +136,7 @@ enum Stage {
     Interfaces,
     Entity,
     Host,
+    Radio,
 }
 
 impl Stage {
@@ -143,6 +146,7 @@ impl Stage {
             Stage::Interfaces => "the IF-MIB walk",
             Stage::Entity => "ENTITY-MIB",
             Stage::Host => "the HOST-RESOURCES walk",
+            Stage::Radio => "the radio vendor tables",
         }
     }
 }
@@ -219,6 +223,46 @@ async fn read(
                 ));
             }
             Err(f) => return Err((Stage::Entity, End::Failed(f))),
+        }
+    }
+
+    if query.radio != RadioQuery::No && report.truncated != Some(Truncation::Deadline) {
+        let object_id = report.system.as_ref().and_then(|s| s.object_id.as_deref());
+        let mut tables = crate::poll::radio::tables_for(object_id);
+        if tables.is_empty() && query.radio == RadioQuery::All {
+            tables = crate::poll::radio::TABLES.iter().collect();
+        }
+        for table in tables {
+            let oids = radio::columns(table);
+            let columns: Vec<&[u32]> = oids.iter().map(Vec::as_slice).collect();
+            // A few rows a request: a radio has one row per interface or remote station, and
+            // on an agent without the table the first answer runs past it by little.
+            let bounded = PollOptions {
+                bulk_varbinds: u32::try_from(columns.len() * 4).unwrap_or(u32::MAX),
+                ..*options
+            };
+            match walk(client, &columns, &bounded).await {
+                Ok(walked) => {
+                    if let Some(note) = walked.note {
+                        notes.push(format!("{} {}: {note}", table.mib, table.name));
+                    }
+                    if let Some(why) = walked.truncated {
+                        report.truncated.get_or_insert(why);
+                    }
+                    report.radio.extend(radio::links(table, &walked.columns));
+                }
+                Err(Failure::Deadline(d)) => {
+                    report.truncated.get_or_insert(Truncation::Deadline);
+                    notes.push(format!(
+                        "{} {}: not read, the poll reached its deadline ({} s)",
+                        table.mib,
+                        table.name,
+                        d.as_secs_f64()
+                    ));
+                    break;
+                }
+                Err(f) => return Err((Stage::Radio, End::Failed(f))),
+            }
         }
     }
     Ok(())

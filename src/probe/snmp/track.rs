@@ -88,6 +88,7 @@ mod tests {
                 .collect(),
             entity: None,
             host: None,
+            radio: Vec::new(),
             cost: Default::default(),
             truncated: None,
         }
