@@ -30,6 +30,7 @@ use vigia::inventory::{
     MaintenanceWindow, Secrets,
 };
 use vigia::metrics::{self, Format};
+use vigia::poll::radio::{Level, RadioLink, RadioReading, RadioTableId};
 use vigia::poll::{
     HostResources, IcmpOutcome, IcmpReport, Interface, ProbeKind, SnmpCost, SnmpOutcome,
     SnmpReport, Storage, SystemInfo, Truncation,
@@ -161,6 +162,44 @@ fn snmp(address: IpAddr, server: bool) -> SnmpReport {
     }
 }
 
+/// A radio's rows: an airMAX interface with every reading, an airFiber link with capacities, a
+/// MikroTik station whose signal was impossible (unusable, not a number).
+fn radio_rows() -> Vec<RadioLink> {
+    let row = |table, station: &str, remote: Option<&str>, readings: Vec<(RadioReading, Level)>| {
+        RadioLink { table, station: station.into(), remote: remote.map(Into::into), readings }
+    };
+    vec![
+        row(
+            RadioTableId::UbntAirMax,
+            "1",
+            Some("24:a4:3c:01:02:ff"),
+            vec![
+                (RadioReading::SignalDbm, Level::Value(-64.0)),
+                (RadioReading::NoiseDbm, Level::Value(-95.0)),
+                (RadioReading::SnrDb, Level::Value(31.0)),
+                (RadioReading::CcqPercent, Level::Value(92.0)),
+                (RadioReading::TxRateBps, Level::Value(130e6)),
+                (RadioReading::RxRateBps, Level::Value(117e6)),
+            ],
+        ),
+        row(
+            RadioTableId::UbntAirFiber,
+            "1",
+            None,
+            vec![
+                (RadioReading::TxCapacityBps, Level::Value(650e6)),
+                (RadioReading::RxCapacityBps, Level::Value(700e6)),
+            ],
+        ),
+        row(
+            RadioTableId::MikrotikRtab,
+            "76.94.12.1.2.3.7",
+            Some("Torre \"Alto\""),
+            vec![(RadioReading::SignalDbm, Level::Unusable)],
+        ),
+    ]
+}
+
 /// The small scenario's agent after one poll of everything (sw-norte's IPv6 does not answer,
 /// nothing of teatro answers: its radio link is down, inside a maintenance window declared for
 /// the test), with the plan's figures as of the scenario's day (its indicators have 2026
@@ -202,6 +241,9 @@ fn small_agent() -> Shared {
                         serial: Some("FG5H0E0000000099".into()),
                         ..Default::default()
                     });
+                }
+                if d.id == "radio-teatro" || (d.id == "sw-norte" && address.is_ipv4()) {
+                    r.radio = radio_rows();
                 }
                 let (events, _) = shared.state.apply_facts(d, &r, now, "test");
                 assert!(events.is_empty(), "a first sighting is no change");
