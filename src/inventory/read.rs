@@ -1549,6 +1549,9 @@ fn read_lifecycle(
     })
 }
 
+/// A link threshold of `policy`: its section, field, allowed range and where it goes.
+type Threshold = (&'static str, &'static str, (f64, f64), fn(&mut Policy) -> &mut f64);
+
 fn read_policy(cx: &mut Cx, node: &Node) -> Option<Policy> {
     let mut f = Fields::of(cx, node, "policy")?;
     let mut policy = Policy::default();
@@ -1585,7 +1588,7 @@ fn read_policy(cx: &mut Cx, node: &Node) -> Option<Policy> {
         }
         r.finish(cx);
     }
-    let thresholds: [(&'static str, &'static str, (f64, f64), fn(&mut Policy) -> &mut f64); 3] = [
+    let thresholds: [Threshold; 3] = [
         ("radio", "min_signal_dbm", LinkPolicy::SIGNAL_RANGE, |p| {
             &mut p.links.radio_min_signal_dbm
         }),
