@@ -150,6 +150,7 @@ fn main() {
                     .collect(),
                 entity: None,
                 host: None,
+                radio: Vec::new(),
                 cost: Default::default(),
                 truncated: None,
             };
