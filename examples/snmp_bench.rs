@@ -63,6 +63,7 @@ const IFMIB: SnmpQuery = SnmpQuery {
     entity: false,
     host_resources: false,
     radio: RadioQuery::No,
+    optics: false,
 };
 const FULL: SnmpQuery = SnmpQuery {
     system: true,
@@ -70,6 +71,7 @@ const FULL: SnmpQuery = SnmpQuery {
     entity: true,
     host_resources: true,
     radio: RadioQuery::No,
+    optics: false,
 };
 
 fn target(addr: SocketAddr, credentials: Credentials) -> SnmpTarget {

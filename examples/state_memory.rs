@@ -151,6 +151,7 @@ fn main() {
                 entity: None,
                 host: None,
                 radio: Vec::new(),
+                optics: Vec::new(),
                 cost: Default::default(),
                 truncated: None,
             };

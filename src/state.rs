@@ -81,6 +81,9 @@ pub struct DeviceState {
     /// Radio readings of the last poll that read the tables (`poll/radio.rs`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub radio: Vec<crate::poll::radio::RadioLink>,
+    /// Transceiver power of the last poll that read the tables (`poll/optics.rs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optics: Vec<crate::poll::optics::Optic>,
     /// What the device says about itself: each fact's current run (value, first and last
     /// seen), carried over agent restarts from the history ([`NetworkState::seed_facts`]).
     pub facts: BTreeMap<Fact, FactRecord>,
@@ -292,7 +295,9 @@ impl NetworkState {
         // The poll that read the tables (the other family reads only the system group): a
         // station that left the registration table leaves the state with it.
         let read_tables = report.outcome == crate::poll::SnmpOutcome::Ok
-            && (!report.radio.is_empty() || !report.interfaces.is_empty());
+            && (!report.radio.is_empty()
+                || !report.optics.is_empty()
+                || !report.interfaces.is_empty());
         if !report.interfaces.is_empty() {
             state.update_interfaces(report.interfaces, restarted);
         }
@@ -304,6 +309,7 @@ impl NetworkState {
         }
         if read_tables {
             state.radio = report.radio;
+            state.optics = report.optics;
         }
         events
     }
@@ -606,6 +612,7 @@ mod tests {
             entity: None,
             host: None,
             radio: Vec::new(),
+            optics: Vec::new(),
             cost: Default::default(),
             truncated: None,
         }

@@ -157,6 +157,7 @@ fn snmp(address: IpAddr, server: bool) -> SnmpReport {
         entity: None,
         host,
         radio: Vec::new(),
+        optics: Vec::new(),
         cost: SnmpCost { requests: 3, retries: 1, varbinds: 40 },
         truncated: None,
     }

@@ -672,6 +672,7 @@ async fn hostile_device_strings_are_read_safe_and_bounded() {
         entity: true,
         host_resources: false,
         radio: RadioQuery::No,
+        optics: false,
     };
     let r = poll(&target(IpAddr::V4(block.v4(92)), v3_ok()), query).await;
     lab.down().await.unwrap();

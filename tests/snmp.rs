@@ -323,6 +323,7 @@ const FULL: SnmpQuery = SnmpQuery {
     entity: true,
     host_resources: true,
     radio: RadioQuery::No,
+    optics: false,
 };
 const INTERFACES: SnmpQuery = SnmpQuery {
     system: true,
@@ -330,6 +331,7 @@ const INTERFACES: SnmpQuery = SnmpQuery {
     entity: false,
     host_resources: false,
     radio: RadioQuery::No,
+    optics: false,
 };
 
 fn assert_sane_interfaces(r: &SnmpReport, bits: u8) {
@@ -408,6 +410,7 @@ async fn entity_mib_model_serial_and_software_come_from_the_first_entity_with_a_
         entity: true,
         host_resources: false,
         radio: RadioQuery::No,
+        optics: false,
     };
     let r = poll(&target(agent.v4(), v2c("public")), q).await;
     assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
@@ -439,6 +442,7 @@ async fn host_resources_from_snmpd_own_host() {
         entity: false,
         host_resources: true,
         radio: RadioQuery::No,
+        optics: false,
     };
     let r = poll(&target(agent.v6(), v2c("public")), q).await;
     assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");

@@ -71,6 +71,7 @@ impl Prober for StandIn {
             entity: None,
             host: None,
             radio: Vec::new(),
+            optics: Vec::new(),
             cost: SnmpCost { requests: 2, retries: 1, varbinds: 7 },
             truncated: None,
         }
@@ -248,6 +249,7 @@ impl Prober for Silent {
             entity: None,
             host: None,
             radio: Vec::new(),
+            optics: Vec::new(),
             cost: SnmpCost::default(),
             truncated: None,
         }
@@ -324,6 +326,7 @@ impl Prober for OneStuck {
             entity: None,
             host: None,
             radio: Vec::new(),
+            optics: Vec::new(),
             cost: SnmpCost { requests: 2, retries: 0, varbinds: 7 },
             truncated: stuck.then_some(crate::poll::Truncation::Deadline),
         }

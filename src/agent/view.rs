@@ -34,6 +34,9 @@ pub struct DeviceView {
     /// Radio readings of the last poll (vendor tables; each reading a value or "unusable").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub radio: Vec<crate::poll::radio::RadioLink>,
+    /// Transceiver power of the last poll (each a value or "unusable", with its margin).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optics: Vec<crate::poll::optics::Optic>,
 }
 
 /// One family of a device in `/api/devices`.
@@ -106,6 +109,7 @@ pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
                 system: st.and_then(|s| s.system.clone()),
                 restarts: st.map_or(0, |s| s.restarts),
                 radio: st.map(|s| s.radio.clone()).unwrap_or_default(),
+                optics: st.map(|s| s.optics.clone()).unwrap_or_default(),
             }
         })
         .collect()

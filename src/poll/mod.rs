@@ -7,6 +7,7 @@
 
 pub mod counters;
 mod interface;
+pub mod optics;
 pub mod radio;
 pub mod text;
 pub mod vendor;
@@ -326,6 +327,9 @@ pub struct SnmpReport {
     /// Radio readings from the vendor tables the device has (`poll/radio.rs`), when asked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub radio: Vec<radio::RadioLink>,
+    /// Transceiver power sensors (`poll/optics.rs`), when asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optics: Vec<optics::Optic>,
     /// What the poll cost.
     pub cost: SnmpCost,
     /// The bound that cut the poll short, if one did (the first one met).

@@ -25,6 +25,15 @@ pub struct SnmpQuery {
     pub host_resources: bool,
     /// Radio vendor tables (`poll/radio.rs`).
     pub radio: RadioQuery,
+    /// Transceiver power (ENTITY-SENSOR-MIB; `poll/optics.rs`).
+    pub optics: bool,
+}
+
+/// Whether devices of this class are asked for transceiver power: those with fibre ports
+/// (switches, routers, firewalls). Servers, access points and radios are not walked for it.
+pub fn optics_for_class(class: crate::inventory::DeviceClass) -> bool {
+    use crate::inventory::DeviceClass;
+    matches!(class, DeviceClass::Switch | DeviceClass::Router | DeviceClass::Firewall)
 }
 
 /// Which radio vendor tables a poll walks.
@@ -59,5 +68,6 @@ impl SnmpQuery {
         entity: false,
         host_resources: false,
         radio: RadioQuery::No,
+        optics: false,
     };
 }

@@ -89,6 +89,7 @@ mod tests {
             entity: None,
             host: None,
             radio: Vec::new(),
+            optics: Vec::new(),
             cost: Default::default(),
             truncated: None,
         }
