@@ -30,6 +30,7 @@ use vigia::inventory::{
     MaintenanceWindow, Secrets,
 };
 use vigia::metrics::{self, Format};
+use vigia::poll::optics::{Direction, Optic};
 use vigia::poll::radio::{Level, RadioLink, RadioReading, RadioTableId};
 use vigia::poll::{
     HostResources, IcmpOutcome, IcmpReport, Interface, ProbeKind, SnmpCost, SnmpOutcome,
@@ -201,6 +202,29 @@ fn radio_rows() -> Vec<RadioLink> {
     ]
 }
 
+/// A switch's transceiver: receive power above its low alarm, transmit power, and a sensor
+/// whose reading was unusable.
+fn optics_rows() -> Vec<Optic> {
+    let optic = |index, sensor: &str, direction, power, low_alarm_dbm| Optic {
+        index,
+        sensor: sensor.into(),
+        direction,
+        power,
+        low_alarm_dbm,
+    };
+    vec![
+        optic(
+            1001,
+            "Te1/1/1 Receive Power Sensor",
+            Direction::Rx,
+            Level::Value(-11.2),
+            Some(-13.9),
+        ),
+        optic(1002, "Te1/1/1 Transmit Power Sensor", Direction::Tx, Level::Value(-2.5), None),
+        optic(1003, "Te1/1/2 Receive Power Sensor", Direction::Rx, Level::Unusable, Some(-13.9)),
+    ]
+}
+
 /// The small scenario's agent after one poll of everything (sw-norte's IPv6 does not answer,
 /// nothing of teatro answers: its radio link is down, inside a maintenance window declared for
 /// the test), with the plan's figures as of the scenario's day (its indicators have 2026
@@ -245,6 +269,9 @@ fn small_agent() -> Shared {
                 }
                 if d.id == "radio-teatro" || (d.id == "sw-norte" && address.is_ipv4()) {
                     r.radio = radio_rows();
+                }
+                if d.id == "sw-central" {
+                    r.optics = optics_rows();
                 }
                 let (events, _) = shared.state.apply_facts(d, &r, now, "test");
                 assert!(events.is_empty(), "a first sighting is no change");

@@ -9,7 +9,7 @@
 //! | `reachability.rs` | `vigia_device_up`, ICMP round trip, jitter and loss |
 //! | `snmp.rs` | the SNMP agent's uptime and restarts, interfaces |
 //! | `servers.rs` | HOST-RESOURCES-MIB: processor, memory, disks |
-//! | `radio.rs` | radio signal, noise, SNR, CCQ, rates (vendor tables); link health thresholds |
+//! | `link_health.rs` | radio signal, noise, SNR, CCQ, rates (vendor tables); transceiver power and margin; the link thresholds |
 //! | `lifecycle.rs` | inventory facts (devices, sites, site reachability) and life-cycle dates |
 //! | `outages.rs` | why silent devices and isolated sites are down, maintenance windows in force |
 //! | `plan.rs` | IPv6 transition and the PEI indicators |
@@ -28,10 +28,10 @@
 mod docs;
 mod encode;
 mod lifecycle;
+mod link_health;
 pub mod outages;
 mod plan;
 mod poller;
-mod radio;
 mod reachability;
 mod servers;
 mod snmp;
@@ -112,7 +112,7 @@ pub const GROUPS: [Group; 8] = [
     reachability::GROUP,
     snmp::GROUP,
     servers::GROUP,
-    radio::GROUP,
+    link_health::GROUP,
     lifecycle::GROUP,
     outages::GROUP,
     plan::GROUP,
@@ -151,7 +151,7 @@ struct Scrape<'a> {
     reachability: reachability::Reading<'a>,
     snmp: snmp::Reading<'a>,
     servers: servers::Reading<'a>,
-    radio: radio::Reading<'a>,
+    link_health: link_health::Reading<'a>,
     lifecycle: lifecycle::Reading<'a>,
     outages: outages::Reading<'a>,
     plan: plan::Reading,
@@ -165,7 +165,7 @@ impl<'a> Scrape<'a> {
             reachability: reachability::read(index, devices),
             snmp: snmp::read(index, devices),
             servers: servers::read(index, devices),
-            radio: radio::read(index, devices),
+            link_health: link_health::read(index, devices),
             lifecycle: lifecycle::read(index, shared),
             outages: outages::read(index, shared),
             plan: plan::read(shared),
@@ -177,7 +177,7 @@ impl<'a> Scrape<'a> {
         reachability::write(out, &self.reachability);
         snmp::write(out, &self.snmp);
         servers::write(out, &self.servers);
-        radio::write(out, &self.radio);
+        link_health::write(out, &self.link_health);
         lifecycle::write(out, &self.lifecycle);
         outages::write(out, &self.outages);
         plan::write(out, &self.plan);

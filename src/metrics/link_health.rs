@@ -1,11 +1,13 @@
-//! Link health: radio signal from the vendor tables (`poll/radio.rs`), and the inventory's
-//! thresholds the alert rules compare them with (`policy.radio`, `policy.optics`).
+//! Link health: radio signal from the vendor tables (`poll/radio.rs`), transceiver power
+//! (`poll/optics.rs`), and the inventory's thresholds the alert rules compare them with
+//! (`policy.radio`, `policy.optics`).
 
 use std::collections::HashMap;
 
 use super::encode::Encoder;
 use super::{Group, Kind, Metric};
 use crate::inventory::{Device, DeviceId, InventoryIndex, LinkPolicy};
+use crate::poll::optics::{Direction, Optic};
 use crate::poll::radio::{Level, RadioLink, RadioReading};
 use crate::state::DeviceState;
 
@@ -119,6 +121,61 @@ pub const RADIO_UNUSABLE: Metric = Metric {
     doc: "a reading the radio sent that vigia refused (wrong type, impossible value such as signal above 0 dBm or CCQ over 100); the reading's own metric is then absent",
 };
 
+/// `vigia_optics_rx_power_dbm`.
+pub const OPTICS_RX: Metric = Metric {
+    name: "vigia_optics_rx_power_dbm",
+    kind: Kind::Gauge,
+    unit: Some("dbm"),
+    labels: &["device", "site", "sensor"],
+    help: "Received optical power of a transceiver (ENTITY-SENSOR-MIB), dBm.",
+    doc_unit: "dBm",
+    doc: "received power per transceiver sensor (`sensor`: its entPhysicalName, which names the port); watts converted to dBm",
+};
+
+/// `vigia_optics_tx_power_dbm`.
+pub const OPTICS_TX: Metric = Metric {
+    name: "vigia_optics_tx_power_dbm",
+    kind: Kind::Gauge,
+    unit: Some("dbm"),
+    labels: &["device", "site", "sensor"],
+    help: "Transmitted optical power of a transceiver (ENTITY-SENSOR-MIB), dBm.",
+    doc_unit: "dBm",
+    doc: "transmitted power per transceiver sensor",
+};
+
+/// `vigia_optics_rx_low_alarm_dbm`.
+pub const OPTICS_LOW_ALARM: Metric = Metric {
+    name: "vigia_optics_rx_low_alarm_dbm",
+    kind: Kind::Gauge,
+    unit: Some("dbm"),
+    labels: &["device", "site", "sensor"],
+    help: "The transceiver's own low-alarm threshold of received power (CISCO-ENTITY-SENSOR-MIB), dBm.",
+    doc_unit: "dBm",
+    doc: "the low-alarm threshold the device reports for a receive sensor (Cisco: the most severe `lessThan` threshold)",
+};
+
+/// `vigia_optics_rx_margin_db`.
+pub const OPTICS_MARGIN: Metric = Metric {
+    name: "vigia_optics_rx_margin_db",
+    kind: Kind::Gauge,
+    unit: Some("db"),
+    labels: &["device", "site", "sensor"],
+    help: "Received optical power above the transceiver's low-alarm threshold, dB.",
+    doc_unit: "dB",
+    doc: "received power minus its low-alarm threshold, where the device reports one",
+};
+
+/// `vigia_optics_unusable_readings`.
+pub const OPTICS_UNUSABLE: Metric = Metric {
+    name: "vigia_optics_unusable_readings",
+    kind: Kind::Gauge,
+    unit: None,
+    labels: &["device", "site", "sensor"],
+    help: "1 when a transceiver power sensor's last reading was unusable (sensor not ok, wrong SNMP type, impossible value).",
+    doc_unit: "0/1",
+    doc: "a power sensor whose reading vigia refused; its power metric is then absent",
+};
+
 /// `vigia_policy_radio_min_signal_dbm`.
 pub const POLICY_MIN_SIGNAL: Metric = Metric {
     name: "vigia_policy_radio_min_signal_dbm",
@@ -154,7 +211,7 @@ pub const POLICY_MIN_MARGIN: Metric = Metric {
 
 /// This group.
 pub const GROUP: Group = Group {
-    title: "link health: radio signal and thresholds",
+    title: "link health: radio signal, transceiver power, thresholds",
     metrics: &[
         &RADIO_SIGNAL,
         &RADIO_NOISE,
@@ -166,6 +223,11 @@ pub const GROUP: Group = Group {
         &RADIO_RX_CAPACITY,
         &RADIO_REMOTE,
         &RADIO_UNUSABLE,
+        &OPTICS_RX,
+        &OPTICS_TX,
+        &OPTICS_LOW_ALARM,
+        &OPTICS_MARGIN,
+        &OPTICS_UNUSABLE,
         &POLICY_MIN_SIGNAL,
         &POLICY_MIN_SNR,
         &POLICY_MIN_MARGIN,
@@ -175,6 +237,7 @@ pub const GROUP: Group = Group {
 /// What this group read: each polled device's radio rows, and the thresholds.
 pub(super) struct Reading<'a> {
     radios: Vec<(&'a Device, Vec<RadioLink>)>,
+    optics: Vec<(&'a Device, Vec<Optic>)>,
     policy: LinkPolicy,
 }
 
@@ -190,7 +253,15 @@ pub(super) fn read<'a>(
             (!links.is_empty()).then(|| (d, links.clone()))
         })
         .collect();
-    Reading { radios, policy: index.inventory().policy.links }
+    let optics = index
+        .polled()
+        .filter(|d| d.snmp.is_some())
+        .filter_map(|d| {
+            let optics = &devices.get(&d.id)?.optics;
+            (!optics.is_empty()).then(|| (d, optics.clone()))
+        })
+        .collect();
+    Reading { radios, optics, policy: index.inventory().policy.links }
 }
 
 /// Write one reading of every row that has it as `metric`, times `factor`.
@@ -234,7 +305,30 @@ pub(super) fn write(out: &mut Encoder, r: &Reading) {
             }
         }
     }
+    let optic = |metric: &Metric, out: &mut Encoder, value: fn(&Optic) -> Option<f64>| {
+        let mut family = out.family(metric);
+        for (d, optics) in &r.optics {
+            for o in optics {
+                if let Some(v) = value(o) {
+                    family.sample(&[&d.id, &d.site, &o.sensor], v);
+                }
+            }
+        }
+    };
+    optic(&OPTICS_RX, out, |o| power(o, Direction::Rx));
+    optic(&OPTICS_TX, out, |o| power(o, Direction::Tx));
+    optic(&OPTICS_LOW_ALARM, out, |o| o.low_alarm_dbm);
+    optic(&OPTICS_MARGIN, out, Optic::margin_db);
+    optic(&OPTICS_UNUSABLE, out, |o| (o.power == Level::Unusable).then_some(1.0));
     out.family(&POLICY_MIN_SIGNAL).sample(&[], r.policy.radio_min_signal_dbm);
     out.family(&POLICY_MIN_SNR).sample(&[], r.policy.radio_min_snr_db);
     out.family(&POLICY_MIN_MARGIN).sample(&[], r.policy.optics_min_margin_db);
+}
+
+/// A sensor's power in dBm, when it measures `direction` and the reading was usable.
+fn power(o: &Optic, direction: Direction) -> Option<f64> {
+    match o.power {
+        Level::Value(v) if o.direction == direction => Some(v),
+        _ => None,
+    }
 }
