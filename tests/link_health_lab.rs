@@ -9,7 +9,10 @@
 //! it in the exported figures the alert rule compares (vigia_radio_signal_dbm against
 //! vigia_policy_radio_min_signal_dbm); a reading of the wrong SNMP type and an impossible one
 //! (signal above 0 dBm) are exported as unusable, never as numbers; the remote station's name
-//! is cleaned of control characters.
+//! is cleaned of control characters; a Cisco switch's transceiver power (ENTITY-SENSOR-MIB, in
+//! dBm and in watts) with its low-alarm threshold (CISCO-ENTITY-SENSOR-MIB) gives the margin
+//! the optics rule compares with the policy's 3 dB, and that margin follows the fading light;
+//! a sensor reporting +25 dBm is unusable.
 //!
 //! Needs root, /dev/net/tun, iproute2 and snmpd (`scripts/deps test`); without them it fails
 //! saying what is missing.
@@ -54,9 +57,11 @@ policy:
 devices:
   - {{ id: radio-teatro, site: teatro, class: switch, vendor: Ubiquiti, ipv4: {} }}
   - {{ id: radio-main, site: main, class: radio, vendor: MikroTik, ipv4: {} }}
+  - {{ id: sw-main, site: main, class: switch, vendor: Cisco, ipv4: {} }}
 "#,
         block.v4(10),
         block.v4(11),
+        block.v4(12),
     )
 }
 
@@ -93,6 +98,50 @@ fn rtab(strength: i32) -> ServedTable {
     t.objects.insert(at(9), Value::text("48000000"));
     t.objects.insert(at(12), Value::int(25));
     t.objects.insert(at(20), Value::bytes(b"Torre\x1b[2J norte"));
+    t
+}
+
+/// ENTITY-MIB, ENTITY-SENSOR-MIB, CISCO-ENTITY-SENSOR-MIB: the subtrees the switch serves.
+const ENTITY_MIB: [u32; 7] = [1, 3, 6, 1, 2, 1, 47];
+const ENTITY_SENSOR_MIB: [u32; 7] = [1, 3, 6, 1, 2, 1, 99];
+const CISCO_SENSOR_MIB: [u32; 9] = [1, 3, 6, 1, 4, 1, 9, 9, 91];
+
+/// The Cisco switch's transceiver sensors: 1001 receive power `rx_tenths` dBm/10 (dBm(14),
+/// units, precision 1) with a critical low threshold of -13.9 dBm and a minor one of -12.0;
+/// 1002 transmit power 501.2 uW (watts(6), micro, precision 1 = -2.9999 dBm); 1003 a receive
+/// sensor reporting +25.0 dBm, which no receiver can (unusable); 1004 a temperature (ignored).
+fn transceivers(rx_tenths: i32) -> ServedTable {
+    let mut t = ServedTable {
+        subtrees: vec![
+            Oid::new(&ENTITY_MIB),
+            Oid::new(&ENTITY_SENSOR_MIB),
+            Oid::new(&CISCO_SENSOR_MIB),
+        ],
+        ..Default::default()
+    };
+    let physical = Oid::new(&[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1]);
+    let sensor = Oid::new(&[1, 3, 6, 1, 2, 1, 99, 1, 1, 1]);
+    let threshold = Oid::new(&[1, 3, 6, 1, 4, 1, 9, 9, 91, 1, 2, 1, 1]);
+    let rows: [(u32, &str, i32, i32, i32, i32); 4] = [
+        (1001, "Te1/1/1 Receive Power Sensor", 14, 9, 1, rx_tenths),
+        (1002, "Te1/1/1 Transmit Power Sensor", 6, 7, 1, 5012),
+        (1003, "Te1/1/2 Receive Power Sensor", 14, 9, 1, 250),
+        (1004, "Te1/1/1 Temperature Sensor", 8, 9, 0, 41),
+    ];
+    for (index, name, kind, scale, precision, value) in rows {
+        t.objects.insert(physical.child(&[2, index]), Value::text(name));
+        t.objects.insert(physical.child(&[7, index]), Value::text(name));
+        for (column, v) in [(1, kind), (2, scale), (3, precision), (4, value), (5, 1)] {
+            t.objects.insert(sensor.child(&[column, index]), Value::int(v));
+        }
+    }
+    // entSensorThresholdSeverity (2), Relation (3), Value (4): critical lessThan -13.9, minor
+    // lessThan -12.0, critical greaterThan +2.0.
+    for (n, severity, relation, value) in [(1, 30, 1, -139), (2, 10, 1, -120), (3, 30, 3, 20)] {
+        t.objects.insert(threshold.child(&[2, 1001, n]), Value::int(severity));
+        t.objects.insert(threshold.child(&[3, 1001, n]), Value::int(relation));
+        t.objects.insert(threshold.child(&[4, 1001, n]), Value::int(value));
+    }
     t
 }
 
@@ -141,7 +190,7 @@ async fn wait_metrics(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn radio_readings_follow_the_lab_and_unusable_ones_are_never_numbers() {
+async fn radio_and_optics_readings_follow_the_lab_and_unusable_ones_are_never_numbers() {
     vigia_lab::check_prerequisites().unwrap_or_else(|e| panic!("needs the lab: {e}"));
     let block = AddressBlock::claim().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -168,6 +217,10 @@ async fn radio_readings_follow_the_lab_and_unusable_ones_are_never_numbers() {
             "radio-main" => {
                 assert_eq!(agent.sys_object_id.as_deref(), Some(".1.3.6.1.4.1.14988"));
                 agent.served = rtab(-66);
+            }
+            "sw-main" => {
+                assert_eq!(agent.sys_object_id.as_deref(), Some(".1.3.6.1.4.1.9"));
+                agent.served = transceivers(-82);
             }
             other => panic!("unexpected lab device {other}"),
         }
@@ -235,6 +288,33 @@ async fn radio_readings_follow_the_lab_and_unusable_ones_are_never_numbers() {
     assert_eq!(samples(&text, "vigia_radio_snr_db", &teatro), [16.0], "below min_snr_db 18");
     assert!(samples(&text, "vigia_radio_signal_dbm", &main).is_empty(), "{text}");
 
+    // The switch's transceivers: -8.2 dBm received, 5.7 dB above the critical low alarm.
+    let rx = [("device", "sw-main"), ("sensor", "Te1/1/1 Receive Power Sensor")];
+    let text = wait_metrics(&client, &agent, within, "the transceivers", |t| {
+        samples(t, "vigia_optics_rx_power_dbm", &rx) == [-8.2]
+    })
+    .await;
+    assert_eq!(samples(&text, "vigia_optics_rx_low_alarm_dbm", &rx), [-13.9], "{text}");
+    assert_eq!(samples(&text, "vigia_optics_rx_margin_db", &rx), [5.7]);
+    let tx = [("device", "sw-main"), ("sensor", "Te1/1/1 Transmit Power Sensor")];
+    assert_eq!(samples(&text, "vigia_optics_tx_power_dbm", &tx), [-2.9999], "501.2 uW");
+    let bad = [("device", "sw-main"), ("sensor", "Te1/1/2 Receive Power Sensor")];
+    assert!(samples(&text, "vigia_optics_rx_power_dbm", &bad).is_empty(), "+25 dBm: {text}");
+    assert_eq!(samples(&text, "vigia_optics_unusable_readings", &bad), [1.0]);
+    assert!(!text.contains("Temperature Sensor"), "a temperature is not optical power");
+    assert_eq!(samples(&text, "vigia_policy_optics_min_margin_db", &[]), [3.0], "the default");
+    // Neither radio is a switch of Cisco's, nor has optics: nothing of theirs is exported.
+    assert!(samples(&text, "vigia_optics_rx_power_dbm", &[teatro[0]]).is_empty());
+    // The light fades to -11.2 dBm: 2.7 dB above the alarm, under the policy's 3 dB.
+    lab.serve("sw-main", &transceivers(-112)).await.unwrap();
+    let text = wait_metrics(&client, &agent, within, "the faded transceiver", |t| {
+        samples(t, "vigia_optics_rx_power_dbm", &rx) == [-11.2]
+    })
+    .await;
+    let margin = samples(&text, "vigia_optics_rx_margin_db", &rx);
+    assert_eq!(margin, [2.7]);
+    assert!(margin[0] < samples(&text, "vigia_policy_optics_min_margin_db", &[])[0]);
+
     // /api/devices shows the same readings, the unusable one as such.
     let url = format!("http://127.0.0.1:{port}/api/devices");
     let devices: serde_json::Value =
@@ -252,6 +332,12 @@ async fn radio_readings_follow_the_lab_and_unusable_ones_are_never_numbers() {
     let m = radio("radio-main");
     assert_eq!(reading(&m, "signal_dbm"), Some(serde_json::json!("unusable")), "{m}");
     assert_eq!(reading(&m, "rx_rate_bps"), Some(serde_json::json!("unusable")), "{m}");
+    let sw = devices.as_array().unwrap().iter().find(|d| d["id"] == "sw-main").unwrap();
+    let optics = sw["optics"].as_array().unwrap();
+    assert_eq!(optics.len(), 3, "{sw}");
+    assert_eq!(optics[0]["power"], serde_json::json!({ "value": -11.2 }), "{sw}");
+    assert_eq!(optics[0]["low_alarm_dbm"], -13.9, "{sw}");
+    assert_eq!(optics[2]["power"], "unusable", "{sw}");
     drop(agent);
     drop(lab);
     drop(block);

@@ -21,7 +21,7 @@ const PHYSICAL_DESCR: u32 = 2;
 const PHYSICAL_NAME: u32 = 7;
 /// CISCO-ENTITY-SENSOR-MIB entSensorThresholdEntry (1.3.6.1.4.1.9.9.91.1.2.1.1), indexed by
 /// entPhysicalIndex and entSensorThresholdIndex.
-pub(crate) const THRESHOLD_ENTRY: [u32; 14] = [1, 3, 6, 1, 4, 1, 9, 9, 91, 1, 2, 1, 1, 1];
+pub(crate) const THRESHOLD_ENTRY: [u32; 13] = [1, 3, 6, 1, 4, 1, 9, 9, 91, 1, 2, 1, 1];
 /// entSensorThresholdSeverity (2), Relation (3), Value (4).
 pub(crate) const THRESHOLD_COLUMNS: [u32; 3] = [2, 3, 4];
 /// Cisco's enterprise number: the devices whose thresholds vigia reads.
@@ -247,6 +247,18 @@ mod tests {
         assert_eq!(o[0].margin_db(), Some(2.7));
         assert_eq!((o[1].direction, o[1].power), (Direction::Tx, Level::Value(-2.9999)));
         assert_eq!(o[2].power, Level::Unusable, "nonoperational sensor");
+    }
+
+    #[test]
+    fn column_oids_by_hand() {
+        // entPhySensorValue: 1.3.6.1.2.1.99.1.1.1.4 (RFC 3433).
+        let c = columns(&SENSOR_ENTRY, &SENSOR_COLUMNS);
+        assert_eq!(c[3], [1, 3, 6, 1, 2, 1, 99, 1, 1, 1, 4]);
+        // entSensorThresholdRelation: 1.3.6.1.4.1.9.9.91.1.2.1.1.3 (CISCO-ENTITY-SENSOR-MIB).
+        let c = columns(&THRESHOLD_ENTRY, &THRESHOLD_COLUMNS);
+        assert_eq!(c[1], [1, 3, 6, 1, 4, 1, 9, 9, 91, 1, 2, 1, 1, 3]);
+        // entPhysicalName of entity 1001: 1.3.6.1.2.1.47.1.1.1.1.7.1001.
+        assert_eq!(name_oids(&[1001])[0], [1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 7, 1001]);
     }
 
     #[test]
