@@ -14,6 +14,7 @@ mod common;
 mod equipo;
 mod eventos;
 mod inventario;
+mod link_health;
 mod reportes;
 mod resumen;
 mod sede;
