@@ -12,7 +12,8 @@
 //! is cleaned of control characters; a Cisco switch's transceiver power (ENTITY-SENSOR-MIB, in
 //! dBm and in watts) with its low-alarm threshold (CISCO-ENTITY-SENSOR-MIB) gives the margin
 //! the optics rule compares with the policy's 3 dB, and that margin follows the fading light;
-//! a sensor reporting +25 dBm is unusable.
+//! a sensor reporting +25 dBm is unusable; on an agent without any of these tables each walk
+//! costs one request and reads nothing of the MIBs after it.
 //!
 //! Needs root, /dev/net/tun, iproute2 and snmpd (`scripts/deps test`); without them it fails
 //! saying what is missing.
@@ -260,4 +261,48 @@ async fn radio_and_optics_readings_follow_the_lab_and_unusable_ones_are_never_nu
     drop(agent);
     drop(lab);
     drop(block);
+}
+
+#[allow(dead_code)] // the tests' snmpd; this test uses part of it
+#[path = "support/snmpd.rs"]
+mod snmpd;
+
+/// On an agent with none of the link health tables (net-snmp's own), asking for every radio
+/// table and for optics costs one request each: every walk ends at the first object past its
+/// table and nothing is read from the MIBs that follow.
+#[tokio::test]
+async fn an_agent_without_the_tables_costs_one_request_per_table_and_reports_nothing() {
+    use vigia::probe::snmp::{Credentials, SnmpTarget, poll};
+    use vigia::probe::{RadioQuery, SnmpQuery};
+    let agent = snmpd::Snmpd::start("rocommunity public 127.0.0.1\n");
+    let target = SnmpTarget {
+        address: agent.v4().ip(),
+        port: agent.v4().port(),
+        credentials: Credentials::V2c { community: "public".into() },
+        timeout: Duration::from_secs(2),
+        retries: 1,
+        deadline: Duration::from_secs(60),
+    };
+    let q = |radio, optics| SnmpQuery {
+        system: true,
+        interfaces: false,
+        entity: false,
+        host_resources: false,
+        radio,
+        optics,
+    };
+    let base = poll(&target, q(RadioQuery::No, false)).await;
+    let r = poll(&target, q(RadioQuery::All, true)).await;
+    assert!(r.ok() && base.ok(), "{r:#?}");
+    assert!(r.radio.is_empty() && r.optics.is_empty(), "{r:#?}");
+    assert_eq!(r.detail, None, "{r:#?}");
+    // The three radio tables and the optics probe: one request each beyond the system GET.
+    let tables = vigia::poll::radio::TABLES.len() as u32;
+    assert_eq!(
+        r.cost.requests - r.cost.retries,
+        base.cost.requests - base.cost.retries + tables + 1
+    );
+    // net-snmp's sysObjectID (8072) names no radio vendor: ByVendor walks nothing.
+    let r = poll(&target, q(RadioQuery::ByVendor, false)).await;
+    assert_eq!(r.cost.requests - r.cost.retries, base.cost.requests - base.cost.retries);
 }
