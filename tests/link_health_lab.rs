@@ -263,7 +263,6 @@ async fn radio_and_optics_readings_follow_the_lab_and_unusable_ones_are_never_nu
     drop(block);
 }
 
-#[allow(dead_code)] // the tests' snmpd; this test uses part of it
 #[path = "support/snmpd.rs"]
 mod snmpd;
 
