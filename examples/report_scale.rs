@@ -151,6 +151,7 @@ fn build(as_of: AsOf) -> (Inventory, History) {
         catalog: Default::default(),
         time_zone: vigia::inventory::maintenance::DEFAULT_TIME_ZONE,
         maintenance: Vec::new(),
+        contracts: Default::default(),
     };
     let at = as_of.instant - TimeDelta::minutes(5);
     let mut history = History::default();

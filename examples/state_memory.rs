@@ -282,5 +282,6 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         catalog: Default::default(),
         time_zone: vigia::inventory::maintenance::DEFAULT_TIME_ZONE,
         maintenance: Vec::new(),
+        contracts: Default::default(),
     }
 }

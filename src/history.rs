@@ -129,6 +129,10 @@ pub struct History {
     /// ignores runs that started after the as-of instant.
     #[serde(default)]
     pub facts: Vec<FactRecord>,
+    /// The use of each contracted link over the as-of day and month, folded from its
+    /// interface's readings (only the links report fetches it; empty elsewhere).
+    #[serde(default)]
+    pub link_use: Vec<crate::link_use::LinkUseRecord>,
 }
 
 /// The latest fresh result per (device, family, probe), looked up in O(1).

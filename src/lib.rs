@@ -22,6 +22,7 @@ pub mod indicators;
 pub mod inventory;
 pub mod ipv6;
 pub mod lifecycle;
+pub mod link_use;
 pub mod links;
 pub mod logging;
 pub mod metrics;

@@ -156,6 +156,9 @@ pub struct Links {
     pub declared: Vec<DeclaredSites>,
     /// Every branch site, in inventory order.
     pub sites: Vec<SiteLink>,
+    /// Every contracted link (sites' own, then shared pools) and its use over the as-of day and
+    /// month (issue 15; `crate::link_use`).
+    pub contracts: Vec<crate::link_use::ContractUse>,
 }
 
 /// Compare every source's site figures with the inventory's counts.
@@ -265,6 +268,7 @@ pub fn links(inv: &Inventory, history: &History, as_of: AsOf) -> Links {
         connected_ratio: ratio(counts.fibre + counts.radio),
         declared: declared(inv, &counts),
         sites,
+        contracts: crate::link_use::contract_uses(inv, &history.link_use),
     }
 }
 

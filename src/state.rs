@@ -49,6 +49,12 @@ pub struct InterfaceState {
     /// Totals of its counters since vigia first read them: wraps and restarts accounted for.
     #[serde(skip)]
     pub counters: InterfaceCounters,
+    /// The last reading of its octet counters (for the rate of the next one).
+    #[serde(skip)]
+    pub octets: Option<crate::link_use::OctetSample>,
+    /// The rates between the last two readings, where they measured something (issue 15).
+    #[serde(skip)]
+    pub rates: Option<crate::link_use::Rates>,
 }
 
 impl InterfaceState {
@@ -107,11 +113,31 @@ impl DeviceState {
 
     /// Take in the interfaces of a poll (those missing from it are forgotten); `restarted`: the
     /// agent restarted since the previous poll.
-    fn update_interfaces(&mut self, interfaces: Vec<Interface>, restarted: bool) {
+    fn update_interfaces(
+        &mut self,
+        interfaces: Vec<Interface>,
+        restarted: bool,
+        at: DateTime<Utc>,
+    ) {
         let mut seen = BTreeMap::new();
         for i in interfaces {
             let mut s = self.interfaces.remove(&i.index).unwrap_or_default();
             s.counters.update(&i, restarted);
+            let sample = crate::link_use::OctetSample {
+                at,
+                in_octets: i.in_octets,
+                out_octets: i.out_octets,
+                counter_bits: i.counter_bits,
+                speed_mbps: i.speed_mbps,
+            };
+            // A reading no later than the last (the same poll over the other family) measures
+            // no interval: the last rates stand.
+            if s.octets.is_none_or(|prev| sample.at > prev.at) {
+                s.rates = s
+                    .octets
+                    .and_then(|prev| crate::link_use::Rates::between(&prev, &sample, restarted));
+                s.octets = Some(sample);
+            }
             s.interface = i;
             seen.insert(s.interface.index, s);
         }
@@ -299,7 +325,7 @@ impl NetworkState {
                 || !report.optics.is_empty()
                 || !report.interfaces.is_empty());
         if !report.interfaces.is_empty() {
-            state.update_interfaces(report.interfaces, restarted);
+            state.update_interfaces(report.interfaces, restarted, at);
         }
         if report.entity.is_some() {
             state.entity = report.entity;
@@ -633,6 +659,26 @@ mod tests {
         // 5000, +4000, reset counts 200.
         assert_eq!(st.interfaces[&1].total(Counter::InOctets), Some(9_200));
         assert_eq!(st.interfaces[&1].interface.in_octets, Some(200), "the raw reading is kept");
+    }
+
+    #[test]
+    fn rates_come_from_the_last_two_readings_and_a_restart_measures_nothing() {
+        let inv = inventory();
+        let dev = inv.device("sw-grau").unwrap().clone();
+        let mut s = NetworkState::new();
+        s.apply_snmp(&dev, snmp(100_000, 5_000), t(0), "a");
+        assert_eq!(s.devices["sw-grau"].interfaces[&1].rates, None, "one reading: no rate");
+        // 6,000 octets in 60 s: 800 bit/s each way.
+        s.apply_snmp(&dev, snmp(106_000, 11_000), t(60), "a");
+        let rates = s.devices["sw-grau"].interfaces[&1].rates.unwrap();
+        assert_eq!((rates.seconds, rates.down_bps, rates.up_bps), (60.0, Some(800.0), Some(800.0)));
+        // The same poll over the other family, at the same instant: the rate stands.
+        s.apply_snmp(&dev, snmp(106_000, 11_000), t(60), "a");
+        assert_eq!(s.devices["sw-grau"].interfaces[&1].rates, Some(rates));
+        // The agent restarted: the interval measures nothing.
+        s.apply_snmp(&dev, snmp(500, 20_000), t(120), "a");
+        let rates = s.devices["sw-grau"].interfaces[&1].rates.unwrap();
+        assert_eq!((rates.down_bps, rates.up_bps), (None, None));
     }
 
     #[test]

@@ -153,6 +153,7 @@ const CORE: &[&str] = &[
     "src/indicators.rs",
     "src/indicators",
     "src/links.rs",
+    "src/link_use.rs",
     "src/history.rs",
     "src/history",
     "src/poll",

@@ -408,6 +408,10 @@ async fn the_console_in_a_browser_shows_the_network_live_and_the_reports_of_the_
         json!(true)
     );
     screenshot(&c, "sede").await;
+    // Its link_mbps is a contract with no interface declared: the page says its use cannot be
+    // measured rather than showing nothing (issue 15).
+    let contract = text_of(&c, "#contrato tr[data-link='grau']").await;
+    assert!(contract.contains("no se puede medir") && contract.contains("20"), "{contract}");
     assert_no_console_errors(&http, &driver, &session, "Sede").await;
     // The Resumen says so too, and brings it back without a reload once restored.
     c.goto(&format!("{base}/")).await.unwrap();

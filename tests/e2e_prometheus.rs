@@ -95,6 +95,15 @@ indicators:
   - {{ id: AE.7.03, name: Proyectos de infraestructura digital implementados, targets: {{ {year}: 6 }} }}
   - {{ id: AE.7.04, name: Equipos informáticos renovados, targets: {{ {year}: 1 }} }}
 
+# Contracted bandwidth (issue 15): mercado-fibra's link measured on sw-fibra's loopback (its
+# counters are real, net-snmp's ifHC* of the lab namespace; the rate is whatever crosses it), and
+# a pool whose interface is not declared: every contract metric exists, and the panel of links
+# that cannot be measured has a row.
+contracts:
+  - {{ site: mercado-fibra, mbps: 60, interface: {{ device: sw-fibra, name: lo }} }}
+link_pools:
+  - {{ id: internet-central, name: Internet central, mbps: 80, sites: [teatro-radio] }}
+
 # In force during the whole test (yesterday to tomorrow, local), over nothing the test alerts on:
 # the maintenance metrics exist, as every contract metric must.
 maintenance:

@@ -1623,4 +1623,30 @@ async fn tacna_with_an_empty_history_is_reported_honestly() {
     assert!(
         j["sites"].as_array().unwrap().iter().all(|s| s["ipv4"].is_null() && s["ipv6"].is_null())
     );
+    // The contracts the plan states (inventory/tacna/contracts.yaml): two shared pools, 80 Mbps
+    // central for the radio branches and 60 Mbps of interconnection for the fibre ones; the plan
+    // names no interface, so neither can be measured, and the report says so.
+    let pools: Vec<(String, u64, usize, String)> = j["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["kind"], "pool", "{c}");
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["bandwidth"]["down_mbps"].as_u64().unwrap(),
+                c["sites"].as_array().unwrap().len(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pools,
+        [
+            ("internet-sede-principal".into(), 80, 3, "not_declared".into()),
+            ("interconexion-optical-network".into(), 60, 17, "not_declared".into()),
+        ]
+    );
+    let md = run(vec!["report", "links"], 0).await.text();
+    assert_eq!(md.matches("no se puede medir: interfaz no declarada").count(), 2, "{md}");
 }

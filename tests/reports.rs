@@ -811,8 +811,15 @@ fn the_links_workbook_reads_back_typed() {
     let (inv, h) = small();
     let bytes = report::links(&inv, &h, small_as_of(), Lang::En, LinksFormat::Xlsx).unwrap();
     let mut wb = workbook(bytes.clone());
-    let sheets = ["Sites", "By medium", "Sources", "Health", "No link"];
+    let sheets = ["Sites", "By medium", "Sources", "Health", "No link", "Contract use"];
     assert_eq!(wb.sheet_names(), sheets);
+    // Each contracted link: the pool whose interface is not declared says it cannot be measured.
+    let u = wb.worksheet_range("Contract use").unwrap();
+    assert_eq!(u.height(), 3, "header, mercado-norte's own link and the central pool");
+    let pool = u.rows().find(|r| r[0] == Data::String("central".into())).unwrap();
+    assert_eq!(pool[4], Data::Float(80.0));
+    assert_eq!(pool[5], Data::Float(40.0));
+    assert_eq!(pool[7], Data::String("cannot be measured: interface not declared".into()));
     assert_header_frozen_and_filtered(&bytes, &wb, &sheets);
 
     // One row per branch site, the figures as numbers and percentages.

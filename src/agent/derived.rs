@@ -43,6 +43,9 @@ pub async fn fetch_history(
         snapshots,
         link_health,
         facts,
+        // Folded per link from a month of interface readings: only the links report asks
+        // (`Store::link_use`).
+        link_use: Vec::new(),
     })
 }
 

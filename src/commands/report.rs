@@ -35,7 +35,8 @@ pub async fn run(cmd: ReportCommand) -> Result<Outcome, CliError> {
             (bytes, source, format == Ipv6Format::Xlsx)
         }
         ReportCommand::Links { source, as_of, format } => {
-            let (inv, at, history) = report_history(&source, as_of, now).await?;
+            let (inv, at, mut history) = report_history(&source, as_of, now).await?;
+            history.link_use = link_use(&source, &inv, at).await?;
             let bytes = vigia::report::links(&inv, &history, at, source.lang, format);
             (bytes, source, format == LinksFormat::Xlsx)
         }
@@ -142,4 +143,17 @@ async fn history_for(
     vigia::agent::derived::fetch_history(store, inv, as_of, snapshots_until, now)
         .await
         .map_err(CliError::History)
+}
+
+/// The use of each contracted link over the as-of day and month: only the links report folds
+/// a month of interface readings, so the other reports do not pay for it.
+async fn link_use(
+    source: &ReportSource,
+    inv: &Inventory,
+    at: AsOf,
+) -> Result<Vec<vigia::link_use::LinkUseRecord>, CliError> {
+    let store = Store::open(&source.db)
+        .await
+        .map_err(|e| CliError::Store { db: source.db.clone(), source: e })?;
+    store.link_use(inv, at).await.map_err(CliError::History)
 }

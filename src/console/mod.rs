@@ -11,6 +11,7 @@
 mod assets;
 mod chart;
 mod common;
+mod contrato;
 mod equipo;
 mod eventos;
 mod inventario;

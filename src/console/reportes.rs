@@ -114,7 +114,16 @@ async fn inputs(console: &Console, ctx: &Ctx, name: &str) -> Inputs {
         Inputs { inv, at: asked.as_of, day, year: asked.year, indicators_day: asked.day, history }
     } else {
         let at = AsOf::asked(day, now);
-        let history = fetch_history(&console.store, &inv, at, at.instant, now).await;
+        let mut history = fetch_history(&console.store, &inv, at, at.instant, now).await;
+        // As `vigia report links`: only this report folds the month's interface readings.
+        if name == "links"
+            && let Ok(h) = &mut history
+        {
+            match console.store.link_use(&inv, at).await {
+                Ok(uses) => h.link_use = uses,
+                Err(e) => history = Err(e),
+            }
+        }
         Inputs { inv, at, day, year: at.date.year(), indicators_day: at.date, history }
     }
 }

@@ -75,10 +75,12 @@ pub(super) async fn page(
                 })
                 .collect();
             let isolated = shared.state.sites.get(&site.id) == Some(&false);
-            (site, deciders, devices, isolated, Freshness::of(&shared, ctx.now))
+            let uses = super::contrato::lines(inv, &site.id, &shared.state.devices, ctx.now);
+            let own = inv.contracts.sites.get(&site.id).map(|c| c.bandwidth.clone());
+            (site, deciders, devices, isolated, (own, uses), Freshness::of(&shared, ctx.now))
         })
     };
-    let Some((site, deciders, devices, isolated, freshness)) = model else {
+    let Some((site, deciders, devices, isolated, (own, uses), freshness)) = model else {
         return not_found(
             &ctx,
             &format!("{}{id}", ctx.t("No hay ninguna sede ", "There is no site ")),
@@ -105,7 +107,8 @@ pub(super) async fn page(
     let events = console.store.events_page(&filter, 0, 20).await;
     let path = format!("/sede/{}", encode(&site.id));
     let content = html! {
-        (link_facts(&ctx, &site, isolated))
+        (link_facts(&ctx, &site, own.as_ref(), isolated))
+        (super::contrato::section(&ctx, &uses))
         h2 { (ctx.t("Equipos", "Devices")) " (" (devices.len()) ")" }
         div.table-wrap { table #equipos {
             thead { tr {
@@ -158,7 +161,12 @@ pub(super) async fn page(
     )
 }
 
-fn link_facts(ctx: &Ctx, site: &Site, isolated: bool) -> maud::Markup {
+fn link_facts(
+    ctx: &Ctx,
+    site: &Site,
+    contract: Option<&crate::inventory::contract::Bandwidth>,
+    isolated: bool,
+) -> maud::Markup {
     let t = ctx.lang.t();
     html! {
         dl.facts #enlace {
@@ -167,7 +175,11 @@ fn link_facts(ctx: &Ctx, site: &Site, isolated: bool) -> maud::Markup {
             dd data-medium { @match (site.role, site.link) { (SiteRole::Main, _) | (_, None) => (t.main_site), (_, Some(m)) => (t.medium(m)) } }
             dt { (ctx.t("Proveedor", "Provider")) } dd { (site.provider.as_deref().unwrap_or("—")) }
             dt { (ctx.t("Ancho de banda contratado", "Contracted bandwidth")) }
-            dd { (site.link_mbps.map_or_else(|| t.no_data.to_owned(), |m| format!("{m} Mbit/s"))) }
+            dd { (contract.map_or_else(|| t.no_data.to_owned(), |b| if b.down_mbps == b.up_mbps {
+                format!("{} Mbit/s", b.down_mbps)
+            } else {
+                format!("{} / {} Mbit/s ({})", b.down_mbps, b.up_mbps, ctx.t("bajada / subida", "down / up"))
+            })) }
             @if let Some(p) = site.planned_link {
                 dt { (ctx.t("Enlace previsto", "Planned link")) }
                 dd { (t.medium(p)) @if let Some(d) = site.planned_date { " (" (d.to_string()) ")" } }

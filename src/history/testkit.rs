@@ -92,6 +92,7 @@ pub fn inventory(sites: Vec<Site>, devices: Vec<Device>) -> Inventory {
         catalog: Default::default(),
         time_zone: crate::inventory::maintenance::DEFAULT_TIME_ZONE,
         maintenance: Vec::new(),
+        contracts: Default::default(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! policy, projects and indicators; read with every problem reported at once.
 
 pub mod catalog;
+pub mod contract;
 mod hints;
 mod id;
 pub mod index;

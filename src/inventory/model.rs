@@ -116,6 +116,8 @@ pub struct Inventory {
     pub time_zone: chrono_tz::Tz,
     /// Planned work: outages inside a window are neither alerted nor counted as downtime.
     pub maintenance: Vec<super::maintenance::MaintenanceWindow>,
+    /// Contracted bandwidth per site and shared pools, and the interfaces that carry them.
+    pub contracts: super::contract::Contracts,
 }
 
 /// Lab-only settings (the inventory's `lab` section): where the lab twin of the inventory

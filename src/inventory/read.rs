@@ -22,6 +22,7 @@ use super::model::*;
 use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Pos, Severity};
 
+mod contracts;
 mod lab;
 mod outages;
 
@@ -800,6 +801,8 @@ struct Parts {
     time_zone: Option<chrono_tz::Tz>,
     /// Maintenance windows, every file's.
     windows: Vec<Item<outages::WindowDraft>>,
+    /// Contracted bandwidth (`contracts`, `link_pools`).
+    contracts: contracts::ContractsDraft,
 }
 
 fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
@@ -863,6 +866,12 @@ fn read_top(cx: &mut Cx, parts: &mut Parts, doc: &Node) {
                 parts.indicators.push(ind);
             }
         }
+    }
+    if let Some(node) = top.get("contracts") {
+        contracts::read_contracts(cx, &mut parts.contracts, node);
+    }
+    if let Some(node) = top.get("link_pools") {
+        contracts::read_pools(cx, &mut parts.contracts, node);
     }
     if let Some(node) = top.get("lab") {
         lab::read(cx, &mut parts.lab, node);
@@ -1780,6 +1789,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
     let time_zone = parts.time_zone.unwrap_or(super::maintenance::DEFAULT_TIME_ZONE);
     let maintenance = outages::windows(cx, &parts.windows, time_zone, &parts.sites, &devices);
     let lab = lab::build(cx, parts.lab, &parts.sites, &devices);
+    let contracts = contracts::build(cx, parts.contracts, &parts.sites, &devices);
     let catalog = catalog::build(cx, parts.catalog);
     sites.sort_by_key(|s| s.role != SiteRole::Main);
     Some(Inventory {
@@ -1796,6 +1806,7 @@ fn build(cx: &mut Cx, parts: Parts, secrets: Secrets) -> Option<Inventory> {
         catalog,
         time_zone,
         maintenance,
+        contracts,
     })
 }
 

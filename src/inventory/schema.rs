@@ -70,6 +70,16 @@ pub fn schema() -> Value {
         media_props.insert((*m).to_owned(), count.clone());
     }
 
+    let mbps = json!({ "type": "integer", "minimum": 1, "maximum": 1_000_000 });
+    let interface = json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["device"],
+        "properties": {
+            "device": id, "name": { "type": "string", "minLength": 1 },
+            "index": { "type": "integer", "minimum": 1, "maximum": 2_147_483_647 },
+        },
+        "oneOf": [{ "required": ["name"] }, { "required": ["index"] }],
+    });
     let devices = json!({ "type": "array", "items": {
         "type": "object", "additionalProperties": false,
         "required": ["id", "site", "class"],
@@ -212,6 +222,23 @@ pub fn schema() -> Value {
                 }
             }},
             "maintenance": maintenance,
+            "contracts": { "type": "array", "items": {
+                "type": "object", "additionalProperties": false,
+                "required": ["site"],
+                "properties": {
+                    "site": id, "mbps": mbps, "down_mbps": mbps, "up_mbps": mbps,
+                    "interface": interface,
+                }
+            }},
+            "link_pools": { "type": "array", "items": {
+                "type": "object", "additionalProperties": false,
+                "required": ["id", "name", "sites"],
+                "properties": {
+                    "id": id, "name": { "type": "string" },
+                    "mbps": mbps, "down_mbps": mbps, "up_mbps": mbps,
+                    "interface": interface, "sites": { "type": "array", "items": id, "minItems": 1 },
+                }
+            }},
             "declared": { "type": "array", "items": {
                 "type": "object", "additionalProperties": false,
                 "required": ["source"],

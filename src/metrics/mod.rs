@@ -11,6 +11,7 @@
 //! | `servers.rs` | HOST-RESOURCES-MIB: processor, memory, disks |
 //! | `link_health.rs` | radio signal, noise, SNR, CCQ, rates (vendor tables); transceiver power and margin; the link thresholds |
 //! | `lifecycle.rs` | inventory facts (devices, sites, site reachability) and life-cycle dates |
+//! | `link_use.rs` | use of each link's contracted bandwidth, the contract itself |
 //! | `outages.rs` | why silent devices and isolated sites are down, maintenance windows in force |
 //! | `plan.rs` | IPv6 transition and the PEI indicators |
 //! | `poller.rs` | the agent itself: poll cycles, reloads, what its polls cost |
@@ -29,6 +30,7 @@ mod docs;
 mod encode;
 mod lifecycle;
 mod link_health;
+pub mod link_use;
 pub mod outages;
 mod plan;
 mod poller;
@@ -108,13 +110,14 @@ pub struct Group {
 }
 
 /// Every group, in the order `/metrics` lists them.
-pub const GROUPS: [Group; 8] = [
+pub const GROUPS: [Group; 9] = [
     reachability::GROUP,
     snmp::GROUP,
     servers::GROUP,
     link_health::GROUP,
     lifecycle::GROUP,
     outages::GROUP,
+    link_use::GROUP,
     plan::GROUP,
     poller::GROUP,
 ];
@@ -154,6 +157,7 @@ struct Scrape<'a> {
     link_health: link_health::Reading<'a>,
     lifecycle: lifecycle::Reading<'a>,
     outages: outages::Reading<'a>,
+    link_use: link_use::Reading<'a>,
     plan: plan::Reading,
     poller: poller::Reading,
 }
@@ -168,6 +172,7 @@ impl<'a> Scrape<'a> {
             link_health: link_health::read(index, devices),
             lifecycle: lifecycle::read(index, shared),
             outages: outages::read(index, shared),
+            link_use: link_use::read(index, devices, shared.clock.now()),
             plan: plan::read(shared),
             poller: poller::read(shared),
         }
@@ -180,6 +185,7 @@ impl<'a> Scrape<'a> {
         link_health::write(out, &self.link_health);
         lifecycle::write(out, &self.lifecycle);
         outages::write(out, &self.outages);
+        link_use::write(out, &self.link_use);
         plan::write(out, &self.plan);
         poller::write(out, &self.poller);
     }

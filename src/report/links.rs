@@ -13,6 +13,7 @@ use super::renewal::{family_label, to_json};
 use super::table::{self, Cell, Doc, row};
 use super::text::{instant, pct};
 use super::xlsx::Book;
+use crate::inventory::contract::LinkKind;
 use crate::inventory::{DeviceId, Family, LinkMedium, SiteId};
 use crate::links::{Health, Links, SiteLink};
 
@@ -102,12 +103,17 @@ row! {
         site: String = col::SITE_NAME,
         medium: &'static str = col::MEDIUM,
         provider: Option<String> = ("Proveedor", "Provider"),
-        mbps: Option<u32> = ("Ancho de banda contratado (Mbps)", "Contracted bandwidth (Mbps)"),
+        contract_down: Option<u32> = ("Contrato bajada (Mbps)", "Contract down (Mbps)"),
+        contract_up: Option<u32> = ("Contrato subida (Mbps)", "Contract up (Mbps)"),
+        /// The pool the site shares, if any.
+        pool: Option<String> = ("Contrato compartido", "Shared contract"),
         uplinks: String = ("Equipos de enlace", "Uplink devices"),
         ipv4: FamilyFigures = Some(("family", family_label(Family::Ipv4))),
         ipv6: FamilyFigures = Some(("family", family_label(Family::Ipv6))),
         planned_link: Option<&'static str> = ("Enlace previsto", "Planned link"),
         planned_date: Option<NaiveDate> = ("Fecha prevista", "Planned date"),
+        /// The use of the site's own contract (empty without one).
+        contract_use: super::link_use::UseFigs = None,
     }
 }
 
@@ -123,25 +129,37 @@ fn figures(h: &Option<Health>) -> FamilyFigures {
     }
 }
 
-fn site_rows<'a>(t: &'a Strings, l: &'a Links) -> impl Iterator<Item = SiteRow> + 'a {
-    l.sites.iter().map(move |s: &SiteLink| SiteRow {
-        id: s.site.clone(),
-        site: s.name.clone(),
-        medium: t.medium(s.link),
-        provider: s.provider.clone(),
-        mbps: s.link_mbps,
-        uplinks: super::text::ids(t, &s.uplinks),
-        ipv4: figures(&s.ipv4),
-        ipv6: figures(&s.ipv6),
-        planned_link: s.planned_link.map(|m| t.medium(m)),
-        planned_date: s.planned_date,
+fn site_rows<'a>(lang: Lang, l: &'a Links) -> impl Iterator<Item = SiteRow> + 'a {
+    let t = lang.t();
+    l.sites.iter().map(move |s: &SiteLink| {
+        let own = l.contracts.iter().find(|c| c.kind == LinkKind::Site && c.id == s.site.as_str());
+        let pool = l
+            .contracts
+            .iter()
+            .find(|c| c.kind == LinkKind::Pool && c.sites.contains(&s.site))
+            .map(|c| c.id.clone());
+        SiteRow {
+            id: s.site.clone(),
+            site: s.name.clone(),
+            medium: t.medium(s.link),
+            provider: s.provider.clone(),
+            contract_down: own.map(|c| c.bandwidth.down_mbps),
+            contract_up: own.map(|c| c.bandwidth.up_mbps),
+            pool,
+            uplinks: super::text::ids(t, &s.uplinks),
+            ipv4: figures(&s.ipv4),
+            ipv6: figures(&s.ipv6),
+            planned_link: s.planned_link.map(|m| t.medium(m)),
+            planned_date: s.planned_date,
+            contract_use: super::link_use::figures(lang, own),
+        }
     })
 }
 
 /// One row per branch site, the header first.
 pub fn csv(l: &Links, lang: Lang) -> String {
     let mut out = String::new();
-    table::csv(&mut out, lang, site_rows(lang.t(), l));
+    table::csv(&mut out, lang, site_rows(lang, l));
     out
 }
 
@@ -150,11 +168,13 @@ pub fn xlsx(l: &Links, lang: Lang) -> Result<Vec<u8>, XlsxError> {
     let t = lang.t();
     let [sites, by_medium, sources, health, unlinked] = t.links_sheets;
     let mut book = Book::new(l.as_of.instant);
-    book.sheet(sites, lang, site_rows(t, l))?;
+    book.sheet(sites, lang, site_rows(lang, l))?;
     book.sheet(by_medium, lang, medium_rows(t, l))?;
     book.sheet(sources, lang, declared_rows(t, l))?;
     book.sheet(health, lang, health_rows(t, l))?;
     book.sheet(unlinked, lang, unlinked_rows(t, l))?;
+    let uses = super::link_use::strings(lang).sheet;
+    book.sheet(uses, lang, super::link_use::rows(lang, &l.contracts))?;
     book.finish()
 }
 
@@ -302,8 +322,11 @@ fn write<D: Doc>(out: &mut D, l: &Links, lang: Lang) {
     let _ = writeln!(out, "## {}\n", t.links_health);
     out.table(lang, health_rows(t, l));
 
+    let _ = writeln!(out);
+    super::link_use::write(out, lang, &l.contracts, l.as_of);
+
     let unlinked = unlinked_rows(t, l);
-    let _ = writeln!(out, "\n## {} ({})\n", t.links_unlinked, unlinked.len());
+    let _ = writeln!(out, "## {} ({})\n", t.links_unlinked, unlinked.len());
     if unlinked.is_empty() {
         let _ = writeln!(out, "{}", t.none_listed);
     } else {

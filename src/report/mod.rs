@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod indicators;
 pub mod inventory;
 pub mod ipv6;
+pub mod link_use;
 pub mod links;
 pub mod renewal;
 pub mod suggest;

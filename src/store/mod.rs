@@ -40,6 +40,7 @@ macro_rules! daily_upsert {
 mod codec;
 mod columns;
 mod console;
+mod link_use;
 mod plan;
 mod postgres;
 mod sqlite;
