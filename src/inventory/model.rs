@@ -471,7 +471,9 @@ pub struct Policy {
     pub default_max_age_years: u32,
     /// Warn this many days before support ends.
     pub support_warning_days: u32,
-    /// Link health thresholds (`policy.radio`, `policy.optics`).
+    /// Link health thresholds (`policy.radio`, `policy.optics`); not part of the renewal
+    /// policy the renewal report prints.
+    #[serde(skip)]
     pub links: super::LinkPolicy,
 }
 
