@@ -29,8 +29,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
 use vigia::poll::SnmpOutcome;
-use vigia::probe::SnmpQuery;
 use vigia::probe::snmp::{Credentials, PollOptions, SnmpTarget, poll_with};
+use vigia::probe::{RadioQuery, SnmpQuery};
 
 struct Args {
     polls: usize,
@@ -57,10 +57,22 @@ fn args() -> Args {
 }
 
 const SYSTEM: SnmpQuery = SnmpQuery::SYSTEM;
-const IFMIB: SnmpQuery =
-    SnmpQuery { system: true, interfaces: true, entity: false, host_resources: false };
-const FULL: SnmpQuery =
-    SnmpQuery { system: true, interfaces: true, entity: true, host_resources: true };
+const IFMIB: SnmpQuery = SnmpQuery {
+    system: true,
+    interfaces: true,
+    entity: false,
+    host_resources: false,
+    radio: RadioQuery::No,
+    optics: false,
+};
+const FULL: SnmpQuery = SnmpQuery {
+    system: true,
+    interfaces: true,
+    entity: true,
+    host_resources: true,
+    radio: RadioQuery::No,
+    optics: false,
+};
 
 fn target(addr: SocketAddr, credentials: Credentials) -> SnmpTarget {
     SnmpTarget {

@@ -150,6 +150,8 @@ fn main() {
                     .collect(),
                 entity: None,
                 host: None,
+                radio: Vec::new(),
+                optics: Vec::new(),
                 cost: Default::default(),
                 truncated: None,
             };

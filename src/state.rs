@@ -84,6 +84,12 @@ pub struct DeviceState {
     pub entity: Option<EntityInfo>,
     /// HOST-RESOURCES figures.
     pub host: Option<HostResources>,
+    /// Radio readings of the last poll that read the tables (`poll/radio.rs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub radio: Vec<crate::poll::radio::RadioLink>,
+    /// Transceiver power of the last poll that read the tables (`poll/optics.rs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optics: Vec<crate::poll::optics::Optic>,
     /// What the device says about itself: each fact's current run (value, first and last
     /// seen), carried over agent restarts from the history ([`NetworkState::seed_facts`]).
     pub facts: BTreeMap<Fact, FactRecord>,
@@ -312,6 +318,12 @@ impl NetworkState {
                 state.system_at = Some(at);
             }
         }
+        // The poll that read the tables (the other family reads only the system group): a
+        // station that left the registration table leaves the state with it.
+        let read_tables = report.outcome == crate::poll::SnmpOutcome::Ok
+            && (!report.radio.is_empty()
+                || !report.optics.is_empty()
+                || !report.interfaces.is_empty());
         if !report.interfaces.is_empty() {
             state.update_interfaces(report.interfaces, restarted, at);
         }
@@ -320,6 +332,10 @@ impl NetworkState {
         }
         if report.host.is_some() {
             state.host = report.host;
+        }
+        if read_tables {
+            state.radio = report.radio;
+            state.optics = report.optics;
         }
         events
     }
@@ -621,6 +637,8 @@ mod tests {
             }],
             entity: None,
             host: None,
+            radio: Vec::new(),
+            optics: Vec::new(),
             cost: Default::default(),
             truncated: None,
         }

@@ -438,6 +438,13 @@ fn the_contract_agrees_with_the_crates_closed_sets() {
     assert_eq!(c.values["probe"], set(ProbeKind::ALL.iter().map(|x| x.as_str()).collect()));
     assert_eq!(c.values["class"], set(DeviceClass::ALL.iter().map(|x| x.as_str()).collect()));
     assert_eq!(c.values["indicator"], set(IndicatorId::ALL.iter().map(|x| x.as_str()).collect()));
+    {
+        use vigia::poll::radio::{RadioReading, RadioTableId};
+        let tables = set(RadioTableId::ALL.iter().map(|x| x.as_str()).collect());
+        assert_eq!(c.values["table"], tables, "the radio vendor tables (src/poll/radio.rs)");
+        let readings = set(RadioReading::ALL.iter().map(|x| x.as_str()).collect());
+        assert_eq!(c.values["reading"], readings);
+    }
     let mut links = set(LinkMedium::ALL.iter().map(|x| x.as_str()).collect());
     links.insert("main".into());
     assert_eq!(c.values["link"], links, "link: the inventory's media plus main");

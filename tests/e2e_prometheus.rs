@@ -161,6 +161,18 @@ fn lab_spec(inv: &inventory::Inventory, block: &AddressBlock, today: NaiveDate) 
         agent: None,
     });
     spec.devices.iter_mut().find(|d| d.id == "sw-mute").expect("sw-mute").agent = None;
+    // Link health (issue 15): sw-radio's agent says it is a Ubiquiti radio and serves airMAX
+    // and airFiber rows (the airFiber's +5 dBm of received signal is impossible: unusable);
+    // sw-core's says it is a Cisco switch with transceivers (one reading +25 dBm: unusable).
+    use e2e::link_tables::{airfiber, airmax, both, transceivers};
+    let radio = spec.devices.iter_mut().find(|d| d.id == "sw-radio").expect("sw-radio");
+    let agent = radio.agent.as_mut().expect("sw-radio has SNMP");
+    agent.sys_object_id = Some(".1.3.6.1.4.1.41112".into());
+    agent.served = both(airmax(-62), airfiber(5));
+    let core = spec.devices.iter_mut().find(|d| d.id == "sw-core").expect("sw-core");
+    let agent = core.agent.as_mut().expect("sw-core has SNMP");
+    agent.sys_object_id = Some(".1.3.6.1.4.1.9".into());
+    agent.served = transceivers(-82);
     let camal = inv.device("sw-camal").expect("sw-camal");
     spec.devices.push(LabDevice {
         id: "sw-camal".into(),

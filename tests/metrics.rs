@@ -30,6 +30,8 @@ use vigia::inventory::{
     MaintenanceWindow, Secrets,
 };
 use vigia::metrics::{self, Format};
+use vigia::poll::optics::{Direction, Optic};
+use vigia::poll::radio::{Level, RadioLink, RadioReading, RadioTableId};
 use vigia::poll::{
     HostResources, IcmpOutcome, IcmpReport, Interface, ProbeKind, SnmpCost, SnmpOutcome,
     SnmpReport, Storage, SystemInfo, Truncation,
@@ -155,9 +157,72 @@ fn snmp(address: IpAddr, server: bool) -> SnmpReport {
         interfaces: vec![port(1, "GigabitEthernet0/1"), port(2, "uplink \"norte\"\n")],
         entity: None,
         host,
+        radio: Vec::new(),
+        optics: Vec::new(),
         cost: SnmpCost { requests: 3, retries: 1, varbinds: 40 },
         truncated: None,
     }
+}
+
+/// A radio's rows: an airMAX interface with every reading, an airFiber link with capacities, a
+/// MikroTik station whose signal was impossible (unusable, not a number).
+fn radio_rows() -> Vec<RadioLink> {
+    let row = |table, station: &str, remote: Option<&str>, readings: Vec<(RadioReading, Level)>| {
+        RadioLink { table, station: station.into(), remote: remote.map(Into::into), readings }
+    };
+    vec![
+        row(
+            RadioTableId::UbntAirMax,
+            "1",
+            Some("24:a4:3c:01:02:ff"),
+            vec![
+                (RadioReading::SignalDbm, Level::Value(-64.0)),
+                (RadioReading::NoiseDbm, Level::Value(-95.0)),
+                (RadioReading::SnrDb, Level::Value(31.0)),
+                (RadioReading::CcqPercent, Level::Value(92.0)),
+                (RadioReading::TxRateBps, Level::Value(130e6)),
+                (RadioReading::RxRateBps, Level::Value(117e6)),
+            ],
+        ),
+        row(
+            RadioTableId::UbntAirFiber,
+            "1",
+            None,
+            vec![
+                (RadioReading::TxCapacityBps, Level::Value(650e6)),
+                (RadioReading::RxCapacityBps, Level::Value(700e6)),
+            ],
+        ),
+        row(
+            RadioTableId::MikrotikRtab,
+            "76.94.12.1.2.3.7",
+            Some("Torre \"Alto\""),
+            vec![(RadioReading::SignalDbm, Level::Unusable)],
+        ),
+    ]
+}
+
+/// A switch's transceiver: receive power above its low alarm, transmit power, and a sensor
+/// whose reading was unusable.
+fn optics_rows() -> Vec<Optic> {
+    let optic = |index, sensor: &str, direction, power, low_alarm_dbm| Optic {
+        index,
+        sensor: sensor.into(),
+        direction,
+        power,
+        low_alarm_dbm,
+    };
+    vec![
+        optic(
+            1001,
+            "Te1/1/1 Receive Power Sensor",
+            Direction::Rx,
+            Level::Value(-11.2),
+            Some(-13.9),
+        ),
+        optic(1002, "Te1/1/1 Transmit Power Sensor", Direction::Tx, Level::Value(-2.5), None),
+        optic(1003, "Te1/1/2 Receive Power Sensor", Direction::Rx, Level::Unusable, Some(-13.9)),
+    ]
 }
 
 /// The small scenario's agent after one poll of everything (sw-norte's IPv6 does not answer,
@@ -214,6 +279,12 @@ fn small_agent() -> Shared {
                         s.uptime_ticks = Some(360_000 - 6_000);
                     }
                     shared.state.apply_snmp(d, earlier, before, "test");
+                }
+                if d.id == "radio-teatro" || (d.id == "sw-norte" && address.is_ipv4()) {
+                    r.radio = radio_rows();
+                }
+                if d.id == "sw-central" {
+                    r.optics = optics_rows();
                 }
                 let (events, _) = shared.state.apply_facts(d, &r, now, "test");
                 assert!(events.is_empty(), "a first sighting is no change");

@@ -29,7 +29,7 @@ use vigia::poll::counters;
 use vigia::poll::{IcmpOutcome, IcmpReport, SnmpOutcome, SnmpReport};
 use vigia::probe::icmp::{CycleSettings, Icmp};
 use vigia::probe::snmp::{AgentTracker, Credentials, SnmpTarget, poll};
-use vigia::probe::{Family, SnmpQuery};
+use vigia::probe::{Family, RadioQuery, SnmpQuery};
 use vigia_lab::block::AddressBlock;
 use vigia_lab::{Lab, LabDevice, LinkModel, Refusal, V3User};
 
@@ -666,7 +666,14 @@ async fn hostile_device_strings_are_read_safe_and_bounded() {
     spec.served_program = lab_twin::served_program();
     let lab = Lab::up(spec).await.unwrap();
     let state = lab.state();
-    let query = SnmpQuery { system: true, interfaces: false, entity: true, host_resources: false };
+    let query = SnmpQuery {
+        system: true,
+        interfaces: false,
+        entity: true,
+        host_resources: false,
+        radio: RadioQuery::No,
+        optics: false,
+    };
     let r = poll(&target(IpAddr::V4(block.v4(92)), v3_ok()), query).await;
     lab.down().await.unwrap();
     assert_nothing_remains(&state);

@@ -16,8 +16,8 @@ use hostile::{Behaviour, Hostile};
 use snmpd::Snmpd;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
 use vigia::poll::{SnmpCost, SnmpOutcome, SnmpReport, Truncation};
-use vigia::probe::SnmpQuery;
 use vigia::probe::snmp::{Credentials, PollOptions, SnmpTarget, poll, poll_with};
+use vigia::probe::{RadioQuery, SnmpQuery};
 
 const NAME: &str = "sw-test-01";
 const LOCATION: &str = "Tacna, sala de servidores";
@@ -317,10 +317,22 @@ async fn an_agent_whose_view_hides_the_system_group_is_no_such_object() {
     }
 }
 
-const FULL: SnmpQuery =
-    SnmpQuery { system: true, interfaces: true, entity: true, host_resources: true };
-const INTERFACES: SnmpQuery =
-    SnmpQuery { system: true, interfaces: true, entity: false, host_resources: false };
+const FULL: SnmpQuery = SnmpQuery {
+    system: true,
+    interfaces: true,
+    entity: true,
+    host_resources: true,
+    radio: RadioQuery::No,
+    optics: false,
+};
+const INTERFACES: SnmpQuery = SnmpQuery {
+    system: true,
+    interfaces: true,
+    entity: false,
+    host_resources: false,
+    radio: RadioQuery::No,
+    optics: false,
+};
 
 fn assert_sane_interfaces(r: &SnmpReport, bits: u8) {
     assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
@@ -392,7 +404,14 @@ async fn entity_mib_model_serial_and_software_come_from_the_first_entity_with_a_
          override .1.3.6.1.2.1.47.1.1.1.1.10.2 octet_str \"15.2(7)E3\"\n\
          override .1.3.6.1.2.1.47.1.1.1.1.13.3 octet_str \"C2960X-STACK\"\n",
     );
-    let q = SnmpQuery { system: true, interfaces: false, entity: true, host_resources: false };
+    let q = SnmpQuery {
+        system: true,
+        interfaces: false,
+        entity: true,
+        host_resources: false,
+        radio: RadioQuery::No,
+        optics: false,
+    };
     let r = poll(&target(agent.v4(), v2c("public")), q).await;
     assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
     let e = r.entity.expect("entity");
@@ -417,7 +436,14 @@ async fn missing_optional_tables_leave_the_outcome_ok() {
 #[tokio::test]
 async fn host_resources_from_snmpd_own_host() {
     let agent = Snmpd::start("rocommunity public 127.0.0.1\nrocommunity6 public ::1\n");
-    let q = SnmpQuery { system: true, interfaces: false, entity: false, host_resources: true };
+    let q = SnmpQuery {
+        system: true,
+        interfaces: false,
+        entity: false,
+        host_resources: true,
+        radio: RadioQuery::No,
+        optics: false,
+    };
     let r = poll(&target(agent.v6(), v2c("public")), q).await;
     assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
     let h = r.host.expect("host resources");

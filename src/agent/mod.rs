@@ -934,6 +934,8 @@ async fn snmp_all<P: Prober>(
         interfaces: true,
         entity: true,
         host_resources: device.class == crate::inventory::DeviceClass::Server,
+        radio: crate::probe::RadioQuery::for_class(device.class),
+        optics: crate::probe::optics_for_class(device.class),
     };
     let target = |address: IpAddr| SnmpTarget {
         address,

@@ -67,6 +67,8 @@ pub async fn probe<P: Prober>(
         interfaces: true,
         entity: true,
         host_resources: device.class == DeviceClass::Server,
+        radio: crate::probe::RadioQuery::for_class(device.class),
+        optics: crate::probe::optics_for_class(device.class),
     };
     let mut out = Vec::new();
     for family in families {

@@ -70,6 +70,8 @@ impl Prober for StandIn {
             interfaces: Vec::new(),
             entity: None,
             host: None,
+            radio: Vec::new(),
+            optics: Vec::new(),
             cost: SnmpCost { requests: 2, retries: 1, varbinds: 7 },
             truncated: None,
         }
@@ -246,6 +248,8 @@ impl Prober for Silent {
             interfaces: Vec::new(),
             entity: None,
             host: None,
+            radio: Vec::new(),
+            optics: Vec::new(),
             cost: SnmpCost::default(),
             truncated: None,
         }
@@ -321,6 +325,8 @@ impl Prober for OneStuck {
             interfaces: Vec::new(),
             entity: None,
             host: None,
+            radio: Vec::new(),
+            optics: Vec::new(),
             cost: SnmpCost { requests: 2, retries: 0, varbinds: 7 },
             truncated: stuck.then_some(crate::poll::Truncation::Deadline),
         }

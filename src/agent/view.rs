@@ -31,6 +31,12 @@ pub struct DeviceView {
     /// What the device reports of itself (vendor, model, serial, revisions, each with when it
     /// was first and last seen) beside what the inventory declares, and the verdict.
     pub identity: DeviceIdentity,
+    /// Radio readings of the last poll (vendor tables; each reading a value or "unusable").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub radio: Vec<crate::poll::radio::RadioLink>,
+    /// Transceiver power of the last poll (each a value or "unusable", with its margin).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optics: Vec<crate::poll::optics::Optic>,
 }
 
 /// One family of a device in `/api/devices`.
@@ -102,6 +108,8 @@ pub fn device_views(shared: &Shared) -> Vec<DeviceView> {
                 families,
                 system: st.and_then(|s| s.system.clone()),
                 restarts: st.map_or(0, |s| s.restarts),
+                radio: st.map(|s| s.radio.clone()).unwrap_or_default(),
+                optics: st.map(|s| s.optics.clone()).unwrap_or_default(),
             }
         })
         .collect()

@@ -276,6 +276,7 @@ fn snmp(ctx: &Ctx, m: &Model) -> Markup {
             }
             h3 { (ctx.t("Lo que el equipo dice de sí mismo", "What the device says about itself")) }
             (identity(ctx, m))
+            (super::link_health::section(ctx, st))
             @if let Some(h) = st.and_then(|s| s.host.as_ref()) {
                 h3 { "HOST-RESOURCES" }
                 dl.facts {

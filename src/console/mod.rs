@@ -15,6 +15,7 @@ mod contrato;
 mod equipo;
 mod eventos;
 mod inventario;
+mod link_health;
 mod reportes;
 mod resumen;
 mod sede;

@@ -6,6 +6,7 @@ pub mod contract;
 mod hints;
 mod id;
 pub mod index;
+pub mod link_policy;
 pub mod maintenance;
 pub mod model;
 pub mod read;
@@ -13,6 +14,7 @@ pub mod yaml;
 
 pub use id::{DeviceId, ProjectId, SiteId};
 pub use index::{InventoryIndex, Shard, ShardError};
+pub use link_policy::LinkPolicy;
 pub use maintenance::{MaintenanceScope, MaintenanceTime, MaintenanceWindow};
 pub use model::*;
 pub use read::{Checked, Secrets, check};

@@ -484,7 +484,7 @@ pub struct Lifecycle {
 }
 
 /// Rules for naming renewal candidates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
     /// Age limits per class.
     pub max_age_years: BTreeMap<DeviceClass, u32>,
@@ -492,6 +492,10 @@ pub struct Policy {
     pub default_max_age_years: u32,
     /// Warn this many days before support ends.
     pub support_warning_days: u32,
+    /// Link health thresholds (`policy.radio`, `policy.optics`); not part of the renewal
+    /// policy the renewal report prints.
+    #[serde(skip)]
+    pub links: super::LinkPolicy,
 }
 
 impl Policy {
@@ -512,6 +516,7 @@ impl Default for Policy {
             ]),
             default_max_age_years: 6,
             support_warning_days: 365,
+            links: super::LinkPolicy::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ mod catalog;
 
 use super::catalog::CatalogEntry;
 use super::id::DeviceId;
+use super::link_policy::LinkPolicy;
 use super::model::*;
 use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Pos, Severity};
@@ -410,6 +411,21 @@ impl Cx {
                 None
             }
         }
+    }
+
+    /// A number, negative or not, within `lo..=hi`.
+    fn bounded_number(&mut self, node: &Node, path: &str, (lo, hi): (f64, f64)) -> Option<f64> {
+        let found = match &node.value {
+            Value::Scalar { text, quoted: false } => match text.parse::<f64>() {
+                Ok(f) if f.is_finite() && f >= lo && f <= hi => return Some(f),
+                _ => format!("{text:?}"),
+            },
+            Value::Scalar { text, .. } => format!("the quoted text {text:?}"),
+            Value::Null => return None,
+            _ => node.kind().to_owned(),
+        };
+        self.error(node.pos, path, format!("expected a number from {lo} to {hi}, found {found}"));
+        None
     }
 
     fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
@@ -1587,6 +1603,9 @@ fn read_lifecycle(
     })
 }
 
+/// A link threshold of `policy`: its section, field, allowed range and where it goes.
+type Threshold = (&'static str, &'static str, (f64, f64), fn(&mut Policy) -> &mut f64);
+
 fn read_policy(cx: &mut Cx, node: &Node) -> Option<Policy> {
     let mut f = Fields::of(cx, node, "policy")?;
     let mut policy = Policy::default();
@@ -1622,6 +1641,29 @@ fn read_policy(cx: &mut Cx, node: &Node) -> Option<Policy> {
             }
         }
         r.finish(cx);
+    }
+    let thresholds: [Threshold; 3] = [
+        ("radio", "min_signal_dbm", LinkPolicy::SIGNAL_RANGE, |p| {
+            &mut p.links.radio_min_signal_dbm
+        }),
+        ("radio", "min_snr_db", LinkPolicy::SNR_RANGE, |p| &mut p.links.radio_min_snr_db),
+        ("optics", "min_margin_db", LinkPolicy::MARGIN_RANGE, |p| {
+            &mut p.links.optics_min_margin_db
+        }),
+    ];
+    for section in ["radio", "optics"] {
+        let path = format!("policy.{section}");
+        let Some(n) = f.get(section) else { continue };
+        let Some(mut s) = Fields::of(cx, n, &path) else { continue };
+        for (_, field, range, slot) in thresholds.iter().filter(|t| t.0 == section) {
+            if let Some(v) = s.get(field) {
+                match cx.bounded_number(v, &s.at(field), *range) {
+                    Some(x) => *slot(&mut policy) = x,
+                    None => ok = false,
+                }
+            }
+        }
+        s.finish(cx);
     }
     f.finish(cx);
     ok.then_some(policy)

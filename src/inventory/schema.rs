@@ -7,10 +7,16 @@
 
 use serde_json::{Value, json};
 
+use super::link_policy::LinkPolicy;
+
 use super::model::{
     AuthProtocol, DeviceClass, Family, IndicatorId, LinkMedium, PrivProtocol, ProjectStatus,
     SiteRole,
 };
+
+fn range((lo, hi): (f64, f64)) -> Value {
+    json!({ "type": "number", "minimum": lo, "maximum": hi })
+}
 
 fn names(all: &[&str]) -> Value {
     json!({ "type": "string", "enum": all })
@@ -176,6 +182,17 @@ pub fn schema() -> Value {
                         },
                         "support_warning_days": count,
                     }
+                },
+                "radio": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                        "min_signal_dbm": range(LinkPolicy::SIGNAL_RANGE),
+                        "min_snr_db": range(LinkPolicy::SNR_RANGE),
+                    }
+                },
+                "optics": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": { "min_margin_db": range(LinkPolicy::MARGIN_RANGE) }
                 }}
             },
             "projects": { "type": "array", "items": {

@@ -9,6 +9,7 @@
 //! | `reachability.rs` | `vigia_device_up`, ICMP round trip, jitter and loss |
 //! | `snmp.rs` | the SNMP agent's uptime and restarts, interfaces |
 //! | `servers.rs` | HOST-RESOURCES-MIB: processor, memory, disks |
+//! | `link_health.rs` | radio signal, noise, SNR, CCQ, rates (vendor tables); transceiver power and margin; the link thresholds |
 //! | `lifecycle.rs` | inventory facts (devices, sites, site reachability) and life-cycle dates |
 //! | `link_use.rs` | use of each link's contracted bandwidth, the contract itself |
 //! | `outages.rs` | why silent devices and isolated sites are down, maintenance windows in force |
@@ -28,6 +29,7 @@
 mod docs;
 mod encode;
 mod lifecycle;
+mod link_health;
 pub mod link_use;
 pub mod outages;
 mod plan;
@@ -108,10 +110,11 @@ pub struct Group {
 }
 
 /// Every group, in the order `/metrics` lists them.
-pub const GROUPS: [Group; 8] = [
+pub const GROUPS: [Group; 9] = [
     reachability::GROUP,
     snmp::GROUP,
     servers::GROUP,
+    link_health::GROUP,
     lifecycle::GROUP,
     outages::GROUP,
     link_use::GROUP,
@@ -151,6 +154,7 @@ struct Scrape<'a> {
     reachability: reachability::Reading<'a>,
     snmp: snmp::Reading<'a>,
     servers: servers::Reading<'a>,
+    link_health: link_health::Reading<'a>,
     lifecycle: lifecycle::Reading<'a>,
     outages: outages::Reading<'a>,
     link_use: link_use::Reading<'a>,
@@ -165,6 +169,7 @@ impl<'a> Scrape<'a> {
             reachability: reachability::read(index, devices),
             snmp: snmp::read(index, devices),
             servers: servers::read(index, devices),
+            link_health: link_health::read(index, devices),
             lifecycle: lifecycle::read(index, shared),
             outages: outages::read(index, shared),
             link_use: link_use::read(index, devices, shared.clock.now()),
@@ -177,6 +182,7 @@ impl<'a> Scrape<'a> {
         reachability::write(out, &self.reachability);
         snmp::write(out, &self.snmp);
         servers::write(out, &self.servers);
+        link_health::write(out, &self.link_health);
         lifecycle::write(out, &self.lifecycle);
         outages::write(out, &self.outages);
         link_use::write(out, &self.link_use);

@@ -58,6 +58,8 @@ fn snmp(interfaces: Vec<Interface>, host: Option<HostResources>) -> SnmpReport {
         interfaces,
         entity: None,
         host,
+        radio: Vec::new(),
+        optics: Vec::new(),
         cost: SnmpCost { requests: 4, retries: 1, varbinds: 30 },
         truncated: None,
     }

@@ -7,6 +7,8 @@
 
 pub mod counters;
 mod interface;
+pub mod optics;
+pub mod radio;
 pub mod text;
 pub mod vendor;
 
@@ -322,6 +324,12 @@ pub struct SnmpReport {
     pub entity: Option<EntityInfo>,
     /// HOST-RESOURCES figures, when asked and the agent has them.
     pub host: Option<HostResources>,
+    /// Radio readings from the vendor tables the device has (`poll/radio.rs`), when asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub radio: Vec<radio::RadioLink>,
+    /// Transceiver power sensors (`poll/optics.rs`), when asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub optics: Vec<optics::Optic>,
     /// What the poll cost.
     pub cost: SnmpCost,
     /// The bound that cut the poll short, if one did (the first one met).

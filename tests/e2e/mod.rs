@@ -18,6 +18,8 @@ use vigia_lab::LabSpec;
 #[path = "../../src/lab_twin.rs"]
 pub mod lab_twin;
 
+pub mod link_tables;
+
 /// The `vigia` binary Cargo built for this test.
 pub const VIGIA: &str = env!("CARGO_BIN_EXE_vigia");
 

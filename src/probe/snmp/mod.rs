@@ -9,6 +9,8 @@
 mod client;
 mod credentials;
 mod mibs;
+mod optics;
+mod radio;
 mod track;
 mod usm;
 mod value;
@@ -35,7 +37,7 @@ pub fn discovery_request(msg_id: i32) -> Vec<u8> {
 
 use crate::inventory::Family;
 use crate::poll::{SnmpCost, SnmpOutcome, SnmpReport, Truncation};
-use crate::probe::SnmpQuery;
+use crate::probe::{RadioQuery, SnmpQuery};
 use client::{Client, Failure, Op};
 use mibs::Rows;
 use value::{ObjectId, Response, error_status_name};
@@ -90,6 +92,8 @@ pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOpti
         interfaces: Vec::new(),
         entity: None,
         host: None,
+        radio: Vec::new(),
+        optics: Vec::new(),
         cost: SnmpCost::default(),
         truncated: None,
     };
@@ -134,6 +138,8 @@ enum Stage {
     Interfaces,
     Entity,
     Host,
+    Radio,
+    Optics,
 }
 
 impl Stage {
@@ -143,6 +149,8 @@ impl Stage {
             Stage::Interfaces => "the IF-MIB walk",
             Stage::Entity => "ENTITY-MIB",
             Stage::Host => "the HOST-RESOURCES walk",
+            Stage::Radio => "the radio vendor tables",
+            Stage::Optics => "ENTITY-SENSOR-MIB",
         }
     }
 }
@@ -221,6 +229,120 @@ async fn read(
             Err(f) => return Err((Stage::Entity, End::Failed(f))),
         }
     }
+
+    if query.radio != RadioQuery::No && report.truncated != Some(Truncation::Deadline) {
+        let object_id = report.system.as_ref().and_then(|s| s.object_id.as_deref());
+        let mut tables = crate::poll::radio::tables_for(object_id);
+        if tables.is_empty() && query.radio == RadioQuery::All {
+            tables = crate::poll::radio::TABLES.iter().collect();
+        }
+        for table in tables {
+            let oids = radio::columns(table);
+            let columns: Vec<&[u32]> = oids.iter().map(Vec::as_slice).collect();
+            // A few rows a request: a radio has one row per interface or remote station, and
+            // on an agent without the table the first answer runs past it by little.
+            let bounded = PollOptions {
+                bulk_varbinds: u32::try_from(columns.len() * 4).unwrap_or(u32::MAX),
+                ..*options
+            };
+            match walk(client, &columns, &bounded).await {
+                Ok(walked) => {
+                    if let Some(note) = walked.note {
+                        notes.push(format!("{} {}: {note}", table.mib, table.name));
+                    }
+                    if let Some(why) = walked.truncated {
+                        report.truncated.get_or_insert(why);
+                    }
+                    report.radio.extend(radio::links(table, &walked.columns));
+                }
+                Err(Failure::Deadline(d)) => {
+                    report.truncated.get_or_insert(Truncation::Deadline);
+                    notes.push(format!(
+                        "{} {}: not read, the poll reached its deadline ({} s)",
+                        table.mib,
+                        table.name,
+                        d.as_secs_f64()
+                    ));
+                    break;
+                }
+                Err(f) => return Err((Stage::Radio, End::Failed(f))),
+            }
+        }
+    }
+
+    if query.optics && report.truncated != Some(Truncation::Deadline) {
+        match read_optics(client, options, report, notes).await {
+            Ok(()) => {}
+            Err(Failure::Deadline(d)) => {
+                report.truncated.get_or_insert(Truncation::Deadline);
+                notes.push(format!(
+                    "ENTITY-SENSOR-MIB: not read, the poll reached its deadline ({} s)",
+                    d.as_secs_f64()
+                ));
+            }
+            Err(f) => return Err((Stage::Optics, End::Failed(f))),
+        }
+    }
+    Ok(())
+}
+
+/// Transceiver power: one GETBULK of a single row first (an agent without ENTITY-SENSOR-MIB,
+/// net-snmp among them, answers with an object past the table and the walk ends there, having
+/// cost the agent one lookup), then the sensor table, the power sensors' names, and on Cisco
+/// devices their thresholds.
+async fn read_optics(
+    client: &mut Client<'_>,
+    options: &PollOptions,
+    report: &mut SnmpReport,
+    notes: &mut Vec<String>,
+) -> Result<(), Failure> {
+    let first = optics::columns(&optics::SENSOR_ENTRY, &optics::SENSOR_COLUMNS[..1]);
+    let probe = client.request(Op::Bulk(&first, 1)).await?;
+    let present = probe.error_status == 0
+        && probe
+            .varbinds
+            .first()
+            .is_some_and(|(o, v)| o.starts_with(&first[0]) && !v.is_exception());
+    if !present {
+        return Ok(());
+    }
+    let oids = optics::columns(&optics::SENSOR_ENTRY, &optics::SENSOR_COLUMNS);
+    let columns: Vec<&[u32]> = oids.iter().map(Vec::as_slice).collect();
+    let walked = walk(client, &columns, options).await?;
+    if let Some(note) = walked.note {
+        notes.push(format!("ENTITY-SENSOR-MIB entPhySensorTable: {note}"));
+    }
+    if let Some(why) = walked.truncated {
+        report.truncated.get_or_insert(why);
+    }
+    let sensors = optics::power_sensors(&walked.columns);
+    if sensors.is_empty() {
+        return Ok(());
+    }
+    let indexes: Vec<u32> = sensors.keys().copied().collect();
+    let mut names = std::collections::BTreeMap::new();
+    // Ten entities (twenty objects) a GET.
+    for chunk in indexes.chunks(10) {
+        let response = client.request(Op::Get(&optics::name_oids(chunk))).await?;
+        names.extend(optics::names(&response.varbinds));
+    }
+    let cisco = report
+        .system
+        .as_ref()
+        .and_then(|s| s.object_id.as_deref())
+        .and_then(crate::poll::vendor::enterprise_of)
+        == Some(optics::CISCO);
+    let mut thresholds = std::collections::BTreeMap::new();
+    if cisco {
+        let oids = optics::columns(&optics::THRESHOLD_ENTRY, &optics::THRESHOLD_COLUMNS);
+        let columns: Vec<&[u32]> = oids.iter().map(Vec::as_slice).collect();
+        let walked = walk(client, &columns, options).await?;
+        if let Some(note) = walked.note {
+            notes.push(format!("CISCO-ENTITY-SENSOR-MIB entSensorThresholdTable: {note}"));
+        }
+        thresholds = optics::low_thresholds(&walked.columns);
+    }
+    report.optics = optics::optics(&sensors, &names, &thresholds);
     Ok(())
 }
 

@@ -88,6 +88,8 @@ mod tests {
                 .collect(),
             entity: None,
             host: None,
+            radio: Vec::new(),
+            optics: Vec::new(),
             cost: Default::default(),
             truncated: None,
         }
