@@ -134,6 +134,8 @@ fn build(as_of: AsOf) -> (Inventory, History) {
                     ..Lifecycle::default()
                 },
                 depends_on: Vec::new(),
+                icmp: true,
+                icmp_spacing: None,
             }
         })
         .collect();

@@ -265,6 +265,8 @@ fn inventory(devices: usize, sites: usize) -> Inventory {
         ipv6_planned: None,
         lifecycle: Lifecycle::default(),
         depends_on: Vec::new(),
+        icmp: true,
+        icmp_spacing: None,
     };
     Inventory {
         dir: PathBuf::from("bench"),

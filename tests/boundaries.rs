@@ -174,7 +174,7 @@ const NOT_IN_CORE: &[&str] = &[
     "clap",
     "axum",
     "snmp2",
-    "surge_ping",
+    "socket2",
     "rust_xlsxwriter",
 ];
 

@@ -160,6 +160,7 @@ fn the_json_schema_agrees_with_the_reader() {
         "ipv4-in-ipv6",
         "implemented-without-date",
         "lab-section",
+        "icmp-spacing-out-of-range",
     ] {
         let file = Path::new("tests/resources/inventories/bad").join(case).join("inventory.yaml");
         let docs = as_json(&file);
@@ -396,4 +397,28 @@ fn mutated_inventories_never_crash_and_every_error_says_where() {
     }
     // Both ends are reached: the mutations are neither all harmless nor all fatal.
     assert!(loaded > 0 && refused > 0, "loaded {loaded}, refused {refused}");
+}
+
+/// The echo spacing is read from the defaults and from a device's own `poll`, and `icmp:
+/// false` from a device; a device without either takes the defaults.
+#[test]
+fn echo_spacing_and_icmp_off_are_read_per_device() {
+    use std::time::Duration;
+    let (inv, _) = vigia::inventory::load(
+        Path::new("tests/resources/inventories/good/full"),
+        vigia::inventory::Secrets::Warn,
+    )
+    .unwrap();
+    assert_eq!(inv.poll.icmp_spacing, Duration::from_millis(200));
+    let spacing = |id: &str| inv.device(id).unwrap().icmp_spacing(&inv.poll);
+    assert_eq!(spacing("sw-grau"), Duration::from_millis(200));
+    assert_eq!(spacing("sw-grau-new"), Duration::from_secs(1));
+    assert!(inv.device("sw-grau").unwrap().icmp);
+    assert!(!inv.device("sw-grau-old").unwrap().icmp);
+    let (minimal, _) = vigia::inventory::load(
+        Path::new("tests/resources/inventories/good/minimal"),
+        vigia::inventory::Secrets::Warn,
+    )
+    .unwrap();
+    assert_eq!(minimal.poll.icmp_spacing, Duration::from_millis(500), "the default");
 }

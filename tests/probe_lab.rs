@@ -37,10 +37,10 @@ fn family_of(a: IpAddr) -> Family {
     if a.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 }
 }
 
-fn settings(count: u32, pace_ms: u64, timeout_ms: u64) -> CycleSettings {
+fn settings(count: u32, spacing_ms: u64, timeout_ms: u64) -> CycleSettings {
     CycleSettings {
         count,
-        pace: Duration::from_millis(pace_ms),
+        spacing: Duration::from_millis(spacing_ms),
         timeout: Duration::from_millis(timeout_ms),
     }
 }

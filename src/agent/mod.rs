@@ -66,13 +66,15 @@ pub struct AgentOptions {
     pub raw_retention_days: u32,
     /// SNMP polls in flight at most (each holds one UDP socket per family while it runs).
     pub max_in_flight: usize,
-    /// ICMP cycles in flight at most. They hold no socket of their own (one shared socket per
-    /// family), only a timer and a waiter each, so many more may run than SNMP polls; the bound
-    /// keeps a burst of echo replies (`--once`, or after a pause) within the ICMP socket's
-    /// receive buffer.
+    /// ICMP tasks (one device, every family) in flight at most. They hold no socket of their
+    /// own (one shared socket per family), only timers and waiters, about 3 KiB each: the
+    /// bound is on memory. The rate of echoes is the engine's global gap's to bound.
     pub max_icmp_in_flight: usize,
-    /// Time between two echoes of one ICMP cycle to the same address.
-    pub icmp_pace: Duration,
+    /// Time between two echoes of one ICMP cycle to the same address, for every device
+    /// (`--icmp-spacing`); `None`: each device's own, else the inventory's default.
+    pub icmp_spacing: Option<Duration>,
+    /// Whether this run sends ICMP at all (`--no-icmp`: SNMP only).
+    pub icmp: bool,
     /// How long in-flight polls may finish after a shutdown request.
     pub grace: Duration,
     /// How often the plan's numbers (life cycle, IPv6, indicators) are recomputed for the
@@ -98,8 +100,9 @@ impl AgentOptions {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             raw_retention_days: 35,
             max_in_flight: 256,
-            max_icmp_in_flight: 2048,
-            icmp_pace: Duration::from_millis(500),
+            max_icmp_in_flight: 4096,
+            icmp_spacing: None,
+            icmp: true,
             grace: Duration::from_secs(10),
             derive_every: Duration::from_secs(60),
             flush_every: Duration::from_secs(2),
@@ -324,7 +327,9 @@ impl<P: Prober> Agent<P> {
             if d.families().next().is_none() {
                 continue;
             }
-            tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Icmp), inv.poll.icmp_interval));
+            if self.opts.icmp && d.icmp {
+                tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Icmp), inv.poll.icmp_interval));
+            }
             if d.snmp.is_some() {
                 tasks.push((TaskKey::new(d.id.clone(), ProbeKind::Snmp), inv.poll.snmp_interval));
             }
@@ -433,17 +438,21 @@ impl<P: Prober> Agent<P> {
         let done = done.clone();
         let clock = self.clock;
         let poll = inv.poll;
-        let pace = self.opts.icmp_pace;
+        let spacing = self.opts.icmp_spacing.unwrap_or_else(|| device.icmp_spacing(&poll));
         let creds = self.credentials.get(&device.id).cloned();
         tasks.spawn(async move {
             let started = clock.now();
             let result = match key.probe {
                 ProbeKind::Icmp => {
                     let settings =
-                        CycleSettings { count: poll.icmp_count, pace, timeout: poll.timeout };
+                        CycleSettings { count: poll.icmp_count, spacing, timeout: poll.timeout };
                     Polled::Icmp(icmp_all(&*prober, &device, settings).await)
                 }
-                ProbeKind::Snmp => Polled::Snmp(snmp_all(&*prober, &device, creds, poll).await),
+                // Boxed: an SNMP poll's future is several KiB, and the task's size is its
+                // largest branch; thousands of ICMP cycles in flight need not carry it.
+                ProbeKind::Snmp => {
+                    Polled::Snmp(Box::pin(snmp_all(&*prober, &device, creds, poll)).await)
+                }
             };
             // Free the permit before the result is handed over, so that whoever receives it
             // finds the permit free and can launch the next waiting task.
@@ -599,38 +608,35 @@ impl<P: Prober> Agent<P> {
         let mut tasks = JoinSet::new();
         let wanted = self.wanted();
         self.scheduler.sync(&wanted, self.clock.instant().into_std());
-        // Everything is due now: take every task regardless of its spread offset. ICMP goes
-        // first, alone: SNMPv3 key derivation for every device at once would load the CPU and
-        // lengthen the round trips being measured.
+        // Everything is due now: take every task regardless of its spread offset. ICMP and
+        // SNMP run side by side: a round trip is the kernel's receive stamp less the send time
+        // read just before the send (src/probe/icmp.rs), so the CPU that SNMPv3 key derivation
+        // takes can delay an echo but not lengthen its round trip (docs/agent.md).
         let far = self.clock.instant().into_std() + Duration::from_secs(365 * 86400);
-        let (icmp, snmp): (Vec<TaskKey>, Vec<TaskKey>) =
-            self.scheduler.take_due(far).into_iter().partition(|k| k.probe == ProbeKind::Icmp);
-        for pass in [icmp, snmp] {
-            let mut waiting = Waiting::default();
-            for key in pass {
-                waiting.push(key);
-            }
-            self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
-            // Each result frees a permit: launch the next waiting task as it comes in.
-            while !tasks.is_empty() {
-                tokio::select! {
-                    Some(done) = done_rx.recv() => {
-                        self.apply(done);
-                        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
-                    }
-                    Some(_) = tasks.join_next() => {
-                        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
-                    }
+        let mut waiting = Waiting::default();
+        for key in self.scheduler.take_due(far) {
+            waiting.push(key);
+        }
+        self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
+        // Each result frees a permit: launch the next waiting task as it comes in.
+        while !tasks.is_empty() {
+            tokio::select! {
+                Some(done) = done_rx.recv() => {
+                    self.apply(done);
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
-                // Store as it goes, as the loop does: 10,000 switches of 24 ports are 240,000
-                // interface rows, about 100 MiB if held until the end.
-                if self.batch.len() >= 5_000 {
-                    self.store_batch().await?;
+                Some(_) = tasks.join_next() => {
+                    self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
             }
-            while let Ok(done) = done_rx.try_recv() {
-                self.apply(done);
+            // Store as it goes, as the loop does: 10,000 switches of 24 ports are 240,000
+            // interface rows, about 100 MiB if held until the end.
+            if self.batch.len() >= 5_000 {
+                self.store_batch().await?;
             }
+        }
+        while let Ok(done) = done_rx.try_recv() {
+            self.apply(done);
         }
         drop(done_tx);
         while let Some(done) = done_rx.recv().await {
@@ -1153,14 +1159,18 @@ pub async fn poll_now<P: Prober>(
             let at = clock.now();
             let settings = CycleSettings {
                 count: poll.icmp_count,
-                pace: Duration::from_millis(200),
+                spacing: device.icmp_spacing(&poll),
                 timeout: poll.timeout,
             };
-            let mut rows: Vec<PollRecord> = icmp_all(&*prober, &device, settings)
-                .await
-                .iter()
-                .map(|r| icmp_row("probe", &device, at, r))
-                .collect();
+            let mut rows: Vec<PollRecord> = if device.icmp {
+                icmp_all(&*prober, &device, settings)
+                    .await
+                    .iter()
+                    .map(|r| icmp_row("probe", &device, at, r))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             if let Some(creds) = creds {
                 for family in device.families().collect::<Vec<_>>() {
                     let Some(address) = device.address(family) else { continue };

@@ -45,18 +45,21 @@ pub struct FamilyResult {
     pub snmp: Option<SnmpReport>,
 }
 
-/// Poll `device` now over the chosen families.
+/// Poll `device` now over the chosen families, its echoes `spacing` apart (`None`: the
+/// device's own spacing, else the inventory's default). An operator asking for one device is
+/// answered over ICMP even when the agent does not send it echoes (`icmp: false`).
 pub async fn probe<P: Prober>(
     prober: &P,
     inv: &Inventory,
     device: &Device,
     families: &[Family],
     credentials: Option<Arc<Credentials>>,
+    spacing: Option<Duration>,
 ) -> ProbeResult {
     let site = inv.site(&device.site);
     let settings = CycleSettings {
         count: inv.poll.icmp_count,
-        pace: Duration::from_millis(200),
+        spacing: spacing.unwrap_or_else(|| device.icmp_spacing(&inv.poll)),
         timeout: inv.poll.timeout,
     };
     let query = SnmpQuery {

@@ -366,3 +366,70 @@ async fn a_device_stuck_at_its_deadline_does_not_delay_the_others() {
     let cut = shared.read().unwrap().polls.snmp(Family::Ipv4).truncated[deadline];
     assert!(cut >= 3 && cut <= u64::from(polls[&stuck]), "{cut} polls cut at the deadline");
 }
+
+/// Records the spacing every ICMP cycle was asked for.
+struct Spacings {
+    seen: Arc<std::sync::Mutex<Vec<(IpAddr, Duration)>>>,
+    inner: StandIn,
+}
+
+impl Prober for Spacings {
+    async fn icmp(&self, address: IpAddr, settings: CycleSettings) -> IcmpReport {
+        self.seen.lock().unwrap().push((address, settings.spacing));
+        self.inner.icmp(address, settings).await
+    }
+
+    async fn snmp(&self, target: SnmpTarget, query: SnmpQuery) -> SnmpReport {
+        self.inner.snmp(target, query).await
+    }
+}
+
+/// `icmp: false` keeps a device's echoes off and `--no-icmp` every device's, SNMP still
+/// polled; a device's own spacing beats the default, and `--icmp-spacing` beats both.
+#[tokio::test]
+async fn icmp_is_off_per_device_and_per_run_and_the_spacing_comes_from_the_nearest_setting() {
+    let run = |icmp_on: bool, spacing: Option<Duration>| async move {
+        let mut inv = network(4, 1);
+        inv.poll.icmp_spacing = Duration::from_millis(300);
+        inv.devices[1].icmp = false;
+        inv.devices[2].icmp_spacing = Some(Duration::from_millis(40));
+        let counts = Arc::new(Counting::default());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let inner = StandIn {
+            counts: counts.clone(),
+            icmp_takes: Duration::from_millis(1),
+            snmp_takes: Duration::from_millis(1),
+        };
+        let mut opts = AgentOptions::new(PathBuf::from("test"));
+        opts.listen = None;
+        opts.icmp = icmp_on;
+        opts.icmp_spacing = spacing;
+        let store = Store::open(&DbUrl::parse("sqlite::memory:").unwrap()).await.unwrap();
+        let prober = Spacings { seen: seen.clone(), inner };
+        let agent = Agent::new(opts, inv.clone(), prober, store, Clock::Wall).unwrap();
+        agent.run_once().await.unwrap();
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort();
+        let by_device: Vec<(String, Duration)> = seen
+            .iter()
+            .map(|(a, s)| {
+                let d = inv.devices.iter().find(|d| d.address(Family::Ipv4) == Some(*a)).unwrap();
+                (d.id.to_string(), *s)
+            })
+            .collect();
+        (by_device, counts.snmp_total.load(Ordering::SeqCst))
+    };
+    let ms = Duration::from_millis;
+    let (cycles, snmp) = run(true, None).await;
+    assert_eq!(
+        cycles,
+        [("d0".into(), ms(300)), ("d2".into(), ms(40)), ("d3".into(), ms(300))],
+        "d1 has icmp: false"
+    );
+    assert_eq!(snmp, 4);
+    let (cycles, _) = run(true, Some(ms(100))).await;
+    assert_eq!(cycles, [("d0".into(), ms(100)), ("d2".into(), ms(100)), ("d3".into(), ms(100))]);
+    let (cycles, snmp) = run(false, None).await;
+    assert!(cycles.is_empty(), "--no-icmp sent echoes: {cycles:?}");
+    assert_eq!(snmp, 4, "SNMP is still polled without ICMP");
+}

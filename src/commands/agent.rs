@@ -25,6 +25,8 @@ pub async fn run(args: AgentArgs) -> Result<Outcome, CliError> {
     opts.max_in_flight = vigia::agent::fds::fit_snmp_concurrency(args.max_in_flight.max(1));
     opts.buffer_rows = usize::try_from(args.buffer_rows).unwrap_or(usize::MAX);
     opts.max_icmp_in_flight = args.max_icmp_in_flight.max(1);
+    opts.icmp_spacing = args.icmp_spacing;
+    opts.icmp = !args.no_icmp;
     opts.shard = args.shard;
     opts.derive_every = args.derive_every;
 
@@ -46,7 +48,8 @@ pub async fn run(args: AgentArgs) -> Result<Outcome, CliError> {
     };
 
     let lab = if args.lab { Some(lab::agent_lab(&inv).await?) } else { None };
-    let result = poll(args.db, args.once, opts, inv, web).await;
+    let icmp = IcmpChoice { on: !args.no_icmp, gap: args.icmp_gap };
+    let result = poll(args.db, args.once, opts, inv, web, icmp).await;
     if let Some(lab) = lab
         && let Err(e) = lab.down().await
     {
@@ -81,16 +84,28 @@ fn reload_token(path: &Path) -> Result<String, CliError> {
     Ok(token)
 }
 
-/// Open the store and the ICMP sockets, then poll once or until told to stop.
+/// Whether this run sends ICMP, and how far apart.
+struct IcmpChoice {
+    on: bool,
+    gap: std::time::Duration,
+}
+
+/// Open the store and the ICMP sockets (none with `--no-icmp`: that run needs no privilege
+/// for them), then poll once or until told to stop.
 async fn poll(
     db: DbUrl,
     once: bool,
     opts: AgentOptions,
     inv: Inventory,
     web: Web,
+    icmp: IcmpChoice,
 ) -> Result<Outcome, CliError> {
     let store = Store::open(&db).await.map_err(|source| CliError::Store { db, source })?;
-    let icmp = Icmp::open().map_err(CliError::Icmp)?;
+    let icmp = if icmp.on {
+        Icmp::open().map_err(CliError::Icmp)?.with_gap(icmp.gap)
+    } else {
+        Icmp::off()
+    };
     let listen = opts.listen;
     let agent =
         Agent::new(opts, inv, NetProber::new(icmp), store, Clock::Wall).map_err(CliError::agent)?;

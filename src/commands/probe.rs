@@ -36,7 +36,8 @@ pub async fn run(args: ProbeArgs) -> Result<Outcome, CliError> {
         })?)),
     };
     let prober = NetProber::new(Icmp::open().map_err(CliError::Icmp)?);
-    let result = probe_cmd::probe(&prober, &inv, &device, &families, credentials).await;
+    let result =
+        probe_cmd::probe(&prober, &inv, &device, &families, credentials, args.icmp_spacing).await;
     let text = if args.json {
         serde_json::to_string_pretty(&result).expect("probe results serialise") + "\n"
     } else {

@@ -58,6 +58,8 @@ pub fn device(id: &str, site: &str, class: DeviceClass) -> Device {
         ipv6_planned: None,
         lifecycle: Lifecycle::default(),
         depends_on: Vec::new(),
+        icmp: true,
+        icmp_spacing: None,
     }
 }
 

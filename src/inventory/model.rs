@@ -243,6 +243,12 @@ pub struct Device {
     /// when every one of them is down (as a host's parents in Nagios); empty: nothing is
     /// between vigia and it.
     pub depends_on: Vec<DeviceId>,
+    /// Whether vigia sends it ICMP echoes (`icmp: false`: SNMP only, for a device that drops
+    /// ICMP on purpose).
+    pub icmp: bool,
+    /// Its own time between two echoes (`poll.icmp_spacing` in the device), instead of the
+    /// default's.
+    pub icmp_spacing: Option<Duration>,
 }
 
 impl Device {
@@ -257,6 +263,11 @@ impl Device {
     /// The families the device has an address in.
     pub fn families(&self) -> impl Iterator<Item = Family> + '_ {
         Family::ALL.iter().copied().filter(|f| self.address(*f).is_some())
+    }
+
+    /// The time between two echoes to this device: its own, else the inventory's default.
+    pub fn icmp_spacing(&self, defaults: &PollSettings) -> Duration {
+        self.icmp_spacing.unwrap_or(defaults.icmp_spacing)
     }
 
     /// Monitored and not retired on `day`.
@@ -403,7 +414,16 @@ pub struct PollSettings {
     pub retries: u32,
     /// ICMP echoes per cycle.
     pub icmp_count: u32,
+    /// Time between two echoes of a cycle to the same address (fping's `-p`).
+    #[serde(with = "duration_text")]
+    pub icmp_spacing: Duration,
 }
+
+/// The shortest `icmp_spacing`: closer echoes to one address measure little more than one
+/// does, and a device's control plane may rate-limit them.
+pub const MIN_ICMP_SPACING: Duration = Duration::from_millis(10);
+/// The longest `icmp_spacing`.
+pub const MAX_ICMP_SPACING: Duration = Duration::from_secs(60);
 
 impl Default for PollSettings {
     fn default() -> Self {
@@ -413,6 +433,7 @@ impl Default for PollSettings {
             timeout: Duration::from_secs(2),
             retries: 1,
             icmp_count: 3,
+            icmp_spacing: Duration::from_millis(500),
         }
     }
 }

@@ -466,6 +466,26 @@ impl Cx {
         }
     }
 
+    /// An `icmp_spacing`: a duration from [`MIN_ICMP_SPACING`] to [`MAX_ICMP_SPACING`].
+    fn icmp_spacing(&mut self, node: &Node, path: &str) -> Option<Duration> {
+        let d = self.duration(node, path)?;
+        if (MIN_ICMP_SPACING..=MAX_ICMP_SPACING).contains(&d) {
+            return Some(d);
+        }
+        let what = if d < MIN_ICMP_SPACING { "too short" } else { "too long" };
+        self.error(
+            node.pos,
+            path,
+            format!(
+                "{} is {what}; allowed: at least {}, at most {}",
+                duration_text::format(d),
+                duration_text::format(MIN_ICMP_SPACING),
+                duration_text::format(MAX_ICMP_SPACING)
+            ),
+        );
+        None
+    }
+
     fn address(&mut self, node: &Node, path: &str, family: Family) -> Option<IpAddr> {
         let text = self.text(node, path)?;
         let addr = match text.parse::<IpAddr>() {
@@ -1265,6 +1285,7 @@ fn read_poll(cx: &mut Cx, node: &Node) -> Option<PollSettings> {
     let timeout = read(cx, &mut f, "timeout");
     let retries = f.get("retries").map(|n| cx.uint(n, &f.at("retries"), 10));
     let icmp_count = f.get("icmp_count").map(|n| (n.pos, cx.uint(n, &f.at("icmp_count"), 100)));
+    let icmp_spacing = f.get("icmp_spacing").map(|n| cx.icmp_spacing(n, &f.at("icmp_spacing")));
     f.finish(cx);
     let mut ok = true;
     let mut take =
@@ -1318,6 +1339,14 @@ fn read_poll(cx: &mut Cx, node: &Node) -> Option<PollSettings> {
                 d.icmp_count
             }
             Some((_, Some(n))) => n as u32,
+        },
+        icmp_spacing: match icmp_spacing {
+            None => d.icmp_spacing,
+            Some(None) => {
+                ok = false;
+                d.icmp_spacing
+            }
+            Some(Some(s)) => s,
         },
     };
     let timeout_pos = timeout.map_or(f.pos, |(p, _)| p);
@@ -1398,6 +1427,17 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
         at.insert("depends_on", cx.here(n.pos));
     }
     let depends_on = depends_node.map(|n| outages::id_list(cx, n, &f.at("depends_on")));
+    let icmp = f.get("icmp").and_then(|n| cx.boolean(n, &f.at("icmp")));
+    // A device's own poll settings: only the echo spacing today.
+    let mut spacing_ok = true;
+    let icmp_spacing = f.get("poll").and_then(|n| {
+        let path = f.at("poll");
+        let mut p = Fields::of(cx, n, &path)?;
+        let spacing = p.get("icmp_spacing").map(|n| cx.icmp_spacing(n, &p.at("icmp_spacing")));
+        p.finish(cx);
+        spacing_ok = !matches!(spacing, Some(None));
+        spacing.flatten()
+    });
     f.finish(cx);
 
     let monitor = monitor.unwrap_or(true);
@@ -1436,7 +1476,12 @@ fn read_device(cx: &mut Cx, parts: &mut Parts, node: &Node, i: usize) -> Option<
         ipv6_planned,
         lifecycle,
         depends_on: Vec::new(),
+        icmp: icmp.unwrap_or(true),
+        icmp_spacing,
     };
+    if !spacing_ok {
+        return None;
+    }
     // A list that could not be read is reported already; no default replaces it.
     let depends_on = depends_on.map(Option::unwrap_or_default);
     let draft = DeviceDraft { device, snmp: snmp?, depends_on };

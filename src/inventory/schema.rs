@@ -78,6 +78,11 @@ pub fn schema() -> Value {
             "monitor": { "type": "boolean" },
             "ipv6_planned": date,
             "depends_on": ids,
+            "icmp": { "type": "boolean" },
+            "poll": {
+                "type": "object", "additionalProperties": false,
+                "properties": { "icmp_spacing": duration },
+            },
             "lifecycle": {
                 "type": "object", "additionalProperties": false,
                 "properties": {
@@ -143,6 +148,7 @@ pub fn schema() -> Value {
                             "timeout": duration,
                             "retries": { "type": "integer", "minimum": 0, "maximum": 10 },
                             "icmp_count": { "type": "integer", "minimum": 1, "maximum": 100 },
+                            "icmp_spacing": duration,
                         }
                     },
                     "time_zone": zone,
