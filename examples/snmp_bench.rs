@@ -29,7 +29,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
 use vigia::poll::SnmpOutcome;
-use vigia::probe::snmp::{Credentials, PollOptions, SnmpTarget, poll_with};
+use vigia::probe::snmp::{
+    Credentials, PollOptions, SnmpSockets, SnmpTarget, poll_shared, poll_with,
+};
 use vigia::probe::{RadioQuery, SnmpQuery};
 
 struct Args {
@@ -187,6 +189,10 @@ async fn run(
 ) -> Run {
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(concurrency));
+    // As the agent polls: every SNMPv2c poll through one socket per family. VIGIA_SNMP_SOCKETS=
+    // per-poll measures a socket per poll instead (what vigia did before issue 14).
+    let per_poll = std::env::var("VIGIA_SNMP_SOCKETS").is_ok_and(|v| v == "per-poll");
+    let pool = SnmpSockets::new();
     let mut set = JoinSet::new();
     let fds = Arc::new(AtomicUsize::new(0));
     let sampling = {
@@ -202,8 +208,13 @@ async fn run(
     while launched < n && started.elapsed() < limit {
         let permit = gate.clone().acquire_owned().await.unwrap();
         let t = t.clone();
+        let pool = pool.clone();
         set.spawn(async move {
-            let r = poll_with(&t, q, &options).await;
+            let r = if per_poll {
+                poll_with(&t, q, &options).await
+            } else {
+                poll_shared(&t, q, &options, &pool).await
+            };
             drop(permit);
             r
         });

@@ -16,7 +16,9 @@ use hostile::{Behaviour, Hostile};
 use snmpd::Snmpd;
 use vigia::inventory::{AuthProtocol, PrivProtocol};
 use vigia::poll::{SnmpCost, SnmpOutcome, SnmpReport, Truncation};
-use vigia::probe::snmp::{Credentials, PollOptions, SnmpTarget, poll, poll_with};
+use vigia::probe::snmp::{
+    Credentials, PollOptions, SnmpSockets, SnmpTarget, poll, poll_shared, poll_with,
+};
 use vigia::probe::{RadioQuery, SnmpQuery};
 
 const NAME: &str = "sw-test-01";
@@ -293,10 +295,15 @@ async fn cisco_style_aes256_keys_are_found_by_trying_the_other_extension() {
 #[tokio::test]
 async fn a_port_without_an_agent_is_refused() {
     let port = snmpd::free_port();
-    for ip in ["127.0.0.1", "::1"] {
+    // The agent's shared sockets are not connected: the ICMP error comes through the socket's
+    // error queue, which names the destination. Twice over one pool: the error is not stuck.
+    let pool = SnmpSockets::new();
+    for ip in ["127.0.0.1", "::1", "127.0.0.1", "::1"] {
         let addr = SocketAddr::new(ip.parse().unwrap(), port);
         for creds in [v2c("public"), v3("u", Some((AuthProtocol::Sha1, "password1")), None)] {
-            let r = poll(&quick(addr, creds), SnmpQuery::SYSTEM).await;
+            let r =
+                poll_shared(&quick(addr, creds), SnmpQuery::SYSTEM, &PollOptions::default(), &pool)
+                    .await;
             assert_eq!(r.outcome, SnmpOutcome::Refused, "{r:#?}");
             assert!(r.detail.as_deref().unwrap().contains(&format!("UDP port {port}")), "{r:#?}");
         }
@@ -535,6 +542,10 @@ async fn a_timed_out_request_does_not_poison_the_next_one() {
         assert!(matches!(next, Err(snmp2::Error::RequestIdMismatch)), "{next:?}");
     }
 
+    // One pool for every poll, as in the agent: the late replies land on the socket the
+    // retries and the next poll use.
+    let pool = SnmpSockets::new();
+    let o = PollOptions::default();
     for addr in [agent.v4(), agent.v6()] {
         for creds in [v2c("public"), v3_creds("sha1-aes128")] {
             let t = SnmpTarget {
@@ -549,12 +560,12 @@ async fn a_timed_out_request_does_not_poison_the_next_one() {
                 tokio::time::sleep(Duration::from_millis(700)).await;
                 agent.resume();
             };
-            let (r, ()) = tokio::join!(poll(&t, INTERFACES), wake);
+            let (r, ()) = tokio::join!(poll_shared(&t, INTERFACES, &o, &pool), wake);
             assert_eq!(r.outcome, SnmpOutcome::Ok, "{r:#?}");
             assert!(r.elapsed >= Duration::from_millis(400), "no request timed out: {r:#?}");
             assert_sane_interfaces(&r, 64);
             // The next poll, at once, is not one reply behind either.
-            let r = poll(&t, INTERFACES).await;
+            let r = poll_shared(&t, INTERFACES, &o, &pool).await;
             assert_sane_interfaces(&r, 64);
         }
     }
@@ -760,14 +771,61 @@ async fn each_misbehaviour_ends_the_poll_with_its_outcome_and_says_why() {
             "cannot decode",
         ),
     ];
+    // One pool for every case, as in the agent: what one agent did stays with its polls.
+    let pool = SnmpSockets::new();
+    let o = PollOptions::default();
     for (what, behaviour, query, outcome, phrase) in cases {
         let agent = Hostile::start(behaviour);
-        let r = against(&agent, &quick(agent.addr(), v2c("public")), query).await;
+        let t = quick(agent.addr(), v2c("public"));
+        let polled = poll_shared(&t, query, &o, &pool);
+        let r = tokio::time::timeout(Duration::from_secs(120), polled).await.expect(what);
         assert_eq!(r.outcome, outcome, "{what}: {r:#?}");
         let detail = r.detail.as_deref().unwrap_or("");
         assert!(detail.contains(phrase), "{what}: {detail}");
         assert!(r.interfaces.len() <= 30, "{what}: {}", r.interfaces.len());
     }
+}
+
+#[tokio::test]
+async fn concurrent_polls_of_one_agent_through_one_pool_each_get_their_own_replies() {
+    // 48 polls at once of the same agent (same address and port) over each family, through
+    // one socket per family: every reply goes to the request whose id it carries. Beside them,
+    // an agent answering with the wrong id and one answering from another port, through the
+    // same pool: their replies reach neither the healthy polls nor their own.
+    let agent = Snmpd::start(&format!(
+        "rocommunity public 127.0.0.1\nrocommunity6 public ::1\n{}",
+        system_config()
+    ));
+    let wrong_id = Hostile::start(Behaviour { request_id_offset: 1, ..Behaviour::default() });
+    let other_port = Hostile::start(Behaviour { other_source: true, ..Behaviour::default() });
+    let pool = SnmpSockets::new();
+    let o = PollOptions::default();
+    let targets: Vec<SnmpTarget> = (0..48)
+        .flat_map(|_| [agent.v4(), agent.v6()])
+        .map(|a| SnmpTarget { retries: 3, ..target(a, v2c("public")) })
+        .collect();
+    let odd = [quick(wrong_id.addr(), v2c("public")), quick(other_port.addr(), v2c("public"))];
+    let healthy = futures_util::future::join_all(
+        targets.iter().map(|t| poll_shared(t, INTERFACES, &o, &pool)),
+    );
+    let hostile = futures_util::future::join_all(
+        odd.iter().map(|t| poll_shared(t, SnmpQuery::SYSTEM, &o, &pool)),
+    );
+    let (reports, odd) =
+        tokio::time::timeout(Duration::from_secs(120), async { tokio::join!(healthy, hostile) })
+            .await
+            .expect("the polls end");
+    for r in &reports {
+        assert_system(r);
+        assert_sane_interfaces(r, 64);
+    }
+    assert_eq!(odd[0].outcome, SnmpOutcome::DecodeError, "{:#?}", odd[0]);
+    assert!(
+        odd[0].detail.as_deref().unwrap_or("").contains("request-id mismatch"),
+        "{:#?}",
+        odd[0]
+    );
+    assert_eq!(odd[1].outcome, SnmpOutcome::Timeout, "{:#?}", odd[1]);
 }
 
 #[tokio::test]

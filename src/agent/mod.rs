@@ -712,6 +712,14 @@ impl<P: Prober> Agent<P> {
                 }
                 Some(done) = done_rx.recv() => {
                     self.apply(done);
+                    // Whatever else finished meanwhile is applied in the same wake-up, and the
+                    // finished tasks reaped, before one launch: at 10,000 devices a wake-up per
+                    // result (and another per task's end) was most of the agent's CPU.
+                    for _ in 0..1024 {
+                        let Ok(done) = done_rx.try_recv() else { break };
+                        self.apply(done);
+                    }
+                    while tasks.try_join_next().is_some() {}
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
                 _ = tokio::time::sleep_until(sleep_until) => {

@@ -22,16 +22,18 @@ pub trait Prober: Send + Sync + 'static {
     -> impl Future<Output = SnmpReport> + Send;
 }
 
-/// The real network: shared ICMP sockets and snmp2 sessions.
+/// The real network: shared ICMP sockets, one shared UDP socket per family for SNMPv2c, and
+/// snmp2 sessions for SNMPv3.
 #[derive(Clone)]
 pub struct NetProber {
     icmp: Icmp,
+    snmp: snmp::SnmpSockets,
 }
 
 impl NetProber {
     /// A prober over opened ICMP sockets.
     pub fn new(icmp: Icmp) -> NetProber {
-        NetProber { icmp }
+        NetProber { icmp, snmp: snmp::SnmpSockets::new() }
     }
 }
 
@@ -46,6 +48,6 @@ impl Prober for NetProber {
     }
 
     async fn snmp(&self, target: SnmpTarget, query: SnmpQuery) -> SnmpReport {
-        snmp::poll(&target, query).await
+        snmp::poll_shared(&target, query, &snmp::PollOptions::default(), &self.snmp).await
     }
 }

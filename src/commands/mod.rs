@@ -22,7 +22,11 @@ pub use error::{CliError, Outcome, finish};
 pub fn run(command: Command) -> Result<Outcome, CliError> {
     match command {
         Command::Inventory(cmd) => inventory::run(cmd),
-        Command::Agent(args) => runtime().block_on(agent::run(args)),
+        Command::Agent(args) => {
+            // Before the runtime's threads exist: large freed blocks go back to the system.
+            vigia::sys::tune_allocator();
+            runtime().block_on(agent::run(args))
+        }
         Command::Probe(args) => runtime().block_on(probe::run(args)),
         Command::Report(cmd) => runtime().block_on(report::run(cmd)),
         Command::Check(cmd) => runtime().block_on(report::check(cmd)),

@@ -9,6 +9,7 @@ use snmp2::AsyncSession;
 use snmp2::v3::{AuthErrorKind, KeyExtension};
 
 use super::credentials::{Credentials, SnmpTarget};
+use super::shared::{Delivery, SnmpSockets};
 use super::usm::{self, Engine, ProbeReply, User};
 use super::value::{ObjectId, Response, to_oid};
 use crate::probe::SnmpCost;
@@ -266,6 +267,12 @@ struct V3State<'a> {
 pub(crate) struct Client<'a> {
     target: &'a SnmpTarget,
     addr: SocketAddr,
+    /// The sockets SNMPv2c requests go through (v3 opens snmp2 sessions of its own).
+    pool: &'a SnmpSockets,
+    /// The request id of the poll's first SNMPv2c request, and of its next: a reply with an id
+    /// in between is a late reply to an earlier attempt.
+    first_id: i32,
+    next_id: i32,
     v3: Option<V3State<'a>>,
     session: Option<AsyncSession>,
     /// When the poll must end: no wait goes past it.
@@ -278,7 +285,7 @@ pub(crate) struct Client<'a> {
 
 impl<'a> Client<'a> {
     /// A client for `target`; nothing is sent yet.
-    pub(crate) fn new(target: &'a SnmpTarget) -> Client<'a> {
+    pub(crate) fn new(target: &'a SnmpTarget, pool: &'a SnmpSockets) -> Client<'a> {
         let v3 = match &target.credentials {
             Credentials::V2c { .. } => None,
             Credentials::V3 { user, auth, privacy } => Some(V3State {
@@ -295,7 +302,19 @@ impl<'a> Client<'a> {
         };
         let addr = target.socket_addr();
         let deadline = crate::clock::monotonic() + target.deadline;
-        Client { target, addr, v3, session: None, deadline, cost: SnmpCost::default(), sockets: 0 }
+        let first_id = rand::random::<i32>() & i32::MAX;
+        Client {
+            target,
+            addr,
+            pool,
+            first_id,
+            next_id: first_id,
+            v3,
+            session: None,
+            deadline,
+            cost: SnmpCost::default(),
+            sockets: 0,
+        }
     }
 
     /// When the poll must end.
@@ -316,6 +335,9 @@ impl<'a> Client<'a> {
 
     /// Send one request and wait for its answer, retrying as [`Policy`] says.
     pub(crate) async fn request(&mut self, op: Op<'_>) -> Result<Response, Failure> {
+        if let Credentials::V2c { community } = &self.target.credentials {
+            return self.request_v2c(op, community.as_bytes()).await;
+        }
         let ids = match op {
             Op::Get(ids) | Op::Bulk(ids, _) => ids,
         };
@@ -403,6 +425,86 @@ impl<'a> Client<'a> {
                     });
                 }
             }
+        }
+    }
+
+    /// [`request`](Self::request) in SNMPv2c, through the shared socket of the family.
+    async fn request_v2c(&mut self, op: Op<'_>, community: &[u8]) -> Result<Response, Failure> {
+        let ids = match op {
+            Op::Get(ids) | Op::Bulk(ids, _) => ids,
+        };
+        let oids = ids
+            .iter()
+            .map(|o| to_oid(o).ok_or_else(|| Failure::Decode(format!("cannot encode OID {o:?}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (tag, non_repeaters, reps) = match op {
+            Op::Get(_) => (0xa0, 0, 0),
+            Op::Bulk(_, reps) => (0xa5, 0, reps),
+        };
+        // Decoding stops one varbind past what was asked (see `request`).
+        let most = match op {
+            Op::Get(ids) => ids.len(),
+            Op::Bulk(ids, reps) => {
+                ids.len().saturating_mul(usize::try_from(reps).unwrap_or(usize::MAX))
+            }
+        };
+        let mut policy = Policy::new(self.target.retries, false, false);
+        let mut attempts = 0;
+        loop {
+            let wait = self.wait()?;
+            self.cost.requests += 1;
+            if attempts > 0 {
+                self.cost.retries += 1;
+            }
+            attempts += 1;
+            let id = self.next_id;
+            self.next_id = id.wrapping_add(1) & i32::MAX;
+            let message = usm::v2c_message(community, tag, id, non_repeaters, reps, &oids);
+            let (mut pending, opened) = self
+                .pool
+                .send(self.addr, id, self.first_id, &message)
+                .await
+                .map_err(|e| open_failure(e, self.addr))?;
+            if opened {
+                self.sockets += 1;
+            }
+            let answer = async {
+                match pending.next().await {
+                    Some(Delivery::Datagram(bytes)) => decode_v2c(&bytes, id, community, most),
+                    Some(Delivery::Icmp) => Err(snmp2::Error::Receive),
+                    // The reader stopped (the runtime is going away): nothing will come.
+                    None => std::future::pending().await,
+                }
+            };
+            let next = match tokio::time::timeout(wait, answer).await {
+                Ok(Ok(response)) => {
+                    let varbinds = u32::try_from(response.varbinds.len()).unwrap_or(u32::MAX);
+                    self.cost.varbinds = self.cost.varbinds.saturating_add(varbinds);
+                    return whole(op, response);
+                }
+                Err(_) if wait < self.target.timeout => {
+                    return Err(Failure::Deadline(self.target.deadline));
+                }
+                Err(_) => policy.on_timeout(),
+                Ok(Err(e)) => {
+                    let next = policy.on_error(&e);
+                    if let Next::GiveUp(stop) = next {
+                        drop(pending);
+                        return Err(self.explain(stop, &e, &policy).await);
+                    }
+                    next
+                }
+            };
+            if let Next::GiveUp(_) = next {
+                return Err(match policy.out_of_attempts() {
+                    Stop::Mismatch => Failure::WrongRequestId {
+                        attempts: policy.timeouts(),
+                        mismatched: policy.mismatches(),
+                    },
+                    _ => self.timed_out(policy.timeouts()),
+                });
+            }
+            // Anything else in v2c is a resend, with a new request id.
         }
     }
 
@@ -579,6 +681,26 @@ impl<'a> Client<'a> {
             Err(_) => generic,
         }
     }
+}
+
+/// Read an SNMPv2c datagram as the answer to request `id`: snmp2's checks on its own sessions.
+fn decode_v2c(
+    bytes: &[u8],
+    id: i32,
+    community: &[u8],
+    most: usize,
+) -> Result<Response, snmp2::Error> {
+    let pdu = snmp2::Pdu::from_bytes(bytes)?;
+    if pdu.message_type != snmp2::MessageType::Response {
+        return Err(snmp2::Error::AsnWrongType);
+    }
+    if pdu.req_id != id {
+        return Err(snmp2::Error::RequestIdMismatch);
+    }
+    if pdu.community != community {
+        return Err(snmp2::Error::CommunityMismatch);
+    }
+    Ok(Response::from_pdu(pdu, most.saturating_add(1)))
 }
 
 /// A response as the request needs it. RFC 3416 answers a GET with one varbind per OID asked;
@@ -776,7 +898,8 @@ mod tests {
             let agent = snmpd::Snmpd::start(USERS);
             for privacy in [false, true] {
                 let t = target(&agent, privacy);
-                let mut client = Client::new(&t);
+                let pool = SnmpSockets::new();
+                let mut client = Client::new(&t, &pool);
                 sys_name(&mut client).await.unwrap();
                 assert_eq!(client.cost.requests, 2, "discovery and the GET");
                 // An engine time 1000 s off the agent's: what snmp2 alone sends after a long
@@ -798,7 +921,8 @@ mod tests {
         async fn engine_boots_gone_stale_are_learnt_from_the_agents_report() {
             let agent = snmpd::Snmpd::start(USERS);
             let t = target(&agent, false);
-            let mut client = Client::new(&t);
+            let pool = SnmpSockets::new();
+            let mut client = Client::new(&t, &pool);
             sys_name(&mut client).await.unwrap();
             // As if the agent restarted between discovery and the request.
             client.v3.as_mut().unwrap().engine.as_mut().unwrap().boots -= 1;

@@ -1,16 +1,19 @@
 //! SNMP v2c and v3 polling (snmp2): system group, IF-MIB, ENTITY-MIB, HOST-RESOURCES.
 //!
 //! [`poll`] asks one agent over one address family and always returns a report: every way a
-//! device can fail is an [`SnmpOutcome`] with a human detail, never an `Err`. Each poll opens its
-//! own sessions and drops them: at most one UDP socket (and snmp2's 2 x 64 KiB of buffers) is
-//! open at any moment of a poll, so callers bound file descriptors and memory by bounding how
-//! many polls run at once. docs/snmp.md says what is read, and what each outcome means.
+//! device can fail is an [`SnmpOutcome`] with a human detail, never an `Err`. SNMPv2c requests go
+//! through one shared UDP socket per address family ([`SnmpSockets`], [`poll_shared`]); an
+//! SNMPv3 poll opens its own snmp2 sessions and drops them: at most one UDP socket (and snmp2's
+//! 2 x 64 KiB of buffers) at any moment of the poll, so callers bound file descriptors and memory
+//! by bounding how many polls run at once. docs/snmp.md says what is read, and what each outcome
+//! means.
 
 mod client;
 mod credentials;
 mod mibs;
 mod optics;
 mod radio;
+mod shared;
 mod track;
 mod usm;
 mod value;
@@ -25,6 +28,7 @@ mod test_snmpd;
 use std::time::Duration;
 
 pub use credentials::{Credentials, SnmpTarget};
+pub use shared::SnmpSockets;
 pub use track::{AgentTracker, InterfaceTotals, Observation};
 
 /// An RFC 3414 engine-discovery request: a reportable noAuthNoPriv GET with an empty user.
@@ -81,6 +85,17 @@ pub async fn poll(target: &SnmpTarget, query: SnmpQuery) -> SnmpReport {
 
 /// [`poll`] with explicit tuning (benchmarks, the lab).
 pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOptions) -> SnmpReport {
+    poll_shared(target, query, options, &SnmpSockets::new()).await
+}
+
+/// [`poll_with`] through `sockets`: the agent polls every SNMPv2c device through the same one
+/// socket per address family ([`SnmpSockets`]), where [`poll`] opens its own for the poll.
+pub async fn poll_shared(
+    target: &SnmpTarget,
+    query: SnmpQuery,
+    options: &PollOptions,
+    sockets: &SnmpSockets,
+) -> SnmpReport {
     let started = crate::clock::monotonic();
     let mut report = SnmpReport {
         family: if target.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 },
@@ -97,7 +112,7 @@ pub async fn poll_with(target: &SnmpTarget, query: SnmpQuery, options: &PollOpti
         cost: SnmpCost::default(),
         truncated: None,
     };
-    let mut client = Client::new(target);
+    let mut client = Client::new(target, sockets);
     let mut notes = Vec::new();
     // Every wait of the client stops at the deadline; this is the net under it (a stage that
     // waits on something else, such as SNMPv3 key derivation on a loaded machine).

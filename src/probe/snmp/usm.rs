@@ -90,6 +90,25 @@ fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
     tlv(0x30, &parts.concat())
 }
 
+/// An SNMPv2c request (`tag` 0xa0 GET, 0xa5 GETBULK) for `oids`, each with a NULL value.
+pub(crate) fn v2c_message(
+    community: &[u8],
+    tag: u8,
+    id: i32,
+    non_repeaters: u32,
+    max_repetitions: u32,
+    oids: &[snmp2::Oid<'_>],
+) -> Vec<u8> {
+    let varbinds: Vec<Vec<u8>> =
+        oids.iter().map(|o| seq(&[tlv(0x06, o.as_bytes()), vec![0x05, 0x00]])).collect();
+    let pdu = tlv(
+        tag,
+        &[int(id.into()), int(non_repeaters.into()), int(max_repetitions.into()), seq(&varbinds)]
+            .concat(),
+    );
+    seq(&[int(1), octets(community), pdu])
+}
+
 /// A reportable noAuthNoPriv GET with no varbinds. With no engine and an empty user it is the
 /// RFC 3414 section 4 discovery probe; with the engine and a user name, the agent's answer says
 /// whether it knows the user (snmp2 can only say "authentication failed").
