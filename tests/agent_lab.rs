@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[allow(dead_code)] // the binary's conversion; these tests use part of it
@@ -83,26 +83,7 @@ const SECRETS: [(&str, &str); 3] = [
     ("VIGIA_TEST_PRIV", "agent-lab-priv-pass"),
 ];
 
-/// The agent process; killed by its pid if the test fails before it stops.
-struct AgentProcess {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 impl AgentProcess {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
     fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits");
         // SAFETY: kill(2) on the pid of our own child process.
@@ -110,44 +91,16 @@ impl AgentProcess {
     }
 }
 
+#[path = "support/agent.rs"]
+mod agent;
+use agent::{AgentProcess, samples, wait_metrics};
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
-}
-
-/// Sample values of `metric` whose labels include every `(name, value)` of `labels`.
-fn samples(text: &str, metric: &str, labels: &[(&str, &str)]) -> Vec<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
-        .filter(|l| labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\""))))
-        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-        .collect()
-}
-
-/// Poll /metrics until `pred` holds, at most `within`; returns how long it took.
-async fn wait_metrics(
-    client: &reqwest::Client,
-    agent: &AgentProcess,
-    within: Duration,
-    what: &str,
-    pred: impl Fn(&str) -> bool,
-) -> Duration {
-    let start = Instant::now();
-    loop {
-        // Connection refused while the agent starts counts as "not yet".
-        let text = match client.get(agent.url("/metrics")).send().await {
-            Ok(r) => r.text().await.unwrap_or_default(),
-            Err(e) => format!("(not answering: {e})"),
-        };
-        if pred(&text) {
-            return start.elapsed();
-        }
-        assert!(start.elapsed() < within, "waited {within:?} for {what}; last /metrics:\n{text}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 fn promtool_check(text: &str) {
@@ -279,7 +232,7 @@ async fn the_agent_polls_a_lab_and_reports_downs_reloads_and_stops_cleanly() {
     // Down within two intervals, with the site isolated (sw-grau is its uplink).
     lab.cut("sw-grau").await.unwrap();
     let bound = ICMP_INTERVAL * 2 + Duration::from_secs(2);
-    let took = wait_metrics(&client, &agent, bound, "sw-grau down", |t| {
+    let (_, took) = wait_metrics(&client, &agent, bound, "sw-grau down", |t| {
         samples(
             t,
             "vigia_device_up",

@@ -23,8 +23,8 @@
 // Setting the environment (unsafe since Rust 2024) before any thread reads it.
 #![allow(unsafe_code)]
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 #[allow(dead_code)] // the binary's conversion; these tests use part of it
 #[path = "../src/lab_twin.rs"]
@@ -65,49 +65,9 @@ devices:
     )
 }
 
-struct AgentProcess {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Sample values of `metric` whose labels include every `(name, value)` of `labels`.
-fn samples(text: &str, metric: &str, labels: &[(&str, &str)]) -> Vec<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
-        .filter(|l| labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\""))))
-        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-        .collect()
-}
-
-/// Scrape /metrics until `pred` holds (at most `within`); the text that satisfied it.
-async fn wait_metrics(
-    client: &reqwest::Client,
-    agent: &AgentProcess,
-    within: Duration,
-    what: &str,
-    pred: impl Fn(&str) -> bool,
-) -> String {
-    let start = Instant::now();
-    let url = format!("http://127.0.0.1:{}/metrics", agent.port);
-    loop {
-        let text = match client.get(&url).send().await {
-            Ok(r) => r.text().await.unwrap_or_default(),
-            Err(e) => format!("(not answering: {e})"),
-        };
-        if pred(&text) {
-            return text;
-        }
-        assert!(start.elapsed() < within, "waited {within:?} for {what}; last /metrics:\n{text}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
+#[path = "support/agent.rs"]
+mod agent;
+use agent::{AgentProcess, samples, wait_metrics};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn radio_and_optics_readings_follow_the_lab_and_unusable_ones_are_never_numbers() {
@@ -166,7 +126,7 @@ async fn radio_and_optics_readings_follow_the_lab_and_unusable_ones_are_never_nu
     let main = [("device", "radio-main"), ("table", "mikrotik_rtab"), ("station", station)];
 
     // The airMAX radio, recorded as a switch, is read from its vendor's table.
-    let text = wait_metrics(&client, &agent, within, "both radios read", |t| {
+    let (text, _) = wait_metrics(&client, &agent, within, "both radios read", |t| {
         samples(t, "vigia_radio_signal_dbm", &teatro) == [-62.0]
             && samples(t, "vigia_radio_signal_dbm", &main) == [-66.0]
     })
@@ -198,11 +158,12 @@ async fn radio_and_optics_readings_follow_the_lab_and_unusable_ones_are_never_nu
     // reports +12 dBm, which no receiver can: unusable, its last number gone.
     lab.serve("radio-teatro", &airmax(-79)).await.unwrap();
     lab.serve("radio-main", &rtab(12)).await.unwrap();
-    let text = wait_metrics(&client, &agent, within, "the fade and the impossible signal", |t| {
-        samples(t, "vigia_radio_signal_dbm", &teatro) == [-79.0]
-            && unusable(t, "signal_dbm") == [1.0]
-    })
-    .await;
+    let (text, _) =
+        wait_metrics(&client, &agent, within, "the fade and the impossible signal", |t| {
+            samples(t, "vigia_radio_signal_dbm", &teatro) == [-79.0]
+                && unusable(t, "signal_dbm") == [1.0]
+        })
+        .await;
     let threshold = samples(&text, "vigia_policy_radio_min_signal_dbm", &[])[0];
     assert!(samples(&text, "vigia_radio_signal_dbm", &teatro)[0] < threshold, "the rule's input");
     assert_eq!(samples(&text, "vigia_radio_snr_db", &teatro), [16.0], "below min_snr_db 18");
@@ -210,7 +171,7 @@ async fn radio_and_optics_readings_follow_the_lab_and_unusable_ones_are_never_nu
 
     // The switch's transceivers: -8.2 dBm received, 5.7 dB above the critical low alarm.
     let rx = [("device", "sw-main"), ("sensor", "Te1/1/1 Receive Power Sensor")];
-    let text = wait_metrics(&client, &agent, within, "the transceivers", |t| {
+    let (text, _) = wait_metrics(&client, &agent, within, "the transceivers", |t| {
         samples(t, "vigia_optics_rx_power_dbm", &rx) == [-8.2]
     })
     .await;
@@ -227,7 +188,7 @@ async fn radio_and_optics_readings_follow_the_lab_and_unusable_ones_are_never_nu
     assert!(samples(&text, "vigia_optics_rx_power_dbm", &[teatro[0]]).is_empty());
     // The light fades to -11.2 dBm: 2.7 dB above the alarm, under the policy's 3 dB.
     lab.serve("sw-main", &transceivers(-112)).await.unwrap();
-    let text = wait_metrics(&client, &agent, within, "the faded transceiver", |t| {
+    let (text, _) = wait_metrics(&client, &agent, within, "the faded transceiver", |t| {
         samples(t, "vigia_optics_rx_power_dbm", &rx) == [-11.2]
     })
     .await;

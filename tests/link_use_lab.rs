@@ -23,7 +23,7 @@
 #![allow(unsafe_code)]
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[allow(dead_code)] // the binary's conversion; this test uses part of it
@@ -76,29 +76,9 @@ link_pools:
 
 const COMMUNITY: (&str, &str) = ("VIGIA_TEST_COMMUNITY", "link-use-lab-community");
 
-/// The agent process; killed by its pid if the test fails before it stops.
-struct AgentProcess {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Sample values of `metric` whose labels include every `(name, value)` of `labels`.
-fn samples(text: &str, metric: &str, labels: &[(&str, &str)]) -> Vec<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")))
-        .filter(|l| labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\""))))
-        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-        .collect()
-}
+#[path = "support/agent.rs"]
+mod agent;
+use agent::{AgentProcess, samples};
 
 fn within(got: f64, set: f64) -> bool {
     (got - set).abs() <= TOLERANCE * set
