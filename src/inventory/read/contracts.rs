@@ -39,7 +39,7 @@ pub(super) struct ContractsDraft {
 pub(super) fn read_contracts(cx: &mut Cx, draft: &mut ContractsDraft, node: &Node) {
     let first = draft.sites.len();
     for (i, n) in items(cx, node, "contracts").iter().enumerate() {
-        let label = lab_label("contracts", first + i, n, "site");
+        let label = super::lab::item_label("contracts", first + i, n, "site");
         let Some(mut f) = Fields::of(cx, n, &label) else { continue };
         let mut at = HashMap::new();
         let site_node = f.need(cx, "site", "the id of the site whose link this is");
@@ -65,7 +65,7 @@ pub(super) fn read_contracts(cx: &mut Cx, draft: &mut ContractsDraft, node: &Nod
 pub(super) fn read_pools(cx: &mut Cx, draft: &mut ContractsDraft, node: &Node) {
     let first = draft.pools.len();
     for (i, n) in items(cx, node, "link_pools").iter().enumerate() {
-        let label = lab_label("link_pools", first + i, n, "id");
+        let label = super::lab::item_label("link_pools", first + i, n, "id");
         let Some(mut f) = Fields::of(cx, n, &label) else { continue };
         let mut at = HashMap::new();
         let id = f.need(cx, "id", "[a-z0-9-]+, unique among pools").and_then(|s| {
@@ -93,20 +93,6 @@ pub(super) fn read_pools(cx: &mut Cx, draft: &mut ContractsDraft, node: &Node) {
                 at,
             });
         }
-    }
-}
-
-/// `contracts[3] (teatro)`: the list item, labelled by the value of `key` when it has one.
-fn lab_label(list: &str, i: usize, node: &Node, key: &str) -> String {
-    let named = match &node.value {
-        Value::Map(m) => {
-            m.iter().find(|(k, _)| k.scalar() == Some(key)).and_then(|(_, v)| v.scalar())
-        }
-        _ => None,
-    };
-    match named {
-        Some(name) => format!("{list}[{i}] ({name})"),
-        None => format!("{list}[{i}]"),
     }
 }
 
@@ -221,12 +207,14 @@ pub(super) fn build(
     let mut out = Contracts::default();
     let site_ids: Vec<&str> = sites.iter().map(|s| s.value.id.as_str()).collect();
     let device_ids: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+    // Built once: each index is made at its first miss and serves every later one.
+    let (site_hints, device_hints) = (Hints::new(&site_ids), Hints::new(&device_ids));
     let mut first: HashMap<SiteId, Loc> = HashMap::new();
     for item in draft.sites {
         let (loc, path) = (item.field("site"), format!("{}.site", item.label));
         let (id, bandwidth, measured) = item.value;
         let Some(site) = sites.iter().find(|s| s.value.id == id) else {
-            let hint = Hints::new(&site_ids).suggest(&id);
+            let hint = site_hints.suggest(&id);
             cx.error_at(loc, &path, format!("unknown site {:?}{hint}", id.as_str()));
             continue;
         };
@@ -258,7 +246,7 @@ pub(super) fn build(
         }
         first.insert(id.clone(), loc);
         let measured_at =
-            measured.and_then(|m| check_device(cx, m, devices, &device_ids, Some(&id)));
+            measured.and_then(|m| check_device(cx, m, devices, &device_hints, Some(&id)));
         out.sites.insert(
             id.clone(),
             SiteContract { site: id, bandwidth, measured_at, source: ContractSource::Contract },
@@ -301,7 +289,7 @@ pub(super) fn build(
             let path = format!("{}.sites[{i}]", item.label);
             match sites.iter().find(|s| s.value.id == site) {
                 None => {
-                    let hint = Hints::new(&site_ids).suggest(&site);
+                    let hint = site_hints.suggest(&site);
                     cx.error_at(loc, &path, format!("unknown site {site:?}{hint}"));
                     ok = false;
                 }
@@ -321,7 +309,7 @@ pub(super) fn build(
                 }
             }
         }
-        pool.measured_at = measured.and_then(|m| check_device(cx, m, devices, &device_ids, None));
+        pool.measured_at = measured.and_then(|m| check_device(cx, m, devices, &device_hints, None));
         if ok {
             out.pools.push(pool);
         }
@@ -335,13 +323,13 @@ fn check_device(
     cx: &mut Cx,
     m: Item<MeasuredAt>,
     devices: &[Device],
-    device_ids: &[&str],
+    device_hints: &Hints,
     site: Option<&SiteId>,
 ) -> Option<MeasuredAt> {
     let (loc, path) = (m.field("device"), format!("{}.device", m.label));
     let id = &m.value.device;
     let Some(d) = devices.iter().find(|d| d.id == *id) else {
-        let hint = Hints::new(device_ids).suggest(id);
+        let hint = device_hints.suggest(id);
         cx.error_at(loc, &path, format!("unknown device {:?}{hint}", id.as_str()));
         return None;
     };

@@ -50,7 +50,8 @@ pub(super) fn read(cx: &mut Cx, draft: &mut LabDraft, node: &Node) {
 }
 
 /// `lab.links[3] (teatro)`: the list item, labelled by the value of `key` when it has one.
-fn item_label(list: &str, i: usize, node: &Node, key: &str) -> String {
+/// Also the contracts' and pools' labels.
+pub(super) fn item_label(list: &str, i: usize, node: &Node, key: &str) -> String {
     let named = match &node.value {
         Value::Map(m) => {
             m.iter().find(|(k, _)| k.scalar() == Some(key)).and_then(|(_, v)| v.scalar())
@@ -145,13 +146,14 @@ pub(super) fn build(
 ) -> LabTwin {
     let mut lab = LabTwin::default();
     let site_ids: Vec<&str> = sites.iter().map(|s| s.value.id.as_str()).collect();
+    let site_hints = Hints::new(&site_ids);
     let mut first: HashMap<SiteId, Loc> = HashMap::new();
     for item in draft.links {
         let (loc, path) = (item.field("site"), format!("{}.site", item.label));
         let (id, link) = item.value;
         match sites.iter().find(|s| s.value.id == id) {
             None => {
-                let hint = Hints::new(&site_ids).suggest(&id);
+                let hint = site_hints.suggest(&id);
                 cx.error_at(loc, &path, format!("unknown site {:?}{hint}", id.as_str()));
             }
             Some(s) if s.value.link == Some(LinkMedium::None) => cx.error_at(
@@ -175,12 +177,13 @@ pub(super) fn build(
         }
     }
     let device_ids: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+    let device_hints = Hints::new(&device_ids);
     for item in draft.silent {
         let (loc, path) = (item.field("device"), format!("{}.device", item.label));
         let family_at = (item.field("family"), format!("{}.family", item.label));
         let (id, family) = item.value;
         let Some(d) = devices.iter().find(|d| d.id == id) else {
-            let hint = Hints::new(&device_ids).suggest(&id);
+            let hint = device_hints.suggest(&id);
             cx.error_at(loc, &path, format!("unknown device {:?}{hint}", id.as_str()));
             continue;
         };

@@ -244,6 +244,7 @@ pub(super) fn windows(
     unique(cx, drafts, "maintenance window", |w| w.window.id.clone());
     let site_ids: Vec<&str> = sites.iter().map(|s| s.value.id.as_str()).collect();
     let device_ids: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+    let (site_hints, device_hints) = (Hints::new(&site_ids), Hints::new(&device_ids));
     let mut out = Vec::new();
     for item in drafts {
         let mut w = item.value.window.clone();
@@ -251,12 +252,16 @@ pub(super) fn windows(
             w.time_zone = zone;
         }
         let (what, id, known) = match &w.scope {
-            MaintenanceScope::All => ("", "", &[][..]),
-            MaintenanceScope::Site(s) => ("site", s.as_str(), &site_ids[..]),
-            MaintenanceScope::Device(d) => ("device", d.as_str(), &device_ids[..]),
+            MaintenanceScope::All => ("", "", None),
+            MaintenanceScope::Site(s) => ("site", s.as_str(), Some((&site_ids, &site_hints))),
+            MaintenanceScope::Device(d) => {
+                ("device", d.as_str(), Some((&device_ids, &device_hints)))
+            }
         };
-        if !what.is_empty() && !known.contains(&id) {
-            let hint = Hints::new(known).suggest(id);
+        if let Some((ids, hints)) = known
+            && !ids.contains(&id)
+        {
+            let hint = hints.suggest(id);
             cx.error_at(
                 item.field("scope"),
                 &item.path(&format!("scope.{what}")),
@@ -283,6 +288,7 @@ pub(super) fn dependencies(cx: &mut Cx, parts: &Parts, sites: &mut [Site], devic
     let device_pos: HashMap<String, usize> =
         devices.iter().enumerate().map(|(i, d)| (d.id.to_string(), i)).collect();
     let device_ids: Vec<&str> = parts.devices.iter().map(|d| d.value.device.id.as_str()).collect();
+    let (site_hints, device_hints) = (Hints::new(&site_ids), Hints::new(&device_ids));
     let main =
         parts.sites.iter().find(|s| s.value.role == SiteRole::Main).map(|s| s.value.id.clone());
 
@@ -295,9 +301,7 @@ pub(super) fn dependencies(cx: &mut Cx, parts: &Parts, sites: &mut [Site], devic
                 _ if site.role == SiteRole::Main => Some(
                     "the main site's link lands nowhere: vigia polls from it; omit via".to_owned(),
                 ),
-                None => {
-                    Some(format!("unknown site {via:?}{}", Hints::new(&site_ids).suggest(&via)))
-                }
+                None => Some(format!("unknown site {via:?}{}", site_hints.suggest(&via))),
                 Some(_) if via == site.id => Some("a site's link cannot land on itself".to_owned()),
                 Some(t) if t.value.link == Some(LinkMedium::None) => Some(format!(
                     "site {via} has no link (link: none): no other site's link can land on it"
@@ -318,7 +322,7 @@ pub(super) fn dependencies(cx: &mut Cx, parts: &Parts, sites: &mut [Site], devic
                 None => cx.error_at(
                     item.field("core"),
                     &item.path("core"),
-                    format!("unknown device {id:?}{}", Hints::new(&device_ids).suggest(&id)),
+                    format!("unknown device {id:?}{}", device_hints.suggest(&id)),
                 ),
                 Some(d) if d.site != site.id => cx.error_at(
                     item.field("core"),
@@ -361,7 +365,7 @@ pub(super) fn dependencies(cx: &mut Cx, parts: &Parts, sites: &mut [Site], devic
                         None => cx.error_at(
                             *loc,
                             &item.path("depends_on"),
-                            format!("unknown device {id:?}{}", Hints::new(&device_ids).suggest(id)),
+                            format!("unknown device {id:?}{}", device_hints.suggest(id)),
                         ),
                         Some(_) if *id == *d.id => cx.error_at(
                             *loc,
