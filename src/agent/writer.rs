@@ -224,7 +224,10 @@ mod tests {
         q.push(batch(4));
         assert_eq!((q.rows, q.dropped, q.batches.len()), (4, 7, 1));
         // One batch over the limit alone is kept: it is the newest.
+        q.push(batch(6));
+        assert_eq!((q.rows, q.dropped, q.batches.len()), (6, 11, 1));
+        // An empty batch changes nothing.
         q.push(batch(0));
-        assert_eq!(q.batches.len(), 1);
+        assert_eq!((q.rows, q.dropped, q.batches.len()), (6, 11, 1));
     }
 }
