@@ -89,7 +89,6 @@ impl Store {
                 speed_mbps: i.speed_mbps,
             });
         }
-        out.sort_by_key(|s| s.at);
         Ok(out)
     }
 }

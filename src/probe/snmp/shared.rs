@@ -253,9 +253,10 @@ fn drain_errors(socket: &UdpSocket, waiting: &Waiting) -> io::Result<()> {
 /// Hand one datagram from `from` to the request it answers.
 fn dispatch(waiting: &Waiting, from: SocketAddr, datagram: &[u8]) {
     let from = (from.ip(), from.port());
+    // Decoded before the lock: every request of every poll waits on it.
+    let id = snmp2::Pdu::from_bytes(datagram).ok().map(|p| p.req_id);
     let list = waiting.lock().unwrap_or_else(|e| e.into_inner());
     let Some(list) = list.get(&from) else { return };
-    let id = snmp2::Pdu::from_bytes(datagram).ok().map(|p| p.req_id);
     if let Some(id) = id {
         if let Some(w) = list.iter().find(|w| w.id == id) {
             let _ = w.tx.try_send(Delivery::Datagram(datagram.to_vec()));
