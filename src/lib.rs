@@ -34,4 +34,5 @@ pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod sys;
+pub mod vec_map;
 pub mod web_config;

@@ -4,7 +4,7 @@
 //! (device down/up per family and probe, site isolated/restored, an SNMP agent restart) and a
 //! state the exporter and `/api/devices` read. No clock, no sockets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,6 +16,7 @@ use crate::poll::{
     Counter, EntityInfo, Fact, HostResources, IcmpReport, Interface, InterfaceCounters, ProbeKind,
     SnmpReport, SystemInfo,
 };
+use crate::vec_map::VecMap;
 
 /// The last ICMP cycle over one family.
 #[derive(Debug, Clone, Serialize)]
@@ -68,9 +69,9 @@ impl InterfaceState {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DeviceState {
     /// Last ICMP cycle per family.
-    pub icmp: BTreeMap<Family, IcmpSeen>,
+    pub icmp: VecMap<Family, IcmpSeen>,
     /// Last SNMP poll per family.
-    pub snmp: BTreeMap<Family, SnmpSeen>,
+    pub snmp: VecMap<Family, SnmpSeen>,
     /// The system group as last read.
     pub system: Option<SystemInfo>,
     /// When the system group was last read (for restart detection).
@@ -79,7 +80,7 @@ pub struct DeviceState {
     /// Restarts of the SNMP agent seen since vigia started.
     pub restarts: u64,
     /// Interfaces by ifIndex.
-    pub interfaces: BTreeMap<u32, InterfaceState>,
+    pub interfaces: VecMap<u32, InterfaceState>,
     /// ENTITY-MIB facts.
     pub entity: Option<EntityInfo>,
     /// HOST-RESOURCES figures.
@@ -92,7 +93,7 @@ pub struct DeviceState {
     pub optics: Vec<crate::poll::optics::Optic>,
     /// What the device says about itself: each fact's current run (value, first and last
     /// seen), carried over agent restarts from the history ([`NetworkState::seed_facts`]).
-    pub facts: BTreeMap<Fact, FactRecord>,
+    pub facts: VecMap<Fact, FactRecord>,
 }
 
 impl DeviceState {
@@ -119,9 +120,10 @@ impl DeviceState {
         restarted: bool,
         at: DateTime<Utc>,
     ) {
-        let mut seen = BTreeMap::new();
+        let mut last = std::mem::take(&mut self.interfaces);
+        let mut seen = Vec::with_capacity(interfaces.len());
         for i in interfaces {
-            let mut s = self.interfaces.remove(&i.index).unwrap_or_default();
+            let mut s = last.get_mut(&i.index).map(std::mem::take).unwrap_or_default();
             s.counters.update(&i, restarted);
             let sample = crate::link_use::OctetSample {
                 at,
@@ -139,9 +141,9 @@ impl DeviceState {
                 s.octets = Some(sample);
             }
             s.interface = i;
-            seen.insert(s.interface.index, s);
+            seen.push((s.interface.index, s));
         }
-        self.interfaces = seen;
+        self.interfaces = seen.into_iter().collect();
     }
 
     /// Answers ICMP on some of `families` (`None`: none answers and some was not polled yet).

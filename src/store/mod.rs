@@ -136,6 +136,22 @@ pub(crate) fn query_error(action: &'static str) -> impl Fn(sqlx::Error) -> Store
     move |error| StoreError::Query { action, error }
 }
 
+/// The rows of a query decoded one at a time as they arrive. `fetch_all` would first hold every
+/// row (SQLite copies each column's value into the row) until the last came: at 10,000
+/// devices, tens of megabytes for a moment, which the allocator then keeps.
+pub(crate) async fn decode_each<R, T>(
+    mut rows: futures_util::stream::BoxStream<'_, Result<R, sqlx::Error>>,
+    action: &'static str,
+    mut decode: impl FnMut(&R) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    use futures_util::TryStreamExt;
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await.map_err(query_error(action))? {
+        out.push(decode(&row)?);
+    }
+    Ok(out)
+}
+
 /// The history store: SQLite or PostgreSQL behind one API.
 #[derive(Debug)]
 pub enum Store {

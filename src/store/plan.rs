@@ -100,9 +100,14 @@ pub(crate) trait Source {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(Key, Sums)>, StoreError>;
-    /// The roll-up rows of the days `[from, to)`.
-    async fn daily_sums(&mut self, from: NaiveDate, to: NaiveDate)
-    -> Result<DailyRows, StoreError>;
+    /// The figures of the roll-ups of the days `[from, to)`, summed per key (one row per key
+    /// whatever the number of days: 90 days of 10,000 devices are 40,000 rows, not 3.6
+    /// million).
+    async fn rollup_sums(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(Key, Sums)>, StoreError>;
 }
 
 /// The figures over `[from, to)`: whole rolled-up days from roll-ups, the rest from raw rows.
@@ -125,7 +130,7 @@ pub(crate) async fn totals(
                 }
             }
             Piece::Rollup { from, to } => {
-                for (_, key, sums) in src.daily_sums(from, to).await? {
+                for (key, sums) in src.rollup_sums(from, to).await? {
                     totals.add(key, sums);
                 }
             }

@@ -15,7 +15,7 @@ use super::columns::{Dialect, Statements};
 use super::console::{ConsoleSql, EventFilter, EventPage, PollSeries, SeriesPoint};
 use super::plan::{self, Key, Sums};
 use super::url::DbUrl;
-use super::{StoreError, query_error};
+use super::{StoreError, decode_each, query_error};
 use crate::history::{
     Availability, DailyRollup, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot,
     PollRecord,
@@ -253,11 +253,8 @@ impl PgStore {
     }
 
     pub(crate) async fn facts(&self) -> Result<Vec<FactRecord>, StoreError> {
-        let rows = sqlx::query(SQL.select_facts.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query_error("reading device facts"))?;
-        rows.iter().map(|r| FactRow::from_pg(r)?.decode()).collect()
+        let rows = sqlx::query(SQL.select_facts.as_str()).fetch(&self.pool);
+        decode_each(rows, "reading device facts", |r| FactRow::from_pg(r)?.decode()).await
     }
 
     pub(crate) async fn record_inventory(
@@ -314,11 +311,9 @@ impl PgStore {
     }
 
     pub(crate) async fn latest_polls(&self) -> Result<Vec<PollRecord>, StoreError> {
-        let rows = sqlx::query(SQL.select_latest.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query_error("reading the latest polls"))?;
-        let mut polls = self.decode_polls(&rows).await?;
+        let rows = sqlx::query(SQL.select_latest.as_str()).fetch(&self.pool);
+        let rows = decode_each(rows, "reading the latest polls", PollRow::from_pg).await?;
+        let mut polls = self.decode_polls(rows).await?;
         codec::sort_latest(&mut polls);
         Ok(polls)
     }
@@ -350,10 +345,9 @@ impl PgStore {
             .bind(device)
             .bind(from)
             .bind(to)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query_error("reading polls"))?;
-        self.decode_polls(&rows).await
+            .fetch(&self.pool);
+        let rows = decode_each(rows, "reading polls", PollRow::from_pg).await?;
+        self.decode_polls(rows).await
     }
 
     pub(crate) async fn events_page(
@@ -452,8 +446,7 @@ impl PgStore {
         Ok(series)
     }
 
-    async fn decode_polls(&self, rows: &[PgRow]) -> Result<Vec<PollRecord>, StoreError> {
-        let rows = rows.iter().map(PollRow::from_pg).collect::<Result<Vec<_>, _>>()?;
+    async fn decode_polls(&self, rows: Vec<PollRow>) -> Result<Vec<PollRecord>, StoreError> {
         let names = self.names(rows.iter().flat_map(PollRow::ids)).await?;
         rows.into_iter().map(|r| r.decode(&names)).collect()
     }
@@ -637,12 +630,12 @@ impl plan::Source for PgConnection {
         raw_sums(self, from, to).await
     }
 
-    async fn daily_sums(
+    async fn rollup_sums(
         &mut self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<plan::DailyRows, StoreError> {
-        daily_sums(self, from, to).await
+    ) -> Result<Vec<(Key, Sums)>, StoreError> {
+        rollup_sums(self, from, to).await
     }
 }
 
@@ -688,13 +681,27 @@ async fn raw_sums<'e>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(Key, Sums)>, StoreError> {
-    let rows = sqlx::query(raw_sums_select!())
-        .bind(from)
-        .bind(to)
-        .fetch_all(db)
-        .await
-        .map_err(query_error("summing polls"))?;
-    rows.iter().map(|r| sums_row(r, 0)).collect()
+    let rows = sqlx::query(raw_sums_select!()).bind(from).bind(to).fetch(db);
+    decode_each(rows, "summing polls", |r| sums_row(r, 0)).await
+}
+
+/// The figures of the roll-ups of the days `[from, to)`, summed per key; the site is the
+/// latest day's.
+async fn rollup_sums<'e>(
+    db: impl PgExecutor<'e>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(Key, Sums)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT device, family, probe, (array_agg(site ORDER BY last_at DESC))[1], \
+         max(last_at), sum(polls)::bigint, sum(successes)::bigint, sum(sent)::bigint, \
+         sum(received)::bigint, sum(rtt_sum_us)::bigint, sum(rtt_count)::bigint \
+         FROM daily WHERE day >= $1 AND day < $2 GROUP BY device, family, probe",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch(db);
+    decode_each(rows, "reading roll-ups", |r| sums_row(r, 0)).await
 }
 
 /// Key and figures from columns `first..first + 11` (device, family, probe, site, last_at,

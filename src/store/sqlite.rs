@@ -18,7 +18,7 @@ use super::columns::{Dialect, Statements};
 use super::console::{ConsoleSql, EventFilter, EventPage, PollSeries, SeriesPoint};
 use super::plan::{self, Key, Sums};
 use super::url::DbUrl;
-use super::{StoreError, query_error};
+use super::{StoreError, decode_each, query_error};
 use crate::history::{
     Availability, DailyRollup, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot,
     PollRecord,
@@ -28,8 +28,8 @@ use crate::history::{
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a writer waits for another one (another agent process, a prune) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Rows per INSERT statement (SQLite allows 32,766 bound values per statement).
-const ROWS_PER_STATEMENT: usize = 500;
+/// Most rows per INSERT statement (SQLite allows 32,766 bound values per statement).
+const ROWS_PER_STATEMENT: usize = 256;
 /// Rows per DELETE when pruning: short write locks, so inserts go on between them.
 const ROWS_PER_DELETE: i64 = 20_000;
 
@@ -158,14 +158,17 @@ impl SqliteStore {
             .execute(&self.write)
             .await
             .map_err(query_error("storing names"))?;
-            let rows = sqlx::query(
-                "SELECT id, value FROM strings WHERE value IN (SELECT value FROM json_each(?1))",
+            let pairs = decode_each(
+                sqlx::query(
+                    "SELECT id, value FROM strings \
+                     WHERE value IN (SELECT value FROM json_each(?1))",
+                )
+                .bind(&json)
+                .fetch(&self.write),
+                "reading names",
+                id_value_pair,
             )
-            .bind(&json)
-            .fetch_all(&self.write)
-            .await
-            .map_err(query_error("reading names"))?;
-            let pairs = id_value_pairs(&rows)?;
+            .await?;
             self.names.learn(pairs.iter().map(|(id, v)| (*id, v.as_str())));
             ids.extend(pairs.into_iter().map(|(id, v)| (v, id)));
         }
@@ -177,14 +180,16 @@ impl SqliteStore {
         let (mut names, missing) = self.names.split_ids(ids);
         for chunk in missing.chunks(10_000) {
             let json = serde_json::to_string(chunk).expect("ids serialise");
-            let rows = sqlx::query(
-                "SELECT id, value FROM strings WHERE id IN (SELECT value FROM json_each(?1))",
+            let pairs = decode_each(
+                sqlx::query(
+                    "SELECT id, value FROM strings WHERE id IN (SELECT value FROM json_each(?1))",
+                )
+                .bind(&json)
+                .fetch(&self.read),
+                "reading names",
+                id_value_pair,
             )
-            .bind(&json)
-            .fetch_all(&self.read)
-            .await
-            .map_err(query_error("reading names"))?;
-            let pairs = id_value_pairs(&rows)?;
+            .await?;
             self.names.learn(pairs.iter().map(|(id, v)| (*id, v.as_str())));
             names.extend(pairs.into_iter().map(|(id, v)| (id, v.into())));
         }
@@ -223,12 +228,12 @@ impl SqliteStore {
             rows.iter().map(|r| PollRow::encode(r, &ids)).collect::<Result<Vec<_>, _>>()?;
         let first_day = encoded.iter().map(|r| r.at).min().expect("not empty").date_naive();
         let mut tx = self.write_tx().await?;
-        for chunk in encoded.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&encoded) {
             let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_polls);
             q.push_values(chunk, |b, r| r.bind_sqlite(b));
             q.build().execute(&mut *tx).await.map_err(query_error("storing polls"))?;
         }
-        for chunk in codec::latest_per_key(&encoded).chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&codec::latest_per_key(&encoded)) {
             let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_latest);
             q.push_values(chunk, |b, r| r.bind_sqlite(b));
             q.push(&SQL.upsert_latest);
@@ -256,7 +261,7 @@ impl SqliteStore {
         let encoded =
             rows.iter().map(|r| InterfaceRow::encode(r, &ids)).collect::<Result<Vec<_>, _>>()?;
         let mut tx = self.write_tx().await?;
-        for chunk in encoded.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&encoded) {
             let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_interfaces);
             q.push_values(chunk, |b, r| r.bind_sqlite(b));
             q.build().execute(&mut *tx).await.map_err(query_error("storing interfaces"))?;
@@ -270,7 +275,7 @@ impl SqliteStore {
         }
         let encoded: Vec<EventRow> = rows.iter().map(EventRow::encode).collect();
         let mut tx = self.write_tx().await?;
-        for chunk in encoded.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&encoded) {
             let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_events);
             q.push_values(chunk, |b, e| e.bind_sqlite(b));
             q.build().execute(&mut *tx).await.map_err(query_error("storing events"))?;
@@ -284,7 +289,7 @@ impl SqliteStore {
         }
         let encoded: Vec<FactRow> = rows.iter().map(FactRow::encode).collect();
         let mut tx = self.write_tx().await?;
-        for chunk in codec::latest_fact_per_key(&encoded).chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&codec::latest_fact_per_key(&encoded)) {
             let mut q = QueryBuilder::<Sqlite>::new(&SQL.insert_facts);
             q.push_values(chunk, |b, r| r.bind_sqlite(b));
             q.push(&SQL.upsert_facts);
@@ -294,11 +299,8 @@ impl SqliteStore {
     }
 
     pub(crate) async fn facts(&self) -> Result<Vec<FactRecord>, StoreError> {
-        let rows = sqlx::query(SQL.select_facts.as_str())
-            .fetch_all(&self.read)
-            .await
-            .map_err(query_error("reading device facts"))?;
-        rows.iter().map(|r| FactRow::from_sqlite(r)?.decode()).collect()
+        let rows = sqlx::query(SQL.select_facts.as_str()).fetch(&self.read);
+        decode_each(rows, "reading device facts", |r| FactRow::from_sqlite(r)?.decode()).await
     }
 
     pub(crate) async fn record_inventory(
@@ -360,11 +362,9 @@ impl SqliteStore {
     }
 
     pub(crate) async fn latest_polls(&self) -> Result<Vec<PollRecord>, StoreError> {
-        let rows = sqlx::query(SQL.select_latest.as_str())
-            .fetch_all(&self.read)
-            .await
-            .map_err(query_error("reading the latest polls"))?;
-        let mut polls = self.decode_polls(&rows).await?;
+        let rows = sqlx::query(SQL.select_latest.as_str()).fetch(&self.read);
+        let rows = decode_each(rows, "reading the latest polls", PollRow::from_sqlite).await?;
+        let mut polls = self.decode_polls(rows).await?;
         codec::sort_latest(&mut polls);
         Ok(polls)
     }
@@ -377,10 +377,8 @@ impl SqliteStore {
         let rows = sqlx::query(SQL.select_events.as_str())
             .bind(codec::micros(from))
             .bind(codec::micros(to))
-            .fetch_all(&self.read)
-            .await
-            .map_err(query_error("reading events"))?;
-        rows.iter().map(|r| EventRow::from_sqlite(r)?.decode()).collect()
+            .fetch(&self.read);
+        decode_each(rows, "reading events", |r| EventRow::from_sqlite(r)?.decode()).await
     }
 
     pub(crate) async fn polls(
@@ -396,10 +394,9 @@ impl SqliteStore {
             .bind(device)
             .bind(codec::micros(from))
             .bind(codec::micros(to))
-            .fetch_all(&self.read)
-            .await
-            .map_err(query_error("reading polls"))?;
-        self.decode_polls(&rows).await
+            .fetch(&self.read);
+        let rows = decode_each(rows, "reading polls", PollRow::from_sqlite).await?;
+        self.decode_polls(rows).await
     }
 
     pub(crate) async fn events_page(
@@ -491,8 +488,7 @@ impl SqliteStore {
         Ok(series)
     }
 
-    async fn decode_polls(&self, rows: &[SqliteRow]) -> Result<Vec<PollRecord>, StoreError> {
-        let rows = rows.iter().map(PollRow::from_sqlite).collect::<Result<Vec<_>, _>>()?;
+    async fn decode_polls(&self, rows: Vec<PollRow>) -> Result<Vec<PollRecord>, StoreError> {
         let names = self.names(rows.iter().flat_map(PollRow::ids)).await?;
         rows.into_iter().map(|r| r.decode(&names)).collect()
     }
@@ -510,10 +506,8 @@ impl SqliteStore {
             .bind(device)
             .bind(codec::micros(from))
             .bind(codec::micros(to))
-            .fetch_all(&self.read)
-            .await
-            .map_err(query_error("reading interfaces"))?;
-        let rows = rows.iter().map(InterfaceRow::from_sqlite).collect::<Result<Vec<_>, _>>()?;
+            .fetch(&self.read);
+        let rows = decode_each(rows, "reading interfaces", InterfaceRow::from_sqlite).await?;
         let names = self.names(rows.iter().flat_map(InterfaceRow::ids)).await?;
         rows.into_iter().map(|r| r.decode(&names)).collect()
     }
@@ -535,7 +529,7 @@ impl SqliteStore {
                     .map_err(query_error("reading rolled-up days"))?;
             return codec::count("rolled_days", "rows", rows.unwrap_or(0));
         }
-        for chunk in sums.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&sums) {
             let mut q =
                 QueryBuilder::<Sqlite>::new(concat!("INSERT INTO daily (", daily_columns!(), ") "));
             q.push_values(chunk, |mut b, ((device, family, probe), s)| {
@@ -673,12 +667,12 @@ impl plan::Source for SqliteConnection {
         raw_sums(self, from, to).await
     }
 
-    async fn daily_sums(
+    async fn rollup_sums(
         &mut self,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<plan::DailyRows, StoreError> {
-        daily_sums(self, from, to).await
+    ) -> Result<Vec<(Key, Sums)>, StoreError> {
+        rollup_sums(self, from, to).await
     }
 }
 
@@ -705,17 +699,31 @@ async fn add_counter_columns(c: &mut SqliteConnection) -> Result<(), StoreError>
     tx.commit().await.map_err(adding)
 }
 
+/// `rows` cut into statements of power-of-two sizes, largest first, at most
+/// [`ROWS_PER_STATEMENT`]: a multi-row `INSERT` is a different statement for every row count,
+/// and sqlx keeps each prepared statement per connection (its VDBE program grows with the
+/// rows: about a megabyte at 500 rows of a poll). With power-of-two sizes a table has at most
+/// nine statements, each prepared once and reused, where batches of any size kept up to the
+/// cache's hundred.
+fn statement_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let n = ROWS_PER_STATEMENT.min(1 << rows.len().ilog2());
+        let (chunk, rest) = rows.split_at(n);
+        rows = rest;
+        Some(chunk)
+    })
+}
+
 fn to_id(table: &'static str, column: &'static str, v: i64) -> Result<Id, StoreError> {
     Id::try_from(v).map_err(|_| StoreError::Corrupt { table, column, value: v.to_string() })
 }
 
-fn id_value_pairs(rows: &[SqliteRow]) -> Result<Vec<(Id, String)>, StoreError> {
-    rows.iter()
-        .map(|r| {
-            let id: i64 = r.try_get(0).map_err(query_error("reading names"))?;
-            Ok((to_id("strings", "id", id)?, r.try_get(1).map_err(query_error("reading names"))?))
-        })
-        .collect()
+fn id_value_pair(r: &SqliteRow) -> Result<(Id, String), StoreError> {
+    let id: i64 = r.try_get(0).map_err(query_error("reading names"))?;
+    Ok((to_id("strings", "id", id)?, r.try_get(1).map_err(query_error("reading names"))?))
 }
 
 /// The figures of the raw polls in `[from, to)`, per key. With a single `max()`, SQLite takes
@@ -734,10 +742,26 @@ async fn raw_sums<'e>(
     )
     .bind(codec::micros(from))
     .bind(codec::micros(to))
-    .fetch_all(db)
-    .await
-    .map_err(query_error("summing polls"))?;
-    rows.iter().map(|r| sums_row(r, 0)).collect()
+    .fetch(db);
+    decode_each(rows, "summing polls", |r| sums_row(r, 0)).await
+}
+
+/// The figures of the roll-ups of the days `[from, to)`, summed per key. With a single
+/// `max()`, SQLite takes the bare `site` from the row holding it: the latest day's.
+async fn rollup_sums<'e>(
+    db: impl SqliteExecutor<'e>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(Key, Sums)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT device, family, probe, site, max(last_at), sum(polls), sum(successes), \
+         sum(sent), sum(received), sum(rtt_sum_us), sum(rtt_count) \
+         FROM daily WHERE day >= ?1 AND day < ?2 GROUP BY device, family, probe",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch(db);
+    decode_each(rows, "reading roll-ups", |r| sums_row(r, 0)).await
 }
 
 /// Key and figures from columns `first..first + 11` (device, family, probe, site, last_at,
@@ -776,16 +800,13 @@ async fn daily_sums<'e>(
     ))
     .bind(from)
     .bind(to)
-    .fetch_all(db)
+    .fetch(db);
+    decode_each(rows, "reading roll-ups", |r| {
+        let day: NaiveDate = r.try_get(0).map_err(query_error("reading roll-ups"))?;
+        let (key, sums) = sums_row(r, 1)?;
+        Ok((day, key, sums))
+    })
     .await
-    .map_err(query_error("reading roll-ups"))?;
-    rows.iter()
-        .map(|r| {
-            let day: NaiveDate = r.try_get(0).map_err(query_error("reading roll-ups"))?;
-            let (key, sums) = sums_row(r, 1)?;
-            Ok((day, key, sums))
-        })
-        .collect()
 }
 
 async fn rolled_days<'e>(
@@ -806,4 +827,24 @@ async fn pruned_before<'e>(db: impl SqliteExecutor<'e>) -> Result<Option<NaiveDa
         .fetch_one(db)
         .await
         .map_err(query_error("reading the retention state"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ROWS_PER_STATEMENT, statement_chunks};
+
+    #[test]
+    fn statements_take_every_row_once_in_order_and_few_sizes() {
+        let mut sizes = std::collections::BTreeSet::new();
+        for n in [0, 1, 2, 3, 255, 256, 257, 500, 511, 1000, 20_001] {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = statement_chunks(&rows).collect();
+            assert_eq!(chunks.concat(), rows, "{n} rows");
+            for c in &chunks {
+                assert!(c.len().is_power_of_two() && c.len() <= ROWS_PER_STATEMENT, "{n}: {c:?}");
+                sizes.insert(c.len());
+            }
+        }
+        assert!(sizes.len() <= 9, "{sizes:?}");
+    }
 }
