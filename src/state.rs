@@ -248,7 +248,7 @@ impl NetworkState {
         {
             events.push(event);
         }
-        events.extend(self.update_site(index, &device.site, at, agent));
+        events.extend(self.update_site(index, device, at, agent));
         events
     }
 
@@ -448,15 +448,22 @@ impl NetworkState {
     fn update_site(
         &mut self,
         index: &InventoryIndex,
-        site_id: &SiteId,
+        device: &Device,
         at: DateTime<Utc>,
         agent: &str,
     ) -> Option<EventRecord> {
+        let site_id = &device.site;
         let site = index.site(site_id)?;
         if site.link == Some(LinkMedium::None) {
             return None;
         }
-        let now = site_reachable(index, &self.devices, site_id)?;
+        // The device just polled decides for its site and answers: the site answers, without
+        // looking at the others (`site_reachable` is O(the site's deciders) while some of them
+        // are not known yet: O(N²) over the first pass of a large site).
+        let answers = index.decides(device)
+            && self.devices.get(&device.id).and_then(|s| s.icmp_reachable(device.families()))
+                == Some(true);
+        let now = if answers { true } else { site_reachable(index, &self.devices, site_id)? };
         let was = self.sites.insert(site_id.clone(), now);
         let was = was.or_else(|| self.prior_sites.remove(site_id));
         let kind = match (was, now) {

@@ -4,6 +4,10 @@
 use std::future::Future;
 use std::net::IpAddr;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::mpsc;
+
 use crate::poll::{IcmpReport, SnmpReport};
 use crate::probe::SnmpQuery;
 use crate::probe::icmp::{CycleSettings, Icmp};
@@ -20,6 +24,28 @@ pub trait Prober: Send + Sync + 'static {
     /// One SNMP poll of a target.
     fn snmp(&self, target: SnmpTarget, query: SnmpQuery)
     -> impl Future<Output = SnmpReport> + Send;
+    /// Many ICMP cycles at once (`--once`): each target's report goes to `out` with the
+    /// target's index as soon as its cycle is over. By default each target's
+    /// [`Prober::icmp`], all side by side.
+    fn icmp_many(
+        &self,
+        targets: Vec<(IpAddr, CycleSettings)>,
+        out: mpsc::UnboundedSender<(usize, IcmpReport)>,
+    ) -> impl Future<Output = ()> + Send {
+        let mut cycles: FuturesUnordered<_> = targets
+            .into_iter()
+            .enumerate()
+            .map(|(i, (address, settings))| {
+                let cycle = self.icmp(address, settings);
+                async move { (i, cycle.await) }
+            })
+            .collect();
+        async move {
+            while let Some(done) = cycles.next().await {
+                let _ = out.send(done);
+            }
+        }
+    }
 }
 
 /// The real network: shared ICMP sockets, one shared UDP socket per family for SNMPv2c, and
@@ -45,6 +71,14 @@ impl Prober for NetProber {
     ) -> impl Future<Output = IcmpReport> + Send {
         let icmp = self.icmp.clone();
         async move { icmp.cycle(address, settings).await }
+    }
+
+    async fn icmp_many(
+        &self,
+        targets: Vec<(IpAddr, CycleSettings)>,
+        out: mpsc::UnboundedSender<(usize, IcmpReport)>,
+    ) {
+        self.icmp.cycles(targets, out).await;
     }
 
     async fn snmp(&self, target: SnmpTarget, query: SnmpQuery) -> SnmpReport {

@@ -204,6 +204,17 @@ impl InventoryIndex {
         self.devices.get(id).is_some_and(|&i| self.is_polled[i])
     }
 
+    /// Whether `device` is one of its site's deciders ([`InventoryIndex::site_deciders`]).
+    pub fn decides(&self, device: &Device) -> bool {
+        let (Some(&site), Some(&at)) =
+            (self.sites.get(device.site.as_str()), self.devices.get(device.id.as_str()))
+        else {
+            return false;
+        };
+        // Positions are in file order: ascending.
+        self.deciders[site].binary_search(&at).is_ok()
+    }
+
     /// The polled devices whose ICMP answers decide whether the site answers: its uplink
     /// devices, or all its polled devices when none is marked uplink. Empty for a site with no
     /// link, a site without polled devices, and an unknown id.

@@ -25,17 +25,18 @@
 //! - **Pacing.** Echoes of one cycle to one address are `spacing` apart (fping's `-p`), and
 //!   every echo of the process waits for its slot of the global gap (fping's `-i`).
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::{Family, IcmpOutcome, IcmpReport};
@@ -238,33 +239,102 @@ impl Icmp {
             }
         }
         report.sent = u32::try_from(waits.len()).unwrap_or(u32::MAX);
-        let mut unreachable = None;
-        for reply in futures_util::future::join_all(waits).await {
-            match reply {
-                Some(Reply::Echo(rtt)) => {
-                    report.received += 1;
-                    report.rtts.push(rtt);
-                }
-                Some(Reply::Error(what)) => unreachable = Some(what),
-                None => {}
-            }
-        }
-        (report.outcome, report.detail) = if report.received > 0 {
-            (IcmpOutcome::Ok, None)
-        } else if let Some(what) = unreachable {
-            (IcmpOutcome::Unreachable, Some(what))
-        } else if let Some(e) = send_error {
-            (IcmpOutcome::SendError, Some(e))
-        } else {
-            let detail = format!(
-                "no reply to {} echo(es) within {} ms each",
-                report.sent,
-                settings.timeout.as_millis()
-            );
-            (IcmpOutcome::Timeout, Some(detail))
-        };
+        let replies = futures_util::future::join_all(waits).await;
+        conclude(&mut report, replies, send_error, settings.timeout);
         report
     }
+
+    /// Many cycles at once (`vigia agent --once`): each target's report, the same as
+    /// [`Icmp::cycle`] would give, goes to `out` with the target's index as soon as its cycle
+    /// is over (its last reply in, or its last echo's timeout past). Instead of a task, timers
+    /// and a channel per echo, each family's echoes go out from one task in the order they
+    /// fall due (every echo of a target `spacing` after its previous one, each in its slot of
+    /// the global gap), replies are written straight into one table, and the two families'
+    /// tasks send side by side. Needs a tokio runtime.
+    pub async fn cycles(
+        &self,
+        targets: Vec<(IpAddr, CycleSettings)>,
+        out: mpsc::UnboundedSender<(usize, IcmpReport)>,
+    ) {
+        let mut runs = Vec::new();
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let (index, mine): (Vec<usize>, Vec<(IpAddr, CycleSettings)>) = targets
+                .iter()
+                .enumerate()
+                .filter(|(_, (a, _))| a.is_ipv4() == (family == Family::Ipv4))
+                .map(|(i, t)| (i, *t))
+                .unzip();
+            if mine.is_empty() {
+                continue;
+            }
+            let engine = match family {
+                Family::Ipv4 => &self.v4,
+                Family::Ipv6 => &self.v6,
+            };
+            match engine {
+                Ok(engine) => {
+                    let (engine, pacer, out) = (engine.clone(), self.pacer.clone(), out.clone());
+                    runs.push(tokio::spawn(async move {
+                        let emit = |i: usize, report| {
+                            let _ = out.send((index[i], report));
+                        };
+                        engine.batch(&pacer, &mine, emit).await;
+                    }));
+                }
+                Err(e) => {
+                    for (i, (address, _)) in index.into_iter().zip(mine) {
+                        let report = IcmpReport {
+                            family,
+                            address,
+                            outcome: IcmpOutcome::SendError,
+                            sent: 0,
+                            received: 0,
+                            rtts: Vec::new(),
+                            detail: Some(e.clone()),
+                        };
+                        let _ = out.send((i, report));
+                    }
+                }
+            }
+        }
+        for run in runs {
+            if let Err(e) = run.await {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
+    }
+}
+
+/// Fill in a cycle's outcome from the replies to its echoes, in the order they were sent
+/// (`None`: none within the timeout), and the send error that cut it short, if any.
+fn conclude(
+    report: &mut IcmpReport,
+    replies: impl IntoIterator<Item = Option<Reply>>,
+    send_error: Option<String>,
+    timeout: Duration,
+) {
+    let mut unreachable = None;
+    for reply in replies {
+        match reply {
+            Some(Reply::Echo(rtt)) => {
+                report.received += 1;
+                report.rtts.push(rtt);
+            }
+            Some(Reply::Error(what)) => unreachable = Some(what),
+            None => {}
+        }
+    }
+    (report.outcome, report.detail) = if report.received > 0 {
+        (IcmpOutcome::Ok, None)
+    } else if let Some(what) = unreachable {
+        (IcmpOutcome::Unreachable, Some(what))
+    } else if let Some(e) = send_error {
+        (IcmpOutcome::SendError, Some(e))
+    } else {
+        let detail =
+            format!("no reply to {} echo(es) within {} ms each", report.sent, timeout.as_millis());
+        (IcmpOutcome::Timeout, Some(detail))
+    };
 }
 
 /// 16 bytes of payload: a reply must carry them back, so another program's echo that happens
@@ -285,9 +355,52 @@ enum Reply {
 /// socket, where the kernel owns it) and its sequence.
 type Key = (IpAddr, u16, u16);
 
+/// Where the reply to an echo goes.
+enum Deliver {
+    /// To the one cycle waiting for it.
+    One(oneshot::Sender<Reply>),
+    /// Into its slot of a batch's table ([`Icmp::cycles`]).
+    Batch(Arc<Table>, usize),
+}
+
+/// The replies of a batch of cycles ([`Icmp::cycles`]).
+struct Table {
+    inner: Mutex<TableInner>,
+    /// Echoes sent and not answered yet.
+    waiting: AtomicUsize,
+    /// Told when `waiting` reaches zero.
+    answered: Notify,
+}
+
+struct TableInner {
+    /// One slot per echo (`per` slots per target), with how long after its send the reply
+    /// came (to hold it to its timeout as a single cycle's wait does).
+    replies: Vec<Option<(Reply, Duration)>>,
+    /// Slots per target.
+    per: usize,
+    /// Echoes each target's cycle sends, and how many of its were answered so far.
+    expected: Vec<u32>,
+    answers: Vec<u32>,
+    /// Targets every echo of which was answered, not reported yet.
+    complete: Vec<usize>,
+}
+
+impl TableInner {
+    /// Put a reply in its slot; a target whose every echo is answered is complete.
+    fn put(&mut self, slot: usize, reply: Reply, after: Duration) {
+        let Some(place) = self.replies.get_mut(slot) else { return };
+        *place = Some((reply, after));
+        let target = slot / self.per;
+        self.answers[target] += 1;
+        if self.answers[target] == self.expected[target] {
+            self.complete.push(target);
+        }
+    }
+}
+
 /// An echo waiting for its reply.
 struct Waiter {
-    reply: oneshot::Sender<Reply>,
+    reply: Deliver,
     /// The wall clock just before the send, against the kernel's receive stamp.
     sent_wall: Duration,
     /// The monotonic clock just before the send, for the fallback and the timeout.
@@ -391,10 +504,17 @@ impl Engine {
 
     /// Send one echo to `address` now (waiting only if the socket's send buffer is full).
     async fn send(&self, address: IpAddr) -> io::Result<Sent> {
+        let (tx, rx) = oneshot::channel();
+        let (key, sent_at) = self.send_to(address, Deliver::One(tx)).await?;
+        Ok(Sent { shared: self.shared.clone(), key, sent_at, reply: rx })
+    }
+
+    /// Send one echo to `address` now, its reply to go to `deliver`; its key and the
+    /// monotonic time just before the send.
+    async fn send_to(&self, address: IpAddr, deliver: Deliver) -> io::Result<(Key, Instant)> {
         let shared = &self.shared;
         let to = SockAddr::from(SocketAddr::new(address, 0));
-        let (tx, rx) = oneshot::channel();
-        let mut tx = Some(tx);
+        let mut tx = Some(deliver);
         loop {
             let mut guard = shared.socket.writable().await?;
             // A fresh (identifier, sequence) no echo in flight to this address holds.
@@ -418,7 +538,7 @@ impl Engine {
             };
             let packet = echo_request(shared.family, key.1, key.2);
             match guard.try_io(|s| s.get_ref().send_to(&packet, &to)) {
-                Ok(Ok(_)) => return Ok(Sent { shared: shared.clone(), key, sent_at, reply: rx }),
+                Ok(Ok(_)) => return Ok((key, sent_at)),
                 Ok(Err(e)) => {
                     shared.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
                     return Err(e);
@@ -433,6 +553,189 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Engine {
+    /// The cycles of [`Icmp::cycles`] over this family: each target's report to `emit` with
+    /// its index in `targets`, as soon as its cycle is over.
+    async fn batch(
+        &self,
+        pacer: &Pacer,
+        targets: &[(IpAddr, CycleSettings)],
+        mut emit: impl FnMut(usize, IcmpReport),
+    ) {
+        let per = targets.iter().map(|(_, s)| s.count as usize).max().unwrap_or(0).max(1);
+        let slots = targets.len() * per;
+        let table = Arc::new(Table {
+            inner: Mutex::new(TableInner {
+                replies: std::iter::repeat_with(|| None).take(slots).collect(),
+                per,
+                expected: targets.iter().map(|(_, s)| s.count).collect(),
+                answers: vec![0; targets.len()],
+                complete: Vec::new(),
+            }),
+            waiting: AtomicUsize::new(0),
+            answered: Notify::new(),
+        });
+        let mut state = BatchState {
+            family: self.shared.family,
+            targets,
+            per,
+            count: vec![0; targets.len()],
+            send_error: vec![None; targets.len()],
+            reported: vec![false; targets.len()],
+        };
+        // What was sent: each echo's key (the unanswered are forgotten at the end, even if
+        // this future is dropped) and send time.
+        let mut sent = Forget { shared: &self.shared, keys: vec![None; slots] };
+        let mut sent_at: Vec<Option<Instant>> = vec![None; slots];
+        // Echoes in the order they fall due: a target's first now, each next `spacing` after
+        // the one before (a slot of the gap may push one later, never the next one closer).
+        let start = crate::clock::monotonic();
+        let mut due: BinaryHeap<Reverse<(Instant, usize)>> = targets
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, s))| s.count > 0)
+            .map(|(i, _)| Reverse((start, i)))
+            .collect();
+        let mut sends = 0usize;
+        while let Some(Reverse((at, i))) = due.pop() {
+            if at > crate::clock::monotonic() {
+                state.report_complete(&table, &mut emit);
+                tokio::time::sleep_until(at).await;
+            }
+            pacer.slot().await;
+            let (address, settings) = targets[i];
+            let slot = i * per + state.count[i] as usize;
+            table.waiting.fetch_add(1, Ordering::AcqRel);
+            match self.send_to(address, Deliver::Batch(table.clone(), slot)).await {
+                Ok((key, at)) => {
+                    sent.keys[slot] = Some(key);
+                    sent_at[slot] = Some(at);
+                    state.count[i] += 1;
+                    if state.count[i] < settings.count {
+                        due.push(Reverse((at + settings.spacing, i)));
+                    }
+                }
+                Err(e) => {
+                    table.waiting.fetch_sub(1, Ordering::AcqRel);
+                    state.send_error[i] = Some(e.to_string());
+                }
+            }
+            sends += 1;
+            if sends.is_multiple_of(REPORT_EVERY) {
+                state.report_complete(&table, &mut emit);
+            }
+        }
+        // Wait for the last reply, or the last echo's timeout, reporting cycles as they end.
+        let deadline = sent_at
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, at)| Some(*at.as_ref()? + targets[slot / per].1.timeout))
+            .max();
+        if let Some(deadline) = deadline {
+            loop {
+                state.report_complete(&table, &mut emit);
+                if table.waiting.load(Ordering::Acquire) == 0 {
+                    break;
+                }
+                let wake = deadline.min(crate::clock::monotonic() + REPORT_WAIT);
+                let _ = tokio::time::timeout_at(wake, table.answered.notified()).await;
+                if crate::clock::monotonic() >= deadline {
+                    break;
+                }
+            }
+        }
+        drop(sent);
+        state.report_complete(&table, &mut emit);
+        // The rest: cycles with an echo unanswered, or cut short by a send error.
+        let mut inner = table.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rest = Vec::new();
+        for i in 0..targets.len() {
+            if !state.reported[i] {
+                rest.push((i, state.report(i, &mut inner.replies)));
+            }
+        }
+        drop(inner);
+        for (i, report) in rest {
+            emit(i, report);
+        }
+    }
+}
+
+/// Echoes sent between two looks for finished cycles while a batch sends.
+const REPORT_EVERY: usize = 256;
+/// How often a batch looks for finished cycles once every echo is sent.
+const REPORT_WAIT: Duration = Duration::from_millis(2);
+
+/// What a batch knows of its targets' cycles.
+struct BatchState<'a> {
+    family: Family,
+    targets: &'a [(IpAddr, CycleSettings)],
+    per: usize,
+    /// Echoes sent to each target.
+    count: Vec<u32>,
+    /// The send error that cut a target's cycle short.
+    send_error: Vec<Option<String>>,
+    reported: Vec<bool>,
+}
+
+impl BatchState<'_> {
+    /// Report every target whose echoes were all answered.
+    fn report_complete(&mut self, table: &Table, emit: &mut impl FnMut(usize, IcmpReport)) {
+        let mut inner = table.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.complete.is_empty() {
+            return;
+        }
+        let complete = std::mem::take(&mut inner.complete);
+        let reports: Vec<(usize, IcmpReport)> =
+            complete.into_iter().map(|i| (i, self.report(i, &mut inner.replies))).collect();
+        drop(inner);
+        for (i, report) in reports {
+            emit(i, report);
+        }
+    }
+
+    /// Target `i`'s report from the replies in its slots (taken out).
+    fn report(&mut self, i: usize, replies: &mut [Option<(Reply, Duration)>]) -> IcmpReport {
+        self.reported[i] = true;
+        let (address, settings) = self.targets[i];
+        let mut report = IcmpReport {
+            family: self.family,
+            address,
+            outcome: IcmpOutcome::Timeout,
+            sent: self.count[i],
+            received: 0,
+            rtts: Vec::new(),
+            detail: None,
+        };
+        // As a single cycle's wait: a reply counts if it came within the timeout of its
+        // echo's send, and an echo reply's round trip is within it too.
+        let timeout = settings.timeout;
+        let got = (0..self.count[i] as usize).map(|k| match replies[i * self.per + k].take() {
+            Some((Reply::Echo(rtt), _)) if rtt > timeout => None,
+            Some((reply, after)) if after <= timeout => Some(reply),
+            _ => None,
+        });
+        conclude(&mut report, got, self.send_error[i].take(), timeout);
+        report
+    }
+}
+
+/// The keys of a batch's echoes: those still waiting for a reply when it ends (or is dropped)
+/// leave the engine's waiting list.
+struct Forget<'a> {
+    shared: &'a Shared,
+    keys: Vec<Option<Key>>,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        let mut pending = self.shared.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for key in self.keys.iter().flatten() {
+            pending.remove(key);
         }
     }
 }
@@ -471,9 +774,9 @@ fn deliver(shared: &Shared, packet: &[u8], d: crate::sys::Datagram) {
     let Some((key, reply)) = classify(shared.family, shared.kind, packet, d.from) else { return };
     let waiter = shared.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
     let Some(waiter) = waiter else { return };
+    let elapsed = waiter.sent_at.elapsed();
     let reply = match reply {
         Parsed::Echo => {
-            let elapsed = waiter.sent_at.elapsed();
             let stamped = d
                 .received_at
                 .and_then(|at| at.checked_sub(waiter.sent_wall))
@@ -485,7 +788,17 @@ fn deliver(shared: &Shared, packet: &[u8], d: crate::sys::Datagram) {
         }
         Parsed::Error(what) => Reply::Error(what),
     };
-    let _ = waiter.reply.send(reply);
+    match waiter.reply {
+        Deliver::One(tx) => {
+            let _ = tx.send(reply);
+        }
+        Deliver::Batch(table, slot) => {
+            table.inner.lock().unwrap_or_else(|p| p.into_inner()).put(slot, reply, elapsed);
+            if table.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+                table.answered.notify_one();
+            }
+        }
+    }
 }
 
 /// What a packet says about an echo of ours.
@@ -676,6 +989,60 @@ mod tests {
             assert_eq!((r.outcome, r.sent, r.received), (IcmpOutcome::Ok, 2, 2), "{r:?}");
         }
         assert_eq!(icmp.timing().kernel + icmp.timing().monotonic, 800);
+    }
+
+    /// A batch of cycles (`--once`) over both families gives each target its own report, the
+    /// same as a cycle's, under the target's index, and leaves no echo waiting behind it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_of_cycles_reports_every_target_under_its_index() {
+        let icmp = Icmp::open().expect("ICMP sockets").with_gap(Duration::ZERO);
+        let settings = |ms| CycleSettings {
+            count: 3,
+            spacing: Duration::from_millis(ms),
+            timeout: Duration::from_secs(2),
+        };
+        // Loopback answers for all of 127.0.0.0/8; two spacings, and a target with no echo.
+        let mut targets: Vec<(IpAddr, CycleSettings)> = (0..300u32)
+            .map(|i| {
+                let a: IpAddr = if i % 3 == 0 {
+                    Ipv6Addr::LOCALHOST.into()
+                } else {
+                    Ipv4Addr::new(127, 0, (i / 200) as u8, 1 + (i % 200) as u8).into()
+                };
+                (a, settings(if i % 2 == 0 { 5 } else { 20 }))
+            })
+            .collect();
+        targets.push((Ipv4Addr::LOCALHOST.into(), CycleSettings { count: 0, ..settings(5) }));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        icmp.cycles(targets.clone(), tx).await;
+        let mut got: Vec<Option<IcmpReport>> = vec![None; targets.len()];
+        while let Some((i, report)) = rx.recv().await {
+            assert!(got[i].is_none(), "target {i} reported twice");
+            got[i] = Some(report);
+        }
+        for (i, (report, (address, s))) in got.into_iter().zip(&targets).enumerate() {
+            let r = report.unwrap_or_else(|| panic!("target {i} never reported"));
+            assert_eq!(r.address, *address, "target {i}");
+            assert_eq!(r.family == Family::Ipv4, address.is_ipv4(), "target {i}");
+            if s.count == 0 {
+                let detail = "no reply to 0 echo(es) within 2000 ms each";
+                assert_eq!(
+                    (r.outcome, r.sent, r.detail.as_deref()),
+                    (IcmpOutcome::Timeout, 0, Some(detail))
+                );
+                continue;
+            }
+            assert_eq!(
+                (r.outcome, r.sent, r.received, r.rtts.len()),
+                (IcmpOutcome::Ok, 3, 3, 3),
+                "{r:?}"
+            );
+            assert!(r.rtts.iter().all(|rtt| *rtt < s.timeout), "{r:?}");
+        }
+        assert_eq!(icmp.timing().kernel + icmp.timing().monotonic, 900);
+        for engine in [&icmp.v4, &icmp.v6].into_iter().flatten() {
+            assert!(engine.shared.pending.lock().unwrap().is_empty(), "echoes left waiting");
+        }
     }
 
     /// The echo request is well formed: an ICMPv4 checksum that verifies, identifier,
