@@ -59,6 +59,7 @@ both_backends!(
     events_are_filtered_by_site_device_kind_and_time_and_paginated_newest_first,
     a_poll_series_has_every_poll_of_a_short_window_and_buckets_of_a_long_one,
     device_facts_keep_each_run_and_its_latest_sighting_across_agents,
+    availability_asked_again_as_rows_arrive_matches_a_fresh_reading,
 );
 
 fn day(d: u32) -> NaiveDate {
@@ -954,4 +955,50 @@ async fn device_facts_keep_each_run_and_its_latest_sighting_across_agents(url: &
     // Reopening (another agent starting) reads the same history.
     store.close().await;
     assert_eq!(open(url).await.facts().await.unwrap().len(), 3);
+}
+
+/// The agent asks for the same windows every minute while polls arrive; the store keeps the
+/// sums of the settled raw rows between calls (`plan::RawCache`). Every answer must equal a
+/// reading by a store that kept nothing; a row written later than the settling time counts
+/// once the kept sums are read again (within the hour).
+async fn availability_asked_again_as_rows_arrive_matches_a_fresh_reading(url: &str) {
+    let store = open(url).await;
+    // Two devices, polled every 5 minutes over day 2; one in four cycles of `b` unanswered.
+    fn now_of(step: i64) -> DateTime<Utc> {
+        midnight(2) + chrono::TimeDelta::minutes(5 * step)
+    }
+    let poll = |step: i64, device: &str| {
+        let received = if device == "b" && step % 4 == 0 { 0 } else { 3 };
+        icmp(now_of(step), "agente-1", device, "sede-central", Family::Ipv4, received, 2)
+    };
+    for step in 0..(24 * 12) {
+        // Rows arrive a minute after their poll, as the writer stores them.
+        store.insert_polls(&[poll(step, "a"), poll(step, "b")]).await.unwrap();
+        if step % 7 != 0 {
+            continue;
+        }
+        let to = now_of(step) + chrono::TimeDelta::minutes(1);
+        let asked = store.availability(midnight(1), to).await.unwrap();
+        let fresh = open(url).await.availability(midnight(1), to).await.unwrap();
+        assert_eq!(asked, fresh, "asked at {to}");
+        let b = find_device(&asked, "b");
+        assert_eq!(b.polls, step as u64 + 1, "asked at {to}");
+    }
+
+    // A row far older than the settling time, written after the sums were kept: not counted
+    // at once, counted when they are read again.
+    let to = now_of(24 * 12);
+    let before = store.availability(midnight(1), to).await.unwrap();
+    let late = icmp(t(2, 3, 2), "agente-2", "a", "sede-central", Family::Ipv4, 3, 2);
+    store.insert_polls(&[late]).await.unwrap();
+    let right_after = store.availability(midnight(1), to).await.unwrap();
+    assert_eq!(right_after, before, "the late row waits for the next full reading");
+    let later = to + chrono::TimeDelta::minutes(61);
+    let asked = store.availability(midnight(1), later).await.unwrap();
+    assert_eq!(asked, open(url).await.availability(midnight(1), later).await.unwrap());
+    assert_eq!(find_device(&asked, "a").polls, 24 * 12 + 1);
+}
+
+fn find_device<'a>(rows: &'a [Availability], device: &str) -> &'a Availability {
+    rows.iter().find(|r| r.device == device).unwrap_or_else(|| panic!("no row for {device}"))
 }

@@ -3,8 +3,9 @@
 //! microseconds), so a day gives the same figures from its roll-up as from its raw rows.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 
 use super::StoreError;
 use super::codec::{self, Id, Names};
@@ -110,9 +111,64 @@ pub(crate) trait Source {
     ) -> Result<Vec<(Key, Sums)>, StoreError>;
 }
 
-/// The figures over `[from, to)`: whole rolled-up days from roll-ups, the rest from raw rows.
+/// How late a raw row may still arrive after its poll's time: a poll's row is written when
+/// the poll ends (at most two intervals later) and the writer batches. Raw rows older than
+/// this before the end of a range are taken as settled, and their sums kept between calls.
+const SETTLE: TimeDelta = TimeDelta::minutes(10);
+/// Settled sums are read again from scratch at least this often: a row that came later than
+/// [`SETTLE`] (a writer that retried after the store failed, another agent's) counts from then.
+const RESYNC: TimeDelta = TimeDelta::hours(1);
+
+/// The sums of a raw piece's settled part, kept between calls. The agent asks for the same
+/// windows every minute: without it, every call summed the whole day's raw polls again (at
+/// 10,000 devices polled every 30 s, tens of millions of rows by the evening); with it, a call
+/// sums the polls since the last one and the unsettled tail.
+#[derive(Debug, Default)]
+pub(crate) struct RawCache(Mutex<Option<Settled>>);
+
+#[derive(Debug)]
+pub(crate) struct Settled {
+    /// Start of the raw piece.
+    from: DateTime<Utc>,
+    /// The sums cover `[from, until)`.
+    until: DateTime<Utc>,
+    /// When they were first summed (as `until` then).
+    since: DateTime<Utc>,
+    totals: Totals,
+}
+
+impl RawCache {
+    /// The settled sums of a piece from `from` that can be extended to `until`, if kept.
+    fn take(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Option<Settled> {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &*kept {
+            Some(s) if s.from == from && s.until <= until && until - s.since < RESYNC => {
+                kept.take()
+            }
+            _ => None,
+        }
+    }
+
+    /// Forgets what it kept (raw rows were deleted).
+    pub(crate) fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Keeps `settled` unless the sums kept are of the same piece and reach further (a call
+    /// about an earlier moment does not undo the agent's newer ones).
+    fn keep(&self, settled: Settled) {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.as_ref().is_none_or(|k| k.from != settled.from || k.until <= settled.until) {
+            *kept = Some(settled);
+        }
+    }
+}
+
+/// The figures over `[from, to)`: whole rolled-up days from roll-ups, the rest from raw rows
+/// (their settled part from `cache` where it holds it).
 pub(crate) async fn totals(
     src: &mut impl Source,
+    cache: &RawCache,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Totals, StoreError> {
@@ -122,8 +178,34 @@ pub(crate) async fn totals(
         .into_iter()
         .collect();
     let mut totals = Totals::default();
-    for piece in plan(from, to, &rolled) {
+    let pieces = plan(from, to, &rolled);
+    let last = pieces.len().saturating_sub(1);
+    for (i, piece) in pieces.into_iter().enumerate() {
         match piece {
+            // Only the last piece, the one the next call extends (today's, for the agent): a
+            // window's first piece starts at a moment that moves with every call.
+            Piece::Raw { from, to } if i == last && to - SETTLE > from => {
+                let settle = to - SETTLE;
+                let mut settled = cache.take(from, settle).unwrap_or_else(|| Settled {
+                    from,
+                    until: from,
+                    since: settle,
+                    totals: Totals::default(),
+                });
+                if settled.until < settle {
+                    for (key, sums) in src.raw_sums(settled.until, settle).await? {
+                        settled.totals.add(key, sums);
+                    }
+                    settled.until = settle;
+                }
+                for (key, sums) in &settled.totals.0 {
+                    totals.add(*key, *sums);
+                }
+                cache.keep(settled);
+                for (key, sums) in src.raw_sums(settle, to).await? {
+                    totals.add(key, sums);
+                }
+            }
             Piece::Raw { from, to } => {
                 for (key, sums) in src.raw_sums(from, to).await? {
                     totals.add(key, sums);

@@ -52,6 +52,8 @@ macro_rules! raw_sums_select {
 pub struct PgStore {
     pool: PgPool,
     names: Interner,
+    /// The settled raw sums of the last availability asked (`plan::RawCache`).
+    raw: plan::RawCache,
     url: String,
 }
 
@@ -95,7 +97,7 @@ impl PgStore {
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
             .connect_lazy_with(options);
-        Ok(PgStore { pool, names: Interner::default(), url: shown })
+        Ok(PgStore { pool, names: Interner::default(), raw: plan::RawCache::default(), url: shown })
     }
 
     pub(crate) async fn close(&self) {
@@ -543,7 +545,7 @@ impl PgStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(query_error("starting a transaction"))?;
-        let totals = plan::totals(&mut *tx, from, to).await?;
+        let totals = plan::totals(&mut *tx, &self.raw, from, to).await?;
         tx.rollback().await.map_err(query_error("reading availability"))?;
         let names = self.names(totals.ids()).await?;
         totals.finish(&names)
@@ -572,6 +574,8 @@ impl PgStore {
     }
 
     pub(crate) async fn prune(&self, raw_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        // Sums kept of raw rows about to go (again at the end: a reading may run meanwhile).
+        self.raw.clear();
         let cut_day = raw_before.date_naive();
         let (first, pruned): (Option<NaiveDate>, Option<NaiveDate>) =
             sqlx::query_as("SELECT raw_first_day, raw_pruned_before FROM retention WHERE id = 1")
@@ -609,6 +613,7 @@ impl PgStore {
                 .map_err(query_error("pruning"))?
                 .rows_affected();
         }
+        self.raw.clear();
         Ok(deleted)
     }
 }

@@ -47,6 +47,8 @@ pub struct SqliteStore {
     /// Readers (reports, roll-up sums); WAL lets them run while the writer writes.
     read: SqlitePool,
     names: Interner,
+    /// The settled raw sums of the last availability asked (`plan::RawCache`).
+    raw: plan::RawCache,
     url: String,
 }
 
@@ -123,16 +125,24 @@ impl SqliteStore {
             // Every connection must see the one memory database: the writer reads too.
             write.clone()
         } else {
+            // Readers scan (sums, reports) more than they revisit: 8 MiB of page cache each (the
+            // kernel caches the file anyway), where four at 64 MiB could hold 256 MiB.
             SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(BUSY_TIMEOUT)
                 .after_release(discard_if_in_transaction)
-                .connect_with(options)
+                .connect_with(options.pragma("cache_size", "-8192"))
                 .await
                 .map_err(connect_error)?
         };
         first.close().await.map_err(connect_error)?;
-        Ok(SqliteStore { write, read, names: Interner::default(), url: shown })
+        Ok(SqliteStore {
+            write,
+            read,
+            names: Interner::default(),
+            raw: plan::RawCache::default(),
+            url: shown,
+        })
     }
 
     pub(crate) async fn close(&self) {
@@ -572,7 +582,7 @@ impl SqliteStore {
     ) -> Result<Vec<Availability>, StoreError> {
         // One read transaction: one consistent view even while a roll-up or prune runs.
         let mut tx = self.read.begin().await.map_err(query_error("starting a transaction"))?;
-        let totals = plan::totals(&mut *tx, from, to).await?;
+        let totals = plan::totals(&mut *tx, &self.raw, from, to).await?;
         tx.rollback().await.map_err(query_error("reading availability"))?;
         let names = self.names(totals.ids()).await?;
         totals.finish(&names)
@@ -601,6 +611,8 @@ impl SqliteStore {
     }
 
     pub(crate) async fn prune(&self, raw_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        // Sums kept of raw rows about to go (again at the end: a reading may run meanwhile).
+        self.raw.clear();
         let cut_day = raw_before.date_naive();
         let (first, pruned): (Option<NaiveDate>, Option<NaiveDate>) =
             sqlx::query_as("SELECT raw_first_day, raw_pruned_before FROM retention WHERE id = 1")
@@ -646,6 +658,7 @@ impl SqliteStore {
                 }
             }
         }
+        self.raw.clear();
         Ok(deleted)
     }
 }
