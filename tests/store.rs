@@ -189,12 +189,23 @@ fn event(at: DateTime<Utc>, kind: EventKind, full: bool) -> EventRecord {
     }
 }
 
-fn snapshot(at: DateTime<Utc>, agent: &str, digest: &str) -> InventorySnapshot {
-    InventorySnapshot {
+fn snapshot(at: DateTime<Utc>, agent: &str, digest: &str) -> InventorySnapshotText {
+    InventorySnapshotText {
         at,
         agent: agent.into(),
         digest: digest.into(),
-        content: json!({"sites": [{"id": "sede-central", "link": null}], "devices": [], "digest": digest}),
+        content: json!({"sites": [{"id": "sede-central", "link": null}], "devices": [], "digest": digest})
+            .to_string(),
+    }
+}
+
+/// What the store gives back for a snapshot it stored: its text parsed.
+fn stored(snap: &InventorySnapshotText) -> InventorySnapshot {
+    InventorySnapshot {
+        at: snap.at,
+        agent: snap.agent.clone(),
+        digest: snap.digest.clone(),
+        content: serde_json::from_str(&snap.content).unwrap(),
     }
 }
 
@@ -386,9 +397,9 @@ async fn inventory_snapshots_are_deduplicated_by_digest(url: &str) {
 
     assert_eq!(
         store.inventory_history(t(2, 11, 0)).await.unwrap(),
-        vec![x1.clone(), y.clone(), x3]
+        vec![stored(&x1), stored(&y), stored(&x3)]
     );
-    assert_eq!(store.inventory_history(t(2, 10, 59)).await.unwrap(), vec![x1, y]);
+    assert_eq!(store.inventory_history(t(2, 10, 59)).await.unwrap(), vec![stored(&x1), stored(&y)]);
     assert!(store.inventory_history(t(2, 7, 0)).await.unwrap().is_empty());
 }
 
@@ -605,7 +616,7 @@ async fn prune_removes_only_raw_rows_of_days_before_the_cut_off(url: &str) {
     assert_eq!(day_one[0].polls, 1);
     // Events, snapshots and latest polls are never pruned.
     assert_eq!(store.events(midnight(1), midnight(9)).await.unwrap(), events.to_vec());
-    assert_eq!(store.inventory_history(midnight(9)).await.unwrap(), vec![snap.clone()]);
+    assert_eq!(store.inventory_history(midnight(9)).await.unwrap(), vec![stored(&snap)]);
 
     // A cut-off inside day 3 prunes whole days only: day 2 goes (it ends before the cut-off);
     // day 3's 01:00 poll stays although it is older than the cut-off.
@@ -623,7 +634,7 @@ async fn prune_removes_only_raw_rows_of_days_before_the_cut_off(url: &str) {
     assert_eq!(store.raw_pruned_before().await.unwrap(), Some(day(3)));
     assert_eq!(store.latest_polls().await.unwrap(), vec![polls[3].clone()]);
     assert_eq!(store.events(midnight(1), midnight(9)).await.unwrap(), events.to_vec());
-    assert_eq!(store.inventory_history(midnight(9)).await.unwrap(), vec![snap]);
+    assert_eq!(store.inventory_history(midnight(9)).await.unwrap(), vec![stored(&snap)]);
 }
 
 async fn rollup_of_a_pruned_day_keeps_its_figures(url: &str) {

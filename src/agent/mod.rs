@@ -40,7 +40,7 @@ pub use crate::clock::Clock;
 
 use crate::diag::Diagnostic;
 use crate::history::{
-    EventKind, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot, PollRecord,
+    EventKind, EventRecord, FactRecord, InterfaceRecord, InventorySnapshotText, PollRecord,
 };
 use crate::inventory::snapshot::Snapshot;
 use crate::inventory::{
@@ -381,8 +381,8 @@ impl<P: Prober> Agent<P> {
         at: DateTime<Utc>,
     ) -> Result<(), AgentError> {
         let inv = self.inventory();
-        let (content, digest) = Snapshot::of(&inv).to_json_and_digest();
-        let snapshot = InventorySnapshot {
+        let (content, digest) = Snapshot::of(&inv).to_text_and_digest();
+        let snapshot = InventorySnapshotText {
             at,
             agent: self.opts.agent_id.clone(),
             digest: digest.clone(),

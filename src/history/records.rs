@@ -148,6 +148,21 @@ pub struct InventorySnapshot {
     pub content: serde_json::Value,
 }
 
+/// An inventory snapshot on its way into the store: `content` is the JSON text its digest was
+/// computed over (`Snapshot::to_text_and_digest`), stored as it is; the store gives it back as
+/// an [`InventorySnapshot`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InventorySnapshotText {
+    /// When it was taken (agent start or reload).
+    pub at: DateTime<Utc>,
+    /// Which agent took it.
+    pub agent: String,
+    /// SHA-256 of `content`, hex.
+    pub digest: String,
+    /// The snapshot as JSON text.
+    pub content: String,
+}
+
 /// Availability and link figures summed over a period, per device, family and probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Availability {

@@ -467,6 +467,8 @@ pub mod duration_text {
 }
 
 /// Life-cycle dates of a device. Every field may be unknown, and unknown stays unknown.
+/// Fields in the order of their names: the stored inventory snapshot is written straight from
+/// them (`inventory::snapshot`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Lifecycle {
     /// When it was bought or entered service.

@@ -51,7 +51,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// The rows the store keeps (their home is [`crate::history`]).
 pub use crate::history::{
     Availability, DailyRollup, EventKind, EventRecord, FactRecord, InterfaceRecord,
-    InventorySnapshot, PollRecord,
+    InventorySnapshot, InventorySnapshotText, PollRecord,
 };
 pub use codec::MAX_TEXT_BYTES;
 pub use console::{EventFilter, EventPage, PollSeries, SeriesPoint};
@@ -225,7 +225,7 @@ impl Store {
 
     /// Stores an inventory snapshot unless its digest equals the latest stored one (by time,
     /// across agents); `false` when it was not stored.
-    pub async fn record_inventory(&self, snap: &InventorySnapshot) -> Result<bool, StoreError> {
+    pub async fn record_inventory(&self, snap: &InventorySnapshotText) -> Result<bool, StoreError> {
         dispatch!(self, s => s.record_inventory(snap).await)
     }
 

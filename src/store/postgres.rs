@@ -18,7 +18,7 @@ use super::url::DbUrl;
 use super::{StoreError, decode_each, query_error};
 use crate::history::{
     Availability, DailyRollup, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot,
-    PollRecord,
+    InventorySnapshotText, PollRecord,
 };
 
 /// How long opening the database may take.
@@ -261,7 +261,7 @@ impl PgStore {
 
     pub(crate) async fn record_inventory(
         &self,
-        snap: &InventorySnapshot,
+        snap: &InventorySnapshotText,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         lock(&mut tx, SNAPSHOT_LOCK).await?;
@@ -280,7 +280,7 @@ impl PgStore {
         .bind(codec::truncate_micros(snap.at))
         .bind(codec::clean_text(&snap.agent))
         .bind(&snap.digest)
-        .bind(snap.content.to_string())
+        .bind(snap.content.as_str())
         .execute(&mut *tx)
         .await
         .map_err(query_error("storing an inventory snapshot"))?;

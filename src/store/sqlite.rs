@@ -21,7 +21,7 @@ use super::url::DbUrl;
 use super::{StoreError, decode_each, query_error};
 use crate::history::{
     Availability, DailyRollup, EventRecord, FactRecord, InterfaceRecord, InventorySnapshot,
-    PollRecord,
+    InventorySnapshotText, PollRecord,
 };
 
 /// How long opening the database may take.
@@ -315,7 +315,7 @@ impl SqliteStore {
 
     pub(crate) async fn record_inventory(
         &self,
-        snap: &InventorySnapshot,
+        snap: &InventorySnapshotText,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
         let latest: Option<String> = sqlx::query_scalar(
@@ -333,7 +333,7 @@ impl SqliteStore {
         .bind(codec::micros(snap.at))
         .bind(codec::clean_text(&snap.agent))
         .bind(&snap.digest)
-        .bind(snap.content.to_string())
+        .bind(snap.content.as_str())
         .execute(&mut *tx)
         .await
         .map_err(query_error("storing an inventory snapshot"))?;
