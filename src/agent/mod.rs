@@ -499,7 +499,10 @@ impl<P: Prober> Agent<P> {
                 let started = clock.now();
                 let mut targets = Vec::new();
                 let mut owner = Vec::new();
+                // Device n's cycles are `targets[first[n]..]`, one per family, in order.
+                let mut first = Vec::with_capacity(keys.len());
                 for (n, key) in keys.iter().enumerate() {
+                    first.push(targets.len());
                     let Some(device) = index.device(&key.device) else { continue };
                     let settings = CycleSettings {
                         count: poll.icmp_count,
@@ -512,24 +515,16 @@ impl<P: Prober> Agent<P> {
                     }
                 }
                 // Each device's result is handed over once every family's cycle is over.
-                let mut left: Vec<usize> = vec![0; keys.len()];
-                for n in &owner {
-                    left[*n] += 1;
-                }
+                let mut left: Vec<usize> = (0..keys.len())
+                    .map(|n| first.get(n + 1).copied().unwrap_or(targets.len()) - first[n])
+                    .collect();
                 let mut reports: Vec<Vec<Option<IcmpReport>>> =
-                    left.iter().map(|n| (0..*n).map(|_| None).collect()).collect();
-                // A report's place among its device's: its family's, in the order sent.
-                let mut place = vec![0; owner.len()];
-                let mut seen = vec![0; keys.len()];
-                for (i, n) in owner.iter().enumerate() {
-                    place[i] = seen[*n];
-                    seen[*n] += 1;
-                }
+                    left.iter().map(|n| vec![None; *n]).collect();
                 let (tx, mut rx) = mpsc::unbounded_channel();
                 let cycles = prober.icmp_many(targets, tx);
                 let hand_over = async {
                     // A device without an address to ping has nothing to wait for.
-                    for (_, key) in keys.iter().enumerate().filter(|(n, _)| left[*n] == 0) {
+                    for (key, _) in keys.iter().zip(&left).filter(|(_, l)| **l == 0) {
                         let one =
                             Done { key: key.clone(), started, result: Polled::Icmp(Vec::new()) };
                         if done.send(one).await.is_err() {
@@ -538,7 +533,7 @@ impl<P: Prober> Agent<P> {
                     }
                     while let Some((i, report)) = rx.recv().await {
                         let n = owner[i];
-                        reports[n][place[i]] = Some(report);
+                        reports[n][i - first[n]] = Some(report);
                         left[n] -= 1;
                         if left[n] > 0 {
                             continue;

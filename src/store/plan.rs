@@ -127,7 +127,7 @@ const RESYNC: TimeDelta = TimeDelta::hours(1);
 pub(crate) struct RawCache(Mutex<Option<Settled>>);
 
 #[derive(Debug)]
-pub(crate) struct Settled {
+struct Settled {
     /// Start of the raw piece.
     from: DateTime<Utc>,
     /// The sums cover `[from, until)`.
