@@ -248,6 +248,13 @@ impl Batch {
     }
 }
 
+/// The shortest time between two takes of due tasks. Each task falls due at its own offset
+/// within its interval: at 10,000 devices one every 2 ms, and a take per due task was a wake-up
+/// and a launch each. Gathered, a take launches one ICMP batch of the ~16 devices' cycles due
+/// in 50 ms, each at most 50 ms late (its cadence is kept: the next run is due one interval
+/// after this one's due time, not its start).
+const GATHER: Duration = Duration::from_millis(50);
+
 /// What one run of the agent did, for `--once` and the logs.
 #[derive(Debug, Default, Clone)]
 pub struct RunReport {
@@ -405,7 +412,9 @@ impl<P: Prober> Agent<P> {
         Ok(())
     }
 
-    /// Spawn every waiting task its probe has a permit for.
+    /// Spawn every waiting task its probe has a permit for: the ICMP ones as one batch (one
+    /// sender per family for all their echoes, instead of a task with its timers per device),
+    /// each SNMP one as its own task.
     fn launch(
         &mut self,
         waiting: &mut Waiting,
@@ -413,50 +422,61 @@ impl<P: Prober> Agent<P> {
         permits: &Permits,
         done: &mpsc::Sender<Done>,
     ) {
-        for probe in ProbeKind::ALL {
-            while let Some((key, permit)) = waiting.next(*probe, permits) {
-                self.spawn(key, permit, tasks, done);
-            }
+        let mut icmp = Vec::new();
+        while let Some((key, permit)) = waiting.next(ProbeKind::Icmp, permits) {
+            icmp.push((key, Some(permit)));
+        }
+        if let Some(keys) = self.polled(icmp) {
+            let (prober, done, clock) = (self.prober.clone(), done.clone(), self.clock);
+            let (index, spacing) = (self.index.clone(), self.opts.icmp_spacing);
+            tasks.spawn(async move {
+                icmp_batch(&*prober, &index, spacing, clock, keys, &done).await;
+            });
+        }
+        while let Some((key, permit)) = waiting.next(ProbeKind::Snmp, permits) {
+            self.spawn_snmp(key, permit, tasks, done);
         }
     }
 
-    /// Start one task: poll the device over every family it has, holding `permit` until the
-    /// result is ready.
-    fn spawn(
+    /// Whether the task of `key` starts: its device is still in the inventory (else the task is
+    /// finished here). A new pass of its probe begins if the last one is complete.
+    fn begin(&mut self, key: &TaskKey) -> bool {
+        if self.index.device(&key.device).is_none() {
+            self.scheduler.finish(key, self.clock.instant().into_std(), true);
+            return false;
+        }
+        if self.passes.get(&key.probe).is_none_or(Pass::is_complete) {
+            self.passes.insert(key.probe, Pass::new(self.scheduler_keys(key.probe)));
+        }
+        true
+    }
+
+    /// The tasks of `due` that [`Agent::begin`]; `None` when none does.
+    fn polled<T>(&mut self, due: Vec<(TaskKey, T)>) -> Option<Vec<(TaskKey, T)>> {
+        let polled: Vec<_> = due.into_iter().filter(|(key, _)| self.begin(key)).collect();
+        (!polled.is_empty()).then_some(polled)
+    }
+
+    /// Start one SNMP task: poll the device over every family it has, holding `permit` until
+    /// the result is ready.
+    fn spawn_snmp(
         &mut self,
         key: TaskKey,
         permit: OwnedSemaphorePermit,
         tasks: &mut JoinSet<()>,
         done: &mpsc::Sender<Done>,
     ) {
-        let inv = self.inventory();
-        let Some(device) = self.index.device(&key.device).cloned() else {
-            self.scheduler.finish(&key, self.clock.instant().into_std(), true);
+        if !self.begin(&key) {
             return;
-        };
-        if self.passes.get(&key.probe).is_none_or(Pass::is_complete) {
-            self.passes.insert(key.probe, Pass::new(self.scheduler_keys(key.probe)));
         }
-        let prober = self.prober.clone();
-        let done = done.clone();
-        let clock = self.clock;
-        let poll = inv.poll;
-        let spacing = self.opts.icmp_spacing.unwrap_or_else(|| device.icmp_spacing(&poll));
+        let Some(device) = self.index.device(&key.device).cloned() else { return };
+        let (prober, done, clock) = (self.prober.clone(), done.clone(), self.clock);
+        let poll = self.inventory().poll;
         let creds = self.credentials.get(&device.id).cloned();
         tasks.spawn(async move {
             let started = clock.now();
-            let result = match key.probe {
-                ProbeKind::Icmp => {
-                    let settings =
-                        CycleSettings { count: poll.icmp_count, spacing, timeout: poll.timeout };
-                    Polled::Icmp(icmp_all(&*prober, &device, settings).await)
-                }
-                // Boxed: an SNMP poll's future is several KiB, and the task's size is its
-                // largest branch; thousands of ICMP cycles in flight need not carry it.
-                ProbeKind::Snmp => {
-                    Polled::Snmp(Box::pin(snmp_all(&*prober, &device, creds, poll)).await)
-                }
-            };
+            // Boxed: an SNMP poll's future is several KiB; the task need not carry it inline.
+            let result = Polled::Snmp(Box::pin(snmp_all(&*prober, &device, creds, poll)).await);
             // Free the permit before the result is handed over, so that whoever receives it
             // finds the permit free and can launch the next waiting task.
             drop(permit);
@@ -465,91 +485,23 @@ impl<P: Prober> Agent<P> {
     }
 
     /// `--once`: the ICMP tasks in batches of at most `--max-icmp-in-flight` devices, one
-    /// after the other, each batch one [`Prober::icmp_many`] (one task sends all its echoes,
-    /// instead of a task with its timers per device); each device's result is handed over as
-    /// a task's is.
+    /// after the other.
     fn spawn_icmp_batches(
         &mut self,
         keys: Vec<TaskKey>,
         tasks: &mut JoinSet<()>,
         done: &mpsc::Sender<Done>,
     ) {
-        let now = self.clock.instant().into_std();
-        let mut polled = Vec::with_capacity(keys.len());
-        for key in keys {
-            if self.index.device(&key.device).is_some() {
-                polled.push(key);
-            } else {
-                self.scheduler.finish(&key, now, true);
-            }
-        }
-        if polled.is_empty() {
-            return;
-        }
-        if self.passes.get(&ProbeKind::Icmp).is_none_or(Pass::is_complete) {
-            self.passes.insert(ProbeKind::Icmp, Pass::new(self.scheduler_keys(ProbeKind::Icmp)));
-        }
+        let keys = keys.into_iter().map(|k| (k, None)).collect();
+        let Some(mut polled) = self.polled(keys) else { return };
         let (prober, done, clock) = (self.prober.clone(), done.clone(), self.clock);
-        let index = self.index.clone();
-        let spacing = self.opts.icmp_spacing;
+        let (index, spacing) = (self.index.clone(), self.opts.icmp_spacing);
         let per_batch = self.opts.max_icmp_in_flight.max(1);
         tasks.spawn(async move {
-            let poll = index.inventory().poll;
-            for keys in polled.chunks(per_batch) {
-                let started = clock.now();
-                let mut targets = Vec::new();
-                let mut owner = Vec::new();
-                // Device n's cycles are `targets[first[n]..]`, one per family, in order.
-                let mut first = Vec::with_capacity(keys.len());
-                for (n, key) in keys.iter().enumerate() {
-                    first.push(targets.len());
-                    let Some(device) = index.device(&key.device) else { continue };
-                    let settings = CycleSettings {
-                        count: poll.icmp_count,
-                        spacing: spacing.unwrap_or_else(|| device.icmp_spacing(&poll)),
-                        timeout: poll.timeout,
-                    };
-                    for address in device.families().filter_map(|f| device.address(f)) {
-                        targets.push((address, settings));
-                        owner.push(n);
-                    }
-                }
-                // Each device's result is handed over once every family's cycle is over.
-                let mut left: Vec<usize> = (0..keys.len())
-                    .map(|n| first.get(n + 1).copied().unwrap_or(targets.len()) - first[n])
-                    .collect();
-                let mut reports: Vec<Vec<Option<IcmpReport>>> =
-                    left.iter().map(|n| vec![None; *n]).collect();
-                let (tx, mut rx) = mpsc::unbounded_channel();
-                let cycles = prober.icmp_many(targets, tx);
-                let hand_over = async {
-                    // A device without an address to ping has nothing to wait for.
-                    for (key, _) in keys.iter().zip(&left).filter(|(_, l)| **l == 0) {
-                        let one =
-                            Done { key: key.clone(), started, result: Polled::Icmp(Vec::new()) };
-                        if done.send(one).await.is_err() {
-                            return false;
-                        }
-                    }
-                    while let Some((i, report)) = rx.recv().await {
-                        let n = owner[i];
-                        reports[n][i - first[n]] = Some(report);
-                        left[n] -= 1;
-                        if left[n] > 0 {
-                            continue;
-                        }
-                        let result =
-                            std::mem::take(&mut reports[n]).into_iter().flatten().collect();
-                        let one =
-                            Done { key: keys[n].clone(), started, result: Polled::Icmp(result) };
-                        if done.send(one).await.is_err() {
-                            return false;
-                        }
-                    }
-                    true
-                };
-                let ((), going) = tokio::join!(cycles, hand_over);
-                if !going {
+            while !polled.is_empty() {
+                let rest = polled.split_off(per_batch.min(polled.len()));
+                let batch = std::mem::replace(&mut polled, rest);
+                if !icmp_batch(&*prober, &index, spacing, clock, batch, &done).await {
                     return;
                 }
             }
@@ -791,8 +743,11 @@ impl<P: Prober> Agent<P> {
 
         let mut flush = tokio::time::interval(self.opts.flush_every);
         let far = Duration::from_secs(3600);
+        // When due tasks were last taken: the next take waits at least `GATHER` after it.
+        let mut taken: Option<Instant> = None;
         loop {
             let next = self.scheduler.next_due().map(Instant::from_std);
+            let next = next.map(|due| taken.map_or(due, |t| due.max(t + GATHER)));
             let sleep_until = next.unwrap_or_else(|| self.clock.instant() + far);
             tokio::select! {
                 biased;
@@ -834,7 +789,9 @@ impl<P: Prober> Agent<P> {
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
                 }
                 _ = tokio::time::sleep_until(sleep_until) => {
-                    for key in self.scheduler.take_due(self.clock.instant().into_std()) {
+                    let now = self.clock.instant();
+                    taken = Some(now);
+                    for key in self.scheduler.take_due(now.into_std()) {
                         waiting.push(key);
                     }
                     self.launch(&mut waiting, &mut tasks, &permits, &done_tx);
@@ -1024,6 +981,73 @@ fn resolve_credentials(inv: &Inventory) -> Result<HashMap<DeviceId, Arc<Credenti
             diagnostics: problems,
         }))
     }
+}
+
+/// One ICMP batch: every family's cycle of each device of `keys` through one
+/// [`Prober::icmp_many`]; a device's result is handed over once all its cycles are over, its
+/// permit (if it holds one) freed just before. False when the loop takes no more results.
+async fn icmp_batch<P: Prober>(
+    prober: &P,
+    index: &InventoryIndex,
+    spacing: Option<Duration>,
+    clock: Clock,
+    keys: Vec<(TaskKey, Option<OwnedSemaphorePermit>)>,
+    done: &mpsc::Sender<Done>,
+) -> bool {
+    let poll = index.inventory().poll;
+    let started = clock.now();
+    let mut targets = Vec::new();
+    let mut owner = Vec::new();
+    // Device n's cycles are `targets[first[n]..]`, one per family, in order.
+    let mut first = Vec::with_capacity(keys.len());
+    for (n, (key, _)) in keys.iter().enumerate() {
+        first.push(targets.len());
+        let Some(device) = index.device(&key.device) else { continue };
+        let settings = CycleSettings {
+            count: poll.icmp_count,
+            spacing: spacing.unwrap_or_else(|| device.icmp_spacing(&poll)),
+            timeout: poll.timeout,
+        };
+        for address in device.families().filter_map(|f| device.address(f)) {
+            targets.push((address, settings));
+            owner.push(n);
+        }
+    }
+    let mut left: Vec<usize> = (0..keys.len())
+        .map(|n| first.get(n + 1).copied().unwrap_or(targets.len()) - first[n])
+        .collect();
+    let mut reports: Vec<Vec<Option<IcmpReport>>> = left.iter().map(|n| vec![None; *n]).collect();
+    let mut keys: Vec<Option<(TaskKey, Option<OwnedSemaphorePermit>)>> =
+        keys.into_iter().map(Some).collect();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let cycles = prober.icmp_many(targets, tx);
+    let hand_over = async {
+        let mut hand = async |n: usize, result: Vec<IcmpReport>| {
+            let Some((key, permit)) = keys[n].take() else { return true };
+            drop(permit);
+            done.send(Done { key, started, result: Polled::Icmp(result) }).await.is_ok()
+        };
+        // A device without an address to ping has nothing to wait for.
+        for n in (0..left.len()).filter(|n| left[*n] == 0) {
+            if !hand(n, Vec::new()).await {
+                return false;
+            }
+        }
+        while let Some((i, report)) = rx.recv().await {
+            let n = owner[i];
+            reports[n][i - first[n]] = Some(report);
+            left[n] -= 1;
+            if left[n] == 0 {
+                let result = std::mem::take(&mut reports[n]).into_iter().flatten().collect();
+                if !hand(n, result).await {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    let ((), going) = tokio::join!(cycles, hand_over);
+    going
 }
 
 /// Poll ICMP over every family of the device, concurrently.

@@ -368,7 +368,7 @@ struct Table {
     inner: Mutex<TableInner>,
     /// Echoes sent and not answered yet.
     waiting: AtomicUsize,
-    /// Told when `waiting` reaches zero.
+    /// Told when a target's cycle is complete or `waiting` reaches zero.
     answered: Notify,
 }
 
@@ -386,15 +386,17 @@ struct TableInner {
 }
 
 impl TableInner {
-    /// Put a reply in its slot; a target whose every echo is answered is complete.
-    fn put(&mut self, slot: usize, reply: Reply, after: Duration) {
-        let Some(place) = self.replies.get_mut(slot) else { return };
+    /// Put a reply in its slot; a target whose every echo is answered is complete (true).
+    fn put(&mut self, slot: usize, reply: Reply, after: Duration) -> bool {
+        let Some(place) = self.replies.get_mut(slot) else { return false };
         *place = Some((reply, after));
         let target = slot / self.per;
         self.answers[target] += 1;
         if self.answers[target] == self.expected[target] {
             self.complete.push(target);
+            return true;
         }
+        false
     }
 }
 
@@ -629,7 +631,8 @@ impl Engine {
                 state.report_complete(&table, &mut emit);
             }
         }
-        // Wait for the last reply, or the last echo's timeout, reporting cycles as they end.
+        // Wait for the last reply, or the last echo's timeout, reporting cycles as they end:
+        // woken by each completed cycle (a burst of them is one wake-up), not by a clock.
         let deadline = sent_at
             .iter()
             .enumerate()
@@ -641,9 +644,8 @@ impl Engine {
                 if table.waiting.load(Ordering::Acquire) == 0 {
                     break;
                 }
-                let wake = deadline.min(crate::clock::monotonic() + REPORT_WAIT);
-                let _ = tokio::time::timeout_at(wake, table.answered.notified()).await;
-                if crate::clock::monotonic() >= deadline {
+                let woken = tokio::time::timeout_at(deadline, table.answered.notified()).await;
+                if woken.is_err() {
                     break;
                 }
             }
@@ -667,8 +669,6 @@ impl Engine {
 
 /// Echoes sent between two looks for finished cycles while a batch sends.
 const REPORT_EVERY: usize = 256;
-/// How often a batch looks for finished cycles once every echo is sent.
-const REPORT_WAIT: Duration = Duration::from_millis(2);
 
 /// What a batch knows of its targets' cycles.
 struct BatchState<'a> {
@@ -793,8 +793,9 @@ fn deliver(shared: &Shared, packet: &[u8], d: crate::sys::Datagram) {
             let _ = tx.send(reply);
         }
         Deliver::Batch(table, slot) => {
-            table.inner.lock().unwrap_or_else(|p| p.into_inner()).put(slot, reply, elapsed);
-            if table.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let complete =
+                table.inner.lock().unwrap_or_else(|p| p.into_inner()).put(slot, reply, elapsed);
+            if table.waiting.fetch_sub(1, Ordering::AcqRel) == 1 || complete {
                 table.answered.notify_one();
             }
         }
