@@ -255,9 +255,15 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
 /// 10,000 devices takes a while: off the async workers.
 async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
     let format = Format::from_accept(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    let body = tokio::task::spawn_blocking(move || metrics::render(&app.shared, format))
-        .await
-        .expect("rendering metrics does not panic");
+    let body = tokio::task::spawn_blocking(move || {
+        let text = metrics::render(&app.shared, format);
+        // The scrape's readings are dropped: give their pages back (the text is one block,
+        // mapped and unmapped on its own).
+        crate::sys::release_free_memory();
+        text
+    })
+    .await
+    .expect("rendering metrics does not panic");
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 

@@ -29,7 +29,7 @@
 //! no progress figure, never a division by zero or an invented target.
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::history::{AsOf, History};
 use crate::inventory::snapshot::Snapshot;
@@ -466,8 +466,11 @@ fn site_upgrades(
     let (start, end) = (period.start_instant(), period.end_instant());
     let mut snaps = Vec::new();
     for s in history.snapshots.iter().filter(|s| s.at < end) {
-        let parsed: Snapshot = serde_json::from_value(s.content.clone()).map_err(|e| {
-            IndicatorError::Snapshot { at: s.at, agent: s.agent.clone(), reason: e.to_string() }
+        // Read from the stored value in place: a clone of it was the size of the inventory.
+        let parsed = Snapshot::deserialize(&s.content).map_err(|e| IndicatorError::Snapshot {
+            at: s.at,
+            agent: s.agent.clone(),
+            reason: e.to_string(),
         })?;
         snaps.push((s.at, parsed));
     }

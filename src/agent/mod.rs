@@ -951,6 +951,9 @@ async fn derive_task(store: Arc<Store>, shared: SharedState, clock: Clock, every
             }
             Err(e) => warn!(error = %e, "could not read the history for the plan's figures"),
         }
+        // The history and the working sets of the figures are gone: tens of MB at 10,000
+        // devices, freed but resident until handed back.
+        crate::sys::release_free_memory();
     }
 }
 
