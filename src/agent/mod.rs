@@ -469,7 +469,7 @@ impl<P: Prober> Agent<P> {
         if !self.begin(&key) {
             return;
         }
-        let Some(device) = self.index.device(&key.device).cloned() else { return };
+        let device = self.index.device(&key.device).cloned().expect("begun: in the inventory");
         let (prober, done, clock) = (self.prober.clone(), done.clone(), self.clock);
         let poll = self.inventory().poll;
         let creds = self.credentials.get(&device.id).cloned();

@@ -135,33 +135,24 @@ pub struct EventRecord {
 
 /// A copy of what the inventory said at a time, without secrets: sites with their link medium,
 /// devices with their site, class and life cycle. The indicators read the history of these
-/// (a site's medium upgraded during the year counts for AE.7.03).
+/// (a site's medium upgraded during the year counts for AE.7.03). `content` is the snapshot as
+/// JSON (see `inventory::snapshot`): parsed as the store gives it back, or the text its digest
+/// was computed over on its way in ([`InventorySnapshotText`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InventorySnapshot {
+pub struct InventorySnapshot<Content = serde_json::Value> {
     /// When it was taken (agent start or reload).
     pub at: DateTime<Utc>,
     /// Which agent took it.
     pub agent: String,
-    /// SHA-256 of `content`, hex; a snapshot equal to the latest is not stored again.
+    /// SHA-256 of the content's text, hex; a snapshot equal to the latest is not stored again.
     pub digest: String,
-    /// The snapshot as JSON (see `inventory::snapshot`).
-    pub content: serde_json::Value,
+    /// The snapshot as JSON.
+    pub content: Content,
 }
 
-/// An inventory snapshot on its way into the store: `content` is the JSON text its digest was
-/// computed over (`Snapshot::to_text_and_digest`), stored as it is; the store gives it back as
-/// an [`InventorySnapshot`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct InventorySnapshotText {
-    /// When it was taken (agent start or reload).
-    pub at: DateTime<Utc>,
-    /// Which agent took it.
-    pub agent: String,
-    /// SHA-256 of `content`, hex.
-    pub digest: String,
-    /// The snapshot as JSON text.
-    pub content: String,
-}
+/// An inventory snapshot on its way into the store: its content the JSON text its digest was
+/// computed over (`Snapshot::to_text_and_digest`), stored as it is.
+pub type InventorySnapshotText = InventorySnapshot<String>;
 
 /// Availability and link figures summed over a period, per device, family and probe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
